@@ -1,0 +1,1 @@
+"""The command-line interface; see :mod:`leadscore.cli.main`."""

@@ -1,0 +1,1 @@
+"""Reading contacts and events, writing scores, and generating synthetic data."""

@@ -1,0 +1,285 @@
+"""Contacts and events from CSV, Parquet or JSON Lines, through DuckDB.
+
+Both evaluators read their input through :func:`load_inputs`, so they see the
+same values: every contact property and event attribute as text (a number in a
+Parquet file becomes its DuckDB text form), event times as UTC timestamps.
+
+The views created on the connection are the contract with the SQL engines:
+
+* ``contacts``: ``id`` (text, unique, not null) and one text column per property;
+* ``events``: ``contact_id``, ``event_id`` (nullable), ``type``, ``ts``
+  (TIMESTAMPTZ, UTC) and one text column per attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import DataError, UsageError
+
+READERS = {
+    ".csv": "read_csv",
+    ".tsv": "read_csv",
+    ".txt": "read_csv",
+    ".parquet": "read_parquet",
+    ".pq": "read_parquet",
+    ".jsonl": "read_json",
+    ".ndjson": "read_json",
+    ".json": "read_json",
+}
+ID_COLUMNS = ("id", "contact_id")
+EVENT_KEY_COLUMNS = ("event_id", "id", "idempotency_key")
+EVENT_CORE = ("contact_id", "type", "ts")
+
+
+def connect(memory_limit: str | None = None, temp_directory: str | None = None):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if temp_directory:
+        con.execute("SET temp_directory = ?", [temp_directory])
+    return con
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _source_sql(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise UsageError(
+            f"cannot read {str(path)!r}: unknown file type {suffix or '(none)'!r}; "
+            "use .csv, .parquet or .jsonl"
+        )
+    if not path.exists():
+        raise UsageError(f"file {str(path)!r} does not exist")
+    literal = "'" + str(path).replace("'", "''") + "'"
+    reader = READERS[suffix]
+    if reader == "read_csv":
+        return f"read_csv({literal}, all_varchar = true, header = true)"
+    if reader == "read_json":
+        return f"read_json({literal}, format = 'newline_delimited')"
+    return f"read_parquet({literal})"
+
+
+def _columns(con, source: str, path: Path) -> list[str]:
+    try:
+        return [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
+    except duckdb.Error as exc:
+        raise DataError(f"cannot read the file: {exc}".splitlines()[0], source=str(path)) from None
+
+
+@dataclass
+class Inputs:
+    """Contacts and events loaded as DuckDB views, with what was found on the way."""
+
+    con: Any
+    properties: list[str]
+    attributes: list[str]
+    n_contacts: int
+    n_events: int = 0
+    orphan_events: int = 0
+    orphan_examples: list[str] = field(default_factory=list)
+    has_events: bool = False
+
+    def contact_rows(self) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Each contact (ordered by id) with its events, for the in-process evaluator."""
+        props = ", ".join(_quote(p) for p in ["id", *self.properties])
+        contacts = self.con.execute(f"SELECT {props} FROM contacts ORDER BY id").fetchall()
+        names = ["id", *self.properties]
+        by_contact: dict[str, list[dict[str, Any]]] = {}
+        if self.has_events:
+            cols = ["contact_id", "event_id", "type", "ts", *self.attributes]
+            cur = self.con.execute(
+                "SELECT " + ", ".join(_quote(c) for c in cols)
+                + " FROM events WHERE contact_id IN (SELECT id FROM contacts)"
+                " ORDER BY contact_id, ts"
+            )
+            while batch := cur.fetchmany(50_000):
+                for row in batch:
+                    ev = {c: v for c, v in zip(cols[1:], row[1:], strict=True) if v is not None}
+                    by_contact.setdefault(row[0], []).append(ev)
+        for row in contacts:
+            contact = dict(zip(names, row, strict=True))
+            yield contact, by_contact.pop(contact["id"], [])
+
+
+def load_inputs(
+    contacts: str | Path,
+    events: str | Path | None = None,
+    *,
+    con=None,
+    id_column: str | None = None,
+) -> Inputs:
+    """Open the files as the ``contacts`` and ``events`` views and check them.
+
+    Raises :class:`DataError` for a missing id column, empty or repeated ids,
+    a missing events column, or times that cannot be read (naming the rows).
+    Events whose contact is unknown are counted in the result, never dropped
+    silently.
+    """
+    con = con or connect()
+    cpath = Path(contacts)
+    csrc = _source_sql(cpath)
+    ccols = _columns(con, csrc, cpath)
+    if id_column is not None:
+        if id_column not in ccols:
+            raise DataError(
+                f"no column {id_column!r}; the columns are: {', '.join(ccols)}",
+                source=str(cpath), hint="pass the id column with --id-column",
+            )
+        idc = id_column
+    else:
+        idc = next((c for c in ID_COLUMNS if c in ccols), None)
+        if idc is None:
+            raise DataError(
+                "no contact id column: expected 'id' or 'contact_id'; the columns are: "
+                + ", ".join(ccols),
+                source=str(cpath), hint="rename the column or pass --id-column NAME",
+            )
+    props = [c for c in ccols if c != idc]
+    select = ", ".join(
+        [f"CAST({_quote(idc)} AS VARCHAR) AS id"]
+        + [f"CAST({_quote(p)} AS VARCHAR) AS {_quote(p)}" for p in props]
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE contacts AS SELECT {select} FROM "
+        f"(SELECT *, row_number() OVER () AS __row FROM {csrc}) ORDER BY __row"
+    )
+    bad = con.execute(
+        "SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''"
+    ).fetchone()[0]
+    if bad:
+        raise DataError(f"{bad} contact(s) have an empty id", source=str(cpath), column=idc,
+                        hint="every contact needs an id")
+    dup = con.execute(
+        "SELECT id, count(*) FROM contacts GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 3"
+    ).fetchall()
+    if dup:
+        listed = ", ".join(f"{i!r} ({n} times)" for i, n in dup)
+        raise DataError(f"contact ids appear more than once: {listed}", source=str(cpath),
+                        column=idc, hint="each contact id must be unique")
+    n_contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
+    if events is None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE events (contact_id VARCHAR, event_id VARCHAR, "
+            "type VARCHAR, ts TIMESTAMPTZ)"
+        )
+        return inputs
+    _load_events(con, Path(events), inputs)
+    return inputs
+
+
+def _load_events(con, epath: Path, inputs: Inputs) -> None:
+    esrc = _source_sql(epath)
+    ecols = _columns(con, esrc, epath)
+    missing = [c for c in EVENT_CORE if c not in ecols]
+    if missing:
+        raise DataError(
+            f"missing column(s) {', '.join(missing)}; the columns are: {', '.join(ecols)}",
+            source=str(epath),
+            hint="events need contact_id, type and ts (ISO 8601 time); other columns "
+            "are attributes",
+        )
+    key = next((c for c in EVENT_KEY_COLUMNS if c in ecols), None)
+    attrs = [c for c in ecols if c not in EVENT_CORE and c != key and c != "attributes"]
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW __raw_events AS "
+        f"SELECT *, row_number() OVER () AS __row FROM {esrc}"
+    )
+    bad = con.execute(
+        "SELECT __row, CAST(ts AS VARCHAR) FROM __raw_events WHERE ts IS NULL "
+        "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL ORDER BY __row LIMIT 5"
+    ).fetchall()
+    if bad:
+        total = con.execute(
+            "SELECT count(*) FROM __raw_events WHERE ts IS NULL "
+            "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL"
+        ).fetchone()[0]
+        shown = "; ".join(f"row {r + 1}: {v!r}" for r, v in bad)
+        raise DataError(
+            f"{total} event time(s) cannot be read ({shown})",
+            source=str(epath), column="ts",
+            hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z; times without a zone are UTC",
+        )
+    empty_type = con.execute(
+        "SELECT min(__row) FROM __raw_events WHERE type IS NULL OR trim(CAST(type AS VARCHAR))=''"
+    ).fetchone()[0]
+    if empty_type is not None:
+        raise DataError("an event has no type", source=str(epath), row=empty_type + 1,
+                        column="type", hint="every event needs a type, e.g. page_view")
+    select = ", ".join(
+        [
+            "CAST(contact_id AS VARCHAR) AS contact_id",
+            (f"CAST({_quote(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)")
+            + " AS event_id",
+            "CAST(type AS VARCHAR) AS type",
+            "CAST(ts AS TIMESTAMPTZ) AS ts",
+        ]
+        + [f"CAST({_quote(a)} AS VARCHAR) AS {_quote(a)}" for a in attrs]
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS SELECT {select} FROM __raw_events")
+    inputs.attributes = attrs
+    inputs.has_events = True
+    inputs.n_events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    orphans = con.execute(
+        "SELECT count(*) FROM events e WHERE NOT EXISTS "
+        "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id)"
+    ).fetchone()[0]
+    inputs.orphan_events = orphans
+    if orphans:
+        inputs.orphan_examples = [
+            r[0] for r in con.execute(
+                "SELECT DISTINCT coalesce(contact_id, '(empty)') FROM events e WHERE NOT EXISTS "
+                "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id) ORDER BY 1 LIMIT 5"
+            ).fetchall()
+        ]
+
+
+WRITERS = {".csv": "CSV", ".parquet": "PARQUET", ".pq": "PARQUET", ".jsonl": "JSON",
+           ".ndjson": "JSON", ".json": "JSON"}
+
+
+def output_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITERS:
+        raise UsageError(
+            f"cannot write {str(path)!r}: unknown file type {suffix or '(none)'!r}; "
+            "use .csv, .parquet or .jsonl"
+        )
+    return WRITERS[suffix]
+
+
+def write_relation(con, query: str, path: str | Path) -> None:
+    """Write the result of ``query`` to ``path`` (CSV, Parquet or JSON Lines), atomically."""
+    fmt = output_format(path)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    literal = "'" + str(tmp).replace("'", "''") + "'"
+    options = "FORMAT CSV, HEADER true" if fmt == "CSV" else f"FORMAT {fmt}"
+    con.execute(f"COPY ({query}) TO {literal} ({options})")
+    tmp.replace(target)
+
+
+def write_rows(con, rows: list[dict[str, Any]], columns: list[str], path: str | Path) -> None:
+    """Write Python rows through DuckDB (same writers as the SQL path)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(rows, schema=None) if rows else pa.table(
+        {c: pa.array([], pa.string()) for c in columns}
+    )
+    table = table.select(columns)
+    con.register("__rows", table)
+    try:
+        write_relation(con, "SELECT * FROM __rows", path)
+    finally:
+        con.unregister("__rows")

@@ -1,0 +1,245 @@
+"""The in-process evaluator: one contact and its events → score and breakdown.
+
+This is the reference meaning of a model. The SQL evaluator must give the same
+numbers; the differential tests hold the two together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..errors import DataError
+from ..model.schema import (
+    CompletenessRule,
+    EventRule,
+    FrequencyRule,
+    InactivityRule,
+    PropertyRule,
+    ScoringModel,
+)
+from . import values as V
+from .conditions import evaluate
+from .decay import decay_factor
+from .result import Event, RuleHit, ScoreResult
+
+EVENT_FIELDS = ("type", "ts", "id", "event_id", "contact_id")
+
+
+def to_event(raw: Event | Mapping[str, Any]) -> Event:
+    """Accept an :class:`Event` or a mapping with ``type``, ``ts`` and attributes."""
+    if isinstance(raw, Event):
+        return raw
+    if "type" not in raw or V.is_missing(raw.get("type")):
+        raise DataError("an event has no 'type'", hint="every event needs a type, e.g. page_view")
+    if "ts" not in raw:
+        raise DataError("an event has no 'ts' (its time)", hint="add ts: 2026-03-01T14:30:00Z")
+    try:
+        ts = V.timestamp(raw["ts"])
+    except V.TimestampError as exc:
+        raise DataError(str(exc), column="ts") from None
+    attrs = {k: v for k, v in raw.items() if k not in EVENT_FIELDS and k != "attributes"}
+    if isinstance(raw.get("attributes"), Mapping):
+        attrs.update(raw["attributes"])
+    key = raw.get("event_id", raw.get("id"))
+    return Event(type=str(raw["type"]), ts=ts, id=None if V.is_missing(key) else str(key),
+                 attributes=attrs)
+
+
+def dedupe(events: Iterable[Event]) -> list[Event]:
+    """Drop repeated deliveries: one event per id, the earliest (then smallest type)."""
+    keep: dict[str, Event] = {}
+    out: list[Event] = []
+    for ev in events:
+        if ev.id is None:
+            out.append(ev)
+            continue
+        prior = keep.get(ev.id)
+        if prior is None or (ev.ts, ev.type) < (prior.ts, prior.type):
+            keep[ev.id] = ev
+    out.extend(keep.values())
+    return out
+
+
+def _limit_key(per: str, ev: Event) -> Any:
+    if per == "ever":
+        return None
+    if per == "day":
+        return ev.ts.date()
+    return V.text(ev.attributes.get(per))
+
+
+def _event_rule(rule: EventRule, decay, events: list[Event], as_of: datetime,
+                group: str) -> RuleHit:
+    if rule.limit is not None:
+        by_key: dict[Any, list[Event]] = {}
+        for ev in events:
+            by_key.setdefault(_limit_key(rule.limit.per, ev), []).append(ev)
+        kept = []
+        for bucket in by_key.values():
+            bucket.sort(key=lambda e: e.ts, reverse=True)
+            kept.extend(bucket[: rule.limit.count])
+        events = kept
+    n = len(events)
+    decayed = sum(
+        rule.points * decay_factor(decay, (as_of - ev.ts).total_seconds()) for ev in events
+    )
+    points, capped = decayed, False
+    if rule.max_points is not None and abs(decayed) > rule.max_points:
+        points, capped = (rule.max_points if decayed > 0 else -rule.max_points), True
+    details = []
+    if rule.limit is not None:
+        details.append(f"at most {rule.limit.count} per {rule.limit.per}")
+    if decay.kind != "none":
+        details.append(f"decay {decay.kind}")
+    return RuleHit(
+        group=group, rule=rule.name, kind="event", fired=n > 0, matched=n,
+        points_raw=rule.points * n, points_decayed=decayed, points=points if n else 0.0,
+        capped=capped, detail=", ".join(details) or None,
+    )
+
+
+def score_contact(
+    model: ScoringModel,
+    contact: Mapping[str, Any],
+    events: Iterable[Event | Mapping[str, Any]] = (),
+    *,
+    as_of: datetime | str | None = None,
+) -> ScoreResult:
+    """Score one contact as of ``as_of`` (default: now, UTC).
+
+    ``contact`` maps property names to values (``id`` is its identifier);
+    ``events`` are :class:`Event` objects or mappings with ``type``, ``ts`` and
+    attributes. Events after ``as_of`` are ignored; repeated deliveries (same
+    ``id``) count once.
+    """
+    when = datetime.now(UTC) if as_of is None else V.timestamp(as_of)
+    all_events = [e for e in dedupe(to_event(e) for e in events) if e.ts <= when]
+    records = [(e, e.record()) for e in all_events]
+    entered_at = V.optional_timestamp(contact.get(model.lifecycle.entered_at_property))
+
+    def matching(cond, group_reset: bool, within: int | None) -> list[Event]:
+        lower = when - timedelta(seconds=within) if within is not None else None
+        if group_reset and entered_at is not None:
+            lower = entered_at if lower is None else max(lower, entered_at)
+        return [
+            e for e, rec in records
+            if (lower is None or e.ts >= lower) and (cond is None or evaluate(cond, rec))
+        ]
+
+    breakdown: list[RuleHit] = []
+    groups: dict[str, float] = {}
+    for gname, group in model.groups.items():
+        contributions: list[tuple[float, float]] = []  # (points, weight)
+        for rule in group.rules:
+            hit = _rule_hit(model, gname, group.reset_on_stage, rule, contact, matching, when)
+            breakdown.append(hit)
+            contributions.append((hit.points, rule.weight))
+        if group.combine == "weighted_mean" and contributions:
+            value = sum(p * w for p, w in contributions) / sum(w for _, w in contributions)
+        else:
+            value = sum(p for p, _ in contributions)
+        if group.max is not None:
+            value = min(value, group.max)
+        if group.min is not None:
+            value = max(value, group.min)
+        groups[gname] = value
+
+    if model.total.weights is not None:
+        raw_total = sum(groups[g] * w for g, w in model.total.weights.items())
+    else:
+        raw_total = sum(groups.values())
+    total = min(max(raw_total, model.scale.min), model.scale.max)
+
+    reasons: list[str] = []
+    for exc in model.exclusions:
+        if exc.when is not None:
+            hit = evaluate(exc.when, contact)
+        else:
+            hit = bool(matching(exc.on, False, exc.within))
+        if hit:
+            reasons.append(exc.name)
+    excluded = bool(reasons)
+    if excluded:
+        total = model.scale.min
+
+    grade = None
+    if model.grades is not None:
+        grade_value = groups[model.grades.group]
+        grade = next((L for L, m in model.grades.letters if grade_value >= m),
+                     model.grades.otherwise)
+
+    stage = None
+    if not excluded:
+        scores = {**groups, "total": total, "grade": grade}
+        stage = next((t.stage for t in model.thresholds if evaluate(t.when, scores)),
+                     model.default_stage)
+
+    cid = contact.get("id", contact.get("contact_id"))
+    return ScoreResult(
+        model=model.name,
+        contact_id=None if cid is None else str(cid),
+        as_of=when,
+        groups=groups,
+        total=total,
+        grade=grade,
+        stage=stage,
+        excluded=excluded,
+        exclusion_reasons=tuple(reasons),
+        rules_fired=sum(1 for h in breakdown if h.fired),
+        breakdown=tuple(breakdown),
+    )
+
+
+def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
+    if isinstance(rule, PropertyRule):
+        if rule.cases:
+            for i, case in enumerate(rule.cases, start=1):
+                if evaluate(case.when, contact):
+                    return _fixed(gname, rule, case.points, f"case {i}")
+            if rule.otherwise:
+                return _fixed(gname, rule, rule.otherwise, "else")
+            return RuleHit(group=gname, rule=rule.name, kind="property", fired=False)
+        if evaluate(rule.when, contact):
+            return _fixed(gname, rule, rule.points, None)
+        return RuleHit(group=gname, rule=rule.name, kind="property", fired=False)
+    if isinstance(rule, CompletenessRule):
+        filled = [p for p in rule.properties if not V.is_missing(contact.get(p))]
+        pts = rule.points * len(filled)
+        return RuleHit(
+            group=gname, rule=rule.name, kind="completeness", fired=bool(filled),
+            matched=len(filled), points_raw=pts, points_decayed=pts, points=pts,
+            detail=f"{len(filled)} of {len(rule.properties)} filled",
+        )
+    if isinstance(rule, EventRule):
+        events = matching(rule.on, reset, rule.within)
+        return _event_rule(rule, model.effective_decay(gname, rule), events, when, gname)
+    if isinstance(rule, FrequencyRule):
+        n = len(matching(rule.on, reset, rule.within))
+        fired = n >= rule.at_least
+        pts = rule.points if fired else 0.0
+        return RuleHit(
+            group=gname, rule=rule.name, kind="frequency", fired=fired, matched=n,
+            points_raw=pts, points_decayed=pts, points=pts,
+            detail=f"{n} events, needs {rule.at_least}",
+        )
+    if isinstance(rule, InactivityRule):
+        seen = matching(rule.on, reset, None)
+        last = max((e.ts for e in seen), default=None)
+        if last is None:
+            fired, detail = rule.or_never, "no matching event ever"
+        else:
+            fired = last < when - timedelta(seconds=rule.inactive_for)
+            detail = f"last matching event {last.isoformat()}"
+        pts = rule.points if fired else 0.0
+        return RuleHit(
+            group=gname, rule=rule.name, kind="inactivity", fired=fired,
+            points_raw=pts, points_decayed=pts, points=pts, detail=detail,
+        )
+    raise TypeError(f"unknown rule {rule!r}")
+
+
+def _fixed(gname: str, rule, pts: float, detail: str | None) -> RuleHit:
+    return RuleHit(group=gname, rule=rule.name, kind="property", fired=True, matched=0,
+                   points_raw=pts, points_decayed=pts, points=pts, detail=detail)

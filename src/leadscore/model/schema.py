@@ -1,0 +1,612 @@
+"""The typed tree of a scoring model.
+
+Parsed once from YAML (see :mod:`leadscore.model.loader`); every evaluator reads
+these frozen objects. Rule kinds are told apart by a ``kind`` discriminator,
+written explicitly or inferred from the keys a rule uses.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .conditions import Condition, ConditionError, parse_condition
+from .durations import DurationError, parse_duration
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_GROUPS = {"total", "grade", "stage", "excluded"}
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _condition(value: Any) -> Condition:
+    try:
+        return parse_condition(value)
+    except ConditionError as exc:
+        raise PydanticCustomError(
+            "condition",
+            "{message}",
+            {"message": exc.message, "subpath": list(exc.path), "hint": exc.hint},
+        ) from None
+
+
+def _duration(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # already seconds (built in Python)
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise PydanticCustomError("duration", "{message}", {"message": str(exc)}) from None
+
+
+# --------------------------------------------------------------------------- decay
+
+
+class Step(Frozen):
+    until: int = Field(description="age up to which (inclusive) the factor applies")
+    factor: float = Field(ge=0, le=1)
+
+    _d = field_validator("until", mode="before")(_duration)
+
+
+class Decay(Frozen):
+    """How an event's points fade with its age. Exactly one kind is set, or none."""
+
+    kind: Literal["none", "half_life", "linear", "expires", "steps"]
+    seconds: int | None = None  # half-life, lifespan or expiry
+    steps: tuple[Step, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, value: Any) -> Any:
+        if value is None or value == "none" or value is False:
+            return {"kind": "none"}
+        if isinstance(value, Decay):
+            return value
+        if isinstance(value, dict) and "kind" in value:
+            return value
+        if not isinstance(value, dict) or len(value) != 1:
+            raise PydanticCustomError(
+                "decay",
+                "decay is 'none' or one of {{half_life: 30d}}, {{linear: 90d}}, "
+                "{{expires: 90d}}, {{steps: [{{until: 30d, factor: 1}}, ...]}}; got {value}",
+                {"value": repr(value)},
+            )
+        (key, arg), = value.items()
+        if key in ("half_life", "linear", "expires"):
+            return {"kind": key, "seconds": _duration(arg)}
+        if key == "steps":
+            if not isinstance(arg, list) or not arg:
+                raise PydanticCustomError("decay", "steps needs a non-empty list", {})
+            return {"kind": "steps", "steps": arg}
+        import difflib
+
+        close = difflib.get_close_matches(str(key), ["half_life", "linear", "expires", "steps"], 1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise PydanticCustomError(
+            "decay",
+            "unknown decay {key}: use half_life, linear, expires or steps{hint}",
+            {"key": repr(key), "hint": hint},
+        )
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> Decay:
+        last = 0
+        for step in self.steps:
+            if step.until <= last:
+                raise PydanticCustomError(
+                    "decay", "step ages must increase: each 'until' longer than the one before", {}
+                )
+            last = step.until
+        return self
+
+
+NO_DECAY = Decay(kind="none")
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class Limit(Frozen):
+    """Repetition limit: at most ``count`` scoring events per ``per`` (latest kept)."""
+
+    count: int = Field(ge=1)
+    per: str = Field(
+        default="ever",
+        description="'ever', 'day' (UTC calendar day) or an event attribute, e.g. session_id",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, value: Any) -> Any:
+        if value == "once":
+            return {"count": 1, "per": "ever"}
+        return value
+
+
+class _Rule(Frozen):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    weight: float = Field(default=1.0, gt=0, description="weight in a weighted_mean group")
+
+
+class Case(Frozen):
+    when: Condition
+    points: float
+
+    _c = field_validator("when", mode="before")(_condition)
+
+
+class PropertyRule(_Rule):
+    """A condition on the contact's properties gives points (or one of several cases)."""
+
+    kind: Literal["property"] = "property"
+    when: Condition | None = None
+    points: float | None = None
+    cases: tuple[Case, ...] = ()
+    otherwise: float = Field(default=0.0, alias="else")
+
+    _c = field_validator("when", mode="before")(_condition)
+
+    @model_validator(mode="after")
+    def _shape(self) -> PropertyRule:
+        if self.cases and (self.when is not None or self.points is not None):
+            raise PydanticCustomError(
+                "rule_shape", "a property rule has either when + points, or cases, not both", {}
+            )
+        if not self.cases:
+            if self.when is None:
+                raise PydanticCustomError(
+                    "rule_shape", "a property rule needs 'when' (a condition) or 'cases'", {}
+                )
+            if self.points is None:
+                raise PydanticCustomError("rule_shape", "the rule needs 'points'", {})
+        return self
+
+
+class EventRule(_Rule):
+    """Points for each matching event, with cap, window, repetition limit and decay."""
+
+    kind: Literal["event"] = "event"
+    on: Condition
+    points: float
+    max_points: float | None = Field(default=None, description="cap on |sum of points|")
+    within: int | None = None
+    limit: Limit | None = None
+    decay: Decay | None = None  # None: inherit the group's
+
+    _c = field_validator("on", mode="before")(_condition)
+    _d = field_validator("within", mode="before")(_duration)
+
+    @field_validator("max_points")
+    @classmethod
+    def _cap(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise PydanticCustomError(
+                "cap",
+                "max_points must be above zero, got {value}; it caps the size of the sum "
+                "for negative points too",
+                {"value": value},
+            )
+        return value
+
+
+class FrequencyRule(_Rule):
+    """Points once when at least N matching events happened within the window."""
+
+    kind: Literal["frequency"] = "frequency"
+    on: Condition
+    at_least: int = Field(ge=1)
+    within: int | None = None
+    points: float
+
+    _c = field_validator("on", mode="before")(_condition)
+    _d = field_validator("within", mode="before")(_duration)
+
+
+class InactivityRule(_Rule):
+    """Points (usually negative) when no matching event happened for a period."""
+
+    kind: Literal["inactivity"] = "inactivity"
+    inactive_for: int
+    on: Condition | None = None
+    points: float
+    or_never: bool = Field(
+        default=False, description="also fire for contacts with no matching event at all"
+    )
+
+    _c = field_validator("on", mode="before")(lambda v: None if v is None else _condition(v))
+    _d = field_validator("inactive_for", mode="before")(_duration)
+
+
+class CompletenessRule(_Rule):
+    """Points for each listed property that is filled."""
+
+    kind: Literal["completeness"] = "completeness"
+    properties: tuple[str, ...] = Field(min_length=1)
+    points: float
+
+    @field_validator("properties")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate", "a property is listed twice", {})
+        return value
+
+
+def rule_kind(value: Any) -> str | None:
+    """Tell a rule's kind from its explicit ``kind`` or from the keys it uses."""
+    if isinstance(value, BaseModel):
+        return getattr(value, "kind", None)
+    if not isinstance(value, dict):
+        return None
+    if "kind" in value:
+        return value["kind"] if value["kind"] in RULE_KINDS else None
+    if "inactive_for" in value:
+        return "inactivity"
+    if "at_least" in value:
+        return "frequency"
+    if "on" in value:
+        return "event"
+    if "properties" in value:
+        return "completeness"
+    if "when" in value or "cases" in value:
+        return "property"
+    return None
+
+
+Rule = Annotated[
+    Union[  # noqa: UP007
+        Annotated[PropertyRule, Tag("property")],
+        Annotated[EventRule, Tag("event")],
+        Annotated[FrequencyRule, Tag("frequency")],
+        Annotated[InactivityRule, Tag("inactivity")],
+        Annotated[CompletenessRule, Tag("completeness")],
+    ],
+    Discriminator(
+        rule_kind,
+        custom_error_type="rule_kind",
+        custom_error_message=(
+            "cannot tell what kind of rule this is: give 'when' (property), 'on' (event), "
+            "'on' + 'at_least' (frequency), 'inactive_for' (inactivity) or 'properties' "
+            "(completeness)"
+        ),
+    ),
+]
+RULE_KINDS = ("property", "event", "frequency", "inactivity", "completeness")
+EVENT_KINDS = (EventRule, FrequencyRule, InactivityRule)
+
+
+# --------------------------------------------------------------------------- groups & model
+
+
+class Group(Frozen):
+    """A named score made of rules: summed (default) or a weighted mean of criteria."""
+
+    combine: Literal["sum", "weighted_mean"] = "sum"
+    min: float | None = None
+    max: float | None = None
+    decay: Decay = NO_DECAY
+    reset_on_stage: bool = Field(
+        default=False, description="count events only since the contact entered its stage"
+    )
+    description: str | None = None
+    rules: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Group:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError(
+                "bounds", "group min {lo} is above its max {hi}", {"lo": self.min, "hi": self.max}
+            )
+        return self
+
+
+class Scale(Frozen):
+    min: float = 0
+    max: float = 100
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Scale:
+        if self.min >= self.max:
+            raise PydanticCustomError(
+                "bounds", "scale min {lo} must be below max {hi}", {"lo": self.min, "hi": self.max}
+            )
+        return self
+
+
+class Total(Frozen):
+    """How groups combine into the total: plain sum, or a weighted sum."""
+
+    weights: dict[str, float] | None = None
+
+
+class Exclusion(Frozen):
+    """Disqualifies a contact: the total is forced to the scale's floor and no stage is given."""
+
+    name: str = Field(min_length=1)
+    when: Condition | None = None
+    on: Condition | None = None
+    within: int | None = None
+    description: str | None = None
+
+    _c = field_validator("when", "on", mode="before")(
+        lambda v: None if v is None else _condition(v)
+    )
+    _d = field_validator("within", mode="before")(lambda v: None if v is None else _duration(v))
+
+    @model_validator(mode="after")
+    def _shape(self) -> Exclusion:
+        if (self.when is None) == (self.on is None):
+            raise PydanticCustomError(
+                "rule_shape",
+                "an exclusion needs exactly one of 'when' (a property condition) or 'on' "
+                "(an event filter)",
+                {},
+            )
+        if self.within is not None and self.on is None:
+            raise PydanticCustomError("rule_shape", "'within' only goes with 'on'", {})
+        return self
+
+
+class Grades(Frozen):
+    """Letter grades from one group's score: the first letter whose minimum is reached."""
+
+    group: str
+    letters: tuple[tuple[str, float], ...]  # highest minimum first
+    otherwise: str = "D"
+
+
+class Threshold(Frozen):
+    stage: str = Field(min_length=1)
+    when: Condition
+
+    _c = field_validator("when", mode="before")(_condition)
+
+
+class TriggerOn(Frozen):
+    enters: str | None = None
+    leaves: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TriggerOn:
+        if (self.enters is None) == (self.leaves is None):
+            raise PydanticCustomError(
+                "trigger", "a trigger fires 'on' exactly one of {{enters: STAGE}} or "
+                "{{leaves: STAGE}}", {}
+            )
+        return self
+
+
+class WebhookAction(Frozen):
+    kind: Literal["webhook"] = "webhook"
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str | None = Field(
+        default=None, description="environment variable holding the signing secret"
+    )
+
+
+class EmailAction(Frozen):
+    kind: Literal["email"] = "email"
+    to: tuple[str, ...] = Field(min_length=1)
+    subject: str | None = None
+
+
+class CrmAction(Frozen):
+    kind: Literal["crm"] = "crm"
+    system: Literal["hubspot", "pipedrive"]
+
+
+def _action_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return getattr(value, "kind", None)
+    if isinstance(value, dict) and "kind" in value:
+        return value["kind"] if value["kind"] in ("webhook", "email", "crm") else None
+    if isinstance(value, dict) and len(value) == 1:
+        key = next(iter(value))
+        return key if key in ("webhook", "email", "crm") else None
+    return None
+
+
+Action = Annotated[
+    Union[  # noqa: UP007
+        Annotated[WebhookAction, Tag("webhook")],
+        Annotated[EmailAction, Tag("email")],
+        Annotated[CrmAction, Tag("crm")],
+    ],
+    Discriminator(
+        _action_kind,
+        custom_error_type="action_kind",
+        custom_error_message="an action is one of {webhook: {url: ...}}, {email: {to: [...]}}, "
+        "{crm: {system: hubspot}}",
+    ),
+]
+
+
+class Trigger(Frozen):
+    name: str = Field(min_length=1)
+    on: TriggerOn
+    actions: tuple[Action, ...] = Field(min_length=1)
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _unwrap(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            out = []
+            for item in value:
+                if isinstance(item, dict) and len(item) == 1:
+                    ((key, body),) = item.items()
+                    if key in ("webhook", "email", "crm") and isinstance(body, dict):
+                        item = {"kind": key, **body}
+                out.append(item)
+            return out
+        return value
+
+
+class Lifecycle(Frozen):
+    """Where a contact's current stage comes from, for groups that reset on stage change."""
+
+    stage_property: str = "lifecycle_stage"
+    entered_at_property: str = "lifecycle_stage_entered_at"
+
+
+class ScoringModel(Frozen):
+    """A whole scoring model. Build it with :func:`leadscore.load_model`."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    scale: Scale = Scale()
+    groups: dict[str, Group] = Field(min_length=1)
+    total: Total = Total()
+    exclusions: tuple[Exclusion, ...] = ()
+    grades: Grades | None = None
+    thresholds: tuple[Threshold, ...] = ()
+    default_stage: str | None = None
+    lifecycle: Lifecycle = Lifecycle()
+    triggers: tuple[Trigger, ...] = ()
+
+    @field_validator("grades", mode="before")
+    @classmethod
+    def _grades(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Grades):
+            return value
+        if not isinstance(value, dict) or len(value) != 1:
+            raise PydanticCustomError(
+                "grades", "grades maps one group to letter minimums, e.g. {fit: {A: 45, B: 30, "
+                "C: 15}}", {}
+            )
+        ((group, letters),) = value.items()
+        if not isinstance(letters, dict) or not letters:
+            raise PydanticCustomError(
+                "grades", "give letter minimums for {group}, e.g. {{A: 45, B: 30, C: 15}}",
+                {"group": repr(group)},
+            )
+        letters = dict(letters)
+        otherwise = letters.pop("else", "D")
+        pairs = []
+        for letter, minimum in letters.items():
+            if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+                raise PydanticCustomError(
+                    "grades", "grade {letter} needs a number (the minimum score), got {value}",
+                    {"letter": repr(letter), "value": repr(minimum)},
+                )
+            pairs.append((str(letter), float(minimum)))
+        pairs.sort(key=lambda p: -p[1])
+        return {"group": group, "letters": pairs, "otherwise": str(otherwise)}
+
+    @model_validator(mode="after")
+    def _crosscheck(self) -> ScoringModel:
+        # Cross-references are reported with a path so the loader can locate them.
+        problems: list[tuple[tuple, str, str | None]] = []
+        for name in self.groups:
+            if not NAME_RE.match(name) or name in RESERVED_GROUPS:
+                problems.append(
+                    (("groups", name), f"bad group name {name!r}",
+                     "use letters, digits and _, not total/grade/stage/excluded"),
+                )
+        seen: dict[str, tuple] = {}
+        for gname, group in self.groups.items():
+            for i, rule in enumerate(group.rules):
+                where = ("groups", gname, "rules", i, "name")
+                if rule.name in seen:
+                    problems.append(
+                        (where, f"duplicate rule name {rule.name!r}",
+                         "each rule needs its own name: breakdowns and history refer to it"),
+                    )
+                seen.setdefault(rule.name, where)
+                if isinstance(rule, EventRule) and rule.limit and rule.limit.per == "":
+                    problems.append(((*where[:-1], "limit"), "limit 'per' is empty", None))
+            if group.combine == "sum":
+                for i, rule in enumerate(group.rules):
+                    if "weight" in rule.model_fields_set:
+                        problems.append(
+                            (("groups", gname, "rules", i, "weight"),
+                             "'weight' only counts in a weighted_mean group",
+                             "add 'combine: weighted_mean' to the group or remove the weight"),
+                        )
+        for i, exc in enumerate(self.exclusions):
+            if exc.name in seen:
+                problems.append(
+                    (("exclusions", i, "name"), f"duplicate rule name {exc.name!r}", None)
+                )
+            seen.setdefault(exc.name, ("exclusions", i))
+        if self.total.weights is not None:
+            for gname in self.total.weights:
+                if gname not in self.groups:
+                    problems.append(
+                        (("total", "weights", gname), f"unknown group {gname!r}",
+                         _suggest(gname, self.groups)),
+                    )
+        if self.grades is not None and self.grades.group not in self.groups:
+            problems.append(
+                (("grades", self.grades.group), f"grades use unknown group {self.grades.group!r}",
+                 _suggest(self.grades.group, self.groups)),
+            )
+        from .conditions import condition_fields
+
+        score_fields = {"total", "grade", *self.groups}
+        stages: set[str] = set()
+        for i, th in enumerate(self.thresholds):
+            for field in sorted(condition_fields(th.when) - score_fields):
+                problems.append(
+                    (("thresholds", i, "when", field),
+                     f"threshold reads unknown score {field!r}",
+                     _suggest(field, score_fields) or "use total, grade or a group name: "
+                     + ", ".join(sorted(score_fields))),
+                )
+            if th.stage in stages:
+                problems.append((("thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
+            stages.add(th.stage)
+        known_stages = stages | ({self.default_stage} if self.default_stage else set())
+        for i, trig in enumerate(self.triggers):
+            stage = trig.on.enters or trig.on.leaves
+            if stage not in known_stages:
+                key = "enters" if trig.on.enters else "leaves"
+                problems.append(
+                    (("triggers", i, "on", key), f"trigger on unknown stage {stage!r}",
+                     _suggest(stage, known_stages)
+                     or ("stages: " + ", ".join(sorted(known_stages)) if known_stages
+                         else "declare the stage under 'thresholds'")),
+                )
+        if problems:
+            raise PydanticCustomError(
+                "crosscheck", "{count} cross-reference problems",
+                {"count": len(problems), "problems": problems},
+            )
+        return self
+
+    # Convenience used by the engines and the CLI
+    def rules(self):
+        """Every (group name, rule) pair in model order."""
+        for gname, group in self.groups.items():
+            for rule in group.rules:
+                yield gname, rule
+
+    def effective_decay(self, group: str, rule: EventRule) -> Decay:
+        return rule.decay if rule.decay is not None else self.groups[group].decay
+
+    def score(self, contact, events=(), as_of=None):
+        """Score one contact in-process; see :func:`leadscore.engine.score_contact`."""
+        from ..engine.inprocess import score_contact
+
+        return score_contact(self, contact, events, as_of=as_of)
+
+
+def _suggest(word: str, choices) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], 1)
+    return f"did you mean {close[0]!r}?" if close else None
