@@ -42,8 +42,12 @@ class PostgresServer:
                     user = pwd.getpwnam(account)
                 except KeyError:
                     continue
-                self.prefix = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
-                               "--clear-groups"]
+                self.prefix = [
+                    "setpriv",
+                    f"--reuid={user.pw_uid}",
+                    f"--regid={user.pw_gid}",
+                    "--clear-groups",
+                ]
                 os.chown(root, user.pw_uid, user.pw_gid)
                 break
 
@@ -59,13 +63,36 @@ class PostgresServer:
         subprocess.run([*self.prefix, *args], check=True, capture_output=True, cwd=self.root)
 
     def start(self) -> None:
-        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--locale=C", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=50")
-        self._run(self.pg_ctl, "-D", str(self.data), "-o", options,
-                  "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+        self._run(
+            self.initdb,
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=50"
+        )
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             with socket.socket() as s:
@@ -75,5 +102,8 @@ class PostgresServer:
         raise RuntimeError("PostgreSQL did not start; see " + str(self.root / "server.log"))
 
     def stop(self) -> None:
-        subprocess.run([*self.prefix, self.pg_ctl, "-D", str(self.data), "-m", "immediate",
-                        "stop"], capture_output=True, cwd=self.root)
+        subprocess.run(
+            [*self.prefix, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            cwd=self.root,
+        )

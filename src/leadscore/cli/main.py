@@ -51,37 +51,34 @@ _register_commands()
 
 def print_error(exc: LeadscoreError) -> None:
     if isinstance(exc, ModelError):
-        err_console.print(f"[bold red]Error:[/] the model has {len(exc.problems)} problem"
-                          f"{'s' if len(exc.problems) != 1 else ''}:")
+        err_console.print(
+            f"[bold red]Error:[/] the model has {len(exc.problems)} problem"
+            f"{'s' if len(exc.problems) != 1 else ''}:"
+        )
         for p in exc.problems:
-            err_console.print(f"  [bold]{p.where}[/]: {p.dotted_path}: {p.message}"
-                              + (f"\n      [dim]fix:[/] {p.hint}" if p.hint else ""),
-                              markup=True, highlight=False)
+            err_console.print(
+                f"  [bold]{p.where}[/]: {p.dotted_path}: {p.message}"
+                + (f"\n      [dim]fix:[/] {p.hint}" if p.hint else ""),
+                markup=True,
+                highlight=False,
+            )
         return
     err_console.print(f"[bold red]Error:[/] {exc}")
 
 
 def run() -> None:
-    """Entry point: run the app and turn our own errors into short messages."""
+    """Entry point: run the app and turn our own errors into short messages.
+
+    Usage errors of the command line itself (unknown option, missing argument)
+    are reported by Typer with exit code 2.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except LeadscoreError as exc:
         if _state["debug"]:
             raise
         print_error(exc)
         sys.exit(2 if isinstance(exc, UsageError) else 1)
-    except typer.Abort:
-        err_console.print("Aborted.")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors come through here
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ READERS = {
 ID_COLUMNS = ("id", "contact_id")
 EVENT_KEY_COLUMNS = ("event_id", "id", "idempotency_key")
 EVENT_CORE = ("contact_id", "type", "ts")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def connect(memory_limit: str | None = None, temp_directory: str | None = None):
@@ -97,14 +99,18 @@ class Inputs:
         by_contact: dict[str, list[dict[str, Any]]] = {}
         if self.has_events:
             cols = ["contact_id", "event_id", "type", "ts", *self.attributes]
+            # Times travel as epoch microseconds: exact, and no timezone library needed.
+            exprs = [_quote(c) if c != "ts" else "epoch_us(ts)" for c in cols]
             cur = self.con.execute(
-                "SELECT " + ", ".join(_quote(c) for c in cols)
+                "SELECT "
+                + ", ".join(exprs)
                 + " FROM events WHERE contact_id IN (SELECT id FROM contacts)"
                 " ORDER BY contact_id, ts"
             )
             while batch := cur.fetchmany(50_000):
                 for row in batch:
                     ev = {c: v for c, v in zip(cols[1:], row[1:], strict=True) if v is not None}
+                    ev["ts"] = EPOCH + timedelta(microseconds=ev["ts"])
                     by_contact.setdefault(row[0], []).append(ev)
         for row in contacts:
             contact = dict(zip(names, row, strict=True))
@@ -133,7 +139,8 @@ def load_inputs(
         if id_column not in ccols:
             raise DataError(
                 f"no column {id_column!r}; the columns are: {', '.join(ccols)}",
-                source=str(cpath), hint="pass the id column with --id-column",
+                source=str(cpath),
+                hint="pass the id column with --id-column",
             )
         idc = id_column
     else:
@@ -142,7 +149,8 @@ def load_inputs(
             raise DataError(
                 "no contact id column: expected 'id' or 'contact_id'; the columns are: "
                 + ", ".join(ccols),
-                source=str(cpath), hint="rename the column or pass --id-column NAME",
+                source=str(cpath),
+                hint="rename the column or pass --id-column NAME",
             )
     props = [c for c in ccols if c != idc]
     select = ", ".join(
@@ -153,19 +161,27 @@ def load_inputs(
         f"CREATE OR REPLACE TEMP TABLE contacts AS SELECT {select} FROM "
         f"(SELECT *, row_number() OVER () AS __row FROM {csrc}) ORDER BY __row"
     )
-    bad = con.execute(
-        "SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''"
-    ).fetchone()[0]
+    bad = con.execute("SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''").fetchone()[
+        0
+    ]
     if bad:
-        raise DataError(f"{bad} contact(s) have an empty id", source=str(cpath), column=idc,
-                        hint="every contact needs an id")
+        raise DataError(
+            f"{bad} contact(s) have an empty id",
+            source=str(cpath),
+            column=idc,
+            hint="every contact needs an id",
+        )
     dup = con.execute(
         "SELECT id, count(*) FROM contacts GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 3"
     ).fetchall()
     if dup:
         listed = ", ".join(f"{i!r} ({n} times)" for i, n in dup)
-        raise DataError(f"contact ids appear more than once: {listed}", source=str(cpath),
-                        column=idc, hint="each contact id must be unique")
+        raise DataError(
+            f"contact ids appear more than once: {listed}",
+            source=str(cpath),
+            column=idc,
+            hint="each contact id must be unique",
+        )
     n_contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
     inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
     if events is None:
@@ -207,15 +223,21 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
         shown = "; ".join(f"row {r + 1}: {v!r}" for r, v in bad)
         raise DataError(
             f"{total} event time(s) cannot be read ({shown})",
-            source=str(epath), column="ts",
+            source=str(epath),
+            column="ts",
             hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z; times without a zone are UTC",
         )
     empty_type = con.execute(
         "SELECT min(__row) FROM __raw_events WHERE type IS NULL OR trim(CAST(type AS VARCHAR))=''"
     ).fetchone()[0]
     if empty_type is not None:
-        raise DataError("an event has no type", source=str(epath), row=empty_type + 1,
-                        column="type", hint="every event needs a type, e.g. page_view")
+        raise DataError(
+            "an event has no type",
+            source=str(epath),
+            row=empty_type + 1,
+            column="type",
+            hint="every event needs a type, e.g. page_view",
+        )
     select = ", ".join(
         [
             "CAST(contact_id AS VARCHAR) AS contact_id",
@@ -237,15 +259,22 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
     inputs.orphan_events = orphans
     if orphans:
         inputs.orphan_examples = [
-            r[0] for r in con.execute(
+            r[0]
+            for r in con.execute(
                 "SELECT DISTINCT coalesce(contact_id, '(empty)') FROM events e WHERE NOT EXISTS "
                 "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id) ORDER BY 1 LIMIT 5"
             ).fetchall()
         ]
 
 
-WRITERS = {".csv": "CSV", ".parquet": "PARQUET", ".pq": "PARQUET", ".jsonl": "JSON",
-           ".ndjson": "JSON", ".json": "JSON"}
+WRITERS = {
+    ".csv": "CSV",
+    ".parquet": "PARQUET",
+    ".pq": "PARQUET",
+    ".jsonl": "JSON",
+    ".ndjson": "JSON",
+    ".json": "JSON",
+}
 
 
 def output_format(path: str | Path) -> str:
@@ -274,8 +303,10 @@ def write_rows(con, rows: list[dict[str, Any]], columns: list[str], path: str | 
     """Write Python rows through DuckDB (same writers as the SQL path)."""
     import pyarrow as pa
 
-    table = pa.Table.from_pylist(rows, schema=None) if rows else pa.table(
-        {c: pa.array([], pa.string()) for c in columns}
+    table = (
+        pa.Table.from_pylist(rows, schema=None)
+        if rows
+        else pa.table({c: pa.array([], pa.string()) for c in columns})
     )
     table = table.select(columns)
     con.register("__rows", table)

@@ -43,8 +43,9 @@ def to_event(raw: Event | Mapping[str, Any]) -> Event:
     if isinstance(raw.get("attributes"), Mapping):
         attrs.update(raw["attributes"])
     key = raw.get("event_id", raw.get("id"))
-    return Event(type=str(raw["type"]), ts=ts, id=None if V.is_missing(key) else str(key),
-                 attributes=attrs)
+    return Event(
+        type=str(raw["type"]), ts=ts, id=None if V.is_missing(key) else str(key), attributes=attrs
+    )
 
 
 def dedupe(events: Iterable[Event]) -> list[Event]:
@@ -70,8 +71,9 @@ def _limit_key(per: str, ev: Event) -> Any:
     return V.text(ev.attributes.get(per))
 
 
-def _event_rule(rule: EventRule, decay, events: list[Event], as_of: datetime,
-                group: str) -> RuleHit:
+def _event_rule(
+    rule: EventRule, decay, events: list[Event], as_of: datetime, group: str
+) -> RuleHit:
     if rule.limit is not None:
         by_key: dict[Any, list[Event]] = {}
         for ev in events:
@@ -90,13 +92,20 @@ def _event_rule(rule: EventRule, decay, events: list[Event], as_of: datetime,
         points, capped = (rule.max_points if decayed > 0 else -rule.max_points), True
     details = []
     if rule.limit is not None:
-        details.append(f"at most {rule.limit.count} per {rule.limit.per}")
+        details.append(f"≤{rule.limit.count}/{rule.limit.per}")
     if decay.kind != "none":
-        details.append(f"decay {decay.kind}")
+        details.append(decay.kind.replace("_", "-"))
     return RuleHit(
-        group=group, rule=rule.name, kind="event", fired=n > 0, matched=n,
-        points_raw=rule.points * n, points_decayed=decayed, points=points if n else 0.0,
-        capped=capped, detail=", ".join(details) or None,
+        group=group,
+        rule=rule.name,
+        kind="event",
+        fired=n > 0,
+        matched=n,
+        points_raw=rule.points * n,
+        points_decayed=decayed,
+        points=points if n else 0.0,
+        capped=capped,
+        detail=", ".join(details) or None,
     )
 
 
@@ -124,7 +133,8 @@ def score_contact(
         if group_reset and entered_at is not None:
             lower = entered_at if lower is None else max(lower, entered_at)
         return [
-            e for e, rec in records
+            e
+            for e, rec in records
             if (lower is None or e.ts >= lower) and (cond is None or evaluate(cond, rec))
         ]
 
@@ -167,14 +177,16 @@ def score_contact(
     grade = None
     if model.grades is not None:
         grade_value = groups[model.grades.group]
-        grade = next((L for L, m in model.grades.letters if grade_value >= m),
-                     model.grades.otherwise)
+        grade = next(
+            (L for L, m in model.grades.letters if grade_value >= m), model.grades.otherwise
+        )
 
     stage = None
     if not excluded:
         scores = {**groups, "total": total, "grade": grade}
-        stage = next((t.stage for t in model.thresholds if evaluate(t.when, scores)),
-                     model.default_stage)
+        stage = next(
+            (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
+        )
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -208,8 +220,14 @@ def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
         filled = [p for p in rule.properties if not V.is_missing(contact.get(p))]
         pts = rule.points * len(filled)
         return RuleHit(
-            group=gname, rule=rule.name, kind="completeness", fired=bool(filled),
-            matched=len(filled), points_raw=pts, points_decayed=pts, points=pts,
+            group=gname,
+            rule=rule.name,
+            kind="completeness",
+            fired=bool(filled),
+            matched=len(filled),
+            points_raw=pts,
+            points_decayed=pts,
+            points=pts,
             detail=f"{len(filled)} of {len(rule.properties)} filled",
         )
     if isinstance(rule, EventRule):
@@ -220,8 +238,14 @@ def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
         fired = n >= rule.at_least
         pts = rule.points if fired else 0.0
         return RuleHit(
-            group=gname, rule=rule.name, kind="frequency", fired=fired, matched=n,
-            points_raw=pts, points_decayed=pts, points=pts,
+            group=gname,
+            rule=rule.name,
+            kind="frequency",
+            fired=fired,
+            matched=n,
+            points_raw=pts,
+            points_decayed=pts,
+            points=pts,
             detail=f"{n} events, needs {rule.at_least}",
         )
     if isinstance(rule, InactivityRule):
@@ -234,12 +258,27 @@ def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
             detail = f"last matching event {last.isoformat()}"
         pts = rule.points if fired else 0.0
         return RuleHit(
-            group=gname, rule=rule.name, kind="inactivity", fired=fired,
-            points_raw=pts, points_decayed=pts, points=pts, detail=detail,
+            group=gname,
+            rule=rule.name,
+            kind="inactivity",
+            fired=fired,
+            points_raw=pts,
+            points_decayed=pts,
+            points=pts,
+            detail=detail,
         )
     raise TypeError(f"unknown rule {rule!r}")
 
 
 def _fixed(gname: str, rule, pts: float, detail: str | None) -> RuleHit:
-    return RuleHit(group=gname, rule=rule.name, kind="property", fired=True, matched=0,
-                   points_raw=pts, points_decayed=pts, points=pts, detail=detail)
+    return RuleHit(
+        group=gname,
+        rule=rule.name,
+        kind="property",
+        fired=True,
+        matched=0,
+        points_raw=pts,
+        points_decayed=pts,
+        points=pts,
+        detail=detail,
+    )

@@ -64,8 +64,21 @@ class Predicate(_Frozen):
     kind: Literal["predicate"] = "predicate"
     field: str
     op: Literal[
-        "eq", "ne", "in", "not_in", "contains", "starts_with", "ends_with", "matches",
-        "gt", "gte", "lt", "lte", "between", "exists", "missing",
+        "eq",
+        "ne",
+        "in",
+        "not_in",
+        "contains",
+        "starts_with",
+        "ends_with",
+        "matches",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "between",
+        "exists",
+        "missing",
     ]
     value: Scalar | tuple[Scalar, ...] | None = None
 
@@ -182,7 +195,9 @@ def _field_test(field: str, spec: object, path: tuple) -> Condition:
         return _predicate(field, "in", spec, path)
     if spec is None:
         raise ConditionError(
-            f"no value given for {field!r}", path, "to test for an empty value write {missing: true}"
+            f"no value given for {field!r}",
+            path,
+            "to test for an empty value write {missing: true}",
         )
     return _predicate(field, "eq", spec, path)
 
@@ -195,9 +210,7 @@ def parse_condition(raw: object, path: tuple[str | int, ...] = ()) -> Condition:
     if isinstance(raw, Predicate | AllOf | AnyOf | Not):
         return raw
     if not isinstance(raw, dict):
-        raise ConditionError(
-            f"a condition is a mapping such as {{country: FR}}, got {raw!r}", path
-        )
+        raise ConditionError(f"a condition is a mapping such as {{country: FR}}, got {raw!r}", path)
     if not raw:
         raise ConditionError("the condition is empty", path, "write e.g. {country: FR}")
     parts: list[Condition] = []
@@ -227,14 +240,32 @@ def condition_fields(cond: Condition) -> set[str]:
     return out
 
 
+_SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return value if value and value.strip() == value and "," not in value else repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def describe(cond: Condition) -> str:
     """A short human reading of a condition, for summaries and breakdowns."""
     if isinstance(cond, Predicate):
         if cond.op in ("exists", "missing"):
             return f"{cond.field} {cond.op}"
-        value = list(cond.value) if isinstance(cond.value, tuple) else cond.value
-        return f"{cond.field} {cond.op} {value!r}"
+        if cond.op in _SYMBOLS:
+            return f"{cond.field} {_SYMBOLS[cond.op]} {_show(cond.value)}"
+        if cond.op == "between":
+            return f"{cond.field} in {_show(cond.value[0])}..{_show(cond.value[1])}"
+        if isinstance(cond.value, tuple):
+            shown = "[" + ", ".join(_show(v) for v in cond.value) + "]"
+            return f"{cond.field} {cond.op.replace('_', ' ')} {shown}"
+        return f"{cond.field} {cond.op.replace('_', ' ')} {_show(cond.value)}"
     if isinstance(cond, Not):
         return f"not ({describe(cond.item)})"
     joiner = " and " if isinstance(cond, AllOf) else " or "
-    return "(" + joiner.join(describe(i) for i in cond.items) + ")"
+    text = joiner.join(describe(i) for i in cond.items)
+    return f"({text})" if isinstance(cond, AnyOf) else text

@@ -54,11 +54,17 @@ def parse_duration(text: object) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    """The shortest canonical text for ``seconds`` (``777600`` → ``"1w2d"``)."""
+    """Canonical text for ``seconds``: one unit when one divides it (``2592000`` →
+    ``"30d"``, ``1209600`` → ``"2w"``), else a combination (``"1d12h"``)."""
     if seconds <= 0:
         raise ValueError("a duration is longer than zero")
+    if seconds % UNITS["w"] == 0 and seconds // UNITS["w"] <= 52:
+        return f"{seconds // UNITS['w']}w"
+    for unit in ("d", "h", "m", "s"):
+        if seconds % UNITS[unit] == 0:
+            return f"{seconds // UNITS[unit]}{unit}"
     out = []
-    for unit in ("w", "d", "h", "m", "s"):
+    for unit in ("d", "h", "m", "s"):
         size = UNITS[unit]
         if seconds >= size:
             out.append(f"{seconds // size}{unit}")

@@ -57,8 +57,13 @@ def _build(node: yaml.Node, path: Path_, marks: _Marks, problems: list[Problem],
             key = _build(knode, (*path, "<key>"), marks, problems, ctor)
             if isinstance(key, (dict, list)):
                 problems.append(
-                    Problem(path, "a key must be plain text", None, knode.start_mark.line + 1,
-                            knode.start_mark.column + 1)
+                    Problem(
+                        path,
+                        "a key must be plain text",
+                        None,
+                        knode.start_mark.line + 1,
+                        knode.start_mark.column + 1,
+                    )
                 )
                 continue
             if key in out:
@@ -111,9 +116,9 @@ def _locate(data: Any, loc: Path_, marks: _Marks) -> tuple[Path_, tuple[int, int
     path: Path_ = ()
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path, node = (*path, part), node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             path, node = (*path, part), node[part]
         elif isinstance(part, str) and part in _TAGS:
             continue  # a union tag pydantic adds to the location
@@ -167,7 +172,7 @@ def problems_from_validation(
             continue
         if kind == "condition":
             loc = (*loc, *ctx.get("subpath", ()))
-        reached, mark, found = _locate(data, loc, marks)
+        reached, mark, _ = _locate(data, loc, marks)
         if kind == "extra_forbidden":
             key = str(loc[-1])
             close = difflib.get_close_matches(key, sorted(_VOCAB), 1, 0.6)
@@ -179,8 +184,13 @@ def problems_from_validation(
         if kind == "missing":
             field = str(loc[-1])
             problems.append(
-                Problem(reached, f"missing required key {field!r}", None,
-                        *(mark or (None, None)), source)
+                Problem(
+                    reached,
+                    f"missing required key {field!r}",
+                    None,
+                    *(mark or (None, None)),
+                    source,
+                )
             )
             continue
         message, hint = _friendly(err)
@@ -218,8 +228,9 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[Any, _Marks]:
             ]
         ) from None
     if node is None:
-        raise ModelError([Problem((), "the model file is empty", "start from examples/", 1, 1,
-                                  source)])
+        raise ModelError(
+            [Problem((), "the model file is empty", "start from examples/", 1, 1, source)]
+        )
     ctor = _Loader("")
     data = _build(node, (), marks, problems, ctor)
     if problems:
@@ -235,8 +246,16 @@ def model_from_data(data: Any, marks: _Marks | None = None, source: str | None =
     marks = marks or _Marks()
     if not isinstance(data, dict):
         raise ModelError(
-            [Problem((), "a model is a mapping with at least 'name' and 'groups'",
-                     "start from examples/b2b_saas.yaml", 1, 1, source)]
+            [
+                Problem(
+                    (),
+                    "a model is a mapping with at least 'name' and 'groups'",
+                    "start from examples/b2b_saas.yaml",
+                    1,
+                    1,
+                    source,
+                )
+            ]
         )
     try:
         return schema.ScoringModel.model_validate(data)
@@ -252,12 +271,23 @@ def load_model(source: str | Path | dict) -> schema.ScoringModel:
     """
     if isinstance(source, dict):
         return model_from_data(source)
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
-                                     and source.endswith((".yaml", ".yml"))):
+    if isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
+    ):
         path = Path(source)
         if not path.exists():
-            raise ModelError([Problem((), f"model file {str(path)!r} does not exist",
-                                      "check the path", None, None, str(path))])
+            raise ModelError(
+                [
+                    Problem(
+                        (),
+                        f"model file {str(path)!r} does not exist",
+                        "check the path",
+                        None,
+                        None,
+                        str(path),
+                    )
+                ]
+            )
         text, name = path.read_text(encoding="utf-8"), str(path)
     else:
         text, name = str(source), None

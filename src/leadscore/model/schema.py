@@ -85,7 +85,7 @@ class Decay(Frozen):
                 "{{expires: 90d}}, {{steps: [{{until: 30d, factor: 1}}, ...]}}; got {value}",
                 {"value": repr(value)},
             )
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key in ("half_life", "linear", "expires"):
             return {"kind": key, "seconds": _duration(arg)}
         if key == "steps":
@@ -385,8 +385,9 @@ class TriggerOn(Frozen):
     def _one(self) -> TriggerOn:
         if (self.enters is None) == (self.leaves is None):
             raise PydanticCustomError(
-                "trigger", "a trigger fires 'on' exactly one of {{enters: STAGE}} or "
-                "{{leaves: STAGE}}", {}
+                "trigger",
+                "a trigger fires 'on' exactly one of {{enters: STAGE}} or {{leaves: STAGE}}",
+                {},
             )
         return self
 
@@ -485,13 +486,15 @@ class ScoringModel(Frozen):
             return value
         if not isinstance(value, dict) or len(value) != 1:
             raise PydanticCustomError(
-                "grades", "grades maps one group to letter minimums, e.g. {fit: {A: 45, B: 30, "
-                "C: 15}}", {}
+                "grades",
+                "grades maps one group to letter minimums, e.g. {fit: {A: 45, B: 30, C: 15}}",
+                {},
             )
         ((group, letters),) = value.items()
         if not isinstance(letters, dict) or not letters:
             raise PydanticCustomError(
-                "grades", "give letter minimums for {group}, e.g. {{A: 45, B: 30, C: 15}}",
+                "grades",
+                "give letter minimums for {group}, e.g. {{A: 45, B: 30, C: 15}}",
                 {"group": repr(group)},
             )
         letters = dict(letters)
@@ -500,7 +503,8 @@ class ScoringModel(Frozen):
         for letter, minimum in letters.items():
             if isinstance(minimum, bool) or not isinstance(minimum, int | float):
                 raise PydanticCustomError(
-                    "grades", "grade {letter} needs a number (the minimum score), got {value}",
+                    "grades",
+                    "grade {letter} needs a number (the minimum score), got {value}",
                     {"letter": repr(letter), "value": repr(minimum)},
                 )
             pairs.append((str(letter), float(minimum)))
@@ -514,8 +518,11 @@ class ScoringModel(Frozen):
         for name in self.groups:
             if not NAME_RE.match(name) or name in RESERVED_GROUPS:
                 problems.append(
-                    (("groups", name), f"bad group name {name!r}",
-                     "use letters, digits and _, not total/grade/stage/excluded"),
+                    (
+                        ("groups", name),
+                        f"bad group name {name!r}",
+                        "use letters, digits and _, not total/grade/stage/excluded",
+                    ),
                 )
         seen: dict[str, tuple] = {}
         for gname, group in self.groups.items():
@@ -523,8 +530,11 @@ class ScoringModel(Frozen):
                 where = ("groups", gname, "rules", i, "name")
                 if rule.name in seen:
                     problems.append(
-                        (where, f"duplicate rule name {rule.name!r}",
-                         "each rule needs its own name: breakdowns and history refer to it"),
+                        (
+                            where,
+                            f"duplicate rule name {rule.name!r}",
+                            "each rule needs its own name: breakdowns and history refer to it",
+                        ),
                     )
                 seen.setdefault(rule.name, where)
                 if isinstance(rule, EventRule) and rule.limit and rule.limit.per == "":
@@ -533,9 +543,11 @@ class ScoringModel(Frozen):
                 for i, rule in enumerate(group.rules):
                     if "weight" in rule.model_fields_set:
                         problems.append(
-                            (("groups", gname, "rules", i, "weight"),
-                             "'weight' only counts in a weighted_mean group",
-                             "add 'combine: weighted_mean' to the group or remove the weight"),
+                            (
+                                ("groups", gname, "rules", i, "weight"),
+                                "'weight' only counts in a weighted_mean group",
+                                "add 'combine: weighted_mean' to the group or remove the weight",
+                            ),
                         )
         for i, exc in enumerate(self.exclusions):
             if exc.name in seen:
@@ -547,13 +559,19 @@ class ScoringModel(Frozen):
             for gname in self.total.weights:
                 if gname not in self.groups:
                     problems.append(
-                        (("total", "weights", gname), f"unknown group {gname!r}",
-                         _suggest(gname, self.groups)),
+                        (
+                            ("total", "weights", gname),
+                            f"unknown group {gname!r}",
+                            _suggest(gname, self.groups),
+                        ),
                     )
         if self.grades is not None and self.grades.group not in self.groups:
             problems.append(
-                (("grades", self.grades.group), f"grades use unknown group {self.grades.group!r}",
-                 _suggest(self.grades.group, self.groups)),
+                (
+                    ("grades", self.grades.group),
+                    f"grades use unknown group {self.grades.group!r}",
+                    _suggest(self.grades.group, self.groups),
+                ),
             )
         from .conditions import condition_fields
 
@@ -562,10 +580,12 @@ class ScoringModel(Frozen):
         for i, th in enumerate(self.thresholds):
             for field in sorted(condition_fields(th.when) - score_fields):
                 problems.append(
-                    (("thresholds", i, "when", field),
-                     f"threshold reads unknown score {field!r}",
-                     _suggest(field, score_fields) or "use total, grade or a group name: "
-                     + ", ".join(sorted(score_fields))),
+                    (
+                        ("thresholds", i, "when", field),
+                        f"threshold reads unknown score {field!r}",
+                        _suggest(field, score_fields)
+                        or "use total, grade or a group name: " + ", ".join(sorted(score_fields)),
+                    ),
                 )
             if th.stage in stages:
                 problems.append((("thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
@@ -576,14 +596,21 @@ class ScoringModel(Frozen):
             if stage not in known_stages:
                 key = "enters" if trig.on.enters else "leaves"
                 problems.append(
-                    (("triggers", i, "on", key), f"trigger on unknown stage {stage!r}",
-                     _suggest(stage, known_stages)
-                     or ("stages: " + ", ".join(sorted(known_stages)) if known_stages
-                         else "declare the stage under 'thresholds'")),
+                    (
+                        ("triggers", i, "on", key),
+                        f"trigger on unknown stage {stage!r}",
+                        _suggest(stage, known_stages)
+                        or (
+                            "stages: " + ", ".join(sorted(known_stages))
+                            if known_stages
+                            else "declare the stage under 'thresholds'"
+                        ),
+                    ),
                 )
         if problems:
             raise PydanticCustomError(
-                "crosscheck", "{count} cross-reference problems",
+                "crosscheck",
+                "{count} cross-reference problems",
                 {"count": len(problems), "problems": problems},
             )
         return self

@@ -1,0 +1,135 @@
+"""``leadscore validate``: check a model and summarise it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..model.conditions import describe
+from ..model.durations import format_duration
+from ..model.schema import (
+    CompletenessRule,
+    EventRule,
+    FrequencyRule,
+    InactivityRule,
+    PropertyRule,
+    ScoringModel,
+)
+from .common import console, load_models
+
+
+def rule_summary(rule) -> str:
+    if isinstance(rule, PropertyRule):
+        if rule.cases:
+            return " | ".join(f"{describe(c.when)} → {c.points:g}" for c in rule.cases)
+        return describe(rule.when)
+    if isinstance(rule, EventRule):
+        parts = [describe(rule.on)]
+        if rule.within:
+            parts.append(f"within {format_duration(rule.within)}")
+        if rule.max_points:
+            parts.append(f"cap {rule.max_points:g}")
+        if rule.limit:
+            parts.append(f"max {rule.limit.count}/{rule.limit.per}")
+        if rule.decay is not None and rule.decay.kind != "none":
+            parts.append(f"decay {rule.decay.kind}")
+        return ", ".join(parts)
+    if isinstance(rule, FrequencyRule):
+        window = f" within {format_duration(rule.within)}" if rule.within else ""
+        return f"≥ {rule.at_least} × {describe(rule.on)}{window}"
+    if isinstance(rule, InactivityRule):
+        what = describe(rule.on) if rule.on else "event"
+        return f"no {what} for {format_duration(rule.inactive_for)}"
+    if isinstance(rule, CompletenessRule):
+        return "filled: " + ", ".join(rule.properties)
+    return ""
+
+
+def _points(rule) -> str:
+    if isinstance(rule, PropertyRule) and rule.cases:
+        return "cases"
+    if isinstance(rule, CompletenessRule):
+        return f"{rule.points:g} each"
+    if isinstance(rule, EventRule):
+        return f"{rule.points:g} each"
+    return f"{rule.points:g}"
+
+
+def print_summary(model: ScoringModel) -> None:
+    console.print(
+        f"[bold green]ok[/] [bold]{model.name}[/]"
+        + (f" — {model.description}" if model.description else "")
+    )
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("group", "rule", "kind", "points", "what"):
+        table.add_column(col, overflow="fold")
+    for gname, group in model.groups.items():
+        bounds = []
+        if group.min is not None:
+            bounds.append(f"min {group.min:g}")
+        if group.max is not None:
+            bounds.append(f"max {group.max:g}")
+        if group.combine != "sum":
+            bounds.append(group.combine)
+        if group.decay.kind != "none":
+            bounds.append(f"decay {group.decay.kind}")
+        label = gname + (f" ({', '.join(bounds)})" if bounds else "")
+        for i, rule in enumerate(group.rules):
+            table.add_row(
+                label if i == 0 else "", rule.name, rule.kind, _points(rule), rule_summary(rule)
+            )
+        if not group.rules:
+            table.add_row(label, "(no rules)", "", "", "")
+    console.print(table)
+    lines = [f"scale {model.scale.min:g}–{model.scale.max:g}"]
+    if model.exclusions:
+        lines.append("exclusions: " + ", ".join(e.name for e in model.exclusions))
+    if model.grades:
+        letters = ", ".join(f"{L} ≥ {m:g}" for L, m in model.grades.letters)
+        lines.append(f"grades from {model.grades.group}: {letters}, else {model.grades.otherwise}")
+    if model.thresholds:
+        lines.append(
+            "stages: "
+            + "; ".join(f"{t.stage} when {describe(t.when)}" for t in model.thresholds)
+            + (f"; otherwise {model.default_stage}" if model.default_stage else "")
+        )
+    if model.triggers:
+        lines.append(
+            "triggers: "
+            + ", ".join(
+                f"{t.name} ({'enters' if t.on.enters else 'leaves'} {t.on.enters or t.on.leaves})"
+                for t in model.triggers
+            )
+        )
+    for line in lines:
+        console.print(line, markup=False)
+
+
+def validate(
+    models: list[Path] = typer.Argument(
+        ..., help="Model YAML file(s) to check.", metavar="MODEL.yaml..."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Check scoring models: print ok with a summary, or every problem with its line."""
+    from ..errors import ModelError
+
+    if as_json:
+        try:
+            loaded = load_models(models)
+        except ModelError as exc:
+            print(
+                json.dumps({"ok": False, "problems": [p.to_dict() for p in exc.problems]}, indent=2)
+            )
+            raise typer.Exit(1) from None
+        print(json.dumps({"ok": True, "models": [m.name for m in loaded]}, indent=2))
+        return
+    for model in load_models(models):
+        print_summary(model)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
