@@ -1,0 +1,153 @@
+"""The outcome a backtest measures against, and the time each contact is scored at.
+
+Point-in-time rule: with an outcome time column, each contact is scored as of
+one microsecond before its outcome time, so events at or after the outcome are
+ignored. Contacts without an outcome time (typically those that did not
+convert) are scored as of the cut-off. Without an outcome time column every
+contact is scored as of the cut-off: pass ``--as-of`` a time before the outcomes
+were known, or events that followed the outcome count towards the score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..data.io import Inputs
+from ..engine import values as V
+from ..errors import DataError
+from ..model.conditions import condition_fields
+from ..model.schema import CompletenessRule, PropertyRule, ScoringModel
+
+JUST_BEFORE = timedelta(microseconds=1)
+
+
+@dataclass
+class OutcomeSpec:
+    column: str
+    time_column: str | None
+    cutoff: datetime
+    cutoff_source: str  # how the cut-off was chosen, for the report
+    missing: int = 0  # contacts left out: empty outcome
+    positives: int = 0
+    negatives: int = 0
+    with_time: int = 0  # contacts scored as of their outcome time
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_outcome(inputs: Inputs, column: str, time_column: str | None, source: str) -> OutcomeSpec:
+    """Check that the outcome column exists and holds two classes; count them."""
+    for col, flag in ((column, "--outcome"), (time_column, "--outcome-time")):
+        if col is not None and col not in inputs.properties:
+            raise DataError(
+                f"no outcome column {col!r}; the columns are: {', '.join(inputs.properties)}",
+                source=source,
+                hint=f"pass the right column name with {flag}",
+            )
+    rows = inputs.con.execute(
+        f"SELECT {_q(column)} AS v, count(*) FROM contacts GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    spec = OutcomeSpec(column, time_column, datetime.min, "")
+    bad = []
+    for value, count in rows:
+        if V.is_missing(value):
+            spec.missing += count
+            continue
+        flag = V.boolean(value)
+        if flag is None:
+            bad.append(value)
+        elif flag:
+            spec.positives += count
+        else:
+            spec.negatives += count
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:5])
+        raise DataError(
+            f"the outcome column holds values that are not yes/no: {shown}",
+            source=source,
+            column=column,
+            hint="the outcome must be binary: 1/0, true/false or yes/no (empty = unknown, "
+            "left out)",
+        )
+    if spec.positives == 0 or spec.negatives == 0:
+        only = "converted" if spec.positives else "did not convert"
+        raise DataError(
+            f"every contact with an outcome {only} ({spec.positives + spec.negatives} "
+            "contacts): metrics need both classes",
+            source=source,
+            column=column,
+            hint="backtest on history that includes both converted and lost contacts",
+        )
+    if time_column is not None:
+        bad_times = inputs.con.execute(
+            f"SELECT id, {_q(time_column)} FROM contacts WHERE {_q(time_column)} IS NOT NULL "
+            f"AND trim({_q(time_column)}) <> '' ORDER BY id"
+        ).fetchall()
+        problems = []
+        for cid, value in bad_times:
+            try:
+                V.timestamp(value)
+            except V.TimestampError:
+                problems.append(f"{cid}: {value!r}")
+                if len(problems) == 3:
+                    break
+        if problems:
+            raise DataError(
+                "outcome times that cannot be read: " + "; ".join(problems),
+                source=source,
+                column=time_column,
+                hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z; leave empty when unknown",
+            )
+    return spec
+
+
+def default_cutoff(inputs: Inputs, as_of: datetime | None, now: datetime) -> tuple[datetime, str]:
+    """``--as-of`` when given; else the latest event time (scores then do not depend
+    on the day the backtest runs); else now."""
+    if as_of is not None:
+        return as_of, "--as-of"
+    if inputs.has_events:
+        latest = inputs.con.execute(
+            "SELECT epoch_us(max(ts)) FROM events WHERE contact_id IN (SELECT id FROM contacts)"
+        ).fetchone()[0]
+        if latest is not None:
+            return V.timestamp(0) + timedelta(microseconds=latest), "latest event"
+    return now, "now (no events)"
+
+
+def selector(spec: OutcomeSpec):
+    """A function contact → (keep, outcome, as-of) for :func:`score_population`."""
+
+    def select(contact: dict) -> tuple[bool, float, datetime]:
+        flag = V.boolean(contact.get(spec.column))
+        if flag is None:
+            return False, 0.0, spec.cutoff
+        when = spec.cutoff
+        if spec.time_column is not None:
+            t = V.optional_timestamp(contact.get(spec.time_column))
+            if t is not None:
+                spec.with_time += 1
+                when = min(t - JUST_BEFORE, spec.cutoff)
+        return True, 1.0 if flag else 0.0, when
+
+    return select
+
+
+def properties_read(model: ScoringModel) -> set[str]:
+    """Contact properties a model's rules and exclusions read."""
+    out: set[str] = set()
+    for _, rule in model.rules():
+        if isinstance(rule, PropertyRule):
+            if rule.when is not None:
+                out |= condition_fields(rule.when)
+            for case in rule.cases:
+                out |= condition_fields(case.when)
+        elif isinstance(rule, CompletenessRule):
+            out |= set(rule.properties)
+    for exc in model.exclusions:
+        if exc.when is not None:
+            out |= condition_fields(exc.when)
+    return out
