@@ -220,7 +220,7 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
             "SELECT count(*) FROM __raw_events WHERE ts IS NULL "
             "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL"
         ).fetchone()[0]
-        shown = "; ".join(f"row {r + 1}: {v!r}" for r, v in bad)
+        shown = "; ".join(f"row {r}: {v!r}" for r, v in bad)
         raise DataError(
             f"{total} event time(s) cannot be read ({shown})",
             source=str(epath),
@@ -234,7 +234,7 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
         raise DataError(
             "an event has no type",
             source=str(epath),
-            row=empty_type + 1,
+            row=empty_type,
             column="type",
             hint="every event needs a type, e.g. page_view",
         )

@@ -60,9 +60,11 @@ def format_duration(seconds: int) -> str:
         raise ValueError("a duration is longer than zero")
     if seconds % UNITS["w"] == 0 and seconds // UNITS["w"] <= 52:
         return f"{seconds // UNITS['w']}w"
-    for unit in ("d", "h", "m", "s"):
+    for unit in ("d", "h", "m"):
         if seconds % UNITS[unit] == 0:
             return f"{seconds // UNITS[unit]}{unit}"
+    if seconds < 60:
+        return f"{seconds}s"
     out = []
     for unit in ("d", "h", "m", "s"):
         size = UNITS[unit]

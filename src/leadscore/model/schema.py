@@ -104,13 +104,20 @@ class Decay(Frozen):
 
     @model_validator(mode="after")
     def _check_steps(self) -> Decay:
-        last = 0
+        last, factor = 0, 1.0
         for step in self.steps:
             if step.until <= last:
                 raise PydanticCustomError(
                     "decay", "step ages must increase: each 'until' longer than the one before", {}
                 )
-            last = step.until
+            if step.factor > factor:
+                raise PydanticCustomError(
+                    "decay",
+                    "step factors must not grow with age ({after} after {before}): decay only "
+                    "fades points",
+                    {"after": step.factor, "before": factor},
+                )
+            last, factor = step.until, step.factor
         return self
 
 

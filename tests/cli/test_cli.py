@@ -1,0 +1,193 @@
+"""The commands as a user runs them: exit codes, messages, files written."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import EXAMPLES
+
+MODEL = str(EXAMPLES / "b2b_saas.yaml")
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "leadscore", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "id,email_type,country,job_title,employees,phone,company\n"
+        "c1,business,FR,VP Sales,120,+33 1 23,Acme\n"
+        "c2,free,US,Student,5,,\n"
+        "c3,business,DE,Engineer,3000,,Big\n"
+    )
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "contact_id,event_id,type,ts,url,form_id\n"
+        "c1,e1,page_view,2026-01-01T10:00:00Z,/pricing,\n"
+        "c1,e2,form_submit,2025-12-20,,demo\n"
+        "c1,e2,form_submit,2025-12-20,,demo\n"
+        "c9,e3,page_view,2026-01-01,/x,\n"
+    )
+    return {"contacts": contacts, "events": events, "dir": tmp_path}
+
+
+def test_validate_ok_prints_summary():
+    out = run("validate", MODEL)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok b2b-saas")
+    assert "Demo request" in out.stdout and "MQL when total ≥ 50" in out.stdout
+
+
+def test_validate_errors_exit_1_with_locations(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\ngroups:\n  fit:\n    rules:\n      - name: a\n"
+        "        when: {country: {inn: [FR]}}\n        pionts: 3\n"
+    )
+    out = run("validate", str(bad))
+    assert out.returncode == 1
+    assert f"{bad}:6:" in out.stderr and "unknown operator 'inn'" in out.stderr
+    assert f"{bad}:7:9" in out.stderr and "did you mean 'points'?" in out.stderr
+    as_json = run("validate", "--json", str(bad))
+    assert as_json.returncode == 1
+    problems = json.loads(as_json.stdout)["problems"]
+    assert [p["line"] for p in problems] == [6, 7]
+
+
+def test_score_writes_rows_and_reports_orphans(files):
+    out_path = files["dir"] / "scores.csv"
+    out = run(
+        "score",
+        "-m",
+        MODEL,
+        "-c",
+        str(files["contacts"]),
+        "-e",
+        str(files["events"]),
+        "--as-of",
+        "2026-01-02",
+        "-o",
+        str(out_path),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "1 event(s) belong to no contact" in out.stdout and "'c9'" in out.stdout
+    rows = {r["contact_id"]: r for r in csv.DictReader(out_path.open())}
+    assert set(rows) == {"c1", "c2", "c3"}
+    assert rows["c2"]["excluded"] == "true" and rows["c2"]["exclusion_reason"] == "Student"
+    assert rows["c1"]["stage"] == "SQL" and rows["c1"]["grade"] == "A"
+    # c1's fit by hand: business 10 + FR 10 + VP 15 + size 15 + 3 filled × 2 = 56
+    assert float(rows["c1"]["fit"]) == 56
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_score_reads_and_writes_other_formats(files, suffix):
+    import duckdb
+
+    con = duckdb.connect()
+    for name in ("contacts", "events"):
+        target = files["dir"] / f"{name}{suffix}"
+        fmt = "PARQUET" if suffix == ".parquet" else "JSON"
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{files[name]}', all_varchar=true)) "
+            f"TO '{target}' (FORMAT {fmt})"
+        )
+    out_path = files["dir"] / f"scores{suffix}"
+    out = run(
+        "score",
+        "-m",
+        MODEL,
+        "-c",
+        str(files["dir"] / f"contacts{suffix}"),
+        "-e",
+        str(files["dir"] / f"events{suffix}"),
+        "--as-of",
+        "2026-01-02",
+        "-o",
+        str(out_path),
+        "-q",
+    )
+    assert out.returncode == 0, out.stderr
+    reader = "read_parquet" if suffix == ".parquet" else "read_json"
+    assert con.execute(f"SELECT count(*) FROM {reader}('{out_path}')").fetchone()[0] == 3
+
+
+def test_score_bad_inputs(files):
+    d = files["dir"]
+    no_id = d / "noid.csv"
+    no_id.write_text("name,country\nA,FR\n")
+    out = run("score", "-m", MODEL, "-c", str(no_id), "-o", str(d / "s.csv"))
+    assert out.returncode == 1 and "no contact id column" in out.stderr
+    assert "--id-column" in out.stderr
+    bad_ts = d / "badts.csv"
+    bad_ts.write_text("contact_id,type,ts\nc1,page_view,2026-01-01\nc1,page_view,yesterday\n")
+    out = run(
+        "score",
+        "-m",
+        MODEL,
+        "-c",
+        str(files["contacts"]),
+        "-e",
+        str(bad_ts),
+        "-o",
+        str(d / "s.csv"),
+    )
+    assert out.returncode == 1
+    assert "row 2: 'yesterday'" in out.stderr and "ISO 8601" in out.stderr
+    out = run("score", "-m", MODEL, "-c", str(files["contacts"]), "-o", str(d / "s.xlsx"))
+    assert out.returncode == 2 and "use .csv, .parquet or .jsonl" in out.stderr
+    out = run("score", "-m", MODEL, "-c", str(d / "missing.csv"), "-o", str(d / "s.csv"))
+    assert out.returncode == 2 and "does not exist" in out.stderr
+    out = run(
+        "score",
+        "-m",
+        MODEL,
+        "-c",
+        str(files["contacts"]),
+        "-o",
+        str(d / "s.csv"),
+        "--as-of",
+        "tomorrow",
+    )
+    assert out.returncode == 2 and "--as-of 'tomorrow' is not a time" in out.stderr
+    assert not (d / "s.csv").exists()
+
+
+def test_explain_table_and_json(files):
+    args = [
+        "explain",
+        "-m",
+        MODEL,
+        "-c",
+        str(files["contacts"]),
+        "-e",
+        str(files["events"]),
+        "--as-of",
+        "2026-01-02",
+        "--id",
+        "c1",
+    ]
+    out = run(*args)
+    assert out.returncode == 0, out.stderr
+    assert "Demo request" in out.stdout and "stage: SQL" in out.stdout
+    data = json.loads(run(*args, "--json").stdout)
+    demo = next(h for h in data["breakdown"] if h["rule"] == "Demo request")
+    assert demo["matched"] == 1 and demo["points"] == 30  # delivered twice, counted once
+    missing = run("explain", "-m", MODEL, "-c", str(files["contacts"]), "--id", "c4")
+    assert missing.returncode == 1 and "no contact with id 'c4'" in missing.stderr
+
+
+def test_debug_reraises(tmp_path):
+    out = run("--debug", "validate", str(tmp_path / "nope.yaml"))
+    assert out.returncode == 1 and "Traceback" in out.stderr
