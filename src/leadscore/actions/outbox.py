@@ -1,0 +1,165 @@
+"""The outbox worker: delivers pending trigger actions, retries, dead-letters.
+
+Rows are claimed by moving their ``next_attempt_at`` forward by a lease with
+a conditional UPDATE, so two workers (two processes on PostgreSQL) never send
+the same row at once. A failure schedules the next try after an exponential
+delay with jitter (``base * 2**(attempts-1)``, capped, times a random factor
+in [0.5, 1]); after ``delivery_max_attempts`` tries the row is ``dead`` and
+can be retried by hand through the API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from ..store import tables as T
+from . import email as email_action
+from .webhook import DeliveryFailed, post
+
+LEASE_S = 120.0
+CLAIM_BATCH = 50
+
+
+def backoff_delay(
+    attempts: int, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before try ``attempts + 1`` (``attempts`` ≥ 1 tries so far)."""
+    r = rng or random
+    return min(cap, base * 2 ** (attempts - 1)) * r.uniform(0.5, 1.0)
+
+
+class OutboxWorker:
+    def __init__(self, store: Any, settings: Any, *, rng: random.Random | None = None):
+        self.store = store
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self.client = httpx.Client(timeout=settings.webhook_timeout)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ one pass
+    def claim(self, now: datetime) -> list[Any]:
+        d = T.deliveries.c
+        with self.store.read() as conn:
+            due = conn.execute(
+                sa.select(T.deliveries)
+                .where(d.status == "pending", d.next_attempt_at <= now)
+                .order_by(d.next_attempt_at, d.id)
+                .limit(CLAIM_BATCH)
+            ).all()
+        claimed = []
+        lease = now + timedelta(seconds=LEASE_S)
+        for row in due:
+            with self.store.write() as conn:
+                got = conn.execute(
+                    sa.update(T.deliveries)
+                    .where(
+                        d.id == row.id,
+                        d.status == "pending",
+                        d.next_attempt_at == row.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease)
+                ).rowcount
+            if got == 1:
+                claimed.append(row)
+        return claimed
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Deliver every due row once; returns how many were tried."""
+        now = now or datetime.now(UTC)
+        rows = self.claim(now)
+        for row in rows:
+            self.deliver(row)
+        return len(rows)
+
+    def deliver(self, row: Any) -> None:
+        d = T.deliveries.c
+        attempts = row.attempts + 1
+        try:
+            self._send(row)
+        except DeliveryFailed as exc:
+            done = datetime.now(UTC)
+            dead = attempts >= self.settings.delivery_max_attempts
+            delay = backoff_delay(
+                attempts,
+                self.settings.delivery_backoff_base,
+                self.settings.delivery_backoff_max,
+                self.rng,
+            )
+            with self.store.write() as conn:
+                conn.execute(
+                    sa.update(T.deliveries)
+                    .where(d.id == row.id)
+                    .values(
+                        attempts=attempts,
+                        status="dead" if dead else "pending",
+                        last_error=str(exc)[:2000],
+                        next_attempt_at=done if dead else done + timedelta(seconds=delay),
+                    )
+                )
+            return
+        with self.store.write() as conn:
+            conn.execute(
+                sa.update(T.deliveries)
+                .where(d.id == row.id)
+                .values(
+                    attempts=attempts,
+                    status="delivered",
+                    last_error=None,
+                    delivered_at=datetime.now(UTC),
+                )
+            )
+
+    def _send(self, row: Any) -> None:
+        if row.kind == "webhook":
+            secret = self.settings.webhook_secret
+            if row.secret_env:
+                secret = os.environ.get(row.secret_env, secret)
+            body = json.dumps(row.payload, sort_keys=True, separators=(",", ":")).encode()
+            post(self.client, row.target, body, secret=secret, delivery=row.key)
+        elif row.kind == "email":
+            email_action.send(self.settings, row.target.split(","), row.payload)
+        else:
+            raise DeliveryFailed(
+                f"no connector for {row.kind} actions ({row.target}) in this version"
+            )
+
+    # ------------------------------------------------------------------ background
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self.settings.outbox_poll_interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="leadscore-outbox", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                tried = self.run_once()
+            except Exception:  # keep the worker alive; the row stays pending
+                import logging
+
+                logging.getLogger("leadscore.outbox").exception("outbox pass failed")
+                tried = 0
+            if tried == 0:
+                self._wake.wait(self.settings.outbox_poll_interval)
+                self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.client.close()

@@ -1,0 +1,104 @@
+"""The FastAPI application: routes, error shape, body limit, background workers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..actions.outbox import OutboxWorker
+from . import problems
+from .core import Service
+from .deps import KeyCache
+from .routes_admin import health_router
+from .routes_admin import router as admin_router
+from .routes_contacts import router as contacts_router
+from .routes_events import router as events_router
+from .routes_models import router as models_router
+from .settings import Settings, load_settings
+
+DESCRIPTION = """Real-time lead scoring with models as code.
+
+Every route but `/health` needs an API key (`Authorization: Bearer ls_…` or
+`X-API-Key`). Errors are `application/problem+json`. An accepted event has
+updated its contact's scores before the answer is sent.
+"""
+
+
+class Sweeper:
+    """Rescores time-dependent scores every ``sweep_interval`` seconds."""
+
+    def __init__(self, svc: Service):
+        self.svc = svc
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.svc.settings.sweep_interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._loop, name="leadscore-sweep", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.svc.settings.sweep_interval):
+            try:
+                self.svc.sweep()
+            except Exception:
+                import logging
+
+                logging.getLogger("leadscore.sweep").exception("sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def create_app(
+    settings: Settings | None = None, *, service: Service | None = None, workers: bool = True
+) -> FastAPI:
+    """Build the app. ``workers=False`` leaves the outbox and the sweep to the caller."""
+    settings = settings or (service.settings if service else load_settings())
+    svc = service or Service(settings)
+    worker = OutboxWorker(svc.store, settings)
+    sweeper = Sweeper(svc)
+    svc.on_outbox.append(worker.wake)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if workers:
+            worker.start()
+            sweeper.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            sweeper.stop()
+
+    app = FastAPI(
+        title="leadscore",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses={
+            code: {"description": problems.TITLES[code], "content": {problems.MEDIA_TYPE: {}}}
+            for code in (400, 401, 403, 404, 413, 422)
+        },
+    )
+    app.state.service = svc
+    app.state.outbox = worker
+    app.state.sweeper = sweeper
+    app.state.key_cache = KeyCache()
+    problems.install(app)
+    for router in (health_router, contacts_router, events_router, models_router, admin_router):
+        app.include_router(router)
+    app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def app_factory() -> Any:  # for `uvicorn --factory leadscore.service.app:app_factory`
+    return create_app()

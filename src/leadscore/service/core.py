@@ -1,0 +1,415 @@
+"""The service's operations on the store, independent of HTTP.
+
+Routes call these; tests and the demo seeder may call them directly. Every
+write happens in one transaction together with the rescoring it causes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..store import Store
+from ..store import tables as T
+from .problems import ApiProblem
+from .published import ModelCache, Published
+from .scoring import Adjusted, rescore
+from .settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def audit(
+    conn: sa.Connection,
+    actor: str,
+    action: str,
+    target: str | None,
+    detail: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    conn.execute(
+        sa.insert(T.audit_log).values(
+            at=at or utcnow(), actor=actor, action=action, target=target, detail=detail or {}
+        )
+    )
+
+
+def _insert(conn: sa.Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+class Service:
+    """A store, its published models and the background workers."""
+
+    def __init__(self, settings: Settings, store: Store | None = None):
+        self.settings = settings
+        self.store = store or Store(settings.database, migrate=settings.migrate_on_start)
+        self.models = ModelCache()
+        self.on_outbox: list[Any] = []  # callbacks run after a commit that wrote outbox rows
+
+    # ----------------------------------------------------------------- helpers
+    def published(self, conn: sa.Connection) -> list[Published]:
+        return self.models.published(conn)
+
+    def _rescore(
+        self,
+        conn,
+        ids,
+        cause,
+        now,
+        *,
+        fire=True,
+        detail=None,
+        models: Sequence[Published] | None = None,
+    ) -> dict[str, dict[str, Adjusted]]:
+        pubs = self.published(conn) if models is None else models
+        return rescore(
+            conn,
+            ids,
+            pubs,
+            cause=cause,
+            now=now,
+            hysteresis=self.settings.trigger_hysteresis,
+            fire=fire,
+            detail=detail,
+        )
+
+    def notify_outbox(self) -> None:
+        for callback in self.on_outbox:
+            callback()
+
+    # ----------------------------------------------------------------- contacts
+    def upsert_contacts(self, items: Sequence[Any], actor: str) -> list[dict[str, Any]]:
+        now = utcnow()
+        results = []
+        with self.store.write() as conn:
+            ids = []
+            for item in items:
+                cid, created = self._upsert_one(conn, item, now)
+                ids.append(cid)
+                results.append({"id": cid, "created": created})
+            scored = self._rescore(conn, ids, "contact", now)
+            audit(conn, actor, "contacts.upsert", None, {"count": len(items)}, at=now)
+        self.notify_outbox()
+        for r in results:
+            r["scores"] = {m: _brief(a) for m, a in scored.get(r["id"], {}).items()}
+        return results
+
+    def _upsert_one(self, conn: sa.Connection, item: Any, now: datetime) -> tuple[str, bool]:
+        c = T.contacts.c
+        email = item.email.strip().lower() if item.email else None
+        row = None
+        if item.id is not None:
+            row = conn.execute(sa.select(T.contacts).where(c.id == item.id)).first()
+        elif email is not None:
+            row = conn.execute(sa.select(T.contacts).where(c.email == email)).first()
+        else:
+            raise ApiProblem(
+                422,
+                "a contact needs an 'id' or an 'email' to be found or created",
+                kind="validation",
+            )
+        if email is not None:
+            other = conn.execute(sa.select(c.id).where(c.email == email)).scalar()
+            if other is not None and (row is None or other != row.id):
+                raise ApiProblem(
+                    409,
+                    f"the e-mail {email!r} already belongs to contact {other!r};"
+                    " update that contact or use another address",
+                    kind="conflict",
+                )
+        if row is None:
+            props = {k: v for k, v in item.properties.items() if v is not None}
+            if email:
+                props["email"] = email
+            cid = item.id or "c_" + uuid.uuid4().hex[:16]
+            conn.execute(
+                sa.insert(T.contacts).values(
+                    id=cid, email=email, properties=props, created_at=now, updated_at=now
+                )
+            )
+            return cid, True
+        props = {} if item.replace else dict(row.properties or {})
+        for k, v in item.properties.items():
+            if v is None:
+                props.pop(k, None)
+            else:
+                props[k] = v
+        email = email or row.email
+        if email:
+            props["email"] = email
+        conn.execute(
+            sa.update(T.contacts)
+            .where(c.id == row.id)
+            .values(email=email, properties=props, updated_at=now)
+        )
+        return row.id, False
+
+    def delete_contact(self, contact_id: str, actor: str, *, erase: bool) -> None:
+        now = utcnow()
+        with self.store.write() as conn:
+            row = conn.execute(
+                sa.select(T.contacts.c.id).where(T.contacts.c.id == contact_id)
+            ).first()
+            if row is None:
+                raise ApiProblem(404, f"no contact {contact_id!r}")
+            counts = {}
+            for table in (
+                T.events,
+                T.scores,
+                T.score_history,
+                T.adjustments,
+                T.trigger_state,
+                T.contacts,
+            ):
+                col = table.c.id if table is T.contacts else table.c.contact_id
+                counts[table.name] = conn.execute(
+                    sa.delete(table).where(col == contact_id)
+                ).rowcount
+            if erase:
+                # Deliveries carry the contact's e-mail and scores: gone too. Earlier audit
+                # entries naming the contact lose the id; the new entry keeps no personal data.
+                counts["deliveries"] = conn.execute(
+                    sa.delete(T.deliveries).where(T.deliveries.c.contact_id == contact_id)
+                ).rowcount
+                conn.execute(
+                    sa.update(T.audit_log)
+                    .where(T.audit_log.c.target == contact_id)
+                    .values(target="erased")
+                )
+                audit(conn, actor, "contact.erase", "erased", {"removed": counts}, at=now)
+            else:
+                audit(conn, actor, "contact.delete", contact_id, {"removed": counts}, at=now)
+
+    # ----------------------------------------------------------------- events
+    def ingest(self, items: Sequence[Any], actor: str) -> list[dict[str, Any]]:
+        """Store events (a retried idempotency key counts once) and rescore their contacts."""
+        if len(items) > self.settings.max_batch:
+            raise ApiProblem(
+                413,
+                f"{len(items)} events in one batch; at most "
+                f"{self.settings.max_batch} (setting max_batch)",
+            )
+        now = utcnow()
+        e = T.events.c
+        results: list[dict[str, Any]] = []
+        with self.store.write() as conn:
+            ids = self._resolve_contacts(conn, items, now)
+            keys = [it.idempotency_key for it in items if it.idempotency_key]
+            seen: set[str] = set()
+            if keys:
+                seen = set(
+                    conn.execute(
+                        sa.select(e.idempotency_key).where(e.idempotency_key.in_(keys))
+                    ).scalars()
+                )
+            rows = []
+            for it, cid in zip(items, ids, strict=True):
+                key = it.idempotency_key
+                if key is not None and key in seen:
+                    results.append(
+                        {"contact_id": cid, "idempotency_key": key, "status": "duplicate"}
+                    )
+                    continue
+                if key is not None:
+                    seen.add(key)
+                ts = it.ts or now
+                ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+                rows.append(
+                    {
+                        "contact_id": cid,
+                        "type": it.type,
+                        "ts": ts,
+                        "idempotency_key": key,
+                        "attributes": it.attributes,
+                        "received_at": now,
+                    }
+                )
+                results.append({"contact_id": cid, "idempotency_key": key, "status": "accepted"})
+            if rows:
+                insert = _insert(conn)
+                conn.execute(
+                    insert(T.events).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+                    rows,
+                )
+                touched = sorted({r["contact_id"] for r in rows})
+                scored = self._rescore(conn, touched, "event", now, detail={"events": len(rows)})
+            else:
+                scored = {}
+        self.notify_outbox()
+        for r in results:
+            r["scores"] = {m: _brief(a) for m, a in scored.get(r["contact_id"], {}).items()}
+        return results
+
+    def _resolve_contacts(self, conn, items, now) -> list[str]:
+        c = T.contacts.c
+        emails = sorted(
+            {it.email.strip().lower() for it in items if it.contact_id is None and it.email}
+        )
+        by_email = {}
+        if emails:
+            by_email = dict(conn.execute(sa.select(c.email, c.id).where(c.email.in_(emails))).all())
+        ids: list[str] = []
+        for i, it in enumerate(items):
+            if it.contact_id is not None:
+                ids.append(it.contact_id)
+            elif it.email:
+                email = it.email.strip().lower()
+                if email not in by_email:
+                    by_email[email] = "c_" + uuid.uuid4().hex[:16]
+                ids.append(by_email[email])
+            else:
+                raise ApiProblem(
+                    422, f"events[{i}]: an event needs 'contact_id' or 'email'", kind="validation"
+                )
+        wanted = sorted(set(ids))
+        known = set(conn.execute(sa.select(c.id).where(c.id.in_(wanted))).scalars())
+        missing = [cid for cid in wanted if cid not in known]
+        if missing and self.settings.unknown_contacts == "refuse":
+            raise ApiProblem(
+                422,
+                f"unknown contact{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(missing[:10])}; create them first (PUT /v1/contacts/ID) or run the "
+                "service with unknown_contacts=create",
+                kind="unknown-contact",
+                contacts=missing,
+            )
+        if missing:
+            email_of = {v: k for k, v in by_email.items()}
+            insert = _insert(conn)
+            conn.execute(
+                insert(T.contacts).on_conflict_do_nothing(),
+                [
+                    {
+                        "id": cid,
+                        "email": email_of.get(cid),
+                        "properties": {"email": email_of[cid]} if cid in email_of else {},
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for cid in missing
+                ],
+            )
+        return ids
+
+    # ----------------------------------------------------------------- adjustments
+    def adjust(self, contact_id: str, body: Any, actor: str) -> dict[str, Any]:
+        now = utcnow()
+        with self.store.write() as conn:
+            self._require_contact(conn, contact_id)
+            pubs = self.published(conn)
+            if body.model is not None and body.model not in {p.name for p in pubs}:
+                raise ApiProblem(
+                    404,
+                    f"no published model {body.model!r}; published: "
+                    + (", ".join(p.name for p in pubs) or "none"),
+                )
+            author = body.author or actor
+            adj_id = conn.execute(
+                sa.insert(T.adjustments)
+                .values(
+                    contact_id=contact_id,
+                    model_name=body.model,
+                    points=body.points,
+                    reason=body.reason,
+                    author=author,
+                    created_at=now,
+                )
+                .returning(T.adjustments.c.id)
+            ).scalar_one()
+            scored = self._rescore(
+                conn,
+                [contact_id],
+                "adjustment",
+                now,
+                detail={
+                    "adjustment": {"points": body.points, "reason": body.reason, "author": author}
+                },
+            )
+            audit(
+                conn,
+                actor,
+                "contact.adjust",
+                contact_id,
+                {"points": body.points, "reason": body.reason, "model": body.model},
+                at=now,
+            )
+        self.notify_outbox()
+        return {
+            "id": adj_id,
+            "scores": {m: _brief(a) for m, a in scored.get(contact_id, {}).items()},
+        }
+
+    def _require_contact(self, conn: sa.Connection, contact_id: str) -> Any:
+        row = conn.execute(sa.select(T.contacts).where(T.contacts.c.id == contact_id)).first()
+        if row is None:
+            raise ApiProblem(404, f"no contact {contact_id!r}")
+        return row
+
+    # ----------------------------------------------------------------- time
+    def sweep(self, *, now: datetime | None = None, batch: int = 500) -> int:
+        """Rescore every scored contact whose model reads time; returns contacts rescored.
+
+        Decay, windows and inactivity change scores without new events; the
+        sweep makes the stored scores (and triggers) catch up.
+        """
+        now = now or utcnow()
+        with self.store.read() as conn:
+            pubs = [p for p in self.published(conn) if _time_dependent(p)]
+        if not pubs:
+            return 0
+        done = 0
+        last = ""
+        while True:
+            with self.store.read() as conn:
+                ids = list(
+                    conn.execute(
+                        sa.select(T.contacts.c.id)
+                        .where(T.contacts.c.id > last)
+                        .order_by(T.contacts.c.id)
+                        .limit(batch)
+                    ).scalars()
+                )
+            if not ids:
+                break
+            with self.store.write() as conn:
+                self._rescore(conn, ids, "time", now, models=pubs)
+            done += len(ids)
+            last = ids[-1]
+        self.notify_outbox()
+        return done
+
+
+def _time_dependent(pub: Published) -> bool:
+    from ..model.schema import EventRule, FrequencyRule, InactivityRule
+
+    for gname, rule in pub.model.rules():
+        if isinstance(rule, InactivityRule | FrequencyRule) and (
+            getattr(rule, "within", None) is not None or isinstance(rule, InactivityRule)
+        ):
+            return True
+        if isinstance(rule, EventRule) and (
+            rule.within is not None or pub.model.effective_decay(gname, rule).kind != "none"
+        ):
+            return True
+    return any(x.within is not None for x in pub.model.exclusions)
+
+
+def _brief(a: Adjusted) -> dict[str, Any]:
+    return {
+        "total": a.total,
+        "grade": a.result.grade,
+        "stage": a.stage,
+        "excluded": a.result.excluded,
+    }

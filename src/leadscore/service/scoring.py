@@ -1,0 +1,240 @@
+"""Rescoring contacts inside a write transaction.
+
+Every change that can move a score (an event, a property update, an
+adjustment, a publish, the time sweep) ends here: the contact is scored with
+the in-process evaluator under each published model, manual adjustments are
+added, the current score is replaced, the change is written to the history
+and the triggers are checked — all in the caller's transaction, so a crash
+leaves either everything or nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..engine.conditions import evaluate
+from ..engine.inprocess import score_contact
+from ..engine.result import Event, ScoreResult
+from ..model.schema import ScoringModel
+from ..store import tables as T
+from .published import Published
+from .triggers import TriggerCheck, check_triggers
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    """An engine result with manual adjustments applied."""
+
+    result: ScoreResult
+    total: float
+    stage: str | None
+    adjustment: float
+    breakdown: list[dict[str, Any]]
+
+
+def stage_for(
+    model: ScoringModel, groups: dict[str, float], total: float, grade: str | None, excluded: bool
+) -> str | None:
+    """The stage the model's thresholds give these scores (as the evaluator decides it)."""
+    if excluded:
+        return None
+    scores = {**groups, "total": total, "grade": grade}
+    return next(
+        (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
+    )
+
+
+def apply_adjustments(
+    model: ScoringModel, result: ScoreResult, adjustments: Sequence[dict[str, Any]]
+) -> Adjusted:
+    """Add manual points to the total (clamped to the scale) and re-derive the stage.
+
+    An excluded contact stays at the floor: adjustments are listed but add nothing.
+    """
+    breakdown = [h.model_dump() for h in result.breakdown]
+    points = 0.0
+    for adj in adjustments:
+        points += adj["points"]
+        breakdown.append(
+            {
+                "group": "manual",
+                "rule": adj["reason"],
+                "kind": "adjustment",
+                "fired": True,
+                "matched": 0,
+                "points_raw": adj["points"],
+                "points_decayed": adj["points"],
+                "points": 0.0 if result.excluded else adj["points"],
+                "capped": False,
+                "detail": f"by {adj['author']} at {adj['created_at'].isoformat()}",
+            }
+        )
+    if result.excluded or not adjustments:
+        return Adjusted(
+            result, result.total, result.stage, 0.0 if result.excluded else points, breakdown
+        )
+    total = min(max(result.total + points, model.scale.min), model.scale.max)
+    stage = stage_for(model, result.groups, total, result.grade, False)
+    return Adjusted(result, total, stage, points, breakdown)
+
+
+def contact_record(row: Any) -> dict[str, Any]:
+    return {**(row.properties or {}), "id": row.id, "email": row.email}
+
+
+def to_events(rows: Iterable[Any]) -> list[Event]:
+    return [
+        Event(type=r.type, ts=r.ts, id=f"e{r.seq}", attributes=r.attributes or {}) for r in rows
+    ]
+
+
+def load_inputs(
+    conn: sa.Connection, ids: Sequence[str], *, lock: bool = False, as_of: datetime | None = None
+):
+    """Contacts, their events and adjustments, for a set of contact ids."""
+    q = sa.select(T.contacts).where(T.contacts.c.id.in_(ids)).order_by(T.contacts.c.id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    contacts = {r.id: r for r in conn.execute(q)}
+    eq = sa.select(T.events).where(T.events.c.contact_id.in_(ids))
+    if as_of is not None:
+        eq = eq.where(T.events.c.ts <= as_of)
+    events: dict[str, list[Any]] = defaultdict(list)
+    for r in conn.execute(eq.order_by(T.events.c.contact_id, T.events.c.ts, T.events.c.seq)):
+        events[r.contact_id].append(r)
+    aq = sa.select(T.adjustments).where(T.adjustments.c.contact_id.in_(ids))
+    if as_of is not None:
+        aq = aq.where(T.adjustments.c.created_at <= as_of)
+    adjustments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in conn.execute(aq.order_by(T.adjustments.c.id)):
+        adjustments[r.contact_id].append(r._asdict())
+    return contacts, events, adjustments
+
+
+def score_one(
+    pub: Published,
+    contact: Any,
+    events: list[Any],
+    adjustments: list[dict[str, Any]],
+    as_of: datetime,
+) -> Adjusted:
+    result = score_contact(pub.model, contact_record(contact), to_events(events), as_of=as_of)
+    mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
+    return apply_adjustments(pub.model, result, mine)
+
+
+def rescore(
+    conn: sa.Connection,
+    contact_ids: Iterable[str],
+    models: Sequence[Published],
+    *,
+    cause: str,
+    now: datetime,
+    hysteresis: float = 0.0,
+    fire: bool = True,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Adjusted]]:
+    """Rescore contacts under every model given; write scores, history and outbox rows."""
+    ids = sorted(set(contact_ids))
+    out: dict[str, dict[str, Adjusted]] = {}
+    if not ids or not models:
+        return out
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        out.update(_rescore_chunk(conn, chunk, models, cause, now, hysteresis, fire, detail or {}))
+    return out
+
+
+def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
+    contacts, events, adjustments = load_inputs(conn, ids, lock=True)
+    names = [m.name for m in models]
+    current = {
+        (r.contact_id, r.model_name): r
+        for r in conn.execute(
+            sa.select(T.scores).where(
+                T.scores.c.contact_id.in_(ids), T.scores.c.model_name.in_(names)
+            )
+        )
+    }
+    checks: list[TriggerCheck] = []
+    inserts, updates, history = [], [], []
+    out: dict[str, dict[str, Adjusted]] = {}
+    for cid in ids:
+        contact = contacts.get(cid)
+        if contact is None:
+            continue
+        for pub in models:
+            adj = score_one(pub, contact, events.get(cid, []), adjustments.get(cid, []), now)
+            out.setdefault(cid, {})[pub.name] = adj
+            res = adj.result
+            row = {
+                "contact_id": cid,
+                "model_name": pub.name,
+                "version": pub.version,
+                "total": adj.total,
+                "grade": res.grade,
+                "stage": adj.stage,
+                "excluded": res.excluded,
+                "groups": res.groups,
+                "breakdown": adj.breakdown,
+                "adjustment": adj.adjustment,
+                "scored_at": now,
+            }
+            old = current.get((cid, pub.name))
+            (updates if old is not None else inserts).append(row)
+            changed = old is None or (
+                abs(old.total - adj.total) > 1e-9
+                or old.stage != adj.stage
+                or old.grade != res.grade
+                or old.excluded != res.excluded
+                or old.version != pub.version
+            )
+            if changed:
+                history.append(
+                    {
+                        "contact_id": cid,
+                        "model_name": pub.name,
+                        "version": pub.version,
+                        "at": now,
+                        "cause": cause,
+                        "old_total": None if old is None else old.total,
+                        "new_total": adj.total,
+                        "old_stage": None if old is None else old.stage,
+                        "new_stage": adj.stage,
+                        "old_grade": None if old is None else old.grade,
+                        "new_grade": res.grade,
+                        "detail": {
+                            **detail,
+                            "groups": res.groups,
+                            "excluded": res.excluded,
+                            "exclusion_reasons": list(res.exclusion_reasons),
+                            "adjustment": adj.adjustment,
+                        },
+                    }
+                )
+            checks.append(TriggerCheck(pub, contact, adj))
+    if inserts:
+        conn.execute(sa.insert(T.scores), inserts)
+    if updates:
+        s = T.scores.c
+        stmt = (
+            sa.update(T.scores)
+            .where(s.contact_id == sa.bindparam("b_cid"), s.model_name == sa.bindparam("b_model"))
+            .values(
+                {k: sa.bindparam(k) for k in updates[0] if k not in ("contact_id", "model_name")}
+            )
+        )
+        conn.execute(
+            stmt, [{**u, "b_cid": u["contact_id"], "b_model": u["model_name"]} for u in updates]
+        )
+    if history:
+        conn.execute(sa.insert(T.score_history), history)
+    if checks:
+        check_triggers(conn, checks, now=now, default_hysteresis=hysteresis, fire=fire)
+    return out

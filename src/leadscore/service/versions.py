@@ -1,0 +1,357 @@
+"""Model versions: drafts, validation, test on a contact, impact, publish, rollback, diff."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import ModelError
+from ..model.loader import load_model
+from ..model.schema import ScoringModel
+from ..store import tables as T
+from .core import Service, audit, utcnow
+from .problems import ApiProblem
+from .published import Published
+from .scoring import load_inputs, score_one
+
+MV = T.model_versions.c
+
+
+def parse(text: str) -> ScoringModel:
+    """Parse YAML text; a ModelError (with located problems) becomes a 422 problem."""
+    return load_model(text)
+
+
+def version_row(conn: sa.Connection, name: str, version: int) -> Any:
+    row = conn.execute(
+        sa.select(T.model_versions).where(MV.name == name, MV.version == version)
+    ).first()
+    if row is None:
+        known = (
+            conn.execute(sa.select(MV.version).where(MV.name == name).order_by(MV.version))
+            .scalars()
+            .all()
+        )
+        hint = (
+            f"versions of {name!r}: {', '.join(map(str, known))}"
+            if known
+            else "create it with POST /v1/models"
+        )
+        raise ApiProblem(404, f"no version {version} of model {name!r}; {hint}")
+    return row
+
+
+def describe(row: Any, *, with_yaml: bool = False) -> dict[str, Any]:
+    out = {
+        "name": row.name,
+        "version": row.version,
+        "status": row.status,
+        "author": row.author,
+        "created_at": row.created_at,
+        "published_at": row.published_at,
+        "hysteresis": (row.options or {}).get("hysteresis", {}),
+    }
+    if with_yaml:
+        out["yaml"] = row.yaml
+    return out
+
+
+def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: str) -> dict:
+    model = parse(text)
+    unknown = sorted(set(hysteresis) - {t.name for t in model.triggers})
+    if unknown:
+        raise ApiProblem(
+            422,
+            f"hysteresis names unknown trigger(s) {', '.join(unknown)}; the "
+            f"model's triggers: {', '.join(t.name for t in model.triggers) or 'none'}",
+            kind="validation",
+        )
+    now = utcnow()
+    with svc.store.write() as conn:
+        last = (
+            conn.execute(sa.select(sa.func.max(MV.version)).where(MV.name == model.name)).scalar()
+            or 0
+        )
+        conn.execute(
+            sa.insert(T.model_versions).values(
+                name=model.name,
+                version=last + 1,
+                yaml=text,
+                status="draft",
+                options={"hysteresis": hysteresis},
+                author=actor,
+                created_at=now,
+            )
+        )
+        audit(conn, actor, "model.draft", f"{model.name}@{last + 1}", at=now)
+        row = version_row(conn, model.name, last + 1)
+    return describe(row)
+
+
+def _pub(svc: Service, row: Any) -> Published:
+    return Published(row.name, row.version, svc.models.parse(row.id, row.yaml), row.options or {})
+
+
+def test_on_contact(
+    svc: Service, name: str, version: int, contact_id: str, as_of: datetime | None
+) -> dict[str, Any]:
+    when = as_of or utcnow()
+    with svc.store.read() as conn:
+        pub = _pub(svc, version_row(conn, name, version))
+        contacts, events, adjustments = load_inputs(conn, [contact_id], as_of=when)
+        if contact_id not in contacts:
+            raise ApiProblem(404, f"no contact {contact_id!r}")
+        adj = score_one(
+            pub,
+            contacts[contact_id],
+            events.get(contact_id, []),
+            adjustments.get(contact_id, []),
+            when,
+        )
+        current = conn.execute(
+            sa.select(T.scores).where(
+                T.scores.c.contact_id == contact_id, T.scores.c.model_name == name
+            )
+        ).first()
+    return {
+        "model": name,
+        "version": version,
+        "contact_id": contact_id,
+        "as_of": when,
+        "total": adj.total,
+        "grade": adj.result.grade,
+        "stage": adj.stage,
+        "excluded": adj.result.excluded,
+        "exclusion_reasons": list(adj.result.exclusion_reasons),
+        "groups": adj.result.groups,
+        "breakdown": adj.breakdown,
+        "current": None
+        if current is None
+        else {
+            "version": current.version,
+            "total": current.total,
+            "grade": current.grade,
+            "stage": current.stage,
+        },
+    }
+
+
+def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[str, Any]:
+    """What publishing this version would change, without writing anything."""
+    now = utcnow()
+    stage_moves: Counter[tuple[Any, Any]] = Counter()
+    grade_moves: Counter[tuple[Any, Any]] = Counter()
+    contacts_seen = 0
+    delta_sum = 0.0
+    with svc.store.read() as conn:
+        pub = _pub(svc, version_row(conn, name, version))
+        last = ""
+        while True:
+            ids = list(
+                conn.execute(
+                    sa.select(T.contacts.c.id)
+                    .where(T.contacts.c.id > last)
+                    .order_by(T.contacts.c.id)
+                    .limit(batch)
+                ).scalars()
+            )
+            if not ids:
+                break
+            contacts, events, adjustments = load_inputs(conn, ids)
+            current = {
+                r.contact_id: r
+                for r in conn.execute(
+                    sa.select(T.scores).where(
+                        T.scores.c.contact_id.in_(ids), T.scores.c.model_name == name
+                    )
+                )
+            }
+            for cid in ids:
+                adj = score_one(
+                    pub, contacts[cid], events.get(cid, []), adjustments.get(cid, []), now
+                )
+                old = current.get(cid)
+                old_stage = old.stage if old else None
+                old_grade = old.grade if old else None
+                stage_moves[(old_stage, adj.stage)] += 1
+                grade_moves[(old_grade, adj.result.grade)] += 1
+                delta_sum += adj.total - (old.total if old else 0.0)
+                contacts_seen += 1
+            last = ids[-1]
+
+    def table(moves: Counter) -> list[dict[str, Any]]:
+        return [
+            {"from": a, "to": b, "contacts": n}
+            for (a, b), n in sorted(moves.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            if a != b
+        ]
+
+    return {
+        "model": name,
+        "version": version,
+        "contacts": contacts_seen,
+        "stage_changes": sum(n for (a, b), n in stage_moves.items() if a != b),
+        "grade_changes": sum(n for (a, b), n in grade_moves.items() if a != b),
+        "mean_total_change": delta_sum / contacts_seen if contacts_seen else 0.0,
+        "stages": table(stage_moves),
+        "grades": table(grade_moves),
+        "by_stage_after": _count_after(stage_moves),
+    }
+
+
+def _count_after(moves: Counter) -> dict[str, int]:
+    out: Counter[str] = Counter()
+    for (_, b), n in moves.items():
+        out[str(b)] += n
+    return dict(sorted(out.items()))
+
+
+def publish(
+    svc: Service,
+    name: str,
+    version: int,
+    actor: str,
+    *,
+    fire_triggers: bool,
+    cause: str = "publish",
+    batch: int = 500,
+) -> dict[str, Any]:
+    """Publish a version (archiving the one before) and rescore every contact with it.
+
+    Stage changes are recorded in the history; triggers fire only if asked, but
+    their state follows the new stages either way.
+    """
+    now = utcnow()
+    with svc.store.write() as conn:
+        row = version_row(conn, name, version)
+        conn.execute(
+            sa.update(T.model_versions)
+            .where(MV.name == name, MV.status == "published", MV.version != version)
+            .values(status="archived")
+        )
+        conn.execute(
+            sa.update(T.model_versions)
+            .where(MV.id == row.id)
+            .values(status="published", published_at=now)
+        )
+        audit(
+            conn,
+            actor,
+            f"model.{cause}",
+            f"{name}@{version}",
+            {"fire_triggers": fire_triggers},
+            at=now,
+        )
+        pub = _pub(svc, row)
+        rescored = 0
+        last = ""
+        while True:
+            ids = list(
+                conn.execute(
+                    sa.select(T.contacts.c.id)
+                    .where(T.contacts.c.id > last)
+                    .order_by(T.contacts.c.id)
+                    .limit(batch)
+                ).scalars()
+            )
+            if not ids:
+                break
+            svc._rescore(
+                conn, ids, cause, now, fire=fire_triggers, models=[pub], detail={"version": version}
+            )
+            rescored += len(ids)
+            last = ids[-1]
+        moved = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(T.score_history)
+            .where(
+                T.score_history.c.model_name == name,
+                T.score_history.c.at == now,
+                T.score_history.c.cause == cause,
+                T.score_history.c.old_stage.is_distinct_from(T.score_history.c.new_stage),
+            )
+        ).scalar_one()
+    svc.notify_outbox()
+    return {
+        "model": name,
+        "version": version,
+        "status": "published",
+        "rescored": rescored,
+        "stage_changes": moved,
+        "triggers_fired": fire_triggers,
+    }
+
+
+def rollback(svc: Service, name: str, version: int, actor: str, *, fire_triggers: bool) -> dict:
+    with svc.store.read() as conn:
+        row = version_row(conn, name, version)
+        if row.status == "published":
+            raise ApiProblem(
+                409, f"version {version} of {name!r} is already the published one", kind="conflict"
+            )
+        if row.published_at is None:
+            raise ApiProblem(
+                409,
+                f"version {version} of {name!r} was never published; publish "
+                "it instead of rolling back to it",
+                kind="conflict",
+            )
+    return publish(svc, name, version, actor, fire_triggers=fire_triggers, cause="rollback")
+
+
+def _rules(model: ScoringModel) -> dict[str, dict[str, Any]]:
+    out = {}
+    for gname, rule in model.rules():
+        out[rule.name] = {"group": gname, **json.loads(rule.model_dump_json())}
+    for exc in model.exclusions:
+        out[exc.name] = {"group": "exclusions", **json.loads(exc.model_dump_json())}
+    return out
+
+
+def diff(svc: Service, name: str, a: int, b: int) -> dict[str, Any]:
+    with svc.store.read() as conn:
+        ra, rb = version_row(conn, name, a), version_row(conn, name, b)
+    ma, mb = svc.models.parse(ra.id, ra.yaml), svc.models.parse(rb.id, rb.yaml)
+    rules_a, rules_b = _rules(ma), _rules(mb)
+    changed = sorted(n for n in set(rules_a) & set(rules_b) if rules_a[n] != rules_b[n])
+    section = {}
+    for key in ("scale", "grades", "thresholds", "triggers", "total", "default_stage"):
+        va, vb = getattr(ma, key), getattr(mb, key)
+        if va != vb:
+            section[key] = True
+    return {
+        "model": name,
+        "from": a,
+        "to": b,
+        "rules_added": sorted(set(rules_b) - set(rules_a)),
+        "rules_removed": sorted(set(rules_a) - set(rules_b)),
+        "rules_changed": changed,
+        "sections_changed": sorted(section),
+        "unified": "".join(
+            difflib.unified_diff(
+                ra.yaml.splitlines(keepends=True),
+                rb.yaml.splitlines(keepends=True),
+                fromfile=f"{name}@{a}",
+                tofile=f"{name}@{b}",
+            )
+        ),
+    }
+
+
+def validate(text: str) -> dict[str, Any]:
+    try:
+        model = parse(text)
+    except ModelError as exc:
+        return {"valid": False, "problems": [p.to_dict() for p in exc.problems]}
+    return {
+        "valid": True,
+        "problems": [],
+        "name": model.name,
+        "groups": list(model.groups),
+        "triggers": [t.name for t in model.triggers],
+    }
