@@ -1,0 +1,31 @@
+"""Enrichment: what can be learned about a contact from its own properties.
+
+Offline, built in (see ``docs/enrichment.md`` for every property):
+
+* :func:`enrich_contact` — one contact (a mapping) → a new dict with the
+  enrichment properties filled in;
+* :func:`enrich_table` — the same over a DuckDB table, once per distinct value;
+
+outside services plug in through :class:`Enricher` / :class:`HttpEnricher`
+(timeout, cache, rate limit, failures marked for retry, never raised), and
+:func:`next_questions` ranks the form fields worth asking a contact next.
+"""
+
+from .batch import EnrichReport, enrich_table
+from .contact import DEFAULT_OPTIONS, EnrichOptions, derive, enrich_contact, merge
+from .email import DeliverabilityCheck
+from .properties import PROPERTIES, PROPERTY_NAMES, Property
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "PROPERTIES",
+    "PROPERTY_NAMES",
+    "DeliverabilityCheck",
+    "EnrichOptions",
+    "EnrichReport",
+    "Property",
+    "derive",
+    "enrich_contact",
+    "enrich_table",
+    "merge",
+]
