@@ -211,7 +211,8 @@ def by_quantile(r: Ranked, scores: np.ndarray, bins: int) -> list[Bin]:
         mask = contact_bin == b
         if mask.any():
             lo, hi = float(scores[mask].min()), float(scores[mask].max())
-            out.append(_bin(f"{lo:g}–{hi:g}", lo, hi, scores, r.y, mask))
+            label = f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}"
+            out.append(_bin(label, lo, hi, scores, r.y, mask))
     return out
 
 
