@@ -1,0 +1,231 @@
+"""Features for the predictive model, from contact properties and events.
+
+* **properties**: every contact property except the outcome, the outcome time
+  and the columns asked to be left out, as raw values (the estimator's encoder
+  decides numeric or categorical, and keeps "missing" as a value of its own);
+* **events** (computed in DuckDB SQL on the ``events`` view): for each of the
+  most common event types a count over all time and over each window (7, 30
+  and 90 days by default); the count of all events; days since the last and
+  the first event; active days (days with at least one event), overall and in
+  the last 30 days; distinct pages (the ``url`` or ``page`` attribute); the
+  first-touch and last-touch source (``source``, ``utm_source`` or
+  ``channel`` attribute of the first and last event).
+
+**Point in time**: each contact's events are counted up to a cut-off. With an
+outcome-time column, a contact that converted is cut off at its outcome time
+(events at or after it are ignored: they happened because of the outcome, not
+before it); every other contact is cut off at ``as_of`` (events after it are
+ignored). Property values are as the file gives them: a snapshot.
+
+The SQL is built as syntax trees (SQLGlot) from fixed templates; names and
+values are substituted as quoted identifiers and literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import sqlglot
+from sqlglot import exp
+
+from ..data.io import Inputs
+
+#: windows (days) for event counts
+WINDOWS = (7, 30, 90)
+#: at most this many event types get their own counts (the most frequent)
+MAX_EVENT_TYPES = 20
+PAGE_ATTRIBUTES = ("url", "page", "page_url", "path")
+SOURCE_ATTRIBUTES = ("source", "utm_source", "channel", "lead_source")
+EVENT_PREFIX = "event:"
+
+
+@dataclass
+class FeatureConfig:
+    """What features a model uses; learned at training, reused at prediction."""
+
+    properties: list[str]
+    event_types: list[str] = field(default_factory=list)
+    windows: tuple[int, ...] = WINDOWS
+    page_attribute: str | None = None
+    source_attribute: str | None = None
+    use_events: bool = False
+
+    def event_columns(self) -> list[str]:
+        if not self.use_events:
+            return []
+        cols = [f"{EVENT_PREFIX}count"]
+        for t in self.event_types:
+            cols.append(f"{EVENT_PREFIX}{t}")
+            cols.extend(f"{EVENT_PREFIX}{t}:{w}d" for w in self.windows)
+        cols += [
+            f"{EVENT_PREFIX}days_since_last",
+            f"{EVENT_PREFIX}days_since_first",
+            f"{EVENT_PREFIX}active_days",
+            f"{EVENT_PREFIX}active_days:30d",
+        ]
+        if self.page_attribute:
+            cols.append(f"{EVENT_PREFIX}distinct_pages")
+        if self.source_attribute:
+            cols += [f"{EVENT_PREFIX}first_touch_source", f"{EVENT_PREFIX}last_touch_source"]
+        return cols
+
+
+def label(column: str) -> str:
+    """Readable name of a feature column, for reasons and the model card."""
+    if not column.startswith(EVENT_PREFIX):
+        return column
+    name = column[len(EVENT_PREFIX) :]
+    fixed = {
+        "count": "events (all types)",
+        "days_since_last": "days since the last event",
+        "days_since_first": "days since the first event",
+        "active_days": "days with activity",
+        "active_days:30d": "days with activity in the last 30 days",
+        "distinct_pages": "distinct pages visited",
+        "first_touch_source": "first-touch source",
+        "last_touch_source": "last-touch source",
+    }
+    if name in fixed:
+        return fixed[name]
+    kind, _, window = name.rpartition(":")
+    if window.endswith("d") and window[:-1].isdigit() and kind:
+        return f"{kind} events in the last {window[:-1]} days"
+    return f"{name} events"
+
+
+def plan(
+    inputs: Inputs,
+    exclude: Sequence[str],
+    *,
+    windows: Sequence[int] = WINDOWS,
+    max_event_types: int = MAX_EVENT_TYPES,
+) -> FeatureConfig:
+    """Choose the features from what the input holds."""
+    skip = set(exclude)
+    props = [p for p in inputs.properties if p not in skip]
+    config = FeatureConfig(properties=props, windows=tuple(windows))
+    if inputs.has_events and inputs.n_events:
+        config.use_events = True
+        rows = inputs.con.execute(
+            "SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC, type LIMIT ?",
+            [max_event_types],
+        ).fetchall()
+        config.event_types = [r[0] for r in rows]
+        attrs = set(inputs.attributes)
+        config.page_attribute = next((a for a in PAGE_ATTRIBUTES if a in attrs), None)
+        config.source_attribute = next((a for a in SOURCE_ATTRIBUTES if a in attrs), None)
+    return config
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _part(template: str, **values: Any) -> exp.Expression:
+    return exp.replace_placeholders(sqlglot.parse_one(template, dialect="duckdb"), **values)
+
+
+def event_sql(config: FeatureConfig, attributes: Sequence[str], cutoff: exp.Expression) -> str:
+    """The SQL that computes the event features of every contact, ordered by id.
+
+    ``cutoff`` is an expression over the ``contacts`` row ``c``: events strictly
+    before it count.
+    """
+    attrs = set(attributes)
+    items: list[exp.Expression] = [exp.column("id", "c")]
+    n = iter(config.event_columns())
+
+    def add(template: str, **values: Any) -> None:
+        items.append(exp.alias_(_part(template, **values), _ident(next(n))))
+
+    add("count(e.ts)")
+    for t in config.event_types:
+        add("count(e.ts) FILTER (WHERE e.type = :t)", t=t)
+        for w in config.windows:
+            add(
+                "count(e.ts) FILTER (WHERE e.type = :t AND e.ts >= e.cutoff - to_days(:w))",
+                t=t,
+                w=int(w),
+            )
+    add("date_diff('second', max(e.ts), any_value(e.cutoff)) / 86400.0")
+    add("date_diff('second', min(e.ts), any_value(e.cutoff)) / 86400.0")
+    add("count(DISTINCT CAST(e.ts AS DATE))")
+    add("count(DISTINCT CAST(e.ts AS DATE)) FILTER (WHERE e.ts >= e.cutoff - to_days(30))")
+    if config.page_attribute:
+        if config.page_attribute in attrs:
+            add("count(DISTINCT e.:a)", a=_ident(config.page_attribute))
+        else:
+            add("CAST(NULL AS BIGINT)")
+    if config.source_attribute:
+        for fn in ("arg_min", "arg_max"):
+            if config.source_attribute in attrs:
+                add(
+                    f"{fn}(e.:a, (e.ts, coalesce(e.event_id, ''), coalesce(e.:a, '')))",
+                    a=_ident(config.source_attribute),
+                )
+            else:
+                add("CAST(NULL AS VARCHAR)")
+    cut = exp.select(exp.column("id"), exp.alias_(cutoff, "cutoff")).from_(
+        exp.alias_(exp.to_table("contacts"), "c", table=True)
+    )
+    joined = _part(
+        "SELECT e.*, k.cutoff FROM events AS e JOIN k ON e.contact_id = k.id WHERE e.ts < k.cutoff"
+    )
+    query = (
+        exp.select(*items)
+        .from_(exp.alias_(exp.to_table("contacts"), "c", table=True))
+        .join(
+            exp.alias_(exp.to_table("ev"), "e", table=True),
+            on=_part("e.contact_id = c.id"),
+            join_type="left",
+        )
+        .group_by(exp.column("id", "c"))
+        .order_by(exp.column("id", "c"))
+        .with_("k", as_=cut)
+        .with_("ev", as_=joined)
+    )
+    return query.sql(dialect="duckdb")
+
+
+def cutoff_expression(as_of: datetime, outcome_time: str | None) -> exp.Expression:
+    """Each contact's cut-off: its outcome time when given and set, else just after ``as_of``."""
+    end = _part("CAST(:t AS TIMESTAMPTZ) + INTERVAL 1 MICROSECOND", t=as_of.isoformat())
+    if outcome_time is None:
+        return end
+    return _part(
+        "coalesce(TRY_CAST(c.:col AS TIMESTAMPTZ), :end)", col=_ident(outcome_time), end=end
+    )
+
+
+def build(
+    inputs: Inputs, config: FeatureConfig, as_of: datetime, outcome_time: str | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """Contact ids (ordered) and their feature table."""
+    con = inputs.con
+    present = [p for p in config.properties if p in set(inputs.properties)]
+    query = exp.select(*(exp.column(_ident(p)) for p in ["id", *present])).from_("contacts")
+    rows = con.execute(query.order_by("id").sql(dialect="duckdb")).fetchall()
+    ids = [r[0] for r in rows]
+    table: dict[str, Any] = {}
+    for j, p in enumerate(present, start=1):
+        table[p] = [r[j] for r in rows]
+    if config.use_events:
+        sql = event_sql(config, inputs.attributes, cutoff_expression(as_of, outcome_time))
+        result = con.sql(sql).to_arrow_table()
+        for name in config.event_columns():
+            col = result.column(name)
+            if col.type == "string" or str(col.type) in ("string", "large_string"):
+                table[name] = col.to_pylist()
+            else:
+                table[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return ids, table
+
+
+def latest_event_time(inputs: Inputs) -> datetime | None:
+    if not inputs.has_events:
+        return None
+    return inputs.con.execute("SELECT max(ts) FROM events").fetchone()[0]
