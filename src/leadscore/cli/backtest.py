@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ..errors import UsageError
 from ..evaluate.backtest import Backtest, Options, run_backtest
 from ..evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from ..evaluate.impact import Impact, impact_preview
+from ..evaluate.summary import headline, metric_rows, pct
 from .common import console, load_models, parse_as_of
 
 
@@ -34,86 +34,14 @@ def _progress(total: int, enabled: bool, label: str):
         yield lambda k: bar.advance(task, k)
 
 
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}%}"
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
-def _ci(iv, digits: int = 3) -> str:
-    return f"{_num(iv.estimate, digits)} [{_num(iv.low, digits)}, {_num(iv.high, digits)}]"
-
-
-def _at(a) -> str:
-    if a is None or (a.threshold is None and a.volume == 0):
-        return "-"
-    head = f"≥ {a.threshold:g}: " if a.threshold is not None else ""
-    return (
-        f"{head}{a.volume} ({_pct(a.volume_share)}), P {_pct(a.precision)}, "
-        f"R {_pct(a.recall)}, F1 {_num(a.f1, 2)}"
-    )
-
-
 def print_backtest(bt: Backtest) -> None:
-    pop = bt.population
-    console.print(
-        f"[bold]Backtest[/] of {len(bt.variants)} model(s) on {len(pop.ids)} contacts, "
-        f"{int(pop.y.sum())} converted ({_pct(bt.base_rate)}); outcome "
-        f"{bt.outcome.column!r}, "
-        + (
-            f"scored just before {bt.outcome.time_column!r} where known, else as of "
-            if bt.outcome.time_column
-            else "scored as of "
-        )
-        + f"{bt.outcome.cutoff.isoformat()} ({bt.outcome.cutoff_source})"
-    )
+    console.print("[bold]Backtest[/] of " + headline(bt))
     table = Table(header_style="bold", title="Metrics", title_justify="left")
     table.add_column("metric")
     for v in bt.variants:
         table.add_column(v.name, justify="right")
-    b = bt.bootstrap
-    if b is not None:
-        table.add_row(f"ROC AUC [{b.level:.0%} CI]", *(_ci(b.auc[v.name]) for v in bt.variants))
-        table.add_row(
-            f"AUC − {b.baseline}",
-            "",
-            *(
-                _ci(b.auc_diff[v.name]) + f" ({b.auc_diff[v.name].b_ahead:.0%} ahead)"
-                for v in bt.variants[1:]
-            ),
-        )
-    else:
-        table.add_row("ROC AUC", *(_num(v.auc) for v in bt.variants))
-    table.add_row("average precision", *(_num(v.average_precision) for v in bt.variants))
-    for i, share in enumerate(bt.options.top_shares):
-        table.add_row(
-            f"top {share:.0%}: lift (capture)",
-            *(f"{v.top[i].lift:.2f} ({_pct(v.top[i].capture)})" for v in bt.variants),
-        )
-    if b is not None:
-        table.add_row(
-            f"lift top {b.share:.0%} [{b.level:.0%} CI]",
-            *(_ci(b.lift[v.name], 2) for v in bt.variants),
-        )
-        table.add_row(
-            f"lift − {b.baseline}", "", *(_ci(b.lift_diff[v.name], 2) for v in bt.variants[1:])
-        )
-    table.add_row(
-        f"{bt.options.stage} (and above)",
-        *(_at(v.mql) if v.mql else "no such stage" for v in bt.variants),
-    )
-    table.add_row("best F1 threshold", *(_at(v.best_f1) for v in bt.variants))
-    if bt.options.target_volume:
-        table.add_row(
-            f"for ≤ {bt.options.target_volume} MQLs", *(_at(v.target_volume) for v in bt.variants)
-        )
-    if bt.options.target_precision:
-        table.add_row(
-            f"for precision ≥ {bt.options.target_precision:.0%}",
-            *(_at(v.target_precision) for v in bt.variants),
-        )
+    for label, cells in metric_rows(bt):
+        table.add_row(label, *cells)
     console.print(table)
 
     bands = Table(header_style="bold", title="Conversion by score band", title_justify="left")
@@ -127,7 +55,7 @@ def print_backtest(bt: Backtest) -> None:
             bands.add_row(
                 label,
                 *(
-                    f"{v.bands[i].contacts} · {_pct(v.bands[i].conversion_rate)}"
+                    f"{v.bands[i].contacts} · {pct(v.bands[i].conversion_rate)}"
                     for v in bt.variants
                 ),
             )
@@ -139,9 +67,7 @@ def print_backtest(bt: Backtest) -> None:
         for v in bt.variants:
             grades.add_row(
                 v.name,
-                "   ".join(
-                    f"{g.label}: {g.contacts} · {_pct(g.conversion_rate)}" for g in v.grades
-                ),
+                "   ".join(f"{g.label}: {g.contacts} · {pct(g.conversion_rate)}" for g in v.grades),
             )
         console.print(grades)
     for v in bt.variants:
@@ -153,9 +79,9 @@ def print_backtest(bt: Backtest) -> None:
         for r in v.rules:
             rules.add_row(
                 r.rule,
-                f"{r.fires_on} ({_pct(r.fires_share)})",
-                _pct(r.conversion_with),
-                _pct(r.conversion_without),
+                f"{r.fires_on} ({pct(r.fires_share)})",
+                pct(r.conversion_with),
+                pct(r.conversion_without),
                 f"{r.auc_effect:+.4f}",
                 "[yellow]" + "; ".join(r.flags) + "[/]" if r.flags else "",
             )
