@@ -123,13 +123,18 @@ def load_inputs(
     *,
     con=None,
     id_column: str | None = None,
+    enrich: bool = False,
+    progress: bool = False,
 ) -> Inputs:
     """Open the files as the ``contacts`` and ``events`` views and check them.
 
     Raises :class:`DataError` for a missing id column, empty or repeated ids,
     a missing events column, or times that cannot be read (naming the rows).
     Events whose contact is unknown are counted in the result, never dropped
-    silently.
+    silently. With ``enrich``, the built-in offline enrichers add their
+    properties (``email_type``, ``email_domain``, ``seniority``, …; see
+    docs/enrichment.md) before any evaluator reads the contacts, so every
+    evaluator sees the same enriched values.
     """
     con = con or connect()
     cpath = Path(contacts)
@@ -183,6 +188,11 @@ def load_inputs(
             hint="each contact id must be unique",
         )
     n_contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    if enrich:
+        from ..enrich import enrich_table
+
+        enrich_table(con, "contacts", progress=progress)
+        props = [d[0] for d in con.execute("SELECT * FROM contacts LIMIT 0").description][1:]
     inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
     if events is None:
         con.execute(
