@@ -3,6 +3,8 @@ documented fails here."""
 
 import re
 
+import pytest
+
 from leadscore.cli._reference import render
 from leadscore.model.conditions import OPERATORS
 from leadscore.model.schema import RULE_KINDS, Group, ScoringModel
@@ -42,3 +44,18 @@ def test_cli_reference_is_current():
 def test_readme_has_the_two_setup_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
+
+
+def test_readme_python_example_runs(monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks, "README has no Python example"
+    monkeypatch.chdir(ROOT)
+    for block in blocks:
+        namespace: dict = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+    result = namespace["result"]
+    # by hand: FR 10 + VP 15 + 120 employees 15 + job_title filled 2 = 42 fit,
+    # plus one pricing view and one page view a day old, halved every 30 days
+    assert result.groups["fit"] == 42
+    assert result.total == pytest.approx(42 + (5 + 1) * 0.5 ** (14 / 24 / 30))
