@@ -128,11 +128,8 @@ def test_dead_letter_and_retry(database_url, receiver):
 
 def test_email_action_over_smtp(database_url):
     sink = SmtpSink()
-    yaml = model_yaml(
-        **{
-            '- webhook: {url: "http://127.0.0.1:9/hook"}': "- email: {to: [sales@acme.example], subject: New MQL}"
-        }
-    )
+    email = "- email: {to: [sales@acme.example], subject: New MQL}"
+    yaml = model_yaml(**{'- webhook: {url: "http://127.0.0.1:9/hook"}': email})
     try:
         for api in make_api(database_url, smtp_host="127.0.0.1", smtp_port=sink.port):
             api.publish_model(yaml)
