@@ -62,6 +62,11 @@ PROPERTIES: tuple[Property, ...] = (
     ),
     Property("company", "text", "company name from a business e-mail domain, when blank"),
     Property("company_domain", "text", "the registrable domain of a business e-mail"),
+    Property(
+        "enrichment_pending",
+        "comma-separated names",
+        "outside enrichers that failed and are to be retried (absent when all answered)",
+    ),
 )
 PROPERTY_NAMES: tuple[str, ...] = tuple(p.name for p in PROPERTIES)
 BOOLEAN_PROPERTIES = frozenset(
