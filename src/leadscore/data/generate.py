@@ -397,7 +397,8 @@ class _Events:
 def _events(rng: np.random.Generator, hidden: dict, per_contact: float) -> dict[str, np.ndarray]:
     z, created, kind = hidden["z"], hidden["created"], hidden["email_kind"]
     n = len(z)
-    f = per_contact / 20.0
+    f = per_contact / 20.0  # repeated activity scales with the events asked for
+    once = min(1.0, f)  # one-off events (sign-up, demo, unsubscribe) less so
     act = np.exp(0.6 * z + 0.5 * rng.normal(size=n) - 0.305)  # mean 1
     # The last day a contact is active: near the end for keen contacts, early for others.
     last = created + ((END_S - created) * rng.random(n) ** (1 / (1 + 2 * np.exp(z)))).astype(
@@ -425,7 +426,7 @@ def _events(rng: np.random.Generator, hidden: dict, per_contact: float) -> dict[
 
     # Marketing e-mail: everyone with an address gets sends; the keen open and click.
     unsub = np.where(
-        rng.random(n) < _sigmoid(-2.6 - 0.9 * z),
+        rng.random(n) < once * _sigmoid(-2.6 - 0.9 * z),
         _uniform_ts(rng, created, np.full(n, END_S)),
         END_S + 1,
     )
@@ -503,7 +504,7 @@ def _events(rng: np.random.Generator, hidden: dict, per_contact: float) -> dict[
     out.add(w_contact[went], w_ts[went] + 3 * DAY, "webinar_attended", asset=webinar[went])
 
     # Newsletter sign-ups and demo requests (some twice).
-    news = np.flatnonzero(rng.random(n) < 0.25)
+    news = np.flatnonzero(rng.random(n) < 0.25 * once)
     out.add(
         news,
         _uniform_ts(rng, created[news], last[news]),
@@ -511,7 +512,7 @@ def _events(rng: np.random.Generator, hidden: dict, per_contact: float) -> dict[
         form=FORMS.index("newsletter"),
         url=url_of["/blog"],
     )
-    demo = rng.random(n) < _sigmoid(-3.1 + 1.4 * z)
+    demo = rng.random(n) < once * _sigmoid(-3.1 + 1.4 * z)
     who = np.flatnonzero(demo)
     demo_ts = np.full(n, END_S + 1)
     demo_ts[who] = _uniform_ts(rng, created[who], last[who])
@@ -640,6 +641,23 @@ def _write(table: pa.Table, path: Path, fmt: str, say: Report, share: float) -> 
     tmp.replace(path)
 
 
+def write(
+    data: Synthetic, out_dir: str | Path, *, fmt: str = "parquet", report: Report | None = None
+) -> tuple[Path, Path]:
+    """Write ``contacts.<fmt>`` and ``events.<fmt>`` into ``out_dir`` (created if needed)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: use parquet or csv")
+    say = report or (lambda _what, _share: None)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{str(out)!r} is a file; give a folder for the generated data")
+    out.mkdir(parents=True, exist_ok=True)
+    contacts_path, events_path = out / f"contacts.{fmt}", out / f"events.{fmt}"
+    _write(data.contacts, contacts_path, fmt, say, 0.05)
+    _write(data.events, events_path, fmt, say, 0.45)
+    return contacts_path, events_path
+
+
 def generate(
     contacts: int,
     seed: int,
@@ -657,13 +675,5 @@ def generate(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use parquet or csv")
-    say = report or (lambda _what, _share: None)
-    data = simulate(contacts, seed, events_per_contact=events_per_contact, report=say)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{str(out)!r} is a file; give a folder for the generated data")
-    out.mkdir(parents=True, exist_ok=True)
-    contacts_path, events_path = out / f"contacts.{fmt}", out / f"events.{fmt}"
-    _write(data.contacts, contacts_path, fmt, say, 0.05)
-    _write(data.events, events_path, fmt, say, 0.45)
-    return contacts_path, events_path
+    data = simulate(contacts, seed, events_per_contact=events_per_contact, report=report)
+    return write(data, out_dir, fmt=fmt, report=report)
