@@ -1,0 +1,164 @@
+"""Conditions and value semantics as SQL, the same meaning as engine/values.py and
+engine/conditions.py: every predicate is two-valued (never NULL), so NOT, OR and
+aggregate filters behave as in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate
+from .. import values as V
+from .dialects import NUMBER_PATTERN, Dialect, case, coalesce_false, dbl, s
+from .regex import RegexUnsupported, translate
+
+
+class Unsupported(ValueError):
+    """A model construct this engine cannot run with the reference meaning."""
+
+
+def null_text() -> exp.Expression:
+    return exp.cast(exp.null(), "varchar")
+
+
+class Values:
+    """Value semantics for text columns (NULL or VARCHAR)."""
+
+    def __init__(self, dialect: Dialect):
+        self.d = dialect
+
+    def missing(self, x: exp.Expression) -> exp.Expression:
+        return exp.or_(
+            exp.Is(this=x.copy(), expression=exp.null()), self.d.trim_ws(x.copy()).eq(s(""))
+        )
+
+    def present(self, x: exp.Expression) -> exp.Expression:
+        return exp.and_(
+            exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())),
+            self.d.trim_ws(x.copy()).neq(s("")),
+        )
+
+    def number(self, x: exp.Expression) -> exp.Expression:
+        t = self.d.trim_ws(x.copy())
+        return case(
+            (coalesce_false(self.d.regex(t.copy(), NUMBER_PATTERN)), self.d.try_double(t.copy()))
+        )
+
+    def equals(self, x: exp.Expression, literal) -> exp.Expression:
+        if isinstance(literal, bool):
+            words = sorted(V.TRUE_WORDS if literal else V.FALSE_WORDS)
+            low = self.d.lower(self.d.trim_ws(x.copy()))
+            return coalesce_false(exp.In(this=low, expressions=[s(w) for w in words]))
+        if isinstance(literal, int | float):
+            return coalesce_false(self.number(x).eq(dbl(literal)))
+        want = literal.lower()
+        if want.strip() == "":
+            return exp.false()  # a present value is never blank
+        return coalesce_false(self.d.lower(x.copy()).eq(s(want)))
+
+    def any_equals(self, x: exp.Expression, literals) -> exp.Expression:
+        texts = sorted({v.lower() for v in literals if isinstance(v, str) and v.strip()})
+        parts = [self.equals(x, v) for v in literals if not isinstance(v, str)]
+        if texts:
+            low = self.d.lower(x.copy())
+            parts.insert(0, coalesce_false(exp.In(this=low, expressions=[s(t) for t in texts])))
+        if not parts:
+            return exp.false()
+        return exp.or_(*parts) if len(parts) > 1 else parts[0]
+
+    def text_test(self, x: exp.Expression, op: str, value: str, label: str) -> exp.Expression:
+        if op == "matches":
+            try:
+                pattern = translate(value, self.d.name, label)
+            except RegexUnsupported as exc:
+                raise Unsupported(str(exc)) from None
+            return exp.and_(self.present(x), coalesce_false(self.d.regex(x.copy(), pattern)))
+        needle = value.lower()
+        low = self.d.lower(x.copy())
+        if op == "contains":
+            test = exp.StrPosition(this=low, substr=s(needle)) > 0
+        elif op == "starts_with":
+            test = exp.Left(this=low, expression=exp.Literal.number(len(needle))).eq(s(needle))
+        else:
+            test = exp.Right(this=low, expression=exp.Literal.number(len(needle))).eq(s(needle))
+        test = coalesce_false(test)
+        if needle.strip() == "":  # a blank needle would be found in a blank (missing) value
+            test = exp.and_(self.present(x), test)
+        return test
+
+
+class Compiler:
+    """Compile conditions over one kind of record (contact, event or score)."""
+
+    def __init__(self, dialect: Dialect, resolve: Callable[[str], tuple[exp.Expression, str]]):
+        """``resolve(field)`` gives (expression, kind) with kind 'text' or 'number'."""
+        self.d = dialect
+        self.v = Values(dialect)
+        self.resolve = resolve
+
+    def __call__(self, cond: Condition | None) -> exp.Expression:
+        if cond is None:
+            return exp.true()
+        if isinstance(cond, Predicate):
+            x, kind = self.resolve(cond.field)
+            if kind == "number":
+                return self.numeric(cond, x)
+            return self.predicate(cond, x)
+        if isinstance(cond, AllOf):
+            return exp.and_(*[exp.paren(self(c)) for c in cond.items])
+        if isinstance(cond, AnyOf):
+            return exp.paren(exp.or_(*[exp.paren(self(c)) for c in cond.items]))
+        if isinstance(cond, Not):
+            return exp.Not(this=exp.paren(self(cond.item)))
+        raise TypeError(f"not a condition: {cond!r}")
+
+    def predicate(self, p: Predicate, x: exp.Expression) -> exp.Expression:
+        op, v = p.op, self.v
+        if op == "missing":
+            return exp.paren(v.missing(x))
+        if op == "exists":
+            return exp.paren(v.present(x))
+        if op == "eq":
+            return v.equals(x, p.value)
+        if op == "ne":
+            return exp.Not(this=v.equals(x, p.value))
+        if op == "in":
+            return exp.paren(v.any_equals(x, p.value))
+        if op == "not_in":
+            return exp.Not(this=exp.paren(v.any_equals(x, p.value)))
+        if op in ("gt", "gte", "lt", "lte", "between"):
+            return self._compare(op, v.number(x), p.value)
+        return v.text_test(x, op, p.value, self.d.label)
+
+    def _compare(self, op: str, num: exp.Expression, value) -> exp.Expression:
+        if op == "between":
+            test = exp.Between(this=num, low=dbl(value[0]), high=dbl(value[1]))
+        else:
+            cls = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
+            test = cls(this=num, expression=dbl(value))
+        return coalesce_false(test)
+
+    def numeric(self, p: Predicate, x: exp.Expression) -> exp.Expression:
+        """A score (a finite number, never missing): only numeric tests make sense."""
+        op, value = p.op, p.value
+        if op == "missing":
+            return exp.false()
+        if op == "exists":
+            return exp.true()
+        if op in ("gt", "gte", "lt", "lte", "between"):
+            return self._compare(op, x, value)
+        if op in ("eq", "ne", "in", "not_in"):
+            items = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(i, str) for i in items):
+                raise Unsupported(
+                    f"the score {p.field!r} is a number: compare it with numbers, not text "
+                    f"({items!r})"
+                )
+            nums = [i for i in items if not isinstance(i, bool)]  # true/false never equal a score
+            test = exp.or_(*[x.copy().eq(dbl(i)) for i in nums]) if nums else exp.false()
+            return exp.Not(this=exp.paren(test)) if op in ("ne", "not_in") else exp.paren(test)
+        raise Unsupported(
+            f"the score {p.field!r} is a number: '{op}' tests text; use gt, gte, lt, lte, "
+            "between or eq with a number"
+        )

@@ -1,0 +1,179 @@
+"""What differs between the SQL engines, as small expression builders.
+
+Every function here returns a SQLGlot expression whose meaning is the same on
+every engine; where an engine's built-in differs (lower-casing, trimming,
+reading numbers and times), the difference is spelled out here once.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlglot import exp
+
+# The characters Python's str.strip() removes: value semantics trim these, not just spaces.
+WHITESPACE = "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
+
+NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+# Times that every engine reads the same way (see docs/sql-engines.md, "Times").
+TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
+# Exact limits where text → double rounds to ±inf or to 0 (for engines without a try-cast).
+_OVERFLOW = Decimal(2) ** 1024 - Decimal(2) ** 970
+_UNDERFLOW = Decimal(2) ** -1075
+US = 1_000_000
+DAY_US = 86_400 * US
+
+
+def s(value: str) -> exp.Expression:
+    return exp.Literal.string(value)
+
+
+def n(value: int) -> exp.Expression:
+    return exp.Literal.number(int(value))
+
+
+def dbl(value: float) -> exp.Expression:
+    """A DOUBLE literal (a bare 0.5 is DECIMAL on DuckDB and PostgreSQL)."""
+    return exp.cast(s(repr(float(value))), exp.DataType.build("double"))
+
+
+def case(*whens: tuple[exp.Expression, exp.Expression], default=None) -> exp.Expression:
+    out = exp.Case()
+    for cond, value in whens:
+        out = out.when(cond, value)
+    return out.else_(default) if default is not None else out
+
+
+def coalesce_false(e: exp.Expression) -> exp.Expression:
+    return exp.func("COALESCE", e, exp.false())
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Base: the SQL standard spellings; engines override what differs."""
+
+    name: str  # sqlglot dialect
+    label: str  # what users call it
+    supports_word_boundary: bool = True
+
+    def lower(self, e: exp.Expression) -> exp.Expression:
+        return exp.Lower(this=e)
+
+    def trim_ws(self, e: exp.Expression) -> exp.Expression:
+        return exp.Trim(this=e, expression=s(WHITESPACE))
+
+    def regex(self, e: exp.Expression, pattern: str) -> exp.Expression:
+        """True when ``pattern`` (already in this engine's syntax) is found in ``e``."""
+        return exp.RegexpLike(this=e, expression=s(pattern))
+
+    def epoch_us(self, ts: exp.Expression) -> exp.Expression:
+        raise NotImplementedError
+
+    def try_double(self, text: exp.Expression) -> exp.Expression:
+        """Text already known to match NUMBER_PATTERN → DOUBLE, or NULL when not finite."""
+        raw = exp.TryCast(this=text, to=exp.DataType.build("double"))
+        return case((exp.Abs(this=raw) <= dbl(sys.float_info.max), raw))
+
+    def try_timestamp_us(self, text: exp.Expression) -> exp.Expression:
+        """Text known to match TIME_PATTERN → microseconds since the epoch (NULL: no such day)."""
+        return self.epoch_us(exp.TryCast(this=text, to=exp.DataType.build("timestamptz")))
+
+    def floor_div(self, a: exp.Expression, b: int) -> exp.Expression:
+        return exp.Floor(this=exp.Div(this=exp.cast(a, "double"), expression=dbl(b)))
+
+    def boolean_type(self) -> str:
+        return "boolean"
+
+
+class DuckDB(Dialect):
+    def epoch_us(self, ts):
+        return exp.Anonymous(this="EPOCH_US", expressions=[ts])
+
+    def regex(self, e, pattern):
+        return exp.Anonymous(this="REGEXP_MATCHES", expressions=[e, s(pattern)])
+
+
+class Postgres(Dialect):
+    """PostgreSQL ≥ 14: ICU for lower-casing (as Python does), no try-cast."""
+
+    def lower(self, e):
+        return exp.Lower(
+            this=exp.Collate(this=e, expression=exp.Identifier(this="und-x-icu", quoted=True))
+        )
+
+    def trim_ws(self, e):
+        return exp.Anonymous(this="BTRIM", expressions=[e, s(WHITESPACE)])
+
+    def epoch_us(self, ts):
+        # EXTRACT(EPOCH ...) is an exact numeric since PostgreSQL 14.
+        micros = exp.Mul(this=exp.Extract(this=exp.var("EPOCH"), expression=ts), expression=n(US))
+        return exp.cast(micros, "bigint")
+
+    def try_double(self, text):
+        # No try-cast: decide overflow and underflow on the exact numeric value first.
+        # Exponents of four or more digits are out of NUMERIC's range: decided by sign.
+        big_exp = exp.RegexpLike(this=text, expression=s(r"[eE]\+?[0-9]{4,}$"))
+        tiny_exp = exp.RegexpLike(this=text, expression=s(r"[eE]-[0-9]{4,}$"))
+        zero = exp.RegexpLike(this=text, expression=s(r"^[+-]?[0.]*([eE].*)?$"))
+        num = exp.cast(text, "numeric")
+        absnum = exp.Abs(this=num)
+        return case(
+            (zero, dbl(0.0)),
+            (big_exp, exp.null()),
+            (tiny_exp, dbl(0.0)),
+            (absnum >= exp.cast(s(str(_OVERFLOW)), "numeric"), exp.null()),
+            (absnum <= exp.cast(s(format(_UNDERFLOW, "f")), "numeric"), dbl(0.0)),
+            default=exp.cast(text, exp.DataType.build("double")),
+        )
+
+    def try_timestamp_us(self, text):
+        # No try-cast: check the calendar day first (TIME_PATTERN checked the rest).
+        y = exp.cast(exp.Substring(this=text, start=n(1), length=n(4)), "int")
+        m = exp.cast(exp.Substring(this=text, start=n(6), length=n(2)), "int")
+        d = exp.cast(exp.Substring(this=text, start=n(9), length=n(2)), "int")
+        leap = exp.or_(
+            exp.and_(
+                exp.Mod(this=y, expression=n(4)).eq(0), exp.Mod(this=y, expression=n(100)).neq(0)
+            ),
+            exp.Mod(this=y, expression=n(400)).eq(0),
+        )
+        days = case(
+            (exp.In(this=m, expressions=[n(4), n(6), n(9), n(11)]), n(30)),
+            (m.eq(2), case((leap, n(29)), default=n(28))),
+            default=n(31),
+        )
+        valid = exp.and_(y >= 1, m >= 1, m <= 12, d >= 1, d <= days)
+        return case((valid, self.epoch_us(exp.cast(text, "timestamptz"))))
+
+    def floor_div(self, a, b):
+        return exp.Floor(this=exp.Div(this=exp.cast(a, "numeric"), expression=n(b)))
+
+
+class Spark(Dialect):
+    def epoch_us(self, ts):
+        return exp.Anonymous(this="UNIX_MICROS", expressions=[ts])
+
+    def try_timestamp_us(self, text):
+        return self.epoch_us(exp.TryCast(this=text, to=exp.DataType.build("timestamp")))
+
+
+DIALECTS: dict[str, Dialect] = {
+    "duckdb": DuckDB("duckdb", "DuckDB"),
+    "postgres": Postgres("postgres", "PostgreSQL", supports_word_boundary=False),
+    "spark": Spark("spark", "Spark"),
+}
+
+
+def get_dialect(name: str) -> Dialect:
+    key = {"postgresql": "postgres", "pg": "postgres"}.get(name, name)
+    if key not in DIALECTS:
+        from ...errors import UsageError
+
+        raise UsageError(f"unknown SQL engine {name!r}: use duckdb, postgres or spark")
+    return DIALECTS[key]
