@@ -213,3 +213,27 @@ def test_bootstrap_is_seeded_and_paired(tmp_path):
     assert one.auc_diff["B"].estimate == pytest.approx(
         one.auc["B"].estimate - one.auc["A"].estimate
     )
+
+
+def test_records_in_memory_give_the_same_backtest_as_files(leak_files):
+    from leadscore.evaluate.records import inputs_from_records
+
+    contacts, events, model_path = leak_files
+    model = load_model(model_path)
+    opts = Options(resamples=0)
+    from_files = run_backtest(
+        [model], load_inputs(contacts, events), outcome="won", outcome_time="won_at", options=opts
+    )
+    from_rows = run_backtest(
+        [model],
+        inputs_from_records(LEAK_CONTACTS, LEAK_EVENTS),
+        outcome="won",
+        outcome_time="won_at",
+        options=opts,
+    )
+    assert from_rows.population.ids == from_files.population.ids
+    assert (
+        from_rows.population.scored["leaky"].total.tolist()
+        == from_files.population.scored["leaky"].total.tolist()
+    )
+    assert from_rows.outcome.cutoff == from_files.outcome.cutoff
