@@ -9,7 +9,7 @@
   the first event; active days (days with at least one event), overall and in
   the last 30 days; distinct pages (the ``url`` or ``page`` attribute); the
   first-touch and last-touch source (``source``, ``utm_source`` or
-  ``channel`` attribute of the first and last event).
+  ``channel`` attribute of the first and the last event that has one).
 
 **Point in time**: each contact's events are counted up to a cut-off. With an
 outcome-time column, a contact that converted is cut off at its outcome time

@@ -75,7 +75,7 @@ class Bin:
             if self.high is not None:
                 test["lt"] = _num(self.high)
             return {self.column: test}
-        return {self.column: {"eq": self.value}}
+        return {self.column: self.value}
 
     def describe(self) -> str:
         if self.kind == "missing":
@@ -258,6 +258,12 @@ class Scorecard:
         return model
 
     def to_yaml(self, name: str = "suggested", header: str = "") -> str:
-        body = yaml.safe_dump(self.to_model(name), sort_keys=False, allow_unicode=True, width=100)
+        body = yaml.safe_dump(
+            self.to_model(name),
+            sort_keys=False,
+            allow_unicode=True,
+            width=100,
+            default_flow_style=None,
+        )
         lines = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
         return lines + body

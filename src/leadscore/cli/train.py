@@ -1,0 +1,254 @@
+"""``leadscore train``, ``predict``, ``suggest`` and ``retrain``: predictive scoring."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..errors import DataError, UsageError
+from .common import console, parse_as_of
+
+CONTACTS = typer.Option(..., "--contacts", help="Contacts file (CSV, Parquet or JSON Lines).")
+EVENTS = typer.Option(None, "--events", help="Events file (contact_id, type, ts, attributes).")
+OUTCOME = typer.Option(..., "--outcome", help="Column holding the known outcome (1/0).")
+OUTCOME_TIME = typer.Option(
+    None,
+    "--outcome-time",
+    help="Column with the time of the outcome: events from then on are ignored (point in time).",
+)
+ID_COLUMN = typer.Option(None, "--id-column", help="Contact id column (default: id or contact_id).")
+DROP = typer.Option(None, "--drop", help="Column to leave out (repeat for several).")
+MISSING = typer.Option(
+    None,
+    "--missing-value",
+    help="Text that means 'missing', e.g. Select (repeat for several).",
+)
+AS_OF = typer.Option(
+    None, "--as-of", help="Time the event features are computed at (default: latest event)."
+)
+
+
+def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed):
+    from ..predict.training import TrainOptions
+
+    if as_of is not None:
+        parse_as_of(as_of)
+    return TrainOptions(
+        outcome=outcome,
+        outcome_time=outcome_time,
+        id_column=id_column,
+        drop=tuple(drop or ()),
+        missing_values=tuple(missing or ()),
+        as_of=as_of,
+        allow_leakage=allow_leakage,
+        seed=seed,
+    )
+
+
+def _print_card(card: dict) -> None:
+    ho, cb = card["held_out"], card["class_balance"]
+    table = Table(title="Held-out performance", show_header=True)
+    for col in ("contacts", "converted", "AUC", "avg precision", "lift@10%", "Brier"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(ho["rows"]),
+        str(ho["positives"]),
+        f"{ho['auc']:.3f}",
+        f"{ho['average_precision']:.3f}",
+        f"{ho['lift_at_10pct']:.2f}",
+        f"{ho['brier']:.4f}",
+    )
+    console.print(
+        f"Trained on {cb['converted']} converted and {cb['not_converted']} not "
+        f"converted contacts ({cb['rate']:.1%})."
+    )
+    console.print(table)
+    top = ", ".join(f["feature"] for f in card["top_features"][:5])
+    console.print(f"Top features: {top}")
+    for w in card["warnings"]:
+        console.print(f"[yellow]Warning:[/] {w}")
+
+
+def train_command(
+    contacts: Path = CONTACTS,
+    events: Path | None = EVENTS,
+    outcome: str = OUTCOME,
+    outcome_time: str | None = OUTCOME_TIME,
+    out: Path = typer.Option(..., "--out", help="Directory to write the model and its card to."),
+    id_column: str | None = ID_COLUMN,
+    drop: list[str] | None = DROP,
+    missing_value: list[str] | None = MISSING,
+    as_of: str | None = AS_OF,
+    allow_leakage: bool = typer.Option(
+        False, "--allow-leakage", help="Train even when a feature looks like the outcome."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the splits and the trees."),
+) -> None:
+    """Train a predictive model (LightGBM, calibrated) and write it with its model card."""
+    from ..predict.training import train
+
+    options = _options(
+        outcome, outcome_time, id_column, drop, missing_value, as_of, allow_leakage, seed
+    )
+    with console.status("Training…"):
+        model = train(contacts, events, options)
+    model.save(out)
+    _print_card(model.card)
+    console.print(f"Model written to {out} (card: {out / 'model_card.md'})")
+
+
+def predict_command(
+    model: Path = typer.Option(..., "--model", help="Model directory from `leadscore train`."),
+    contacts: Path = CONTACTS,
+    events: Path | None = EVENTS,
+    out: Path = typer.Option(..., "--out", help="Output file: .csv, .parquet or .jsonl."),
+    id_column: str | None = ID_COLUMN,
+    as_of: str | None = AS_OF,
+) -> None:
+    """Predict each contact's probability to convert, 0–100 score, band and top reasons."""
+    from ..data.io import output_format, write_rows
+    from ..predict.artefact import TOP_REASONS, TrainedModel
+
+    output_format(out)
+    trained = TrainedModel.load(model)
+    when = parse_as_of(as_of) if as_of else None
+    with console.status("Predicting…"):
+        from ..data.io import load_inputs
+
+        inputs = load_inputs(contacts, events, id_column=id_column)
+        preds = trained.predict_inputs(inputs, when)
+    columns = ["id", "probability", "score", "band"] + [
+        f"reason_{i}" for i in range(1, TOP_REASONS + 1)
+    ]
+    rows = []
+    for p in preds:
+        row = {
+            "id": p.contact_id,
+            "probability": round(p.probability, 6),
+            "score": p.score,
+            "band": p.band,
+        }
+        for i in range(TOP_REASONS):
+            row[f"reason_{i + 1}"] = str(p.reasons[i]) if i < len(p.reasons) else None
+        rows.append(row)
+    write_rows(inputs.con, rows, columns, out)
+    counts = {}
+    for p in preds:
+        counts[p.band] = counts.get(p.band, 0) + 1
+    shown = ", ".join(f"{b}: {counts.get(b, 0)}" for b in ("very high", "high", "medium", "low"))
+    console.print(f"{len(preds)} contacts predicted ({shown}) → {out}")
+
+
+def suggest_command(
+    contacts: Path = CONTACTS,
+    outcome: str = OUTCOME,
+    out: Path = typer.Option(..., "--out", help="Model file (YAML) to write."),
+    max_rules: int = typer.Option(25, "--max-rules", help="Most conditions that give points."),
+    name: str = typer.Option("suggested", "--name", help="Name of the written model."),
+    id_column: str | None = ID_COLUMN,
+    drop: list[str] | None = DROP,
+    seed: int = typer.Option(0, "--seed", help="Seed of the selection."),
+) -> None:
+    """Suggest a readable scorecard (integer points, 0–100) as an ordinary model file."""
+    from ..data.io import load_inputs
+    from ..model import load_model
+    from ..predict.metrics import auc
+    from ..predict.scorecard import Scorecard
+    from ..predict.training import check_classes, parse_outcome
+
+    if max_rules < 1:
+        raise UsageError(f"--max-rules must be at least 1, got {max_rules}")
+    inputs = load_inputs(contacts, None, id_column=id_column)
+    if outcome not in inputs.properties:
+        raise DataError(
+            f"no column {outcome!r}; the columns are: {', '.join(inputs.properties)}",
+            source=str(contacts),
+            hint="name the outcome column with --outcome",
+        )
+    skip = {outcome, *(drop or ())}
+    props = [p for p in inputs.properties if p not in skip]
+    names = ["id", outcome, *props]
+    quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+    rows = inputs.con.execute(f"SELECT {quoted} FROM contacts ORDER BY id").fetchall()
+    y = parse_outcome([r[1] for r in rows], outcome, str(contacts))
+    known = [i for i, v in enumerate(y) if v >= 0]
+    y = y[known]
+    check_classes(y, outcome, len(rows) - len(known))
+    table = {p: [rows[i][j] for i in known] for j, p in enumerate(props, start=2)}
+    with console.status("Fitting the scorecard…"):
+        card = Scorecard(max_rules=max_rules, seed=seed).fit(table, y)
+    value = auc(y, card.points(table)) if card.n_rules_ else 0.5
+    header = (
+        f"Suggested by `leadscore suggest` from {Path(contacts).name} (outcome: {outcome}).\n"
+        f"{card.n_rules_} conditions over {len(card.columns_)} properties; points scaled to "
+        f"0-100. AUC on the training contacts: {value:.3f}.\n"
+        "Edit freely; check with `leadscore validate` and `leadscore backtest`."
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(card.to_yaml(name, header))
+    load_model(out)  # what we write must be a valid model
+    console.print(
+        f"{card.n_rules_} point-giving conditions over {len(card.columns_)} "
+        f"properties (AUC on the training contacts {value:.3f}) → {out}"
+    )
+
+
+def retrain_command(
+    model: Path = typer.Option(..., "--model", help="Directory of the model in use."),
+    contacts: Path = CONTACTS,
+    events: Path | None = EVENTS,
+    force: bool = typer.Option(False, "--force", help="Replace the model even when worse."),
+    tolerance: float = typer.Option(
+        0.0, "--tolerance", help="AUC the new model may lose and still replace the old one."
+    ),
+) -> None:
+    """Train a new model with the settings of the one in use and replace it only if not worse.
+
+    Both are measured on the same held-out contacts of the new data (contacts the
+    model in use never learned from, where there are enough). The old model is kept
+    beside it as MODEL.previous.
+    """
+    from ..predict.retrain import compare
+
+    result = compare(model, contacts, events)
+    table = Table(title="Same held-out contacts", show_header=True)
+    for col in ("model", "AUC", "avg precision", "lift@10%", "Brier"):
+        table.add_column(col, justify="right")
+    for label, m in (("in use", result.old), ("new", result.new)):
+        table.add_row(
+            label,
+            f"{m['auc']:.3f}",
+            f"{m['average_precision']:.3f}",
+            f"{m['lift_at_10pct']:.2f}",
+            f"{m['brier']:.4f}",
+        )
+    console.print(table)
+    console.print(result.note)
+    worse = result.new["auc"] < result.old["auc"] - tolerance
+    if worse and not force:
+        raise DataError(
+            f"the new model is worse on the same held-out contacts (AUC {result.new['auc']:.3f} "
+            f"against {result.old['auc']:.3f}); the model in use was kept",
+            hint="pass --force to replace it anyway",
+        )
+    previous = model.with_name(model.name + ".previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    staged = model.with_name(model.name + ".new")
+    if staged.exists():
+        shutil.rmtree(staged)
+    result.trained.save(staged)
+    model.rename(previous)
+    staged.rename(model)
+    verdict = "worse, replaced because of --force" if worse else "not worse"
+    console.print(f"New model {verdict}: written to {model} (previous kept in {previous})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("predict")(predict_command)
+    app.command("suggest")(suggest_command)
+    app.command("retrain")(retrain_command)
