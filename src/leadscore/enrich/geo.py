@@ -84,7 +84,7 @@ def _index() -> dict[str, str]:
     for c in countries:
         index[c.alpha_2.lower()] = c.alpha_2
         index[c.alpha_3.lower()] = c.alpha_2
-        index.setdefault(str(int(c.numeric)), c.alpha_2)
+        index.setdefault(c.numeric, c.alpha_2)
     for c in countries:
         for attr in ("name", "official_name", "common_name"):
             add(getattr(c, attr, None), c.alpha_2)
