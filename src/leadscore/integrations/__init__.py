@@ -1,0 +1,20 @@
+"""Plugging leadscore into the marketers' stack.
+
+* :mod:`.crm`: HubSpot and Pipedrive connectors: import contacts (and HubSpot
+  engagement events), write score, grade, stage and top reasons back when
+  they change: batched, rate limited, retried, logged.
+* :mod:`.inbound`: webhook payloads of form tools and e-mail platforms
+  (SendGrid, Mailgun) mapped to leadscore events, with signature checks.
+* :mod:`.tracking`: the first-party ``t.js`` script and the identity merge
+  of anonymous visitors into contacts.
+* :mod:`.router`: one FastAPI router (``POST /hooks/{source}``, ``GET /t.js``,
+  ``POST /t``, ``GET /integrations/sync-log``) the service mounts with one line.
+* :mod:`.exports`: scores as CSV/Parquet and the "score changed" webhook payload.
+
+Everything talks to the rest of leadscore through :class:`.events.LeadSink`,
+a two-method interface (ingest events, upsert contacts).
+"""
+
+from .events import ContactRecord, InMemorySink, LeadEvent, LeadSink
+
+__all__ = ["ContactRecord", "InMemorySink", "LeadEvent", "LeadSink"]
