@@ -67,6 +67,15 @@ class ScoreFields(Frozen):
         return [(k, v) for k, v in self.model_dump().items() if v]
 
 
+class PipedriveFields(ScoreFields):
+    """Pipedrive person fields by name (resolved to keys) or by 40-character key."""
+
+    score: str | None = "Lead score"
+    grade: str | None = "Lead grade"
+    stage: str | None = "Lead stage"
+    reasons: str | None = "Lead reasons"
+
+
 HUBSPOT_EVENT_TYPES = {
     "e_visited_page": "page_view",
     "e_submitted_form": "form_submit",
@@ -134,9 +143,7 @@ class PipedriveConfig(CrmCommon):
     base_url: str = Field(default="https://api.pipedrive.com", pattern=r"^https?://")
     # Token-based budget per 2 s window depends on the plan; 8/s is safe on every plan.
     requests_per_second: float = Field(default=8.0, gt=0, le=1000)
-    fields: ScoreFields = ScoreFields(
-        score="Lead score", grade="Lead grade", stage="Lead stage", reasons="Lead reasons"
-    )
+    fields: PipedriveFields = PipedriveFields()
     id_property: str = Field(default="pipedrive_id")
     import_properties: dict[str, str] = Field(
         default_factory=lambda: {"name": "name", "org_name": "company", "job_title": "job_title"}
