@@ -50,6 +50,7 @@ class Source:
     contact_columns: tuple[str, ...] = ("id",)  # id + properties
     event_columns: tuple[str, ...] = ("contact_id", "event_id", "type", "ts")
     has_events: bool = True
+    cast_text: bool = False  # the tables may hold non-text columns: read them as text
 
 
 @dataclass
@@ -133,6 +134,10 @@ def _locate(ctx: _Ctx, where: tuple, fn):
 # ----------------------------------------------------------------------------- record access
 
 
+def _text(src: Source, e: exp.Expression) -> exp.Expression:
+    return exp.cast(e, "varchar") if src.cast_text else e
+
+
 def _contact_resolver(ctx: _Ctx, table: str | None = None):
     columns = set(ctx.src.contact_columns)
 
@@ -171,7 +176,7 @@ def _event_fields(ctx: _Ctx) -> list[str]:
         if exc.on is not None:
             wanted |= condition_fields(exc.on)
     cols = set(ctx.src.event_columns)
-    return sorted(f for f in wanted if f in cols and f not in EVENT_CORE_FIELDS)
+    return sorted(f for f in wanted if f in cols and f not in (*EVENT_CORE_FIELDS, "type"))
 
 
 def _contact_fields(ctx: _Ctx) -> list[str]:
@@ -213,15 +218,15 @@ def _build(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
     # 1. contacts
     asof = exp.Literal.number(ctx.as_of_us)
     if per_contact:
-        own = parse_time_us(d, col(ctx.as_of_column))
+        own = parse_time_us(d, _text(src, col(ctx.as_of_column)))
         asof = exp.func("COALESCE", own, asof)
-    c_cols = [exp.alias_(col("id"), "contact_id", quoted=True)]
-    c_cols += [col(f) for f in cfields if f != "contact_id"]
+    c_cols = [exp.alias_(_text(src, col("id")), "contact_id", quoted=True)]
+    c_cols += [exp.alias_(_text(src, col(f)), f, quoted=True) for f in cfields if f != "contact_id"]
     c_cols.append(exp.alias_(asof, "__asof_us", quoted=True))
     entered = model.lifecycle.entered_at_property
     if reset:
         bound = (
-            parse_time_us(d, col(entered))
+            parse_time_us(d, _text(src, col(entered)))
             if entered in src.contact_columns
             else exp.cast(exp.null(), "bigint")
         )
@@ -292,15 +297,15 @@ def _events_cte(ctx: _Ctx, join: bool, reset: bool) -> exp.Select:
     fields = _event_fields(ctx)
     cols = set(src.event_columns)
     ts_us = d.epoch_us(col("ts", "ev"))
-    key = col("event_id", "ev")
+    key = _text(src, col("event_id", "ev"))
     if "id" in cols:  # inprocess: an event without event_id falls back to its 'id' attribute
-        key = exp.func("COALESCE", key, col("id", "ev"))
+        key = exp.func("COALESCE", key, _text(src, col("id", "ev")))
     key = case((Values(d).missing(key), null_text()), default=key)
     inner_cols = [
-        exp.alias_(col("contact_id", "ev"), "contact_id", quoted=True),
+        exp.alias_(_text(src, col("contact_id", "ev")), "contact_id", quoted=True),
         exp.alias_(ts_us, "__ts_us", quoted=True),
-        exp.alias_(col("type", "ev"), "type", quoted=True),
-        *[exp.alias_(col(f, "ev"), f, quoted=True) for f in fields],
+        exp.alias_(_text(src, col("type", "ev")), "type", quoted=True),
+        *[exp.alias_(_text(src, col(f, "ev")), f, quoted=True) for f in fields],
     ]
     window = exp.Window(
         this=exp.RowNumber(),
@@ -324,7 +329,7 @@ def _events_cte(ctx: _Ctx, join: bool, reset: bool) -> exp.Select:
             inner = inner.select(col("__entered_us", "c"))
         inner = inner.join(
             exp.alias_(exp.Table(this=ident("__c")), "c", quoted=True),
-            on=col("contact_id", "ev").eq(col("contact_id", "c")),
+            on=_text(src, col("contact_id", "ev")).eq(col("contact_id", "c")),
         )
         inner = inner.where(ts_us.copy() <= col("__asof_us", "c"))
     else:
@@ -374,7 +379,7 @@ def _matcher(ctx: _Ctx, cond, within: int | None, reset: bool) -> exp.Expression
 
 
 def _match_cte(ctx: _Ctx, event_rules, ev_exclusions, reset: bool) -> exp.Select:
-    for gi, (gname, rule) in enumerate(event_rules):
+    for gname, rule in event_rules:
         if rule.on is not None:
             _locate(
                 ctx,

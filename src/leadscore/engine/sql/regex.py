@@ -220,7 +220,7 @@ class _Writer:
         if op is C.BRANCH:
             return "(?:" + "|".join(self.seq(alt, flags, head, tail) for alt in av[1]) + ")"
         if op is C.SUBPATTERN:
-            group, add, delete, body = av
+            _, add, delete, body = av
             if (add | delete) & ~(re.IGNORECASE | re.ASCII | re.DOTALL | re.VERBOSE | re.UNICODE):
                 raise self.refuse("multi-line mode '(?m)' inside a group")
             return "(?:" + self.seq(body, (flags | add) & ~delete, head, tail) + ")"
