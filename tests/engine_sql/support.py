@@ -1,0 +1,146 @@
+"""Load the same contacts and events into every engine, score, and compare with the
+in-process reference."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from leadscore.engine import score_contact
+from leadscore.engine import values as V
+from leadscore.engine.sql import output_columns, score_sql
+
+
+def duck(contacts: list[dict], events: list[dict], props: list[str], attrs: list[str]):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    cols = ", ".join(f'"{p}" VARCHAR' for p in ["id", *props])
+    con.execute(f"CREATE TABLE contacts ({cols})")
+    if contacts:
+        con.executemany(
+            f"INSERT INTO contacts VALUES ({', '.join('?' for _ in ['id', *props])})",
+            [[c.get(k) for k in ["id", *props]] for c in contacts],
+        )
+    acols = "".join(f', "{a}" VARCHAR' for a in attrs)
+    con.execute(
+        "CREATE TABLE events (contact_id VARCHAR, event_id VARCHAR, type VARCHAR, "
+        f"ts TIMESTAMPTZ{acols})"
+    )
+    names = ["contact_id", "event_id", "type", "ts", *attrs]
+    if events:
+        con.executemany(
+            f"INSERT INTO events VALUES ({', '.join('?' for _ in names)})",
+            [[e.get(k) for k in names] for e in events],
+        )
+    return con
+
+
+def postgres(url: str, contacts, events, props, attrs) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS contacts; DROP TABLE IF EXISTS events")
+        conn.execute(
+            "CREATE TABLE contacts (" + ", ".join(f'"{p}" text' for p in ["id", *props]) + ")"
+        )
+        conn.execute(
+            "CREATE TABLE events (contact_id text, event_id text, type text, ts timestamptz"
+            + "".join(f', "{a}" text' for a in attrs)
+            + ")"
+        )
+        names = ["contact_id", "event_id", "type", "ts", *attrs]
+        with conn.cursor() as cur:
+            with cur.copy("COPY contacts FROM STDIN") as cp:
+                for c in contacts:
+                    cp.write_row([c.get(k) for k in ["id", *props]])
+            with cur.copy("COPY events FROM STDIN") as cp:
+                for e in events:
+                    cp.write_row([e.get(k) for k in names])
+
+
+def spark_views(spark, contacts, events, props, attrs) -> None:
+    from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+
+    cschema = StructType([StructField(p, StringType()) for p in ["id", *props]])
+    spark.createDataFrame(
+        [[c.get(k) for k in ["id", *props]] for c in contacts], cschema
+    ).createOrReplaceTempView("contacts")
+    names = ["contact_id", "event_id", "type", "ts", *attrs]
+    eschema = StructType(
+        [StructField(n, TimestampType() if n == "ts" else StringType()) for n in names]
+    )
+    spark.createDataFrame(
+        [[e.get(k) for k in names] for e in events], eschema
+    ).createOrReplaceTempView("events")
+
+
+def reference(models, contacts, events, *, as_of, as_of_column=None) -> list[dict[str, Any]]:
+    """What the in-process evaluator gives, fed as data/io.Inputs.contact_rows() feeds it."""
+    by_contact: dict[str, list[dict]] = {}
+    for e in sorted(events, key=lambda e: V.timestamp(e["ts"])):
+        ev = {k: v for k, v in e.items() if v is not None and k != "contact_id"}
+        by_contact.setdefault(e["contact_id"], []).append(ev)
+    rows = []
+    for c in sorted(contacts, key=lambda c: c["id"]):
+        when = as_of
+        if as_of_column and not V.is_missing(c.get(as_of_column)):
+            when = V.timestamp(c[as_of_column])
+        for m in models:
+            rows.append(score_contact(m, c, by_contact.get(c["id"], []), as_of=when).row())
+    return rows
+
+
+def normalise(rows: list[dict], models) -> list[dict]:
+    cols = output_columns(models)
+    out = []
+    for r in rows:
+        out.append({k: r.get(k) for k in cols})
+    return sorted(out, key=lambda r: (r["contact_id"], r["model"]))
+
+
+def assert_same(expected: list[dict], got: list[dict], models, engine: str) -> None:
+    exp_rows, got_rows = normalise(expected, models), normalise(got, models)
+    assert len(exp_rows) == len(got_rows), f"{engine}: {len(got_rows)} rows, want {len(exp_rows)}"
+    for e, g in zip(exp_rows, got_rows, strict=True):
+        for key, want in e.items():
+            have = g[key]
+            if isinstance(want, float) or isinstance(have, float):
+                ok = (
+                    want is not None
+                    and have is not None
+                    and math.isclose(float(want), float(have), rel_tol=1e-9, abs_tol=1e-9)
+                )
+                ok = ok or (want is None and have is None)
+            else:
+                ok = want == have
+            assert ok, f"{engine}: contact {e['contact_id']!r} {key}: {have!r}, want {want!r}"
+
+
+def run_all(
+    models,
+    contacts,
+    events,
+    props,
+    attrs,
+    *,
+    as_of: datetime,
+    as_of_column=None,
+    pg_url: str | None = None,
+    spark=None,
+) -> None:
+    """Score on every engine given and compare each with the in-process reference."""
+    expected = reference(models, contacts, events, as_of=as_of, as_of_column=as_of_column)
+    con = duck(contacts, events, props, attrs)
+    got = score_sql(models, con, as_of=as_of, as_of_column=as_of_column)
+    assert_same(expected, got, models, "duckdb")
+    if pg_url is not None:
+        postgres(pg_url, contacts, events, props, attrs)
+        got = score_sql(models, pg_url, as_of=as_of, as_of_column=as_of_column, engine="postgres")
+        assert_same(expected, got, models, "postgres")
+    if spark is not None:
+        spark_views(spark, contacts, events, props, attrs)
+        got = score_sql(models, spark, as_of=as_of, as_of_column=as_of_column, engine="spark")
+        assert_same(expected, got, models, "spark")
