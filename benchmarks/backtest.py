@@ -1,19 +1,21 @@
 """Backtest of two model variants against plain batch scoring of the same data.
 
     python benchmarks/backtest.py [--contacts 5000] [--events-per-contact 20] [--runs 3]
+                                  [--engine sql|inprocess]
 
 Data: the seeded synthetic funnel (``leadscore.data.generate``), Parquet files
 in a temporary folder. Models: ``examples/b2b_saas.yaml`` and the same model
 without its "Gone quiet" rule.
 
-* baseline: ``leadscore score``'s batch scoring of both models as of the end
-  of the data (what a user runs today);
-* backtest: ``run_backtest`` of both models with the outcome time (each
-  contact scored just before it converted), 200 paired bootstrap resamples
-  and per-rule diagnostics.
+* baseline: batch scoring of both models as of the end of the data, every
+  row materialised (SQL engine: the compiled query on DuckDB, read into Arrow;
+  in-process: ``leadscore score``'s loop);
+* backtest: ``run_backtest`` of both models on the same engine with the
+  outcome time (each contact scored just before it converted), 200 paired
+  bootstrap resamples and per-rule diagnostics.
 
 Prints the median of ``--runs`` runs of each and the ratio backtest ÷ batch
-scoring. Both use the in-process evaluator (the one the backtest uses today).
+scoring. Both timings include reading the files.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from leadscore.cli.score import score_inprocess  # noqa: E402
 from leadscore.data.generate import END, generate  # noqa: E402
 from leadscore.data.io import load_inputs  # noqa: E402
+from leadscore.engine.sql.duckdb import score_relation  # noqa: E402
 from leadscore.evaluate import Options, run_backtest  # noqa: E402
 from leadscore.evaluate.scoring import without_rule  # noqa: E402
 from leadscore.model import load_model  # noqa: E402
@@ -42,14 +45,19 @@ def models():
     return [base, variant]
 
 
-def time_batch(contacts: Path, events: Path) -> float:
+def time_batch(contacts: Path, events: Path, engine: str) -> float:
     start = time.perf_counter()
     inputs = load_inputs(contacts, events)
-    score_inprocess(models(), inputs, END, progress=False)
+    if engine == "sql":
+        table = score_relation(models(), inputs.con, as_of=END).arrow()
+        if hasattr(table, "read_all"):
+            table.read_all()
+    else:
+        score_inprocess(models(), inputs, END, progress=False)
     return time.perf_counter() - start
 
 
-def time_backtest(contacts: Path, events: Path) -> tuple[float, object]:
+def time_backtest(contacts: Path, events: Path, engine: str) -> tuple[float, object]:
     start = time.perf_counter()
     inputs = load_inputs(contacts, events)
     bt = run_backtest(
@@ -59,6 +67,7 @@ def time_backtest(contacts: Path, events: Path) -> tuple[float, object]:
         outcome_time="converted_at",
         as_of=END,
         options=Options(),
+        engine=engine,
     )
     return time.perf_counter() - start, bt
 
@@ -73,18 +82,22 @@ def main() -> None:
     parser.add_argument("--events-per-contact", type=float, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", choices=["sql", "inprocess"], default="sql")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as tmp:
         contacts, events = generate(
             args.contacts, args.seed, tmp, events_per_contact=args.events_per_contact
         )
         n_events = load_inputs(contacts, events).n_events
-        print(f"data: {args.contacts} contacts, {n_events} events (synthetic, seed {args.seed})")
+        print(
+            f"data: {args.contacts} contacts, {n_events} events (synthetic, seed {args.seed}); "
+            f"engine: {args.engine}"
+        )
         batch, backtest = [], []
         bt = None
         for _ in range(args.runs):
-            batch.append(time_batch(contacts, events))
-            seconds, bt = time_backtest(contacts, events)
+            batch.append(time_batch(contacts, events, args.engine))
+            seconds, bt = time_backtest(contacts, events, args.engine)
             backtest.append(seconds)
         b, t = statistics.median(batch), statistics.median(backtest)
         print(f"batch scoring, 2 models:  median {b:.2f} s  (runs: {_runs(batch)})")

@@ -24,7 +24,8 @@ def leak_files(tmp_path):
     )
 
 
-def test_post_outcome_events_do_not_make_a_model_look_better(leak_files):
+@pytest.mark.parametrize("engine", ["sql", "inprocess"])
+def test_post_outcome_events_do_not_make_a_model_look_better(leak_files, engine):
     contacts, events, model_path = leak_files
     model = load_model(model_path)
     opts = Options(resamples=0)
@@ -35,6 +36,7 @@ def test_post_outcome_events_do_not_make_a_model_look_better(leak_files):
         outcome_time="won_at",
         as_of=None,
         options=opts,
+        engine=engine,
     )
     # Scored just before 2026-03-10 09:00, no converter has its onboarding form yet
     # (c4's form is at the very outcome time, so it does not count either): everyone
@@ -43,7 +45,9 @@ def test_post_outcome_events_do_not_make_a_model_look_better(leak_files):
     assert honest.variants[0].auc == 0.5
     assert honest.outcome.with_time == 4
     # Without the outcome time, the forms filled after converting leak into the score.
-    leaky = run_backtest([model], load_inputs(contacts, events), outcome="won", options=opts)
+    leaky = run_backtest(
+        [model], load_inputs(contacts, events), outcome="won", options=opts, engine=engine
+    )
     assert leaky.variants[0].auc == 1.0
     assert any("no --outcome-time" in w for w in leaky.warnings)
     # … unless the cut-off is set before the outcomes.
@@ -53,6 +57,7 @@ def test_post_outcome_events_do_not_make_a_model_look_better(leak_files):
         outcome="won",
         as_of=datetime(2026, 3, 5, tzinfo=UTC),
         options=opts,
+        engine=engine,
     )
     assert cut.variants[0].auc == 0.5
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from leadscore.data.io import load_inputs
+from leadscore.engine import values as V
 from leadscore.engine.inprocess import score_contact, to_event
+from leadscore.evaluate.outcomes import everyone
 from leadscore.evaluate.scoring import recombine, score_population, without_rule
 from leadscore.model import load_model
 
@@ -64,20 +66,37 @@ def population(tmp_path_factory, examples_dir):
     epath = write_csv(tmp / "events.csv", events)
     model = load_model(examples_dir / "b2b_saas.yaml")
     inputs = load_inputs(cpath, epath)
-    pop = score_population([model], inputs, lambda c: (True, 0.0, AS_OF))
+    when = V.timestamp(AS_OF)
+    pop = score_population([model], inputs, everyone(inputs, when), engine="inprocess")
+    sql = score_population([model], inputs, everyone(inputs, when), engine="sql")
     rows = list(load_inputs(cpath, epath).contact_rows())
-    return model, pop, rows
+    return model, pop, rows, sql
 
 
 def test_population_scores_equal_the_evaluator(population):
-    model, pop, rows = population
-    expected = [score_contact(model, c, ev, as_of=AS_OF).total for c, ev in rows]
-    assert pop.scored[model.name].total.tolist() == expected
+    model, pop, rows, _ = population
+    results = [score_contact(model, c, ev, as_of=AS_OF) for c, ev in rows]
+    scored = pop.scored[model.name]
+    assert scored.total.tolist() == [r.total for r in results]
+    assert scored.grade == [r.grade for r in results]
+    assert scored.stage == [r.stage for r in results]
+    assert scored.excluded.tolist() == [r.excluded for r in results]
     assert pop.ids == [c["id"] for c, _ in rows]
+    assert len(set(scored.stage)) > 2 and scored.excluded.any()  # the data covers the cases
+
+
+def test_sql_engine_gives_the_same_rule_points_and_scores(population):
+    model, pop, _, sql = population
+    a, b = pop.scored[model.name], sql.scored[model.name]
+    assert sql.ids == pop.ids
+    assert b.points.tolist() == a.points.tolist()
+    assert b.total.tolist() == a.total.tolist()
+    assert (b.grade, b.stage) == (a.grade, a.stage)
+    assert b.excluded.tolist() == a.excluded.tolist()
 
 
 def test_recombined_totals_equal_rescoring_without_each_rule(population):
-    model, pop, rows = population
+    model, pop, rows, _ = population
     scored = pop.scored[model.name]
     events = [[to_event(e) for e in ev] for _, ev in rows]
     for _, rule in model.rules():
@@ -89,12 +108,12 @@ def test_recombined_totals_equal_rescoring_without_each_rule(population):
 
 
 def test_recombine_of_the_whole_model_gives_its_totals(population):
-    model, pop, _ = population
+    model, pop, _, _ = population
     scored = pop.scored[model.name]
     assert recombine(model, scored).tolist() == scored.total.tolist()
 
 
 def test_without_an_unknown_rule_fails(population):
-    model, _, _ = population
+    model, _, _, _ = population
     with pytest.raises(KeyError):
         without_rule(model, "No such rule")

@@ -15,6 +15,7 @@ from ..errors import UsageError
 from ..evaluate.backtest import Backtest, Options, run_backtest
 from ..evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from ..evaluate.impact import Impact, impact_preview
+from ..evaluate.scoring import ENGINES
 from ..evaluate.summary import headline, metric_rows, pct
 from .common import console, load_models, parse_as_of
 
@@ -125,6 +126,7 @@ def backtest(
     ),
     seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the bootstrap."),
     no_rules: bool = typer.Option(False, "--no-rules", help="Skip the per-rule diagnostics."),
+    engine: str = typer.Option("sql", "--engine", help="Evaluator: sql (DuckDB) or inprocess."),
     html: Path | None = typer.Option(
         None, "--html", help="Write a self-contained HTML report with charts."
     ),
@@ -146,8 +148,10 @@ def backtest(
         rules=not no_rules,
     )
     options.check()
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     inputs = load_inputs(contacts, events, id_column=id_column)
-    with _progress(inputs.n_contacts, not as_json, "scoring") as advance:
+    with _progress(inputs.n_contacts, not as_json and engine == "inprocess", "scoring") as advance:
         bt = run_backtest(
             models,
             inputs,
@@ -157,6 +161,7 @@ def backtest(
             options=options,
             sources={m.name: str(p) for m, p in zip(models, model, strict=True)},
             source=str(contacts),
+            engine=engine,
             progress=advance,
         )
     if html is not None:
@@ -224,6 +229,7 @@ def impact(
     id_column: str | None = typer.Option(
         None, "--id-column", help="Contact id column (default: id or contact_id)."
     ),
+    engine: str = typer.Option("sql", "--engine", help="Evaluator: sql (DuckDB) or inprocess."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Preview what publishing a draft would change: contacts entering and leaving
@@ -240,9 +246,11 @@ def impact(
     if problems:
         raise ModelError(problems)
     when = parse_as_of(as_of)
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     inputs = load_inputs(contacts, events, id_column=id_column)
-    with _progress(inputs.n_contacts, not as_json, "scoring") as advance:
-        result = impact_preview(loaded[0], loaded[1], inputs, when, progress=advance)
+    with _progress(inputs.n_contacts, not as_json and engine == "inprocess", "scoring") as advance:
+        result = impact_preview(loaded[0], loaded[1], inputs, when, engine=engine, progress=advance)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -23,7 +23,13 @@ from ..model.schema import ScoringModel
 from . import metrics as M
 from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, BootstrapResult, bootstrap
 from .diagnostics import RuleDiagnostic, diagnose
-from .outcomes import OutcomeSpec, check_outcome, default_cutoff, properties_read, selector
+from .outcomes import (
+    OutcomeSpec,
+    check_outcome,
+    default_cutoff,
+    properties_read,
+    select_contacts,
+)
 from .scoring import Population, score_population
 
 TOP_SHARES = (0.05, 0.10, 0.20)
@@ -156,6 +162,7 @@ def run_backtest(
     options: Options | None = None,
     sources: dict[str, str] | None = None,
     source: str = "contacts",
+    engine: str = "sql",
     progress: Callable[[int], None] | None = None,
 ) -> Backtest:
     """Score ``inputs`` with each model and measure it against ``outcome``."""
@@ -179,7 +186,8 @@ def run_backtest(
             f"{spec.cutoff.isoformat()}, including events after its outcome; pass "
             "--outcome-time, or --as-of a time before the outcomes were known"
         )
-    pop = score_population(models, inputs, selector(spec), progress=progress)
+    selection = select_contacts(inputs, spec)
+    pop = score_population(models, inputs, selection, engine=engine, progress=progress)
     if spec.missing:
         warnings.append(
             f"{spec.missing} contact(s) have no outcome in {outcome!r} and were left out"

@@ -21,7 +21,7 @@ class RuleDiagnostic:
     group: str
     rule: str
     kind: str
-    fires_on: int
+    fires_on: int  # contacts to which the rule adds or takes points
     fires_share: float
     conversion_with: float  # conversion rate of contacts it fires on
     conversion_without: float  # conversion rate of the others
@@ -45,7 +45,7 @@ def diagnose(scored: Scored, y: np.ndarray) -> list[RuleDiagnostic]:
     out = []
     n = len(y)
     for j, (group, name) in enumerate(scored.rules):
-        fired = scored.fired[:, j]
+        fired = scored.points[:, j] != 0
         count = int(fired.sum())
         variant = without_rule(model, name)
         auc_wo = roc_auc(*rank(recombine(variant, scored), y).counts())

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..data.io import Inputs
 from ..model.schema import ScoringModel
+from .outcomes import everyone
 from .scoring import score_population
 
 EXCLUDED = "excluded"
@@ -100,13 +101,14 @@ def impact_preview(
     inputs: Inputs,
     as_of: datetime,
     *,
+    engine: str = "sql",
     progress: Callable[[int], None] | None = None,
 ) -> Impact:
     """Score everyone with both models as of ``as_of`` and compare."""
     if current.name == draft.name:
         draft = draft.model_copy(update={"name": draft.name + " (draft)"})
     pop = score_population(
-        [current, draft], inputs, lambda c: (True, 0.0, as_of), progress=progress
+        [current, draft], inputs, everyone(inputs, as_of), engine=engine, progress=progress
     )
     a, b = pop.scored[current.name], pop.scored[draft.name]
 

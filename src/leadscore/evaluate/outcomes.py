@@ -13,11 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from ..data.io import Inputs
 from ..engine import values as V
 from ..errors import DataError
 from ..model.conditions import condition_fields
 from ..model.schema import CompletenessRule, PropertyRule, ScoringModel
+from .scoring import Selection
 
 JUST_BEFORE = timedelta(microseconds=1)
 
@@ -118,22 +121,37 @@ def default_cutoff(inputs: Inputs, as_of: datetime | None, now: datetime) -> tup
     return now, "now (no events)"
 
 
-def selector(spec: OutcomeSpec):
-    """A function contact → (keep, outcome, as-of) for :func:`score_population`."""
+def select_contacts(inputs: Inputs, spec: OutcomeSpec) -> Selection:
+    """The contacts with a known outcome, in id order, with the time each is scored at."""
+    columns = [_q(spec.column)]
+    if spec.time_column is not None:
+        columns.append(_q(spec.time_column))
+    rows = inputs.con.execute(f"SELECT id, {', '.join(columns)} FROM contacts ORDER BY id")
+    ids: list[str] = []
+    ys: list[float] = []
+    times: list[datetime] = []
+    spec.with_time = 0
+    while batch := rows.fetchmany(100_000):
+        for row in batch:
+            flag = V.boolean(row[1])
+            if flag is None:
+                continue
+            when = spec.cutoff
+            if spec.time_column is not None:
+                t = V.optional_timestamp(row[2])
+                if t is not None:
+                    spec.with_time += 1
+                    when = min(t - JUST_BEFORE, spec.cutoff)
+            ids.append(row[0])
+            ys.append(1.0 if flag else 0.0)
+            times.append(when)
+    return Selection(ids=ids, y=np.array(ys, dtype=float), as_of=times)
 
-    def select(contact: dict) -> tuple[bool, float, datetime]:
-        flag = V.boolean(contact.get(spec.column))
-        if flag is None:
-            return False, 0.0, spec.cutoff
-        when = spec.cutoff
-        if spec.time_column is not None:
-            t = V.optional_timestamp(contact.get(spec.time_column))
-            if t is not None:
-                spec.with_time += 1
-                when = min(t - JUST_BEFORE, spec.cutoff)
-        return True, 1.0 if flag else 0.0, when
 
-    return select
+def everyone(inputs: Inputs, as_of: datetime) -> Selection:
+    """Every contact, all as of one time (outcome unused)."""
+    ids = [r[0] for r in inputs.con.execute("SELECT id FROM contacts ORDER BY id").fetchall()]
+    return Selection(ids=ids, y=np.zeros(len(ids)), as_of=[as_of] * len(ids))
 
 
 def properties_read(model: ScoringModel) -> set[str]:

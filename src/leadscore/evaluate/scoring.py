@@ -1,13 +1,18 @@
 """Score a whole population with several models, each contact as of its own time.
 
-:func:`score_population` is the one place that chooses an evaluator: today the
-in-process reference evaluator; a batch SQL evaluator slots in here without
-touching the metrics.
+:func:`score_population` is the one place that chooses an evaluator:
+
+* ``sql`` (default): the batch SQL evaluator on DuckDB. Each model is scored as
+  its *decomposition*, the same rules with one group per rule (see
+  :func:`decompose`), so one query gives every rule's points per contact; the
+  groups, total, grade and stage are then put together here exactly as the
+  evaluator does (:func:`finish`). Rule diagnostics thus cost no extra query.
+* ``inprocess``: the reference evaluator, contact by contact.
 
 :func:`without_rule` builds the typed model with one rule removed, and
 :func:`recombine` computes that model's totals from the per-rule points already
 scored (a rule's points never depend on the other rules, so this equals a full
-rescoring; a test holds the two together).
+rescoring; a test holds the two together, and the two engines together).
 """
 
 from __future__ import annotations
@@ -19,8 +24,24 @@ from datetime import datetime
 import numpy as np
 
 from ..data.io import Inputs
+from ..engine.conditions import evaluate
 from ..engine.inprocess import score_contact, to_event
-from ..model.schema import ScoringModel
+from ..errors import UsageError
+from ..model.schema import Group, Scale, ScoringModel, Total
+
+ENGINES = ("sql", "inprocess")
+AS_OF_COLUMN = "__leadscore_as_of"
+SELECTED = "__leadscore_backtest_contacts"
+WIDE = 1e300  # scale of a decomposition: never clamps
+
+
+@dataclass
+class Selection:
+    """The contacts taking part, in id order, with their outcome and as-of time."""
+
+    ids: list[str]
+    y: np.ndarray
+    as_of: list[datetime]
 
 
 @dataclass
@@ -34,21 +55,6 @@ class Scored:
     excluded: np.ndarray  # bool per contact
     rules: list[tuple[str, str]]  # (group, rule name), model order
     points: np.ndarray  # contacts × rules: points each rule added
-    fired: np.ndarray  # contacts × rules: whether the rule fired
-
-    @classmethod
-    def empty(cls, model: ScoringModel, n: int) -> Scored:
-        rules = [(g, r.name) for g, r in model.rules()]
-        return cls(
-            model=model,
-            total=np.zeros(n),
-            grade=[None] * n,
-            stage=[None] * n,
-            excluded=np.zeros(n, dtype=bool),
-            rules=rules,
-            points=np.zeros((n, len(rules))),
-            fired=np.zeros((n, len(rules)), dtype=bool),
-        )
 
 
 @dataclass
@@ -61,52 +67,187 @@ class Population:
     scored: dict[str, Scored]
 
 
-Selector = Callable[[dict], tuple[bool, float, datetime]]
-
-
 def score_population(
     models: list[ScoringModel],
     inputs: Inputs,
-    select: Selector,
+    selection: Selection,
     *,
+    engine: str = "sql",
     progress: Callable[[int], None] | None = None,
 ) -> Population:
-    """Score every contact that ``select`` keeps.
+    """Score the selected contacts with every model, each as of its own time."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    if engine == "sql":
+        points, excluded = _points_sql(models, inputs, selection)
+    else:
+        points, excluded = _points_inprocess(models, inputs, selection, progress)
+    scored = {m.name: finish(m, points[m.name], excluded[m.name]) for m in models}
+    return Population(ids=selection.ids, y=selection.y, as_of=selection.as_of, scored=scored)
 
-    ``select(contact)`` returns ``(keep, outcome, as_of)``: whether the contact
-    takes part, its outcome (1.0 / 0.0) and the time it is scored as of (events
-    after it are ignored).
-    """
-    ids: list[str] = []
-    ys: list[float] = []
-    times: list[datetime] = []
-    rows: dict[str, list] = {m.name: [] for m in models}
+
+def _points_inprocess(models, inputs, selection, progress):
+    n = len(selection.ids)
+    index = {cid: i for i, cid in enumerate(selection.ids)}
+    points = {m.name: np.zeros((n, sum(1 for _ in m.rules()))) for m in models}
+    excluded = {m.name: np.zeros(n, dtype=bool) for m in models}
     for contact, raw_events in inputs.contact_rows():
         if progress is not None:
             progress(1)
-        keep, outcome, when = select(contact)
-        if not keep:
+        i = index.get(str(contact["id"]))
+        if i is None:
             continue
         events = [to_event(e) for e in raw_events]
-        ids.append(str(contact["id"]))
-        ys.append(outcome)
-        times.append(when)
         for model in models:
-            rows[model.name].append(score_contact(model, contact, events, as_of=when))
-    n = len(ids)
-    scored = {}
-    for model in models:
-        out = Scored.empty(model, n)
-        for i, res in enumerate(rows[model.name]):
-            out.total[i] = res.total
-            out.grade[i] = res.grade
-            out.stage[i] = res.stage
-            out.excluded[i] = res.excluded
-            for j, hit in enumerate(res.breakdown):
-                out.points[i, j] = hit.points
-                out.fired[i, j] = hit.fired
-        scored[model.name] = out
-    return Population(ids=ids, y=np.array(ys, dtype=float), as_of=times, scored=scored)
+            res = score_contact(model, contact, events, as_of=selection.as_of[i])
+            points[model.name][i] = [hit.points for hit in res.breakdown]
+            excluded[model.name][i] = res.excluded
+    return points, excluded
+
+
+def rule_group(j: int) -> str:
+    return f"rule_{j}"
+
+
+def decompose(model: ScoringModel) -> ScoringModel:
+    """The model with each rule alone in a group of its own (keeping its group's decay
+    and stage reset), no caps, no scale limits, no grades or stages: its group scores
+    are the rules' points. Exclusions are kept."""
+    groups = {}
+    for j, (gname, rule) in enumerate(model.rules()):
+        source = model.groups[gname]
+        groups[rule_group(j)] = Group(
+            decay=source.decay, reset_on_stage=source.reset_on_stage, rules=(rule,)
+        )
+    return model.model_copy(
+        update={
+            "groups": groups,
+            "scale": Scale(min=-WIDE, max=WIDE),
+            "total": Total(),
+            "grades": None,
+            "thresholds": (),
+            "default_stage": None,
+            "triggers": (),
+        }
+    )
+
+
+def _points_sql(models, inputs, selection):
+    import pyarrow as pa
+
+    from ..engine.sql.duckdb import score_relation
+
+    con = inputs.con
+    stamps = [t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") for t in selection.as_of]
+    chosen = pa.table(
+        {"id": pa.array(selection.ids, pa.string()), AS_OF_COLUMN: pa.array(stamps, pa.string())}
+    )
+    con.register("__leadscore_selection", chosen)
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{SELECTED}" AS SELECT c.*, s."{AS_OF_COLUMN}" '
+            "FROM contacts c JOIN __leadscore_selection s ON c.id = s.id ORDER BY c.id"
+        )
+    finally:
+        con.unregister("__leadscore_selection")
+    parts = [decompose(m).model_copy(update={"name": f"m{k}"}) for k, m in enumerate(models)]
+    cutoff = max(selection.as_of) if selection.as_of else None
+    rel = score_relation(parts, con, as_of=cutoff, as_of_column=AS_OF_COLUMN, contacts=SELECTED)
+    table = rel.arrow()
+    if hasattr(table, "read_all"):
+        table = table.read_all()
+    ids = np.array(selection.ids, dtype=object)
+    points, excluded = {}, {}
+    for k, model in enumerate(models):
+        mine = table.filter(
+            np.asarray(table.column("model").to_numpy(zero_copy_only=False)) == f"m{k}"
+        )
+        got = np.array(mine.column("contact_id").to_pylist(), dtype=object)
+        if len(got) != len(ids) or not (got == ids).all():
+            order = {cid: i for i, cid in enumerate(got)}
+            take = np.array([order[c] for c in ids], dtype=int)
+            mine = mine.take(take)
+        n_rules = sum(1 for _ in model.rules())
+        matrix = np.zeros((len(ids), n_rules))
+        for j in range(n_rules):
+            matrix[:, j] = _array(mine, rule_group(j))
+        points[model.name] = matrix
+        excluded[model.name] = np.asarray(
+            mine.column("excluded").to_numpy(zero_copy_only=False), dtype=bool
+        )
+    return points, excluded
+
+
+def _array(table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
+
+
+def _group_values(model: ScoringModel, points: np.ndarray, column: dict[str, int]):
+    n = points.shape[0]
+    groups: dict[str, np.ndarray] = {}
+    for gname, group in model.groups.items():
+        cols = [(column[r.name], r.weight) for r in group.rules]
+        value = np.zeros(n)
+        if group.combine == "weighted_mean" and cols:
+            for j, w in cols:
+                value = value + points[:, j] * w
+            weight = 0
+            for _, w in cols:
+                weight = weight + w
+            value = value / weight
+        else:
+            for j, _ in cols:
+                value = value + points[:, j]
+        if group.max is not None:
+            value = np.minimum(value, group.max)
+        if group.min is not None:
+            value = np.maximum(value, group.min)
+        groups[gname] = value
+    total = np.zeros(n)
+    if model.total.weights is not None:
+        for g, w in model.total.weights.items():
+            total = total + groups[g] * w
+    else:
+        for value in groups.values():
+            total = total + value
+    return groups, np.clip(total, model.scale.min, model.scale.max)
+
+
+def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Scored:
+    """Groups, total, grade and stage from each rule's points, as the evaluator does."""
+    rules = [(g, r.name) for g, r in model.rules()]
+    column = {name: j for j, (_, name) in enumerate(rules)}
+    groups, total = _group_values(model, points, column)
+    total = np.where(excluded, model.scale.min, total)
+    n = len(total)
+    grade: list[str | None] = [None] * n
+    if model.grades is not None:
+        values = groups[model.grades.group]
+        grade = [model.grades.otherwise] * n
+        for letter, minimum in reversed(model.grades.letters):
+            for i in np.flatnonzero(values >= minimum):
+                grade[i] = letter
+    stage: list[str | None] = [None] * n
+    names = list(groups)
+    matrix = np.column_stack([groups[g] for g in names]) if names else np.zeros((n, 0))
+    for i in range(n):
+        if excluded[i]:
+            continue
+        scores = dict(zip(names, matrix[i].tolist(), strict=True))
+        scores["total"] = float(total[i])
+        scores["grade"] = grade[i]
+        stage[i] = next(
+            (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
+        )
+    return Scored(
+        model=model,
+        total=total,
+        grade=grade,
+        stage=stage,
+        excluded=np.asarray(excluded, dtype=bool),
+        rules=rules,
+        points=points,
+    )
 
 
 def without_rule(model: ScoringModel, rule: str) -> ScoringModel:
@@ -126,32 +267,5 @@ def recombine(model: ScoringModel, scored: Scored) -> np.ndarray:
     """Totals of ``model`` (whose rules are a subset of ``scored``'s) from the
     per-rule points already computed, with the evaluator's arithmetic order."""
     column = {name: j for j, (_, name) in enumerate(scored.rules)}
-    n = len(scored.total)
-    groups: dict[str, np.ndarray] = {}
-    for gname, group in model.groups.items():
-        cols = [(column[r.name], r.weight) for r in group.rules]
-        value = np.zeros(n)
-        if group.combine == "weighted_mean" and cols:
-            for j, w in cols:
-                value = value + scored.points[:, j] * w
-            weight = 0
-            for _, w in cols:
-                weight = weight + w
-            value = value / weight
-        else:
-            for j, _ in cols:
-                value = value + scored.points[:, j]
-        if group.max is not None:
-            value = np.minimum(value, group.max)
-        if group.min is not None:
-            value = np.maximum(value, group.min)
-        groups[gname] = value
-    total = np.zeros(n)
-    if model.total.weights is not None:
-        for g, w in model.total.weights.items():
-            total = total + groups[g] * w
-    else:
-        for value in groups.values():
-            total = total + value
-    total = np.clip(total, model.scale.min, model.scale.max)
+    _, total = _group_values(model, scored.points, column)
     return np.where(scored.excluded, model.scale.min, total)
