@@ -1,0 +1,64 @@
+"""The shared shape of inbound parsing: the result, the rejection, the dispatcher."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..config import FormHook, MailgunHook, SendGridHook
+from ..events import ContactRecord, LeadEvent
+
+
+class HookRejected(Exception):
+    """The payload is refused: ``status`` is the HTTP answer, ``detail`` says why and the fix."""
+
+    def __init__(self, status: int, detail: str, *, kind: str = "hook-rejected"):
+        self.status, self.detail, self.kind = status, detail, kind
+        super().__init__(detail)
+
+
+@dataclass
+class HookResult:
+    events: list[LeadEvent] = field(default_factory=list)
+    contacts: list[ContactRecord] = field(default_factory=list)
+    ignored: int = 0  # platform events with no leadscore meaning (deferred, delivered...)
+
+
+def parse_json(body: bytes, what: str) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HookRejected(
+            400, f"{what}: the body is not valid JSON ({exc})", kind="malformed"
+        ) from None
+
+
+def stable_id(*parts: Any) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    return (headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def parse_hook(
+    source: str,
+    hook: SendGridHook | MailgunHook | FormHook,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    now: datetime,
+) -> HookResult:
+    """Verify and map one webhook delivery; raises :class:`HookRejected`."""
+    from . import forms, mailgun, sendgrid
+
+    if isinstance(hook, SendGridHook):
+        return sendgrid.parse(hook, body, headers, now=now)
+    if isinstance(hook, MailgunHook):
+        return mailgun.parse(hook, body, headers, now=now)
+    return forms.parse(source, hook, body, headers, now=now)

@@ -1,0 +1,79 @@
+"""The sink backed by the scoring service: events and contacts go to ``Service``.
+
+Imported only where the service is used (it pulls in the store); the router
+itself needs just the two-method :class:`~.events.LeadSink`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..service.schemas import ContactIn, EventIn
+from ..store import tables as T
+from .crm.base import reasons_from_breakdown
+from .events import ContactRecord, LeadEvent
+
+
+class ServiceSink:
+    """Ingest through :meth:`Service.ingest` (idempotency key = the platform's event id)."""
+
+    def __init__(self, service: Any, *, actor: str = "integrations", reasons: int = 3):
+        self.service, self.actor, self.reasons = service, actor, reasons
+
+    def ingest(self, events: Sequence[LeadEvent]) -> list[dict[str, Any]]:
+        size = max(1, int(self.service.settings.max_batch))
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(events), size):
+            chunk = events[start : start + size]
+            items = [
+                EventIn(
+                    contact_id=e.contact_id,
+                    email=None if e.contact_id else e.email,
+                    type=e.type,
+                    ts=e.ts,
+                    attributes=dict(e.attributes),
+                    idempotency_key=e.event_id[:200],
+                )
+                for e in chunk
+            ]
+            results.extend(self.service.ingest(items, self.actor))
+        if self.reasons:
+            self._add_reasons(results)
+        return results
+
+    def _add_reasons(self, results: list[dict[str, Any]]) -> None:
+        ids = sorted({r["contact_id"] for r in results if r.get("scores")})
+        if not ids:
+            return
+        s = T.scores.c
+        with self.service.store.read() as conn:
+            rows = conn.execute(
+                sa.select(s.contact_id, s.model_name, s.breakdown).where(s.contact_id.in_(ids))
+            ).all()
+        by = {}
+        for row in rows:
+            by.setdefault(row.contact_id, {})[row.model_name] = reasons_from_breakdown(
+                row.breakdown or [], self.reasons
+            )
+        for r in results:
+            if r.get("scores"):
+                r["reasons"] = by.get(r["contact_id"], {})
+
+    def upsert_contacts(self, contacts: Sequence[ContactRecord]) -> list[str]:
+        items = []
+        for c in contacts:
+            cid = c.contact_id
+            if cid is None and not c.email:
+                cid = f"{c.source or 'ext'}-{c.external_id}"
+            items.append(ContactIn(id=cid, email=c.email, properties=dict(c.properties)))
+        size = max(1, int(self.service.settings.max_batch))
+        out: list[str] = []
+        for start in range(0, len(items), size):
+            out += [
+                r["id"]
+                for r in self.service.upsert_contacts(items[start : start + size], self.actor)
+            ]
+        return out

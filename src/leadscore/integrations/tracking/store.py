@@ -1,0 +1,65 @@
+"""Where visitors' links and waiting hits are kept: an interface and an in-memory store.
+
+The service can back :class:`VisitorStore` with its database; the in-memory
+store suits one process (hits waiting for identification are lost on restart,
+links too, which only means a returning visitor's next hits wait again).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+from .identity import Hit
+
+
+class VisitorStore(Protocol):
+    def contact_of(self, visitor_id: str) -> str | None: ...
+
+    def waiting(self, visitor_id: str) -> list[Hit]: ...
+
+    def add_waiting(self, hit: Hit, limit: int) -> None: ...
+
+    def link(self, visitor_id: str, email: str, merged: list[str]) -> None:
+        """Link the visitor and drop the waiting hits whose ids are in ``merged``."""
+        ...
+
+
+class InMemoryVisitorStore:
+    """Bounded: at most ``max_visitors`` anonymous visitors (oldest dropped first)."""
+
+    def __init__(self, max_visitors: int = 100_000):
+        self.max_visitors = max_visitors
+        self._links: dict[str, str] = {}
+        self._waiting: OrderedDict[str, list[Hit]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def contact_of(self, visitor_id: str) -> str | None:
+        with self._lock:
+            return self._links.get(visitor_id)
+
+    def waiting(self, visitor_id: str) -> list[Hit]:
+        with self._lock:
+            return list(self._waiting.get(visitor_id, []))
+
+    def add_waiting(self, hit: Hit, limit: int) -> None:
+        with self._lock:
+            hits = self._waiting.setdefault(hit.visitor_id, [])
+            self._waiting.move_to_end(hit.visitor_id)
+            if any(h.hit_id == hit.hit_id for h in hits):
+                return
+            hits.append(hit)
+            del hits[:-limit]  # keep the newest `limit` hits
+            while len(self._waiting) > self.max_visitors:
+                self._waiting.popitem(last=False)
+
+    def link(self, visitor_id: str, email: str, merged: list[str]) -> None:
+        with self._lock:
+            self._links[visitor_id] = email
+            done = set(merged)
+            rest = [h for h in self._waiting.get(visitor_id, []) if h.hit_id not in done]
+            if rest:
+                self._waiting[visitor_id] = rest
+            else:
+                self._waiting.pop(visitor_id, None)
