@@ -22,13 +22,26 @@ DRAFT_MODEL = (
 )
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leadscore", *args],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
-    )
+@pytest.fixture
+def run(monkeypatch, capsys):
+    """Run ``leadscore ARGS`` in this process, as the installed command does."""
+    from leadscore.cli import main
+    from leadscore.cli.common import console
+
+    monkeypatch.setattr(console, "width", 200)
+    monkeypatch.setattr(main.err_console, "width", 200)
+
+    def invoke(*args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", ["leadscore", *args])
+        code = 0
+        try:
+            main.run()
+        except SystemExit as exc:
+            code = exc.code or 0
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return invoke
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +64,7 @@ def backtest_args(files, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def test_json_output_with_outcome_time(files):
+def test_json_output_with_outcome_time(files, run):
     out = run(*backtest_args(files, "--outcome-time", "won_at", "--bootstrap", "20", "--json"))
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -62,10 +75,15 @@ def test_json_output_with_outcome_time(files):
     assert data["bootstrap"]["auc_difference"]["draft"]["estimate"] == 0.0
     rules = {r["rule"]: r for r in data["variants"][0]["rules"]}
     assert rules["Onboarding form"]["fires_on"] == 0
+    reference = run(
+        *backtest_args(files, "--outcome-time", "won_at", "--bootstrap", "20", "--json",
+                       "--engine", "inprocess")
+    )  # fmt: skip
+    assert json.loads(reference.stdout)["variants"] == data["variants"]
     assert "never fires" in rules["Onboarding form"]["flags"]
 
 
-def test_terminal_tables_and_html_report(files):
+def test_terminal_tables_and_html_report(files, run):
     report = files["dir"] / "out" / "report.html"
     out = run(
         *backtest_args(files, "--bootstrap", "20", "--target-volume", "4", "--html", str(report))
@@ -90,7 +108,7 @@ def test_terminal_tables_and_html_report(files):
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(files):
+def test_report_renders_in_headless_chromium(files, run):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("headless Chromium is not installed: the report was NOT rendered")
@@ -105,14 +123,14 @@ def test_report_renders_in_headless_chromium(files):
     assert shot.exists() and shot.stat().st_size > 20_000
 
 
-def test_missing_outcome_column_is_a_clear_error(files):
+def test_missing_outcome_column_is_a_clear_error(files, run):
     out = run(*backtest_args(files)[:-2], "--outcome", "Converted")
     assert out.returncode == 1
     assert "Error:" in out.stderr and "no outcome column 'Converted'" in out.stderr
     assert "won, won_at" in out.stderr
 
 
-def test_invalid_model_file_is_a_clear_error(files):
+def test_invalid_model_file_is_a_clear_error(files, run):
     bad = files["dir"] / "bad.yaml"
     bad.write_text("name: bad\ngroups:\n  fit:\n    rules:\n      - name: x\n        points: 3\n")
     out = run("backtest", "--model", str(bad), "--contacts", str(files["contacts"]),
@@ -121,12 +139,12 @@ def test_invalid_model_file_is_a_clear_error(files):
     assert "Error: the model has" in out.stderr and "bad.yaml:" in out.stderr
 
 
-def test_report_needs_an_html_name(files):
+def test_report_needs_an_html_name(files, run):
     out = run(*backtest_args(files, "--html", str(files["dir"] / "report.pdf")))
     assert out.returncode == 2 and "ending in .html" in out.stderr
 
 
-def test_impact_matrix(files):
+def test_impact_matrix(files, run):
     out = run("impact", "--from", str(files["leaky"]), "--to", str(files["draft"]),
               "--contacts", str(files["contacts"]), "--events", str(files["events"]),
               "--as-of", "2026-04-01", "--json")  # fmt: skip
