@@ -1,6 +1,8 @@
 """E-mail addresses: validity, normal form, domain and kind, from the packaged lists."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadscore.enrich.email import ROLE_LOCAL_PARTS, DeliverabilityCheck, email_facts, is_role
 
@@ -115,3 +117,27 @@ def test_dns_failure_is_unknown_not_an_error(monkeypatch):
 
     monkeypatch.setattr("email_validator.deliverability.validate_email_deliverability", broken)
     assert email_facts("a@airbus.com", DeliverabilityCheck())["email_deliverable"] is None
+
+
+PLAIN_CASES = [
+    "Jean.Dupont@Airbus.COM", "a@b", "a..b@x.com", ".a@x.com", "a.@x.com", "a@x..com",
+    "a@-x.com", "a@x-.com", "a@x.c", "a@x.123", "a@localhost", "a@x.local", "a@test",
+    "a@x.invalid", "o'brien@x.ie", "a+b@x.io", "a@" + "b" * 64 + ".com",
+    "a@" + "b" * 63 + ".com", "a" * 65 + "@x.com", "a" * 64 + "@x.com", "a@x.com.",
+    "a@xn--socit-esab.fr", "a@xn--zz.fr", "a@x_y.com", "a@" + ("b" * 60 + ".") * 4 + "com",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("address", PLAIN_CASES)
+def test_plain_address_shortcut_agrees_with_email_validator(address):
+    from leadscore.enrich.email import _full, _parse
+
+    assert _parse(address) == _full(address)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.emails(), st.from_regex(r"\A[a-zA-Z0-9.+_-]{0,70}@[a-zA-Z0-9.-]{0,70}\Z")))
+def test_plain_address_shortcut_agrees_on_generated_addresses(address):
+    from leadscore.enrich.email import _full, _parse
+
+    assert _parse(address) == _full(address)

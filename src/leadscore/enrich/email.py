@@ -114,9 +114,16 @@ class DeliverabilityCheck:
         return True
 
 
+# A plain ASCII address (dot-atom local part): its local part is checked here and its
+# domain once per distinct domain, instead of the whole address each time.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN = re.compile(rf"^({_ATEXT}(?:\.{_ATEXT})*)@([A-Za-z0-9.-]+)$")
+MAX_ADDRESS = 254  # RFC 5321 path limit, as email-validator applies it
+MAX_LOCAL = 64
+
+
 @lru_cache(maxsize=65536)
-def _parse(text: str) -> tuple[str, str, str] | None:
-    """(normalized, local part, ascii domain), or None when the syntax is invalid."""
+def _full(text: str) -> tuple[str, str, str] | None:
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -128,6 +135,27 @@ def _parse(text: str) -> tuple[str, str, str] | None:
     domain = (found.ascii_domain or found.domain).lower()
     local = found.local_part
     return f"{local.lower()}@{found.domain.lower()}", local, domain
+
+
+@lru_cache(maxsize=65536)
+def _domain(domain: str) -> tuple[str, str] | None:
+    """(domain as written, lower case; ASCII domain) when email-validator accepts it."""
+    found = _full(f"a@{domain}")
+    if found is None:
+        return None
+    return found[0][2:], found[2]
+
+
+def _parse(text: str) -> tuple[str, str, str] | None:
+    """(normalized, local part, ascii domain), or None when the syntax is invalid."""
+    plain = _PLAIN.match(text)
+    if plain is None or len(text) > MAX_ADDRESS or len(plain.group(1)) > MAX_LOCAL:
+        return _full(text)
+    local = plain.group(1)
+    domain = _domain(plain.group(2))
+    if domain is None:
+        return None
+    return f"{local.lower()}@{domain[0]}", local, domain[1]
 
 
 def email_facts(value: Any, deliverability: DeliverabilityCheck | None = None) -> dict[str, Any]:
