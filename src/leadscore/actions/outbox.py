@@ -1,11 +1,12 @@
 """The outbox worker: delivers pending trigger actions, retries, dead-letters.
 
-Rows are claimed by moving their ``next_attempt_at`` forward by a lease with
-a conditional UPDATE, so two workers (two processes on PostgreSQL) never send
-the same row at once. A failure schedules the next try after an exponential
-delay with jitter (``base * 2**(attempts-1)``, capped, times a random factor
-in [0.5, 1]); after ``delivery_max_attempts`` tries the row is ``dead`` and
-can be retried by hand through the API.
+Rows are claimed by moving their ``next_attempt_at`` forward by a lease with a
+conditional UPDATE, so two workers (two processes on PostgreSQL) never send the
+same row at once; a row claimed by a process that died is tried again when its
+lease runs out (three webhook timeouts plus five seconds). A failure schedules
+the next try after an exponential delay with jitter: ``base * 2**(attempts-1)``,
+capped, times a random factor in [0.5, 1]. After ``delivery_max_attempts`` tries
+the row is ``dead`` and can be retried by hand through the API.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..store import tables as T
 from . import email as email_action
 from .webhook import DeliveryFailed, post
 
-LEASE_S = 120.0
+LEASE_FACTOR, LEASE_MARGIN_S = 3.0, 5.0  # a claim outlives three receiver timeouts
 CLAIM_BATCH = 50
 
 
@@ -57,7 +58,9 @@ class OutboxWorker:
                 .limit(CLAIM_BATCH)
             ).all()
         claimed = []
-        lease = now + timedelta(seconds=LEASE_S)
+        lease = now + timedelta(
+            seconds=LEASE_FACTOR * self.settings.webhook_timeout + LEASE_MARGIN_S
+        )
         for row in due:
             with self.store.write() as conn:
                 got = conn.execute(
