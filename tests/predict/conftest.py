@@ -43,14 +43,16 @@ def tiny_table(n: int = 240, seed: int = 0) -> tuple[dict[str, list], np.ndarray
     return table, y
 
 
-def write_synthetic(folder: Path, n: int = 300, seed: int = 0) -> tuple[Path, Path]:
+def write_synthetic(
+    folder: Path, n: int = 300, seed: int = 0, prefix: str = "c"
+) -> tuple[Path, Path]:
     """Contacts (with `converted`, `converted_at`) and events whose page views and
     demo requests drive conversion; events after conversion are there too."""
     rng = np.random.default_rng(seed)
     contacts, events = [], []
     eid = 0
     for i in range(n):
-        cid = f"c{i:04d}"
+        cid = f"{prefix}{i:04d}"
         country = str(rng.choice(["FR", "US", "DE"]))
         interest = rng.random()
         views = int(rng.poisson(1 + 6 * interest))

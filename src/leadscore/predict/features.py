@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -228,4 +228,7 @@ def build(
 def latest_event_time(inputs: Inputs) -> datetime | None:
     if not inputs.has_events:
         return None
-    return inputs.con.execute("SELECT max(ts) FROM events").fetchone()[0]
+    micros = inputs.con.execute("SELECT epoch_us(max(ts)) FROM events").fetchone()[0]
+    if micros is None:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)

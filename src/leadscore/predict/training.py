@@ -23,7 +23,7 @@ from . import features as F
 from .artefact import TrainedModel, band_cutoffs
 from .estimators import LeadModel
 from .metrics import single_feature_auc, summary
-from .table import take
+from .table import TableEncoder, take
 
 #: fewest contacts with a known outcome that training accepts
 MIN_ROWS = 50
@@ -182,9 +182,10 @@ def check_classes(y: np.ndarray, column: str, skipped: int) -> None:
         )
 
 
-def leakage_screen(model: LeadModel, table: dict[str, Any], y: np.ndarray) -> list[dict]:
-    """Single-feature AUC of every feature, highest first."""
-    enc = model.encoder_
+def leakage_screen(options: TrainOptions, table: dict[str, Any], y: np.ndarray) -> list[dict]:
+    """Single-feature AUC of every feature, encoded as the model encodes it, highest first."""
+    model = make_model(options)
+    enc = TableEncoder(min_count=model.min_count, missing_values=model.missing_values).fit(table)
     matrix = enc.transform(table)
     out = []
     for j, col in enumerate(enc.columns_):
@@ -228,8 +229,7 @@ def train(
     fit_idx, test_idx = train_test_split(
         index, test_size=options.holdout_share, stratify=y, random_state=options.seed
     )
-    trial = make_model(options).fit(take(data.table, fit_idx), y[fit_idx])
-    screen = leakage_screen(trial, take(data.table, fit_idx), y[fit_idx])
+    screen = leakage_screen(options, take(data.table, fit_idx), y[fit_idx])
     leaks = [r for r in screen if r["auc"] >= LEAKAGE_AUC]
     if leaks and not options.allow_leakage:
         listed = ", ".join(f"{r['feature']!r} (AUC {r['auc']:.3f} on its own)" for r in leaks)
@@ -240,6 +240,7 @@ def train(
             hint="leave it out with --drop COLUMN, or pass --allow-leakage if it is truly "
             "known before the outcome",
         )
+    trial = make_model(options).fit(take(data.table, fit_idx), y[fit_idx])
     p_test = trial.predict_proba(take(data.table, test_idx))[:, 1]
     held_out = summary(y[test_idx], p_test)
     final = make_model(options).fit(data.table, y)
