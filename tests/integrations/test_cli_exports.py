@@ -1,0 +1,184 @@
+"""`leadscore crm import|sync` and `leadscore export` end to end against the fake CRMs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from leadscore.cli.main import app
+from leadscore.integrations.exports import score_changed_payload
+
+from .fakes import FakeHubSpot, FakePipedrive
+
+MODEL = """\
+name: tiny
+groups:
+  fit:
+    rules:
+      - name: Decision maker
+        when: {job_title: {matches: "(?i)cto|ceo"}}
+        points: 20
+  engagement:
+    rules:
+      - name: Pricing page
+        on: {type: page_view, url: {contains: /pricing}}
+        points: 10
+      - name: Demo request
+        on: {type: form_submit}
+        points: 40
+thresholds:
+  - stage: MQL
+    when: {total: {gte: 50}}
+default_stage: lead
+"""
+
+
+@pytest.fixture()
+def files(tmp_path):
+    (tmp_path / "model.yaml").write_text(MODEL)
+    with (tmp_path / "contacts.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "email", "job_title"])
+        w.writerows([["c1", "ann@acme.example", "CTO"], ["c2", "bob@acme.example", "Intern"]])
+    with (tmp_path / "events.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["contact_id", "type", "ts", "url"])
+        w.writerows(
+            [
+                ["c1", "page_view", "2026-02-01T10:00:00Z", "/pricing"],
+                ["c1", "form_submit", "2026-02-02T10:00:00Z", ""],
+                ["c2", "page_view", "2026-02-01T10:00:00Z", "/pricing"],
+            ]
+        )
+    return tmp_path
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def test_export_writes_scores_with_reasons_as_csv_and_parquet(files):
+    args = ["export", "-m", str(files / "model.yaml"), "-c", str(files / "contacts.csv"),
+            "-e", str(files / "events.csv"), "--as-of", "2026-03-01"]  # fmt: skip
+    assert run(*args, "-o", str(files / "s.csv")).exit_code == 0
+    rows = list(csv.DictReader((files / "s.csv").open()))
+    # c1: CTO 20 + pricing 10 + demo 40 = 70 -> MQL; c2: pricing 10 -> lead
+    assert [(r["contact_id"], r["email"], float(r["total"]), r["stage"]) for r in rows] == [
+        ("c1", "ann@acme.example", 70.0, "MQL"),
+        ("c2", "bob@acme.example", 10.0, "lead"),
+    ]
+    assert rows[0]["top_reasons"] == "Demo request +40; Decision maker +20; Pricing page +10"
+    assert run(*args, "-o", str(files / "s.parquet")).exit_code == 0
+    totals = duckdb.sql(f"SELECT total FROM '{files / 's.parquet'}' ORDER BY contact_id").fetchall()
+    assert totals == [(70.0,), (10.0,)]
+
+
+def test_crm_sync_writes_scores_to_hubspot_once_and_never_prints_the_token(files):
+    with FakeHubSpot() as hub:
+        (files / "int.yaml").write_text(f"crm:\n  hubspot:\n    base_url: {hub.url}\n")
+        env = {"HUBSPOT_TOKEN": hub.token}
+        args = ["crm", "sync", "-s", "hubspot", "--config", str(files / "int.yaml"),
+                "-m", str(files / "model.yaml"), "-c", str(files / "contacts.csv"),
+                "-e", str(files / "events.csv"), "--as-of", "2026-03-01",
+                "--state", str(files / "state.json"),
+                "--log", str(files / "sync.jsonl")]  # fmt: skip
+        first = run(*args, env=env)
+        assert first.exit_code == 0, first.output
+        ann = hub.contacts[hub._by_email("ann@acme.example")]
+        assert ann["leadscore_score"] == "70" and ann["leadscore_stage"] == "MQL"
+        assert ann["leadscore_reasons"].startswith("Demo request +40")
+        second = run(*args, env=env)
+        assert "2" in second.output  # two unchanged
+        assert sum(len(w) for w in hub.writes.values()) == 2  # nothing sent the second time
+        log = [json.loads(x) for x in (files / "sync.jsonl").read_text().splitlines()]
+        assert [e["status"] for e in log] == ["written", "written"]
+        for text in (first.output, second.output, (files / "sync.jsonl").read_text()):
+            assert hub.token not in text
+
+
+def test_crm_sync_with_a_missing_token_or_a_bad_config_says_what_to_fix(files):
+    (files / "int.yaml").write_text("crm:\n  hubspot:\n    batch_size: 1000\n")
+    r = CliRunner().invoke(app, ["crm", "sync", "-s", "hubspot", "--config",
+                                 str(files / "int.yaml"), "--scores", "x.csv"])  # fmt: skip
+    assert r.exit_code != 0
+    assert "int.yaml:3:5" in str(r.exception) and "batch_size" in str(r.exception)
+    (files / "int.yaml").write_text("crm:\n  hubspot: {token_env: NO_SUCH_TOKEN_VAR}\n")
+    r = CliRunner().invoke(app, ["crm", "sync", "-s", "hubspot", "--config",
+                                 str(files / "int.yaml"), "--scores", "x.csv"])  # fmt: skip
+    assert "NO_SUCH_TOKEN_VAR is not set" in str(r.exception)
+
+
+def test_crm_import_from_hubspot_writes_contacts_and_events_files(files):
+    with FakeHubSpot() as hub:
+        cid = hub.add_contact(email="ann@acme.example", firstname="Ann", jobtitle="CTO")
+        hub.events[cid] = [
+            {"id": "9", "eventType": "e_visited_page", "occurredAt": "2026-02-01T10:00:00Z",
+             "objectId": cid, "objectType": "contact", "properties": {"hs_url": "/pricing"}}
+        ]  # fmt: skip
+        (files / "int.yaml").write_text(f"crm:\n  hubspot:\n    base_url: {hub.url}\n")
+        r = run("crm", "import", "-s", "hubspot", "--config", str(files / "int.yaml"),
+                "-o", str(files / "in.csv"), "--events-out", str(files / "ev.csv"),
+                env={"HUBSPOT_TOKEN": hub.token})  # fmt: skip
+        assert r.exit_code == 0, r.output
+    contacts = list(csv.DictReader((files / "in.csv").open()))
+    assert contacts == [
+        {"id": "ann@acme.example", "email": "ann@acme.example", "first_name": "Ann",
+         "hubspot_id": cid, "job_title": "CTO"}
+    ]  # fmt: skip
+    events = list(csv.DictReader((files / "ev.csv").open()))
+    assert [(e["contact_id"], e["type"], e["url"]) for e in events] == [
+        ("ann@acme.example", "page_view", "/pricing")
+    ]
+    # the imported files score directly
+    r = run("export", "-m", str(files / "model.yaml"), "-c", str(files / "in.csv"),
+            "-e", str(files / "ev.csv"), "-o", str(files / "s.csv"),
+            "--as-of", "2026-03-01")  # fmt: skip
+    assert r.exit_code == 0 and next(csv.DictReader((files / "s.csv").open()))["total"] == "30.0"
+
+
+def test_crm_import_from_pipedrive(files):
+    with FakePipedrive() as pd:
+        pd.add_person("Ann Lee", "ann@acme.example")
+        (files / "int.yaml").write_text(f"crm:\n  pipedrive:\n    base_url: {pd.url}\n")
+        r = run("crm", "import", "-s", "pipedrive", "-o", str(files / "p.csv"),
+                "--config", str(files / "int.yaml"), env={"PIPEDRIVE_TOKEN": pd.token})  # fmt: skip
+        assert r.exit_code == 0, r.output
+    assert list(csv.DictReader((files / "p.csv").open())) == [
+        {"id": "ann@acme.example", "email": "ann@acme.example", "name": "Ann Lee",
+         "pipedrive_id": "1"}
+    ]  # fmt: skip
+
+
+def test_score_changed_payload_is_flat_with_the_change_spelled_out():
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    p = score_changed_payload(
+        contact_id="c1",
+        email="ann@acme.example",
+        model="tiny",
+        score={"total": 70.0, "grade": None, "stage": "MQL", "excluded": False},
+        previous={"total": 30.0, "stage": "lead"},
+        reasons=["Demo request +40"],
+        at=at,
+    )
+    assert {k: v for k, v in p.items() if k != "id"} == {
+        "event": "score.changed",
+        "occurred_at": "2026-03-01T12:00:00+00:00",
+        "contact_id": "c1",
+        "contact_email": "ann@acme.example",
+        "model": "tiny",
+        "total": 70.0,
+        "previous_total": 30.0,
+        "delta": 40.0,
+        "grade": None,
+        "stage": "MQL",
+        "previous_stage": "lead",
+        "stage_changed": True,
+        "excluded": False,
+        "reasons": "Demo request +40",
+    }
+    assert all(not isinstance(v, dict | list) for v in p.values())  # flat for no-code tools
