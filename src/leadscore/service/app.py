@@ -96,6 +96,9 @@ def create_app(
     problems.install(app)
     for router in (health_router, contacts_router, events_router, models_router, admin_router):
         app.include_router(router)
+    from ..web import install as install_web  # the web app's pages at /, same service
+
+    install_web(app)
     app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
     return app
 

@@ -1,0 +1,140 @@
+"""What every page shares: the signed-in user, CSRF checks, rendering, page errors."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from ..service.core import Service
+from ..service.problems import ApiProblem
+from . import accounts
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "leadscore_session"
+LOGIN_COOKIE = "leadscore_login"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+DEFAULT_STAGE_COLOURS = {"SQL": "#15803d", "MQL": "#b45309", "lead": "#475569"}
+EXCLUDED_COLOUR = "#b91c1c"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+class Redirect(Exception):
+    def __init__(self, location: str):
+        self.location = location
+
+
+class PageError(Exception):
+    """Show an error page (or fragment) with a status and a message saying what to do."""
+
+    def __init__(self, status: int, message: str):
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
+@dataclass
+class Page:
+    request: Request
+    svc: Service
+    user: accounts.User
+    csrf: str
+
+    @property
+    def htmx(self) -> bool:
+        return self.request.headers.get("hx-request") == "true"
+
+    def require(self, scope: str, what: str) -> None:
+        if not self.user.can(scope):
+            need = {v: k for k, v in accounts.ROLES.items()}[scope]
+            raise PageError(
+                403,
+                f"{what} needs the {need} role; you are signed in as {self.user.role}. "
+                "Ask an admin (`leadscore users set-role`).",
+            )
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, status, page=self, user=self.user, **context)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def cookie_args(request: Request) -> dict[str, Any]:
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": request.url.scheme == "https",
+        "path": "/",
+    }
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def current(request: Request) -> Page:
+    """Dependency of every signed-in page: the user, or a redirect to the sign-in page."""
+    svc = service(request)
+    cookie = request.cookies.get(COOKIE)
+    found = None
+    if cookie:
+        with svc.store.write() as conn:  # the first call makes the signing secret
+            found = accounts.session_user(conn, cookie)
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise Redirect(f"/login?next={quote(target)}")
+    return Page(request, svc, found[0], found[1])
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+async def form(page: Page) -> dict[str, str]:
+    """The posted form, after checking the session's CSRF token (field or htmx header)."""
+    data = await read_form(page.request)
+    sent = data.pop(CSRF_FIELD, None) or page.request.headers.get(CSRF_HEADER) or ""
+    if not hmac.compare_digest(sent.encode(), page.csrf.encode()):
+        raise PageError(
+            403,
+            "the form's security token is missing or out of date; reload the page and try again",
+        )
+    return data
+
+
+def install_handlers(app: Any) -> None:
+    @app.exception_handler(Redirect)
+    async def _redirect(request: Request, exc: Redirect) -> Response:
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": exc.location})
+        return RedirectResponse(exc.location, status_code=303)
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> HTMLResponse:
+        name = "_error.html" if request.headers.get("hx-request") == "true" else "error.html"
+        return render(request, name, exc.status, status=exc.status, message=exc.message)
+
+
+def problem_message(exc: ApiProblem) -> str:
+    return exc.detail

@@ -1,0 +1,171 @@
+"""The model editor: versions, YAML with live validation, test, impact, publish, diff, rollback.
+
+Every action calls the same functions as the ``/v1/models`` API routes
+(:mod:`leadscore.service.versions`); a draft changes no stored score until it
+is published.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..service import versions
+from ..service.core import utcnow
+from ..service.problems import ApiProblem
+from ..store import tables as T
+from .base import Page, PageError, current, form
+
+router = APIRouter(include_in_schema=False)
+MV = T.model_versions.c
+STARTER = """name: my-model
+scale: {min: 0, max: 100}
+groups:
+  fit:
+    rules:
+      - name: Business email
+        when: {email_type: business}
+        points: 20
+thresholds:
+  - stage: MQL
+    when: {total: {gte: 50}}
+default_stage: lead
+"""
+
+
+def _call(fn, *args: Any, **kw: Any) -> Any:
+    try:
+        return fn(*args, **kw)
+    except ApiProblem as exc:
+        raise PageError(exc.status, exc.detail) from None
+
+
+def _versions(conn: sa.Connection, name: str) -> list[Any]:
+    return conn.execute(
+        sa.select(T.model_versions).where(MV.name == name).order_by(MV.version.desc())
+    ).all()
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models(page: Page = Depends(current)) -> Response:
+    with page.svc.store.read() as conn:
+        rows = conn.execute(sa.select(T.model_versions).order_by(MV.name, MV.version.desc())).all()
+    grouped: dict[str, list[Any]] = {}
+    for r in rows:
+        grouped.setdefault(r.name, []).append(r)
+    return page.render("models.html", grouped=grouped)
+
+
+@router.get("/models/edit", response_class=HTMLResponse)
+def edit(
+    page: Page = Depends(current), name: str | None = None, version: int | None = None
+) -> Response:
+    text, base = STARTER, None
+    if name:
+        with page.svc.store.read() as conn:
+            rows = _versions(conn, name)
+            if not rows:
+                raise PageError(404, f"no model {name!r}; see the models page")
+            row = next((r for r in rows if r.version == version), None) if version else None
+            row = row or next((r for r in rows if r.status == "published"), rows[0])
+        text, base = row.yaml, row
+    return page.render("editor.html", text=text, base=base, check=versions.validate(text))
+
+
+@router.post("/models/validate", response_class=HTMLResponse)
+async def validate(page: Page = Depends(current)) -> Response:
+    data = await form(page)
+    return page.render("_problems.html", check=versions.validate(data.get("yaml", "")))
+
+
+@router.post("/models/drafts", response_class=HTMLResponse)
+async def save_draft(page: Page = Depends(current)) -> Response:
+    page.require("admin", "Saving a model draft")
+    data = await form(page)
+    text = data.get("yaml", "")
+    check = versions.validate(text)
+    if not check["valid"]:
+        return page.render("editor.html", 422, text=text, base=None, check=check)
+    draft = _call(versions.create_draft, page.svc, text, {}, page.user.actor)
+    return RedirectResponse(f"/models/{draft['name']}/versions/{draft['version']}", status_code=303)
+
+
+@router.get("/models/{name}/versions/{version}", response_class=HTMLResponse)
+def version_page(name: str, version: int, page: Page = Depends(current)) -> Response:
+    with page.svc.store.read() as conn:
+        row = _call(versions.version_row, conn, name, version)
+        rows = _versions(conn, name)
+    published = next((r for r in rows if r.status == "published"), None)
+    return page.render("version.html", row=row, rows=rows, published=published)
+
+
+@router.post("/models/{name}/versions/{version}/test", response_class=HTMLResponse)
+async def test(name: str, version: int, page: Page = Depends(current)) -> Response:
+    data = await form(page)
+    cid = data.get("contact_id", "").strip()
+    if not cid:
+        raise PageError(422, "type the id of a contact to test the version on")
+    result = _call(versions.test_on_contact, page.svc, name, version, cid, None)
+    return page.render("_test_result.html", result=result)
+
+
+@router.get("/models/{name}/versions/{version}/impact", response_class=HTMLResponse)
+def impact(name: str, version: int, page: Page = Depends(current)) -> Response:
+    result = _call(versions.impact, page.svc, name, version)
+    return page.render("_impact.html", result=result)
+
+
+@router.post("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
+async def publish(name: str, version: int, page: Page = Depends(current)) -> Response:
+    page.require("admin", "Publishing a model")
+    data = await form(page)
+    fire = data.get("fire_triggers") == "on"
+    _call(versions.publish, page.svc, name, version, page.user.actor, fire_triggers=fire)
+    return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
+
+
+@router.post("/models/{name}/rollback", response_class=HTMLResponse)
+async def rollback(name: str, page: Page = Depends(current)) -> Response:
+    page.require("admin", "Rolling back a model")
+    data = await form(page)
+    try:
+        version = int(data.get("version", ""))
+    except ValueError:
+        raise PageError(422, "choose the version to roll back to") from None
+    _call(versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=False)
+    return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
+
+
+@router.get("/models/{name}/diff", response_class=HTMLResponse)
+def diff(
+    name: str, page: Page = Depends(current), a: int | None = None, b: int | None = None
+) -> Response:
+    with page.svc.store.read() as conn:
+        rows = _versions(conn, name)
+    if not rows:
+        raise PageError(404, f"no model {name!r}")
+    numbers = [r.version for r in rows]
+    b = b or numbers[0]
+    a = a or next(
+        (r.version for r in rows if r.status == "published" and r.version != b),
+        numbers[1] if len(numbers) > 1 else b,
+    )
+    result = _call(versions.diff, page.svc, name, a, b)
+    lines = []
+    for line in result["unified"].splitlines():
+        kind = (
+            "add"
+            if line.startswith("+") and not line.startswith("+++")
+            else (
+                "del"
+                if line.startswith("-") and not line.startswith("---")
+                else ("hunk" if line.startswith("@@") else "ctx")
+            )
+        )
+        lines.append((kind, line))
+    return page.render(
+        "diff.html", result=result, lines=lines, numbers=numbers, a=a, b=b, name=name, now=utcnow()
+    )

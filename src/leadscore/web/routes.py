@@ -1,0 +1,270 @@
+"""Sign-in, the leads list, the dashboard and settings; :func:`install` mounts every page."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..service.core import audit
+from ..service.published import Published
+from . import accounts, queries
+from .base import (
+    COOKIE,
+    DEFAULT_STAGE_COLOURS,
+    EXCLUDED_COLOUR,
+    HERE,
+    LOGIN_COOKIE,
+    Page,
+    PageError,
+    cookie_args,
+    current,
+    form,
+    install_handlers,
+    read_form,
+    render,
+    service,
+)
+from .charts import bars
+
+router = APIRouter(include_in_schema=False)
+
+
+def stage_colours(conn: sa.Connection) -> dict[str, str]:
+    saved = accounts.get_setting(conn, "stage_colours", {})
+    return {**DEFAULT_STAGE_COLOURS, **(saved if isinstance(saved, dict) else {})}
+
+
+def choose_model(page: Page, conn: sa.Connection, name: str | None) -> Published | None:
+    pubs = page.svc.published(conn)
+    if not pubs:
+        return None
+    return next((p for p in pubs if p.name == name), pubs[0])
+
+
+def model_stages(pub: Published) -> list[str]:
+    stages = [t.stage for t in pub.model.thresholds]
+    if pub.model.default_stage and pub.model.default_stage not in stages:
+        stages.append(pub.model.default_stage)
+    return stages
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+# ---------------------------------------------------------------- sign-in
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", csrf=token, next=_safe_next(next), error=None)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=3600, **cookie_args(request))
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    data = await read_form(request)
+    svc = service(request)
+    sent, expected = data.get("csrf", ""), request.cookies.get(LOGIN_COOKIE, "")
+    target = _safe_next(data.get("next"))
+    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise PageError(
+            403,
+            "the sign-in form's security token is missing or out of date; open the sign-in "
+            "page again and retry",
+        )
+    email = data.get("email", "")
+    with svc.store.write() as conn:
+        user = accounts.authenticate(conn, email, data.get("password", ""))
+        if user is None:
+            audit(
+                conn,
+                f"web:{request.client.host if request.client else '?'}",
+                "user.login_failed",
+                email.strip().lower()[:200],
+            )
+        else:
+            cookie, _ = accounts.start_session(conn, user)
+            audit(conn, user.actor, "user.login", user.email)
+    if user is None:
+        response = render(
+            request,
+            "login.html",
+            401,
+            csrf=expected,
+            next=target,
+            error="Wrong e-mail or password (or the account is disabled).",
+            email=email,
+        )
+        return response
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE, cookie, max_age=accounts.SESSION_DAYS * 86400, **cookie_args(request)
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(page: Page = Depends(current)) -> Response:
+    await form(page)
+    with page.svc.store.write() as conn:
+        accounts.end_session(conn, page.request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- leads
+@router.get("/", response_class=HTMLResponse)
+@router.get("/leads", response_class=HTMLResponse)
+def leads(page: Page = Depends(current), model: str | None = None) -> Response:
+    f = queries.LeadFilters.from_query(page.request.query_params)
+    with page.svc.store.read() as conn:
+        pub = choose_model(page, conn, model)
+        colours = stage_colours(conn)
+        if pub is None:
+            return page.render("leads.html", pub=None, result=None, colours=colours)
+        result = queries.leads(conn, pub.name, f)
+        sources = queries.choices(conn, "source")
+        countries = queries.choices(conn, "country")
+    grades = (
+        [g for g, _ in pub.model.grades.letters] + [pub.model.grades.otherwise]
+        if (pub.model.grades)
+        else []
+    )
+    context: dict[str, Any] = {
+        "pub": pub,
+        "result": result,
+        "f": f,
+        "stages": model_stages(pub),
+        "grades": grades,
+        "sources": sources,
+        "countries": countries,
+        "activity": queries.ACTIVITY,
+        "colours": colours,
+        "excluded_colour": EXCLUDED_COLOUR,
+    }
+    if page.htmx and page.request.headers.get("hx-target") == "leads-results":
+        return page.render("_leads_table.html", **context)
+    return page.render("leads.html", **context)
+
+
+# ---------------------------------------------------------------- dashboard
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(page: Page = Depends(current), model: str | None = None) -> Response:
+    with page.svc.store.read() as conn:
+        pub = choose_model(page, conn, model)
+        if pub is None:
+            return page.render("dashboard.html", pub=None)
+        order = [t.stage for t in pub.model.thresholds]
+        mql = order[: order.index("MQL") + 1] if "MQL" in order else order[:1]
+        weekly = queries.mqls_per_week(conn, pub.name, mql)
+        dist = queries.score_distribution(conn, pub.name, pub.model.scale.min, pub.model.scale.max)
+        triggers = queries.deliveries_by_trigger(conn)
+        counts = dict(
+            conn.execute(
+                sa.select(queries.S.stage, sa.func.count())
+                .where(queries.S.model_name == pub.name)
+                .group_by(queries.S.stage)
+            ).all()
+        )
+    weekly_chart = bars(
+        [f"{w:%d %b}" for w, _ in weekly],
+        [n for _, n in weekly],
+        title=f"Contacts entering {' or '.join(mql) or 'the top stage'} per week",
+    )
+    dist_chart = bars(
+        [f"{b['low']:g}–{b['high']:g}" for b in dist],
+        [b["n"] for b in dist],
+        rates=[b["rate"] for b in dist],
+        title="Contacts per score band, with the share that converted",
+        colour="#64748b",
+    )
+    return page.render(
+        "dashboard.html",
+        pub=pub,
+        mql=mql,
+        weekly=weekly,
+        weekly_chart=weekly_chart,
+        dist=dist,
+        dist_chart=dist_chart,
+        triggers=triggers,
+        counts=counts,
+    )
+
+
+# ---------------------------------------------------------------- settings
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(page: Page = Depends(current)) -> Response:
+    page.require("admin", "Settings")
+    with page.svc.store.read() as conn:
+        colours = stage_colours(conn)
+        users = accounts.list_users(conn)
+        stages = sorted(
+            {s for p in page.svc.published(conn) for s in model_stages(p)} | set(colours)
+        )
+    return page.render(
+        "settings.html",
+        colours=colours,
+        users=users,
+        stages=stages,
+        roles=accounts.ROLES,
+        message=None,
+    )
+
+
+@router.post("/settings/colours", response_class=HTMLResponse)
+async def save_colours(page: Page = Depends(current)) -> Response:
+    page.require("admin", "Changing stage colours")
+    data = await form(page)
+    chosen = {
+        k[len("colour_") :]: v
+        for k, v in data.items()
+        if k.startswith("colour_") and len(v) == 7 and v.startswith("#")
+    }
+    with page.svc.store.write() as conn:
+        accounts.put_setting(conn, "stage_colours", chosen)
+        audit(conn, page.user.actor, "web.stage_colours", None, chosen)
+    return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/settings/users", response_class=HTMLResponse)
+async def add_user(page: Page = Depends(current)) -> Response:
+    page.require("admin", "Adding users")
+    data = await form(page)
+    from ..errors import UsageError
+
+    try:
+        with page.svc.store.write() as conn:
+            user = accounts.create_user(
+                conn,
+                data.get("email", ""),
+                data.get("password", ""),
+                data.get("role", "viewer"),
+                data.get("name", ""),
+            )
+            audit(conn, page.user.actor, "user.create", user.email, {"role": user.role})
+    except UsageError as exc:
+        raise PageError(422, str(exc)) from None
+    return RedirectResponse("/settings", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    from . import backtest, contact, editor
+
+    install_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
+    for r in (router, contact.router, editor.router, backtest.router):
+        app.include_router(r)

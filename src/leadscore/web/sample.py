@@ -1,0 +1,109 @@
+"""Sample data for the web app: contacts, events and a published model in a store.
+
+Contacts and events come from the project's seeded synthetic funnel
+(:func:`leadscore.data.generate.simulate`), moved in time so the data ends
+now, enriched offline, and written to the store; the bundled B2B SaaS model is
+then scored week by week over the last weeks (so the history, the MQLs per
+week and the triggers look like a running service) and published.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..service import versions
+from ..service.core import Service, utcnow
+from ..service.scoring import rescore
+from ..store import tables as T
+
+EXAMPLE_MODEL = Path(__file__).resolve().parents[3] / "examples" / "b2b_saas.yaml"
+HISTORY_WEEKS = 12
+
+
+def _value(v: Any, shift: timedelta) -> Any:
+    if isinstance(v, datetime):
+        return (v + shift).astimezone(UTC).isoformat()
+    return v
+
+
+def seed(
+    svc: Service,
+    contacts: int = 400,
+    seed: int = 7,
+    *,
+    events_per_contact: float = 20,
+    model_yaml: str | None = None,
+    now: datetime | None = None,
+    weeks: int = HISTORY_WEEKS,
+) -> dict[str, Any]:
+    """Fill an empty store with sample data and publish the example model."""
+    from ..data.generate import END, simulate
+    from ..enrich import enrich_contact
+
+    now = now or utcnow()
+    shift = now - END
+    data = simulate(contacts, seed, events_per_contact=events_per_contact)
+    rows = data.contacts.to_pylist()
+    contact_rows = []
+    for r in rows:
+        props = {k: _value(v, shift) for k, v in r.items() if k != "id" and v is not None}
+        props = {k: v for k, v in enrich_contact(props).items() if v is not None}
+        email = props.get("email")
+        contact_rows.append(
+            {
+                "id": r["id"],
+                "email": email.strip().lower() if isinstance(email, str) else None,
+                "properties": props,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    seen_email: set[str] = set()
+    for c in contact_rows:  # the store keeps e-mails unique
+        if c["email"] in seen_email:
+            c["email"] = None
+        elif c["email"]:
+            seen_email.add(c["email"])
+    event_rows = []
+    for e in data.events.to_pylist():
+        attrs = {
+            k: v
+            for k, v in e.items()
+            if k not in ("contact_id", "event_id", "type", "ts") and v is not None
+        }
+        event_rows.append(
+            {
+                "contact_id": e["contact_id"],
+                "type": e["type"],
+                "ts": e["ts"] + shift,
+                "idempotency_key": e["event_id"],
+                "attributes": attrs,
+                "received_at": e["ts"] + shift,
+            }
+        )
+    dedup = {r["idempotency_key"]: r for r in event_rows}
+    with svc.store.write() as conn:
+        conn.execute(sa.insert(T.contacts), contact_rows)
+        for start in range(0, len(dedup), 5000):
+            conn.execute(sa.insert(T.events), list(dedup.values())[start : start + 5000])
+    text = model_yaml if model_yaml is not None else EXAMPLE_MODEL.read_text()
+    draft = versions.create_draft(svc, text, {}, "sample")
+    name, version = draft["name"], draft["version"]
+    with svc.store.read() as conn:
+        pub = versions._pub(svc, versions.version_row(conn, name, version))
+    ids = [c["id"] for c in contact_rows]
+    for k in range(weeks, 0, -1):
+        with svc.store.write() as conn:
+            rescore(conn, ids, [pub], cause="event", now=now - timedelta(weeks=k), fire=True)
+    result = versions.publish(svc, name, version, "sample", fire_triggers=True)
+    return {
+        "contacts": len(contact_rows),
+        "events": len(dedup),
+        "model": name,
+        "version": version,
+        "published": result,
+    }
