@@ -42,7 +42,7 @@ def generate(
             console=console,
             transient=True,
         ) as bar:
-            task = bar.add_task("generating", total=1.0)
+            task = bar.add_task("making contacts", total=1.0)
 
             def report(what: str, share: float) -> None:
                 bar.update(task, advance=share, description=what)

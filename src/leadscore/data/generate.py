@@ -54,7 +54,7 @@ BLANK_RATE = {
     "budget": 0.55,
 }
 
-Report = Callable[[str, float], None]  # (what is being done, share of the work just done)
+Report = Callable[[str, float], None]  # (what is being done now, share of the work just finished)
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,8 @@ def _contacts(rng: np.random.Generator, n: int) -> tuple[dict, dict]:
     employees = comp_employees[company]
 
     ids = _numbered("c", np.arange(1, n + 1), max(7, len(str(n))))
-    email = _emails(rng, n, first, last, email_kind, comp_name[company], country)
+    domains = pa.array(_company_domains(comp_name, comp_country))
+    email = _emails(rng, n, first, last, email_kind, domains.take(pa.array(company)))
     cc = np.array(COUNTRY_PHONE)[country]
     phone = pc.binary_join_element_wise(
         pa.array(np.where(rng.random(n) < 0.05, "00", "+")),
@@ -336,7 +337,7 @@ def _contacts(rng: np.random.Generator, n: int) -> tuple[dict, dict]:
     return columns, hidden
 
 
-def _emails(rng, n, first, last, kind, company_name, country) -> pa.Array:
+def _emails(rng, n, first, last, kind, business: pa.Array) -> pa.Array:
     first_slug = pa.array(np.array([s for _, s in FIRST_NAMES])[first])
     last_slug = pa.array(np.array([s for _, s in LAST_NAMES])[last])
     variant = rng.integers(0, 3, size=n)
@@ -348,7 +349,6 @@ def _emails(rng, n, first, last, kind, company_name, country) -> pa.Array:
             first_slug, pc.cast(pa.array(rng.integers(10, 99, size=n)), pa.string()), ""
         ),
     )
-    business = pa.array(_company_domains(company_name, country))
     free = pa.array(np.array(FREE_MAIL)[rng.integers(0, len(FREE_MAIL), size=n)])
     disposable = pa.array(np.array(DISPOSABLE_MAIL)[rng.integers(0, len(DISPOSABLE_MAIL), size=n)])
     rival = pa.array(np.array(RIVALS)[rng.integers(0, len(RIVALS), size=n)])
@@ -589,14 +589,14 @@ def simulate(
     say = report or (lambda _what, _share: None)
     rng = np.random.default_rng(seed)
     columns, hidden = _contacts(rng, contacts)
-    say("contacts", 0.1)
+    say("making events", 0.1)
     cols = _events(rng, hidden, events_per_contact)
-    say("events", 0.25)
+    say("ordering events", 0.25)
     converted, when = _outcome(rng, hidden)
     columns["converted"] = pa.array(converted.astype(np.int8))
     columns["converted_at"] = pa.array(when, pa.timestamp("s", tz="UTC"), mask=~converted)
     events = _events_table(cols, columns["id"], rng)
-    say("ordering events", 0.15)
+    say("writing files", 0.15)
     return Synthetic(contacts=pa.table(columns), events=events, propensity=hidden["z"])
 
 
