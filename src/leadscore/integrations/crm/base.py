@@ -57,12 +57,20 @@ def _number(value: float) -> str:
 
 def top_reasons(result: ScoreResult, n: int = 3) -> tuple[str, ...]:
     """The ``n`` rules that moved the score most, as ``"Demo request +40"``."""
-    hits = [h for h in result.fired() if h.points]
-    hits.sort(key=lambda h: (-abs(h.points), h.group, h.rule))
-    return tuple(
-        f"{h.rule} {_number(h.points) if h.points < 0 else '+' + _number(h.points)}"
-        for h in hits[:n]
-    )
+    return reasons_from_breakdown([h.model_dump() for h in result.breakdown], n)
+
+
+def reasons_from_breakdown(breakdown: Iterable[Any], n: int = 3) -> tuple[str, ...]:
+    """Top reasons from a breakdown (rule hits as dicts, as stored by the service)."""
+    hits = [
+        h for h in breakdown if isinstance(h, dict) and h.get("fired", True) and h.get("points")
+    ]
+    hits.sort(key=lambda h: (-abs(float(h["points"])), str(h.get("group")), str(h.get("rule"))))
+    out = []
+    for h in hits[:n]:
+        pts = float(h["points"])
+        out.append(f"{h.get('rule')} {'+' if pts > 0 else ''}{_number(pts)}")
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,91 @@
+"""The router mounted on the real scoring service: tracking, webhooks, CRM forwarding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from leadscore.store import tables as T
+
+from .fakes import FakeHubSpot
+from .stack import build_stack
+
+
+@pytest.fixture()
+def stack(tmp_path):
+    with FakeHubSpot() as hub:
+        s = build_stack(tmp_path, hub.url, hub.token)
+        with TestClient(s["app"]) as client:
+            s.update(client=client, hub=hub)
+            yield s
+        s["forwarder"].close()
+        s["service"].store.dispose()
+
+
+def hit(client, **body):
+    body = {"v": "visitor-0001", "consent": True, **body}
+    r = client.post("/t", content=json.dumps(body), headers={"Content-Type": "text/plain"})
+    assert r.status_code == 202, r.text
+    return r.json()["status"]
+
+
+def test_a_tracked_visitor_becomes_a_contact_with_history_crosses_mql_and_reaches_the_crm(stack):
+    client, svc, hub = stack["client"], stack["service"], stack["hub"]
+    assert hit(client, t="page_view", id="h0000001", u="https://w.example/") == "waiting"
+    assert hit(client, t="page_view", id="h0000002", u="https://w.example/pricing") == "waiting"
+    assert hit(client, t="page_view", id="h0000003", u="https://w.example/pricing") == "waiting"
+    with svc.store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(T.events)).scalar() == 0
+    status = hit(client, t="form_submit", id="h0000004", u="https://w.example/demo", f="demo",
+                 e="Ann@Acme.example")  # fmt: skip
+    assert status == "identified"
+    stack["forwarder"].flush()
+    with svc.store.read() as conn:
+        contact = conn.execute(sa.select(T.contacts)).one()
+        events = conn.execute(
+            sa.select(T.events.c.type, T.events.c.idempotency_key).order_by(T.events.c.ts)
+        ).all()
+        score = conn.execute(sa.select(T.scores)).one()
+    assert contact.email == "ann@acme.example"
+    assert [tuple(e) for e in events] == [
+        ("page_view", "t:h0000001"),
+        ("page_view", "t:h0000002"),
+        ("page_view", "t:h0000003"),
+        ("form_submit", "t:h0000004"),
+    ]
+    # 2 pricing views x 10 + demo 40 = 60 -> MQL
+    assert (score.total, score.stage) == (60.0, "MQL")
+    hub_id = hub._by_email("ann@acme.example")
+    assert hub.writes[hub_id] == [
+        {
+            "leadscore_score": "60",
+            "leadscore_grade": "",
+            "leadscore_stage": "MQL",
+            "leadscore_reasons": "Demo request +40; Pricing page +20",
+        }
+    ]
+    log = client.get("/integrations/sync-log").json()
+    assert log["counts"] == {"hubspot.written": 1}
+    assert log["items"][0]["contact_id"] == contact.id and log["items"][0]["remote_id"] == hub_id
+
+
+def test_sendgrid_events_go_to_the_service_once(stack):
+    client, svc = stack["client"], stack["service"]
+    events = [
+        {"email": "bob@acme.example", "timestamp": 1767225600, "event": "open",
+         "sg_event_id": "e1", "sg_message_id": "m1"},
+        {"email": "bob@acme.example", "timestamp": 1767225660, "event": "click",
+         "url": "https://w.example/pricing", "sg_event_id": "e2", "sg_message_id": "m1"},
+    ]  # fmt: skip
+    assert client.post("/hooks/sendgrid", json=events).json() == {
+        "accepted": 2,
+        "duplicates": 0,
+        "ignored": 0,
+    }
+    assert client.post("/hooks/sendgrid", json=events).json()["duplicates"] == 2
+    with svc.store.read() as conn:
+        rows = conn.execute(sa.select(T.events.c.type, T.events.c.attributes)).all()
+    assert sorted(r.type for r in rows) == ["email_click", "email_open"]
