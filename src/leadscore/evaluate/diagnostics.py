@@ -14,6 +14,8 @@ from .scoring import Scored, recombine, without_rule
 NO_EFFECT_AUC = 0.0005
 # A rule whose removal raises AUC by more than this hurts the model.
 HURTS_AUC = 0.001
+# A rule whose points correlate with the outcome below −AGAINST points the wrong way.
+AGAINST = 0.01
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,9 @@ def diagnose(scored: Scored, y: np.ndarray) -> list[RuleDiagnostic]:
             flags.append("no effect on ranking")
         if effect < -HURTS_AUC:
             flags.append("hurts: AUC rises without it")
-        against = (mean_points > 0) != (with_rate > without_rate)
-        if 0 < count < n and mean_points != 0 and against:
-            flags.append(
-                "points against the data: "
-                + ("adds points" if mean_points > 0 else "takes points")
-                + " but converters are "
-                + ("rarer" if with_rate < without_rate else "more common")
-                + " where it fires"
-            )
+        column = scored.points[:, j]
+        if 0 < count < n and column.std() > 0 and np.corrcoef(column, y)[0, 1] < -AGAINST:
+            flags.append("points against the data: the more points it gives, the fewer convert")
         out.append(
             RuleDiagnostic(
                 group=group,
