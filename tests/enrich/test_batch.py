@@ -4,6 +4,8 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadscore.data.io import connect, load_inputs
 from leadscore.engine import values as V
@@ -166,3 +168,50 @@ def test_real_countries_of_the_x_education_leads(tmp_path):
         "GROUP BY 1 ORDER BY 2 DESC LIMIT 3"
     ).fetchall()
     assert top == [("IN", 6492), ("US", 69), ("AE", 53)]
+
+
+POOL = {
+    "email": ["jane@airbus.com", "JANE@Airbus.com ", "x@gmail.com", "info@acme.io", "a@b",
+              "x@yopmail.com", "\u00a0", "jean@société.fr", "Jean <jean@acme.fr>"],
+    "phone": ["01 42 68 53 00", "+49 151 23456789", "06 12 34 56 78", "abc", "+1 202 456 1111",
+              "\u2003", "0033 1 42 68 53 00"],
+    "country": ["France", "FR", "de", "Atlantis", "usa", " ", "Royaume-Uni", "\u3000FR"],
+    "job_title": ["CEO", "Directeur commercial", "---", "Jefe de Ventas", "\t"],
+    "ip": ["8.8.8.8", "10.0.0.1", "bad", "2a01:e0a::1", " 81.2.69.142 "],
+}  # fmt: skip
+
+
+def cell(name):
+    return st.one_of(st.none(), st.sampled_from(POOL[name]), st.text(max_size=12))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries({k: cell(k) for k in POOL}), min_size=1, max_size=12))
+def test_table_equals_one_contact_at_a_time_on_generated_rows(rows):
+    import pyarrow as pa
+
+    con = connect()
+    table = pa.table({"id": [f"c{i}" for i in range(len(rows))],
+                      **{k: [r[k] for r in rows] for k in POOL}})  # fmt: skip
+    con.register("src", table)
+    con.execute("CREATE TEMP TABLE contacts AS SELECT * FROM src")
+    before = rows_of(con)
+    enrich_table(con)
+    for raw, got in zip(before, rows_of(con), strict=True):
+        assert as_text(got) == as_text(enrich_contact(raw)), raw
+
+
+def test_deliverability_column_with_the_opt_in(contacts_csv):
+    from leadscore.enrich import DeliverabilityCheck
+
+    class Fake(DeliverabilityCheck):
+        def _lookup(self, domain):
+            return domain != "acme-industrie.fr"
+
+    inputs = load_inputs(contacts_csv)
+    enrich_table(inputs.con, options=EnrichOptions(check_deliverability=True),
+                 deliverability=Fake())  # fmt: skip
+    got = {r["id"]: r["email_deliverable"] for r in rows_of(inputs.con)}
+    assert got["c01"] == "false" and got["c02"] == "true"
+    assert got["c03"] == "false"  # an invalid address cannot be delivered
+    assert got["c06"] is None  # no address

@@ -135,7 +135,7 @@ def test_plain_address_shortcut_agrees_with_email_validator(address):
     assert _parse(address) == _full(address)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.one_of(st.emails(), st.from_regex(r"\A[a-zA-Z0-9.+_-]{0,70}@[a-zA-Z0-9.-]{0,70}\Z")))
 def test_plain_address_shortcut_agrees_on_generated_addresses(address):
     from leadscore.enrich.email import _full, _parse

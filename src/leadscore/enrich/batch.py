@@ -25,7 +25,9 @@ from .phone import phone_facts
 from .properties import PROPERTY_NAMES
 from .titles import title_facts
 
-BLANKS = " \t\n\r\f\v"
+# Every character Python's str.strip() removes, so "missing" means the same in SQL as in
+# leadscore.engine.values.is_missing (text that is empty after trimming).
+BLANKS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 EMAIL_OUT = (
     "email_valid",
     "email_normalized",
