@@ -271,3 +271,21 @@ def test_any_object_with_name_and_enrich_is_an_enricher():
 
     assert isinstance(Static(), Enricher)
     assert apply_enrichers({}, [Static()]).properties == {"industry": "Software"}
+
+
+def test_upsert_runs_offline_enrichment_then_outside_services(server):
+    from leadscore.enrich import enrich_on_upsert
+
+    clock = Clock()
+    api = company_api(server, clock)
+    down = HttpEnricher(name="verifier", url=base(server) + "/fail", outputs={"x": "y"},
+                        clock=clock)  # fmt: skip
+    outcome = enrich_on_upsert({"id": "c1", "email": "Jane@Acme.com", "company": ""},
+                               [api, down], now=lambda: NOW)  # fmt: skip
+    props = outcome.properties
+    assert props["email_domain"] == "acme.com"  # offline, read by the company API
+    assert props["company"] == "Acme"  # offline from the domain name, kept (fill-only)
+    assert props["employees"] == 120  # from the outside service
+    assert props[PENDING_PROPERTY] == "verifier"
+    assert outcome.added["email_type"] == "business" and outcome.added["employees"] == 120
+    assert [p.enricher for p in outcome.pending] == ["verifier"]

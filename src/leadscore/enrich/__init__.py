@@ -14,7 +14,17 @@ outside services plug in through :class:`Enricher` / :class:`HttpEnricher`
 from .batch import EnrichReport, enrich_table
 from .contact import DEFAULT_OPTIONS, EnrichOptions, derive, enrich_contact, merge
 from .email import DeliverabilityCheck
+from .profiling import Question, next_questions
 from .properties import PROPERTIES, PROPERTY_NAMES, Property
+from .remote import (
+    Enricher,
+    HttpEnricher,
+    Outcome,
+    Pending,
+    Unavailable,
+    apply_enrichers,
+    enrich_on_upsert,
+)
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -23,9 +33,18 @@ __all__ = [
     "DeliverabilityCheck",
     "EnrichOptions",
     "EnrichReport",
+    "Enricher",
+    "HttpEnricher",
+    "Outcome",
+    "Pending",
     "Property",
+    "Question",
+    "Unavailable",
+    "apply_enrichers",
     "derive",
     "enrich_contact",
+    "enrich_on_upsert",
     "enrich_table",
     "merge",
+    "next_questions",
 ]

@@ -275,3 +275,25 @@ def _retry_after(header: str | None, default: float) -> float:
         return max(float(header.strip()), 0.0)
     except ValueError:
         return default
+
+
+def enrich_on_upsert(
+    properties: Mapping[str, Any],
+    enrichers: Iterable[Enricher] = (),
+    *,
+    options: Any = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Outcome:
+    """What the service runs when a contact is created or updated: the offline
+    enrichment, then the outside enrichers (which can read what it added, such as
+    ``email_domain``). Never raises for a failing service; score
+    ``outcome.properties`` and retry ``outcome.pending`` at their ``retry_at``."""
+    from .contact import DEFAULT_OPTIONS, enrich_contact
+
+    offline = enrich_contact(properties, options or DEFAULT_OPTIONS)
+    outcome = apply_enrichers(offline, enrichers, now=now)
+    outcome.added = {
+        **{k: v for k, v in offline.items() if k not in properties or V.is_missing(properties[k])},
+        **outcome.added,
+    }
+    return outcome
