@@ -69,12 +69,12 @@ class Page:
                 "Ask an admin (`leadscore users set-role`).",
             )
 
-    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return render(self.request, template, status, page=self, user=self.user, **context)
+    def render(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, code, page=self, user=self.user, **context)
 
 
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response = templates.TemplateResponse(request, template, context, status_code=status)
+def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, context, status_code=code)
     response.headers.update(SECURITY_HEADERS)
     return response
 

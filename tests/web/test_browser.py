@@ -1,0 +1,186 @@
+"""The web app end to end in headless Chromium: what a marketer and a sales rep do."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from leadscore.service import versions
+from leadscore.store import tables as T
+
+from .conftest import PASSWORDS, Live
+
+pytestmark = pytest.mark.browser
+MODEL = "b2b-saas"
+
+
+def _published(live: Live) -> int:
+    with live.service.store.read() as conn:
+        return conn.execute(
+            sa.select(T.model_versions.c.version).where(
+                T.model_versions.c.name == MODEL, T.model_versions.c.status == "published"
+            )
+        ).scalar_one()
+
+
+def _stage_count(live: Live, stage: str) -> int:
+    with live.service.store.read() as conn:
+        return conn.execute(
+            sa.select(sa.func.count())
+            .select_from(T.scores)
+            .where(T.scores.c.model_name == MODEL, T.scores.c.stage == stage)
+        ).scalar_one()
+
+
+def test_sign_in_refuses_a_wrong_password_and_a_missing_csrf_token(new_page, live: Live):
+    page = new_page()
+    page.goto("/leads")
+    assert "/login" in page.url  # not signed in: sent to the sign-in page
+    live.shot(page, "login")
+    page.get_by_label("E-mail").fill("admin@example.com")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text().startswith("Wrong e-mail or password")
+    # A sign-in post without the form's token is refused even with the right password.
+    answer = page.request.post(
+        "/login",
+        form={"email": "admin@example.com", "password": PASSWORDS["admin@example.com"]},
+        max_redirects=0,
+    )
+    assert answer.status == 403
+    assert "security token" in answer.text()
+    page.get_by_label("Password").fill(PASSWORDS["admin@example.com"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/leads$"))
+    cookie = next(c for c in page.context.cookies() if c["name"] == "leadscore_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    rows = page.locator("table.leads tbody tr")
+    assert rows.count() == 50  # one page of the 150 sample contacts
+    totals = [float(t) for t in page.locator("table.leads td.total").all_inner_texts()]
+    assert totals == sorted(totals, reverse=True)
+    live.shot(page, "leads")
+    # A signed-in form post without its CSRF token is refused too.
+    answer = page.request.post("/logout", max_redirects=0)
+    assert answer.status == 403
+
+
+def test_find_a_lead_read_its_breakdown_and_adjust_its_score(new_page, live: Live):
+    with live.service.store.read() as conn:
+        row = conn.execute(
+            sa.select(T.scores.c.contact_id, T.scores.c.total)
+            .where(
+                T.scores.c.model_name == MODEL,
+                T.scores.c.excluded.is_(False),
+                T.scores.c.total.between(20, 70),
+            )
+            .order_by(T.scores.c.contact_id)
+            .limit(1)
+        ).one()
+    page = new_page("editor@example.com")
+    page.get_by_label("Search").fill(row.contact_id)
+    expect(page.locator("table.leads tbody tr")).to_have_count(1)  # htmx swapped the table
+    page.locator("table.leads tbody a").click()
+    page.wait_for_url(f"**/contacts/{row.contact_id}")
+    assert page.get_by_test_id("total").inner_text() == f"{row.total:.1f}"
+    assert page.locator("table.breakdown tbody tr").count() >= 1
+    assert page.locator("svg.chart polyline").count() == 1  # the score over time
+    page.get_by_label("Points").fill("15")
+    page.get_by_label("Reason").fill("Met at the trade show, budget confirmed")
+    page.get_by_role("button", name="Add adjustment").click()
+    expected = f"{row.total + 15:.1f}"  # 15 points more, well inside the 0-100 scale
+    expect(page.get_by_test_id("total")).to_have_text(expected)
+    manual = page.locator("table.breakdown tr.manual")
+    assert "Met at the trade show" in manual.inner_text()
+    assert "+15.0" in manual.inner_text()
+    live.shot(page, "contact", full=True)
+
+
+def test_a_viewer_cannot_adjust_or_publish(new_page, live: Live):
+    with live.service.store.read() as conn:
+        draft = versions.create_draft(
+            live.service, versions.version_row(conn, MODEL, 1).yaml, {}, "test"
+        )
+    page = new_page("viewer@example.com")
+    page.goto(f"/models/{MODEL}/versions/{draft['version']}")
+    assert page.get_by_role("button", name=re.compile("Publish")).count() == 0
+    assert "needs the admin role" in page.inner_text("body")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    answer = page.request.post(
+        f"/models/{MODEL}/versions/{draft['version']}/publish", form={"csrf": csrf}
+    )
+    assert answer.status == 403
+    assert "needs the admin role" in answer.text()
+    assert _published(live) != draft["version"]
+    page.goto("/contacts/c0000001")
+    assert page.get_by_role("button", name="Add adjustment").count() == 0
+
+
+def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
+    before = _published(live)
+    mql_before = _stage_count(live, "MQL")
+    page = new_page("admin@example.com")
+    page.goto(f"/models/edit?name={MODEL}")
+    editor = page.get_by_label("Model YAML")
+    text = editor.input_value()
+    broken = text.replace(
+        "        points: 10\n      - name: Target country",
+        "        points: ten\n      - name: Target country",
+        1,
+    )
+    line = 1 + broken.splitlines().index("        points: ten")
+    editor.fill(broken)
+    problem = page.locator("#problems button.goto")
+    problem.first.wait_for()
+    assert problem.first.inner_text() == f"line {line}, column 9"
+    assert "expected a number" in page.inner_text("#problems")
+    assert page.locator("#gutter .bad").inner_text() == str(line)
+    live.shot(page, "editor-error")
+    fixed = text.replace("when: {total: {gte: 50}}", "when: {total: {gte: 30}}")
+    assert fixed != text
+    editor.fill(fixed)
+    page.locator("#problems .ok").wait_for()
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(rf"/models/{MODEL}/versions/\d+$"))
+    new = int(page.url.rsplit("/", 1)[1])
+    assert _published(live) == before  # a draft changes nothing yet
+    assert _stage_count(live, "MQL") == mql_before
+    page.get_by_label("Contact id").fill("c0000002")
+    page.get_by_role("button", name="Test", exact=True).click()
+    page.get_by_test_id("test-total").wait_for()
+    page.get_by_role("button", name="Preview impact").click()
+    page.get_by_test_id("stage-changes").wait_for()
+    moved = int(page.get_by_test_id("stage-changes").inner_text())
+    assert moved > 0  # a lower MQL threshold moves some leads
+    live.shot(page, "version", full=True)
+    page.get_by_role("button", name=f"Publish v{new}").click()
+    page.wait_for_url(re.compile(r"published=1"))
+    assert _published(live) == new
+    mql_after = _stage_count(live, "MQL")
+    assert mql_after > mql_before
+    page.goto("/leads?stage=MQL")
+    assert page.locator("table.leads tbody tr").count() == min(mql_after, 50)
+    page.goto(f"/models/{MODEL}/diff?a={before}&b={new}")
+    assert "+    when: {total: {gte: 30}}" in page.inner_text("pre.diff")
+    live.shot(page, "diff")
+    page.goto(f"/models/{MODEL}/versions/{new}")
+    page.get_by_role("button", name=f"roll back to v{before}").click()
+    page.wait_for_url(re.compile(r"published=1"))
+    assert _published(live) == before
+    assert _stage_count(live, "MQL") == mql_before
+
+
+def test_backtest_and_dashboard(new_page, live: Live):
+    page = new_page("editor@example.com")
+    page.goto("/dashboard")
+    assert page.locator("svg.chart").count() == 2
+    live.shot(page, "dashboard", full=True)
+    page.goto(f"/backtest?name={MODEL}")
+    page.get_by_role("button", name="Run backtest").click()
+    table = page.locator("table.metrics")
+    table.wait_for(timeout=30_000)
+    assert "ROC AUC" in table.inner_text()
+    assert page.locator(".chart-grid img").count() >= 3
+    live.shot(page, "backtest", full=True)
