@@ -20,6 +20,13 @@ from .published import ModelCache, Published
 from .scoring import Adjusted, rescore
 from .settings import Settings
 
+Q_KNOWN_KEYS = sa.select(T.events.c.idempotency_key).where(
+    T.events.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))
+)
+Q_KNOWN_CONTACTS = sa.select(T.contacts.c.id).where(
+    T.contacts.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -202,18 +209,13 @@ class Service:
                 f"{self.settings.max_batch} (setting max_batch)",
             )
         now = utcnow()
-        e = T.events.c
         results: list[dict[str, Any]] = []
         with self.store.write() as conn:
             ids = self._resolve_contacts(conn, items, now)
             keys = [it.idempotency_key for it in items if it.idempotency_key]
             seen: set[str] = set()
             if keys:
-                seen = set(
-                    conn.execute(
-                        sa.select(e.idempotency_key).where(e.idempotency_key.in_(keys))
-                    ).scalars()
-                )
+                seen = set(conn.execute(Q_KNOWN_KEYS, {"keys": keys}).scalars())
             rows = []
             for it, cid in zip(items, ids, strict=True):
                 key = it.idempotency_key
@@ -274,7 +276,7 @@ class Service:
                     422, f"events[{i}]: an event needs 'contact_id' or 'email'", kind="validation"
                 )
         wanted = sorted(set(ids))
-        known = set(conn.execute(sa.select(c.id).where(c.id.in_(wanted))).scalars())
+        known = set(conn.execute(Q_KNOWN_CONTACTS, {"ids": wanted}).scalars())
         missing = [cid for cid in wanted if cid not in known]
         if missing and self.settings.unknown_contacts == "refuse":
             raise ApiProblem(

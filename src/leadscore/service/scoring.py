@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,25 +95,58 @@ def to_events(rows: Iterable[Any]) -> list[Event]:
     ]
 
 
+_IDS = sa.bindparam("ids", expanding=True)
+_NAMES = sa.bindparam("names", expanding=True)
+_AS_OF = sa.bindparam("as_of")
+# Statements built once: the hot path (one event, one contact) skips rebuilding them.
+Q_CONTACTS = sa.select(T.contacts).where(T.contacts.c.id.in_(_IDS)).order_by(T.contacts.c.id)
+Q_CONTACTS_LOCKED = Q_CONTACTS.with_for_update()
+_EV_ORDER = (T.events.c.contact_id, T.events.c.ts, T.events.c.seq)
+Q_EVENTS = sa.select(T.events).where(T.events.c.contact_id.in_(_IDS)).order_by(*_EV_ORDER)
+Q_EVENTS_AS_OF = (
+    sa.select(T.events)
+    .where(T.events.c.contact_id.in_(_IDS), T.events.c.ts <= _AS_OF)
+    .order_by(*_EV_ORDER)
+)
+Q_ADJUSTMENTS = (
+    sa.select(T.adjustments)
+    .where(T.adjustments.c.contact_id.in_(_IDS))
+    .order_by(T.adjustments.c.id)
+)
+Q_ADJUSTMENTS_AS_OF = (
+    sa.select(T.adjustments)
+    .where(T.adjustments.c.contact_id.in_(_IDS), T.adjustments.c.created_at <= _AS_OF)
+    .order_by(T.adjustments.c.id)
+)
+Q_SCORES = sa.select(T.scores).where(
+    T.scores.c.contact_id.in_(_IDS), T.scores.c.model_name.in_(_NAMES)
+)
+
+
+@lru_cache(maxsize=8)
+def _score_update(columns: tuple[str, ...]) -> sa.Update:
+    s = T.scores.c
+    return (
+        sa.update(T.scores)
+        .where(s.contact_id == sa.bindparam("b_cid"), s.model_name == sa.bindparam("b_model"))
+        .values({k: sa.bindparam(k) for k in columns})
+    )
+
+
 def load_inputs(
     conn: sa.Connection, ids: Sequence[str], *, lock: bool = False, as_of: datetime | None = None
 ):
     """Contacts, their events and adjustments, for a set of contact ids."""
-    q = sa.select(T.contacts).where(T.contacts.c.id.in_(ids)).order_by(T.contacts.c.id)
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    contacts = {r.id: r for r in conn.execute(q)}
-    eq = sa.select(T.events).where(T.events.c.contact_id.in_(ids))
+    params: dict[str, Any] = {"ids": list(ids)}
+    locked = lock and conn.dialect.name == "postgresql"
+    contacts = {r.id: r for r in conn.execute(Q_CONTACTS_LOCKED if locked else Q_CONTACTS, params)}
     if as_of is not None:
-        eq = eq.where(T.events.c.ts <= as_of)
+        params["as_of"] = as_of
     events: dict[str, list[Any]] = defaultdict(list)
-    for r in conn.execute(eq.order_by(T.events.c.contact_id, T.events.c.ts, T.events.c.seq)):
+    for r in conn.execute(Q_EVENTS if as_of is None else Q_EVENTS_AS_OF, params):
         events[r.contact_id].append(r)
-    aq = sa.select(T.adjustments).where(T.adjustments.c.contact_id.in_(ids))
-    if as_of is not None:
-        aq = aq.where(T.adjustments.c.created_at <= as_of)
     adjustments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(aq.order_by(T.adjustments.c.id)):
+    for r in conn.execute(Q_ADJUSTMENTS if as_of is None else Q_ADJUSTMENTS_AS_OF, params):
         adjustments[r.contact_id].append(r._asdict())
     return contacts, events, adjustments
 
@@ -156,11 +190,7 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
     names = [m.name for m in models]
     current = {
         (r.contact_id, r.model_name): r
-        for r in conn.execute(
-            sa.select(T.scores).where(
-                T.scores.c.contact_id.in_(ids), T.scores.c.model_name.in_(names)
-            )
-        )
+        for r in conn.execute(Q_SCORES, {"ids": list(ids), "names": names})
     }
     checks: list[TriggerCheck] = []
     inserts, updates, history = [], [], []
@@ -222,16 +252,9 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
     if inserts:
         conn.execute(sa.insert(T.scores), inserts)
     if updates:
-        s = T.scores.c
-        stmt = (
-            sa.update(T.scores)
-            .where(s.contact_id == sa.bindparam("b_cid"), s.model_name == sa.bindparam("b_model"))
-            .values(
-                {k: sa.bindparam(k) for k in updates[0] if k not in ("contact_id", "model_name")}
-            )
-        )
         conn.execute(
-            stmt, [{**u, "b_cid": u["contact_id"], "b_model": u["model_name"]} for u in updates]
+            _score_update(tuple(k for k in updates[0] if k not in ("contact_id", "model_name"))),
+            [{**u, "b_cid": u["contact_id"], "b_model": u["model_name"]} for u in updates],
         )
     if history:
         conn.execute(sa.insert(T.score_history), history)

@@ -41,6 +41,13 @@ def _stage_with(check: TriggerCheck, delta: float) -> str | None:
     )
 
 
+_TS = T.trigger_state.c
+Q_STATE = sa.select(T.trigger_state).where(
+    _TS.contact_id.in_(sa.bindparam("ids", expanding=True)),
+    _TS.model_name.in_(sa.bindparam("names", expanding=True)),
+)
+
+
 def _rearms(check: TriggerCheck, entering: bool, in_stage: bool, h: float, stage: str) -> bool:
     """Whether a fired trigger is ready again: out of (or back in) the stage, past the band."""
     if entering:
@@ -77,9 +84,7 @@ def check_triggers(
     ts = T.trigger_state.c
     state = {
         (r.model_name, r.trigger, r.contact_id): r
-        for r in conn.execute(
-            sa.select(T.trigger_state).where(ts.contact_id.in_(ids), ts.model_name.in_(names))
-        )
+        for r in conn.execute(Q_STATE, {"ids": ids, "names": names})
     }
     inserts, updates, outbox = [], [], []
     for check in relevant:
