@@ -54,6 +54,15 @@ class InMemoryVisitorStore:
             while len(self._waiting) > self.max_visitors:
                 self._waiting.popitem(last=False)
 
+    def stats(self) -> dict[str, int]:
+        """How many visitors are linked, waiting, and how many hits wait."""
+        with self._lock:
+            return {
+                "linked": len(self._links),
+                "waiting_visitors": len(self._waiting),
+                "waiting_hits": sum(len(h) for h in self._waiting.values()),
+            }
+
     def link(self, visitor_id: str, email: str, merged: list[str]) -> None:
         with self._lock:
             self._links[visitor_id] = email
