@@ -43,13 +43,13 @@ def print_summary(summary, report, out: Path) -> None:
         ("countries recognised", "countries given"),
         ("company domains", "valid e-mails"),
     ):
-        if label in c:
+        if c.get(whole):  # leave out what the file has no input for
             table.add_row(
                 label,
                 f"{c[label]:,} of {c.get(whole, 0):,}",
                 _pct(c[label], c.get(whole, 0)),
             )
-    if "IP addresses" in c:
+    if c.get("IP addresses"):
         table.add_row("IP addresses", f"{c['IP addresses']:,}", "")
     console.print(table)
     for name, rows in summary.breakdowns.items():

@@ -148,12 +148,16 @@ def _text(value: Any) -> str | None:
 def _register(
     con, name: str, keys: dict[str, list], rows: list[dict[str, Any]], outputs: Iterable[str]
 ) -> None:
-    import pyarrow as pa
+    """A temp table of one row per distinct input: its key(s) and the text of each output.
 
-    data = {k: pa.array(v, pa.string()) for k, v in keys.items()}
+    Lists go in as DuckDB list parameters (zipped by ``unnest``): no Arrow or pandas
+    conversion on the way."""
+    columns = dict(keys)
     for o in outputs:
-        data[o] = pa.array([_text(r.get(o)) for r in rows], pa.string())
-    con.register(name, pa.table(data))
+        columns[o] = [_text(r.get(o)) for r in rows]
+    select = ", ".join(f"unnest(?::VARCHAR[]) AS {q(c)}" for c in columns)
+    params = [[None if v is None else str(v) for v in vals] for vals in columns.values()]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}", params)
 
 
 def enrich_table(
@@ -194,7 +198,6 @@ def enrich_table(
         f"{inputs_sql} FROM {q(table)}"
     )
     distinct: dict[str, int] = {}
-    maps: list[str] = []
 
     def keys(expr: str) -> list:
         return [
@@ -215,7 +218,6 @@ def enrich_table(
             facts,
             ("country", "country_raw", "country_valid"),
         )
-        maps.append("__enrich_country")
 
         pairs = con.execute(
             "SELECT DISTINCT i.__in_phone, c.country FROM __enrich_in i "
@@ -264,15 +266,8 @@ def enrich_table(
         done = bar.step("writing")
         added = _rewrite(con, table, columns, options, dcheck is not None)
         done()
-    for name in (
-        "__enrich_country",
-        "__enrich_phone",
-        "__enrich_ip",
-        "__enrich_email",
-        "__enrich_title",
-    ):
-        con.unregister(name)
-    con.execute("DROP TABLE IF EXISTS __enrich_in")
+    for name in ("country", "phone", "ip", "email", "title", "in"):
+        con.execute(f"DROP TABLE IF EXISTS __enrich_{name}")
     rows = con.execute(f"SELECT count(*) FROM {q(table)}").fetchone()[0]
     return EnrichReport(
         rows=rows,
