@@ -48,13 +48,36 @@ def n_rows(table: Table) -> int:
     return 0
 
 
-def take(table: Table, index: Sequence[int] | np.ndarray) -> dict[str, list[Any]]:
-    """The rows ``index`` of ``table``, as a new table."""
+def take(table: Table, index: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+    """The rows ``index`` of ``table``, as a new table of arrays."""
     idx = np.asarray(index, dtype=np.int64)
-    out: dict[str, list[Any]] = {}
+    out: dict[str, np.ndarray] = {}
     for name, col in table.items():
-        arr = col if isinstance(col, np.ndarray) else np.asarray(col, dtype=object)
-        out[name] = list(arr[idx])
+        if isinstance(col, np.ndarray):
+            out[name] = col[idx]
+        else:
+            arr = np.empty(len(col), dtype=object)
+            arr[:] = list(col)
+            out[name] = arr[idx]
+    return out
+
+
+def _is_numbers(col: Any) -> bool:
+    return isinstance(col, np.ndarray) and col.dtype.kind in "fiu"
+
+
+def _mapped(raw: Sequence[Any], fn: Any) -> list[float]:
+    """``fn`` of each value, computed once per distinct value."""
+    cache: dict[Any, float] = {}
+    out = []
+    for v in raw:
+        try:
+            got = cache[v]
+        except KeyError:
+            got = cache[v] = fn(v)
+        except TypeError:  # unhashable
+            got = fn(v)
+        out.append(got)
     return out
 
 
@@ -130,43 +153,72 @@ class TableEncoder:
         self.dropped_: dict[str, str] = {}
         for name in list(table):
             raw = table[name]
-            present = [v for v in raw if not self._missing(v)]
-            if not present:
-                self.dropped_[name] = "always empty"
-                continue
-            numbers = [V.number(v) for v in present]
-            share = sum(n is not None for n in numbers) / len(present)
-            if name in self.numeric or (name not in self.categorical and share >= NUMERIC_SHARE):
-                distinct = len({n for n in numbers if n is not None})
-                ints = all(n is not None and float(n).is_integer() for n in numbers)
-                if (
-                    name not in self.numeric
-                    and ints
-                    and distinct == len(present)
-                    and distinct >= IDENTIFIER_MIN_DISTINCT
-                ):
-                    self.dropped_[name] = "identifier-like (every value distinct)"
-                    continue
-                self.columns_.append(ColumnCoding(name, "numeric"))
-                continue
-            counts = Counter(category_key(v) for v in present)
-            if (
-                name not in self.categorical
-                and len(counts) >= IDENTIFIER_MIN_DISTINCT
-                and len(counts) > IDENTIFIER_SHARE * len(present)
-            ):
-                self.dropped_[name] = f"identifier-like ({len(counts)} distinct values)"
-                continue
-            spelling: dict[str, Counter] = {}
-            for v in present:
-                spelling.setdefault(category_key(v), Counter())[str(V.text(v)).strip()] += 1
-            kept = sorted(
-                (k for k, n in counts.items() if n >= self.min_count), key=lambda k: (-counts[k], k)
-            )
-            labels = [min(spelling[k].items(), key=lambda kv: (-kv[1], kv[0]))[0] for k in kept]
-            self.columns_.append(ColumnCoding(name, "categorical", kept, labels))
+            if _is_numbers(raw) and name not in self.categorical:
+                self._fit_numbers(name, np.asarray(raw, dtype=np.float64))
+            else:
+                self._fit_values(name, raw)
         self.feature_names_ = [c.name for c in self.columns_]
         return self
+
+    def _numeric(self, name: str, values: np.ndarray, n_present: int) -> None:
+        """Keep a numeric column unless it is empty or identifier-like."""
+        if n_present == 0:
+            self.dropped_[name] = "always empty"
+            return
+        distinct = np.unique(values)
+        if (
+            name not in self.numeric
+            and len(distinct) == n_present
+            and n_present >= IDENTIFIER_MIN_DISTINCT
+            and np.all(np.mod(distinct, 1) == 0)
+        ):
+            self.dropped_[name] = "identifier-like (every value distinct)"
+            return
+        self.columns_.append(ColumnCoding(name, "numeric"))
+
+    def _fit_numbers(self, name: str, raw: np.ndarray) -> None:
+        present = raw[~np.isnan(raw)]
+        self._numeric(name, present, len(present))
+
+    def _fit_values(self, name: str, raw: Sequence[Any]) -> None:
+        counts = Counter(raw)  # distinct raw values: each is classified once
+        distinct = [(v, c) for v, c in counts.items() if not self._missing(v)]
+        n_present = sum(c for _, c in distinct)
+        if n_present == 0:
+            self.dropped_[name] = "always empty"
+            return
+        numbers = [(V.number(v), c) for v, c in distinct]
+        share = sum(c for x, c in numbers if x is not None) / n_present
+        if name in self.numeric or (name not in self.categorical and share >= NUMERIC_SHARE):
+            values = np.repeat(
+                [x for x, _ in numbers if x is not None], [c for x, c in numbers if x is not None]
+            )
+            self._numeric(name, values, n_present)
+            return
+        keys: Counter = Counter()
+        spelling: dict[str, Counter] = {}
+        for v, c in distinct:
+            key = category_key(v)
+            keys[key] += c
+            spelling.setdefault(key, Counter())[str(V.text(v)).strip()] += c
+        if (
+            name not in self.categorical
+            and len(keys) >= IDENTIFIER_MIN_DISTINCT
+            and len(keys) > IDENTIFIER_SHARE * n_present
+        ):
+            self.dropped_[name] = f"identifier-like ({len(keys)} distinct values)"
+            return
+        kept = sorted(
+            (k for k, n in keys.items() if n >= self.min_count), key=lambda k: (-keys[k], k)
+        )
+        labels = [min(spelling[k].items(), key=lambda kv: (-kv[1], kv[0]))[0] for k in kept]
+        self.columns_.append(ColumnCoding(name, "categorical", kept, labels))
+
+    def _number(self, value: Any) -> float:
+        if self._missing(value):
+            return np.nan
+        x = V.number(value)
+        return np.nan if x is None else x
 
     def transform(self, table: Table) -> np.ndarray:
         n = n_rows(table)
@@ -176,20 +228,20 @@ class TableEncoder:
             if col.kind == "numeric":
                 if raw is None:
                     continue
-                if isinstance(raw, np.ndarray) and raw.dtype.kind in "fiu":
-                    out[:, j] = raw.astype(np.float64)
+                if _is_numbers(raw):
+                    out[:, j] = np.asarray(raw, dtype=np.float64)
                     continue
-                out[:, j] = [
-                    np.nan if self._missing(v) or (x := V.number(v)) is None else x for v in raw
-                ]
+                out[:, j] = _mapped(raw, self._number)
             else:
                 if raw is None:
                     out[:, j] = col.missing_code
                     continue
-                out[:, j] = [
-                    col.missing_code if self._missing(v) else col.code_of(category_key(v))
-                    for v in raw
-                ]
+                out[:, j] = _mapped(
+                    raw,
+                    lambda v, col=col: (
+                        col.missing_code if self._missing(v) else col.code_of(category_key(v))
+                    ),
+                )
         return out
 
     def categorical_indices(self) -> list[int]:
