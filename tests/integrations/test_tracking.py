@@ -150,3 +150,35 @@ def test_the_script_is_served_and_honours_dnt_and_consent():
     assert "doNotTrack" in js and "globalPrivacyControl" in js
     assert 'opt.consent === "required"' in js and "sendBeacon" in js
     assert len(js.encode()) < 6000  # small
+
+
+def test_a_hit_that_races_the_identification_still_reaches_the_contact():
+    from leadscore.integrations.config import TrackingConfig
+    from leadscore.integrations.tracking import InMemoryVisitorStore, Tracker
+
+    sink, store = InMemorySink(), InMemoryVisitorStore()
+    tracker = Tracker(TrackingConfig(), store, sink, now=lambda: T0)
+
+    class RacingSink:
+        """While the merge is being stored, another tab's page view arrives."""
+
+        def __init__(self):
+            self.raced = False
+
+        def ingest(self, events):
+            if not self.raced:
+                self.raced = True
+                store.add_waiting(hit(5, 3, "/other-tab", visitor="visitor-0001"), 10)
+            return sink.ingest(events)
+
+        def upsert_contacts(self, contacts):
+            return []
+
+    tracker.sink = RacingSink()
+    tracker.collect({"t": "page_view", "v": "visitor-0001", "id": "h0000001", "u": "/"}, {})
+    out = tracker.collect(
+        {"t": "form_submit", "v": "visitor-0001", "id": "h0000002", "e": "a@b.io"}, {}
+    )
+    assert out["merged"] == 2
+    assert sorted(e.attributes.get("url", "") for e in sink.events) == ["", "/", "/other-tab"]
+    assert store.stats()["waiting_hits"] == 0

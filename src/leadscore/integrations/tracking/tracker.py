@@ -23,7 +23,7 @@ from typing import Any
 from ..config import TrackingConfig
 from ..events import LeadEvent, LeadSink
 from ..inbound.base import HookRejected
-from .identity import Hit, hit_event, plan_identify
+from .identity import Hit, hit_event, hits_to_events, plan_identify
 from .store import VisitorStore
 
 ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -111,10 +111,18 @@ class Tracker:
         results = self.sink.ingest(events)
         # Only once the sink has the history do we forget the waiting hits.
         self.store.link(h.visitor_id, contact, [w.hit_id for w in waiting])
+        merged = len(plan.events)
+        for _ in range(3):  # hits that raced the link (another tab) follow the contact
+            late = self.store.waiting(h.visitor_id)
+            if not late:
+                break
+            results += self.sink.ingest(hits_to_events(late, contact))
+            self.store.link(h.visitor_id, contact, [w.hit_id for w in late])
+            merged += len(late)
         return {
             "status": "identified",
             "outcome": plan.outcome,
             "contact": contact,
-            "merged": len(plan.events),
+            "merged": merged,
             "results": results,
         }
