@@ -43,7 +43,7 @@ def print_summary(summary, report, out: Path) -> None:
         ("countries recognised", "countries given"),
         ("company domains", "valid e-mails"),
     ):
-        if c.get(whole):  # leave out what the file has no input for
+        if label in c and c.get(whole):  # leave out what the file has no input for
             table.add_row(
                 label,
                 f"{c[label]:,} of {c.get(whole, 0):,}",
