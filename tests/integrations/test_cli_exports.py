@@ -182,3 +182,51 @@ def test_score_changed_payload_is_flat_with_the_change_spelled_out():
         "reasons": "Demo request +40",
     }
     assert all(not isinstance(v, dict | list) for v in p.values())  # flat for no-code tools
+
+
+def test_score_changed_webhook_posts_signed_flat_payloads_only_when_the_score_moves():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from leadscore.actions.webhook import verify
+    from leadscore.integrations.events import LeadEvent
+    from leadscore.integrations.exports import ScoreChangedWebhook
+
+    got: list[tuple[dict, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["content-length"]))
+            got.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
+    try:
+        hook = ScoreChangedWebhook(f"http://127.0.0.1:{server.server_address[1]}/zap", secret="s3")
+        ev = LeadEvent("page_view", datetime(2026, 3, 1, tzinfo=UTC), "t:1", email="a@b.io")
+
+        def result(total, stage):
+            return {"contact_id": "c1", "status": "accepted",
+                    "scores": {"m": {"total": total, "grade": None, "stage": stage,
+                                     "excluded": False}}}  # fmt: skip
+
+        hook([ev], [result(10.0, "lead")])
+        hook([ev], [result(10.0, "lead")])  # no change: nothing sent
+        hook([ev], [result(55.0, "MQL")])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(got) == 2
+    headers, body = got[1]
+    payload = json.loads(body)
+    assert (payload["previous_total"], payload["total"], payload["delta"]) == (10.0, 55.0, 45.0)
+    assert payload["stage_changed"] is True and payload["previous_stage"] == "lead"
+    assert verify("s3", body, headers["Leadscore-Signature"], headers["Leadscore-Timestamp"])
+    assert headers["Leadscore-Delivery"] == payload["id"]

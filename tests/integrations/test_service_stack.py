@@ -89,3 +89,39 @@ def test_sendgrid_events_go_to_the_service_once(stack):
     with svc.store.read() as conn:
         rows = conn.execute(sa.select(T.events.c.type, T.events.c.attributes)).all()
     assert sorted(r.type for r in rows) == ["email_click", "email_open"]
+
+
+def test_a_crm_trigger_action_payload_is_written_and_failures_raise_for_the_outbox_to_retry():
+    from datetime import UTC, datetime
+
+    from leadscore.integrations.config import HubSpotConfig
+    from leadscore.integrations.crm import CrmSync
+    from leadscore.integrations.crm.forward import CrmTriggerDelivery
+    from leadscore.integrations.crm.hubspot import HubSpotConnector, client_for
+    from leadscore.integrations.http import CrmError
+
+    from .fakes import FakeClock
+
+    payload = {  # the shape of the service's trigger.fired payload
+        "type": "trigger.fired",
+        "trigger": "Tell sales",
+        "model": {"name": "web", "version": 1},
+        "contact": {"id": "c_1", "email": "ann@acme.example"},
+        "score": {"total": 61.0, "grade": "A", "stage": "MQL", "groups": {}, "excluded": False},
+        "at": datetime(2026, 3, 1, tzinfo=UTC).isoformat(),
+    }
+    with FakeHubSpot() as hub:
+        config = HubSpotConfig(base_url=hub.url, max_attempts=2)
+        conn = HubSpotConnector(config, client_for(config, hub.token, clock=FakeClock()))
+        deliver = CrmTriggerDelivery({"hubspot": CrmSync(conn)})
+        hub.fail_next(503, 2)
+        with pytest.raises(CrmError, match="gave up after 2 attempts"):
+            deliver("hubspot", payload)
+        deliver("hubspot", payload)  # the outbox's retry
+        deliver("hubspot", payload)  # a duplicate delivery: nothing new to write
+        assert hub.writes[hub._by_email("ann@acme.example")] == [
+            {"leadscore_score": "61", "leadscore_grade": "A", "leadscore_stage": "MQL",
+             "leadscore_reasons": ""}
+        ]  # fmt: skip
+        with pytest.raises(CrmError, match="no pipedrive connector"):
+            deliver("pipedrive", payload)

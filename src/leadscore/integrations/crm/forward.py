@@ -94,3 +94,42 @@ class CrmForwarder:
             self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
+
+
+def update_from_trigger_payload(payload: dict[str, Any]) -> ScoreUpdate:
+    """The trigger outbox's ``trigger.fired`` payload as a CRM update."""
+    contact = payload.get("contact") or {}
+    score = payload.get("score") or {}
+    at = payload.get("at")
+    return ScoreUpdate(
+        contact_id=str(contact["id"]),
+        email=contact.get("email"),
+        total=float(score.get("total") or 0),
+        grade=score.get("grade"),
+        stage=score.get("stage"),
+        reasons=tuple(payload.get("reasons") or ()),
+        model=(payload.get("model") or {}).get("name"),
+        at=datetime.fromisoformat(at) if isinstance(at, str) else datetime.now(UTC),
+    )
+
+
+class CrmTriggerDelivery:
+    """Delivers ``crm: {system: ...}`` trigger actions: one ``(system, payload)`` call each.
+
+    Raises :class:`~..http.CrmError` when the write failed, so the outbox
+    retries it with its own back-off; succeeds quietly when the CRM already
+    shows these values.
+    """
+
+    def __init__(self, syncs: dict[str, CrmSync]):
+        self.syncs = syncs
+
+    def __call__(self, system: str, payload: dict[str, Any]) -> None:
+        sync = self.syncs.get(system)
+        if sync is None:
+            raise CrmError(
+                f"no {system} connector configured; add crm.{system} to the integrations config"
+            )
+        report = sync.push([update_from_trigger_payload(payload)])
+        if report.failed or report.pending:
+            raise CrmError(f"{system}: " + ("; ".join(report.errors) or "not written"))
