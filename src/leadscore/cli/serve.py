@@ -22,10 +22,10 @@ DATABASE_HELP = "Store URL: sqlite:///file.db or postgresql://user@host:port/db.
 def _serve(**flags: Any) -> None:
     import uvicorn
 
-    from ..service.app import create_app
+    from ..service.app import create_app, default_extensions
 
     settings = load_settings(flags)
-    app = create_app(settings)
+    app = create_app(settings, extensions=default_extensions())
     console.print(
         f"leadscore serving on http://{settings.host}:{settings.port} "
         f"(API docs at /docs, store {app.state.service.store.dialect})"

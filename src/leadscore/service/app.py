@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -58,10 +59,33 @@ class Sweeper:
             self._thread.join(timeout=10)
 
 
+EXTENSION_PACKAGES = ("leadscore.web", "leadscore.integrations")
+
+
+def default_extensions() -> list[Callable[[FastAPI], None]]:
+    """``install(app)`` of each part that serves pages or routes next to the API."""
+    found = []
+    for name in EXTENSION_PACKAGES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        install = getattr(module, "install", None)
+        if callable(install):
+            found.append(install)
+    return found
+
+
 def create_app(
-    settings: Settings | None = None, *, service: Service | None = None, workers: bool = True
+    settings: Settings | None = None,
+    *,
+    service: Service | None = None,
+    workers: bool = True,
+    extensions: Sequence[Callable[[FastAPI], None]] = (),
 ) -> FastAPI:
-    """Build the app. ``workers=False`` leaves the outbox and the sweep to the caller."""
+    """Build the app. ``workers=False`` leaves the outbox and the sweep to the caller;
+    each extension's ``install(app)`` adds its routes after the API's (see
+    :func:`default_extensions`, which ``leadscore serve`` passes)."""
     settings = settings or (service.settings if service else load_settings())
     svc = service or Service(settings)
     worker = OutboxWorker(svc.store, settings)
@@ -99,6 +123,8 @@ def create_app(
     from ..web import install as install_web  # the web app's pages at /, same service
 
     install_web(app)
+    for install in extensions:
+        install(app)
     app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
     return app
 
