@@ -137,6 +137,14 @@ def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
     assert problem.first.inner_text() == f"line {line}, column 9"
     assert "expected a number" in page.inner_text("#problems")
     assert page.locator("#gutter .bad").inner_text() == str(line)
+    problem.first.click()  # puts the cursor on the line with the problem
+    assert (
+        page.evaluate(
+            "() => { const a = document.getElementById('yaml');"
+            " return a.value.slice(0, a.selectionStart).split('\\n').length; }"
+        )
+        == line
+    )
     live.shot(page, "editor-error")
     fixed = text.replace("when: {total: {gte: 50}}", "when: {total: {gte: 30}}")
     assert fixed != text
@@ -163,7 +171,10 @@ def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
     page.goto("/leads?stage=MQL")
     assert page.locator("table.leads tbody tr").count() == min(mql_after, 50)
     page.goto(f"/models/{MODEL}/diff?a={before}&b={new}")
-    assert "+    when: {total: {gte: 30}}" in page.inner_text("pre.diff")
+    diff = page.inner_text("pre.diff")
+    assert "+    when: {total: {gte: 30}}" in diff
+    assert "-    when: {total: {gte: 50}}" in diff
+    assert "-name: b2b-saas" not in diff  # only the changed lines and their context
     live.shot(page, "diff")
     page.goto(f"/models/{MODEL}/versions/{new}")
     page.get_by_role("button", name=f"roll back to v{before}").click()

@@ -127,7 +127,7 @@ def bars(
     unit: str = "",
 ) -> Markup:
     """A bar chart; with ``rates`` a second series (0–1) drawn as dots on a right axis."""
-    left, right, top, bottom = 36, 36 if rates else 8, 12, 34
+    left, right, top, bottom = 36, 36 if rates else 8, 24 if rates else 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     top_v = max([*values, 1])
     n = max(len(values), 1)
@@ -155,8 +155,8 @@ def bars(
             )
     if rates:
         body.append(
-            f'<text x="{width - 2}" y="{top + 4}" font-size="10" text-anchor="end" '
-            f'fill="{SECOND}">conv. %</text>'
+            f'<text x="{width - 2}" y="10" font-size="10" text-anchor="end" '
+            f'fill="{SECOND}">converted</text>'
         )
         pts = []
         for i, r in enumerate(rates):

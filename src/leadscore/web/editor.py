@@ -43,6 +43,11 @@ def _call(fn, *args: Any, **kw: Any) -> Any:
         raise PageError(exc.status, exc.detail) from None
 
 
+def _text(data: dict[str, str]) -> str:
+    """The posted YAML with the browser's CRLF line ends made LF again (as typed)."""
+    return data.get("yaml", "").replace("\r\n", "\n")
+
+
 def _versions(conn: sa.Connection, name: str) -> list[Any]:
     return conn.execute(
         sa.select(T.model_versions).where(MV.name == name).order_by(MV.version.desc())
@@ -78,14 +83,14 @@ def edit(
 @router.post("/models/validate", response_class=HTMLResponse)
 async def validate(page: Page = Depends(current)) -> Response:
     data = await form(page)
-    return page.render("_problems.html", check=versions.validate(data.get("yaml", "")))
+    return page.render("_problems.html", check=versions.validate(_text(data)))
 
 
 @router.post("/models/drafts", response_class=HTMLResponse)
 async def save_draft(page: Page = Depends(current)) -> Response:
     page.require("admin", "Saving a model draft")
     data = await form(page)
-    text = data.get("yaml", "")
+    text = _text(data)
     check = versions.validate(text)
     if not check["valid"]:
         return page.render("editor.html", 422, text=text, base=None, check=check)
