@@ -125,3 +125,39 @@ def test_a_crm_trigger_action_payload_is_written_and_failures_raise_for_the_outb
         ]  # fmt: skip
         with pytest.raises(CrmError, match="no pipedrive connector"):
             deliver("pipedrive", payload)
+
+
+def test_install_mounts_everything_on_the_service_app_from_the_config_file(tmp_path, monkeypatch):
+    from leadscore.integrations import install
+    from leadscore.integrations.config import ConfigError
+    from leadscore.service import create_app, load_settings
+    from leadscore.service.auth import create_key
+
+    settings = load_settings(
+        {"database": f"sqlite:///{tmp_path / 's.db'}", "outbox_poll_interval": 0,
+         "sweep_interval": 0},
+        env={},
+    )  # fmt: skip
+    with FakeHubSpot() as hub:
+        (tmp_path / "int.yaml").write_text(
+            f"crm:\n  hubspot: {{base_url: '{hub.url}'}}\n"
+            "hooks:\n  web-form: {kind: form, form_id: contact}\n"
+        )
+        monkeypatch.setenv("LEADSCORE_INTEGRATIONS", str(tmp_path / "int.yaml"))
+        monkeypatch.setenv("HUBSPOT_TOKEN", hub.token)
+        app = create_app(settings, workers=False, extensions=[install])
+        with TestClient(app) as client:
+            assert client.get("/t.js").status_code == 200
+            r = client.post("/hooks/web-form", json={"email": "x@acme.example"})
+            assert r.status_code == 200 and r.json()["accepted"] == 1
+            assert client.get("/integrations/sync-log").status_code == 401
+            with app.state.service.store.write() as conn:
+                token = create_key(conn, "reader", "read")[1]
+            r = client.get("/integrations/sync-log", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and r.json()["items"] == []
+            assert callable(app.state.integrations["crm_delivery"])
+        app.state.integrations["forwarder"].close()
+        app.state.service.store.dispose()
+    (tmp_path / "int.yaml").write_text("hooks:\n  x: {kind: typeform}\n")
+    with pytest.raises(ConfigError, match=r"int\.yaml:2"):
+        create_app(settings, workers=False, extensions=[install])

@@ -15,6 +15,16 @@ Everything talks to the rest of leadscore through :class:`.events.LeadSink`,
 a two-method interface (ingest events, upsert contacts).
 """
 
+from typing import Any
+
 from .events import ContactRecord, InMemorySink, LeadEvent, LeadSink
 
-__all__ = ["ContactRecord", "InMemorySink", "LeadEvent", "LeadSink"]
+
+def install(app: Any) -> None:
+    """Mount the integrations on the service's app (see :mod:`.mount`)."""
+    from .mount import install as _install
+
+    _install(app)
+
+
+__all__ = ["ContactRecord", "InMemorySink", "LeadEvent", "LeadSink", "install"]

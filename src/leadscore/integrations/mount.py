@@ -1,0 +1,85 @@
+"""Mounting the integrations on the scoring service: ``install(app)``.
+
+``leadscore serve`` calls :func:`install` (through the service's extension
+list). It reads the integrations config from the file named by the
+``LEADSCORE_INTEGRATIONS`` environment variable (none: tracking on, no hooks,
+no CRM), builds a connector per configured CRM (its token must be in the
+environment), and mounts the router with the service as the sink. The sync
+log route needs an API key with the ``read`` scope.
+
+What it leaves on ``app.state.integrations``:
+
+* ``crm_delivery``: a callable ``(system, payload)`` that writes a
+  ``crm: {system: ...}`` trigger action's payload to that CRM, raising
+  :class:`~.http.CrmError` so the outbox retries;
+* ``sync_log``, ``config``, ``forwarder``, ``visitors``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .config import IntegrationsConfig, load_config
+from .crm import CrmSync, SyncLog
+from .crm.forward import CrmForwarder, CrmTriggerDelivery
+from .router import build_router
+from .tracking import InMemoryVisitorStore
+
+ENV_CONFIG = "LEADSCORE_INTEGRATIONS"
+
+
+def connectors(config: IntegrationsConfig) -> dict[str, Any]:
+    """One connector per CRM section in the config (tokens read from the environment)."""
+    out: dict[str, Any] = {}
+    if config.crm.hubspot is not None:
+        from .crm.hubspot import HubSpotConnector
+
+        out["hubspot"] = HubSpotConnector.from_config(config.crm.hubspot)
+    if config.crm.pipedrive is not None:
+        from .crm.pipedrive import PipedriveConnector
+
+        out["pipedrive"] = PipedriveConnector.from_config(config.crm.pipedrive)
+    return out
+
+
+def install(
+    app: Any,
+    config: IntegrationsConfig | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Mount ``POST /hooks/{source}``, ``GET /t.js``, ``POST /t`` and the sync log."""
+    from ..service.deps import require
+    from .service_sink import ServiceSink
+
+    env = os.environ if env is None else env
+    svc = app.state.service
+    if config is None:
+        path = getattr(svc.settings, "values", {}).get("integrations") or env.get(ENV_CONFIG)
+        config = load_config(path or None)
+    log = SyncLog()
+    syncs = {name: CrmSync(conn, log=log) for name, conn in connectors(config).items()}
+    forwarder = CrmForwarder(list(syncs.values()), background=True) if syncs else None
+    visitors = InMemoryVisitorStore()
+    reasons = max(
+        [s.reasons for s in (config.crm.hubspot, config.crm.pipedrive) if s is not None] or [3]
+    )
+    app.include_router(
+        build_router(
+            config,
+            ServiceSink(svc, reasons=reasons),
+            visitors=visitors,
+            sync_log=log,
+            on_scores=forwarder,
+            protect=[require("read")],
+        )
+    )
+    app.state.integrations = {
+        "config": config,
+        "sync_log": log,
+        "crm_delivery": CrmTriggerDelivery(syncs),
+        "forwarder": forwarder,
+        "visitors": visitors,
+    }
