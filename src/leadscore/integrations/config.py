@@ -27,6 +27,7 @@ variables that hold them.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -220,7 +221,26 @@ def config_from_text(text: str, source: str | None = None) -> IntegrationsConfig
     try:
         return IntegrationsConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, data, marks, source)) from None
+        problems = problems_from_validation(exc, data, marks, source)
+        raise ConfigError([_config_hint(p) for p in problems]) from None
+
+
+def _vocabulary() -> list[str]:
+    words: set[str] = set()
+    for cls in (IntegrationsConfig, CrmSection, HubSpotConfig, PipedriveConfig, ScoreFields,
+                SendGridHook, MailgunHook, FormHook, TrackingConfig):  # fmt: skip
+        words |= set(cls.model_fields)
+    return sorted(words)
+
+
+def _config_hint(p: Problem) -> Problem:
+    """Suggest this file's own keys for a misspelt key (not the model language's)."""
+    if not p.message.startswith("unknown key "):
+        return p
+    key = p.message.removeprefix("unknown key ").strip("'\"")
+    close = difflib.get_close_matches(key, _vocabulary(), 1, 0.6)
+    hint = f"did you mean {close[0]!r}?" if close else None
+    return Problem(p.path, p.message, hint, p.line, p.column, p.source)
 
 
 def load_config(path: str | Path | None) -> IntegrationsConfig:
