@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from leadscore.engine import score_contact
 from leadscore.engine import values as V
@@ -15,26 +16,27 @@ from leadscore.engine.sql import output_columns, score_sql
 
 
 def duck(contacts: list[dict], events: list[dict], props: list[str], attrs: list[str]):
+    """A DuckDB connection with ``contacts`` and ``events`` as data/io.load_inputs makes them."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    cols = ", ".join(f'"{p}" VARCHAR' for p in ["id", *props])
-    con.execute(f"CREATE TABLE contacts ({cols})")
-    if contacts:
-        con.executemany(
-            f"INSERT INTO contacts VALUES ({', '.join('?' for _ in ['id', *props])})",
-            [[c.get(k) for k in ["id", *props]] for c in contacts],
-        )
-    acols = "".join(f', "{a}" VARCHAR' for a in attrs)
-    con.execute(
-        "CREATE TABLE events (contact_id VARCHAR, event_id VARCHAR, type VARCHAR, "
-        f"ts TIMESTAMPTZ{acols})"
+    cnames = ["id", *props]
+    ctable = pa.table({k: pa.array([c.get(k) for c in contacts], pa.string()) for k in cnames})
+    enames = ["contact_id", "event_id", "type", "ts", *attrs]
+    etable = pa.table(
+        {
+            k: pa.array(
+                [e.get(k) for e in events],
+                pa.timestamp("us", tz="UTC") if k == "ts" else pa.string(),
+            )
+            for k in enames
+        }
     )
-    names = ["contact_id", "event_id", "type", "ts", *attrs]
-    if events:
-        con.executemany(
-            f"INSERT INTO events VALUES ({', '.join('?' for _ in names)})",
-            [[e.get(k) for k in names] for e in events],
-        )
+    con.register("__contacts", ctable)
+    con.register("__events", etable)
+    con.execute("CREATE TABLE contacts AS SELECT * FROM __contacts")
+    con.execute("CREATE TABLE events AS SELECT * FROM __events")
+    con.unregister("__contacts")
+    con.unregister("__events")
     return con
 
 

@@ -53,7 +53,7 @@ def build_query(
     if len(parts) == 1:
         query: exp.Expression = parts[0]
         if order:
-            query = query.order_by(exp.column("contact_id", quoted=True))
+            query = query.order_by(exp.column("contact_id", quoted=True), copy=False)
         return query
     union: exp.Expression = parts[0].subquery("__q0")
     union = exp.select("*").from_(union)

@@ -88,16 +88,30 @@ _US_DELTA = __import__("datetime").timedelta(microseconds=1)
 
 
 def parse_time_us(d: Dialect, x: exp.Expression) -> exp.Expression:
-    """Text → microseconds since the epoch, NULL when missing or not a time we read."""
+    """Text → microseconds since the epoch, NULL when missing or not a time we read.
+
+    The text is brought to one form every engine reads the same way:
+    ``YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM`` (no zone means UTC, as in Python)."""
     t = d.trim_ws(x.copy())
+    no_seconds = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    t2 = case(
+        (exp.Length(this=t.copy()).eq(10), exp.DPipe(this=t.copy(), expression=s("T00:00:00"))),
+        (
+            coalesce_false(d.regex(t.copy(), no_seconds)),
+            exp.DPipe(
+                this=exp.DPipe(
+                    this=exp.Substring(this=t.copy(), start=n(1), length=n(16)),
+                    expression=s(":00"),
+                ),
+                expression=exp.Substring(this=t.copy(), start=n(17)),
+            ),
+        ),
+        default=t.copy(),
+    )
     has_zone = coalesce_false(d.regex(t.copy(), r"(Z|[+-][0-9]{2}:[0-9]{2})$"))
     normal = case(
-        (
-            exp.Length(this=t.copy()).eq(10),
-            exp.DPipe(this=t.copy(), expression=s("T00:00:00+00:00")),
-        ),
-        (has_zone, exp.func("REPLACE", t.copy(), s("Z"), s("+00:00"))),
-        default=exp.DPipe(this=t.copy(), expression=s("+00:00")),
+        (has_zone, exp.func("REPLACE", t2, s("Z"), s("+00:00"))),
+        default=exp.DPipe(this=t2.copy(), expression=s("+00:00")),
     )
     return case((coalesce_false(d.regex(t.copy(), TIME_PATTERN)), d.try_timestamp_us(normal)))
 
@@ -276,19 +290,21 @@ def _build(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
             exp.alias_(exp.Table(this=ident("__a")), "a", quoted=True),
             on=col("contact_id", "c").eq(col("contact_id", "a")),
             join_type="left",
+            copy=False,
         )
     for i, _, _ in limited:
         r_from = r_from.join(
             exp.alias_(exp.Table(this=ident(f"__l{i}")), f"l{i}", quoted=True),
             on=col("contact_id", "c").eq(col("contact_id", f"l{i}")),
             join_type="left",
+            copy=False,
         )
     ctes.append(("__r", r_from))
     ctes.append(("__g", _groups_cte(ctx)))
     ctes.append(("__t", _total_cte(ctx)))
     final = _final(ctx, group_columns)
     for name, query in ctes:
-        final = final.with_(name, as_=query)
+        final = final.with_(name, as_=query, copy=False)
     return final
 
 

@@ -77,12 +77,14 @@ class Dialect:
 
     def try_double(self, text: exp.Expression) -> exp.Expression:
         """Text already known to match NUMBER_PATTERN → DOUBLE, or NULL when not finite."""
-        raw = exp.TryCast(this=text, to=exp.DataType.build("double"))
+        raw = exp.TryCast(this=text, to=exp.DataType.build("double"), safe=True)
         return case((exp.Abs(this=raw) <= dbl(sys.float_info.max), raw))
 
     def try_timestamp_us(self, text: exp.Expression) -> exp.Expression:
         """Text known to match TIME_PATTERN → microseconds since the epoch (NULL: no such day)."""
-        return self.epoch_us(exp.TryCast(this=text, to=exp.DataType.build("timestamptz")))
+        return self.epoch_us(
+            exp.TryCast(this=text, to=exp.DataType.build("timestamptz"), safe=True)
+        )
 
     def floor_div(self, a: exp.Expression, b: int) -> exp.Expression:
         return exp.Floor(this=exp.Div(this=exp.cast(a, "double"), expression=dbl(b)))
@@ -160,7 +162,7 @@ class Spark(Dialect):
         return exp.Anonymous(this="UNIX_MICROS", expressions=[ts])
 
     def try_timestamp_us(self, text):
-        return self.epoch_us(exp.TryCast(this=text, to=exp.DataType.build("timestamp")))
+        return self.epoch_us(exp.TryCast(this=text, to=exp.DataType.build("timestamp"), safe=True))
 
 
 DIALECTS: dict[str, Dialect] = {
