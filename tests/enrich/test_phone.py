@@ -76,3 +76,19 @@ def test_national_number_without_a_country_cannot_be_checked():
 @pytest.mark.parametrize("value", [None, "", "  "])
 def test_missing_number_adds_nothing(value):
     assert phone_facts(value, "FR") == {}
+
+
+@pytest.mark.parametrize(
+    ("number", "region"),
+    [("01 42 68 53 00", "FR"), ("+33 1 23", None), ("+800 1234 5678", None),
+     ("+882 1234 5678", None), ("0048 773 463 284", "PL"), ("+1 202 456 1111", None),
+     ("+44 7911 123456", None), ("00 800 1234 5678", "DE"), ("+999 123 456", None)],
+)  # fmt: skip
+def test_validity_agrees_with_phonenumbers(number, region):
+    import phonenumbers as pn
+
+    try:
+        expected = pn.is_valid_number(pn.parse(number, region))
+    except pn.NumberParseException:
+        expected = False
+    assert phone_facts(number, region)["phone_valid"] is expected
