@@ -182,3 +182,26 @@ def test_a_hit_that_races_the_identification_still_reaches_the_contact():
     assert out["merged"] == 2
     assert sorted(e.attributes.get("url", "") for e in sink.events) == ["", "/", "/other-tab"]
     assert store.stats()["waiting_hits"] == 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_visitor_stores_keep_the_newest_waiting_hits_and_drop_merged_ones(kind, tmp_path):
+    from leadscore.integrations.tracking import InMemoryVisitorStore
+    from leadscore.integrations.tracking.sqlite_store import SqliteVisitorStore
+
+    store = InMemoryVisitorStore() if kind == "memory" else SqliteVisitorStore(tmp_path / "v.db")
+    for i in range(5):
+        store.add_waiting(hit(i, i), limit=3)
+    store.add_waiting(hit(4, 4), limit=3)  # a retried hit is kept once
+    assert [h.hit_id for h in store.waiting("visitor-a")] == ["hit-0002", "hit-0003", "hit-0004"]
+    assert store.waiting("visitor-a")[0].attributes == {"url": "/"}
+    store.link("visitor-a", "ann@acme.example", ["hit-0002", "hit-0003"])
+    assert store.contact_of("visitor-a") == "ann@acme.example"
+    assert [h.hit_id for h in store.waiting("visitor-a")] == ["hit-0004"]
+    assert store.stats() == {"linked": 1, "waiting_visitors": 1, "waiting_hits": 1}
+    if kind == "sqlite":
+        store.close()
+        again = SqliteVisitorStore(tmp_path / "v.db")  # survives a restart
+        assert again.contact_of("visitor-a") == "ann@acme.example"
+        assert again.waiting("visitor-a")[0].ts == T0 + timedelta(minutes=4)
+        again.close()

@@ -198,6 +198,9 @@ class TrackingConfig(Frozen):
     cookie_days: int = Field(default=390, ge=1, le=800)
     max_pending_hits: int = Field(default=500, ge=1, description="anonymous hits kept per visitor")
     allowed_origins: tuple[str, ...] = ()
+    visitor_store: str | None = Field(
+        default=None, description="SQLite file keeping visitors across restarts (none: memory)"
+    )
 
 
 class IntegrationsConfig(Frozen):

@@ -62,7 +62,11 @@ def install(
     log = SyncLog()
     syncs = {name: CrmSync(conn, log=log) for name, conn in connectors(config).items()}
     forwarder = CrmForwarder(list(syncs.values()), background=True) if syncs else None
-    visitors = InMemoryVisitorStore()
+    visitors: Any = InMemoryVisitorStore()
+    if config.tracking.visitor_store:
+        from .tracking.sqlite_store import SqliteVisitorStore
+
+        visitors = SqliteVisitorStore(config.tracking.visitor_store)
     reasons = max(
         [s.reasons for s in (config.crm.hubspot, config.crm.pipedrive) if s is not None] or [3]
     )
