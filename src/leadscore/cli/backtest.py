@@ -130,6 +130,9 @@ def backtest(
     html: Path | None = typer.Option(
         None, "--html", help="Write a self-contained HTML report with charts."
     ),
+    charts: Path | None = typer.Option(
+        None, "--charts", help="Also write each chart as a PNG file into this folder."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Compare scoring models against past outcomes: AUC, lift, MQL precision and
@@ -168,12 +171,18 @@ def backtest(
         from ..evaluate.report import write_report
 
         write_report(bt, html)
+    if charts is not None:
+        from ..evaluate.charts import render_png
+
+        written = render_png(bt, charts)
     if as_json:
         print(json.dumps(bt.to_dict(), indent=2, ensure_ascii=False))
         return
     print_backtest(bt)
     if html is not None:
         console.print(f"wrote {html}", markup=False)
+    if charts is not None:
+        console.print(f"wrote {len(written)} charts to {charts}", markup=False)
 
 
 def print_impact(imp: Impact) -> None:

@@ -23,6 +23,7 @@ from .backtest import Backtest
 
 PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
 CONVERTED, OTHERS = "#16a34a", "#94a3b8"
+FEW = 30  # bands with fewer contacts than this are drawn pale
 WIDTH = 7.5  # inches
 STYLE = {
     "font.family": "DejaVu Sans",
@@ -83,8 +84,10 @@ def distribution(bt: Backtest) -> Figure:
         model = bt.population.scored[v.name].model
         total = bt.population.scored[v.name].total
         edges = np.linspace(model.scale.min, model.scale.max, 21)
-        ax.hist(total[~y], bins=edges, color=OTHERS, alpha=0.8, label="did not convert")
-        ax.hist(total[y], bins=edges, color=CONVERTED, alpha=0.7, label="converted")
+        ax.hist(total[~y], bins=edges, color=OTHERS, alpha=0.6, label="did not convert")
+        ax.hist(
+            total[y], bins=edges, color=CONVERTED, histtype="step", linewidth=1.6, label="converted"
+        )
         ax.set(title=v.name, xlabel="score")
         if k % cols == 0:
             ax.set_ylabel("contacts")
@@ -99,14 +102,16 @@ def distribution(bt: Backtest) -> Figure:
 
 def bands(bt: Backtest) -> Figure:
     """Conversion rate per score band, bars grouped by model."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.0))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.4))
     n = len(bt.variants)
     width = 0.8 / n
     labels = [b.label for b in bt.variants[0].bands]
     x = np.arange(len(labels))
     for i, v in enumerate(bt.variants):
         rates = [b.conversion_rate * 100 if b.contacts else 0 for b in v.bands]
-        ax.bar(x + (i - (n - 1) / 2) * width, rates, width, color=_color(i), label=v.name)
+        bars = ax.bar(x + (i - (n - 1) / 2) * width, rates, width, color=_color(i), label=v.name)
+        for bar, b in zip(bars, v.bands, strict=True):
+            bar.set_alpha(1.0 if b.contacts >= FEW else 0.3)
     ax.axhline(
         bt.base_rate * 100,
         color="#6b7280",
@@ -115,10 +120,16 @@ def bands(bt: Backtest) -> Figure:
         label=f"overall {bt.base_rate:.1%}",
     )
     ax.set_xticks(x, labels)
-    ax.set(
-        xlabel="score band", ylabel="% converted", title="Conversion by score band", ylim=(0, 105)
+    ax.set(xlabel=f"score band (pale: fewer than {FEW} contacts)", ylabel="% converted")
+    ax.set_ylim(0, 105)
+    ax.set_title("Conversion by score band", pad=12 + 12 * ((n + 3) // 3))
+    ax.legend(
+        fontsize=8,
+        frameon=False,
+        ncol=min(n + 1, 3),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
     )
-    ax.legend(fontsize=8, frameon=False, ncol=min(n + 1, 4), loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -142,16 +153,14 @@ def calibration(bt: Backtest) -> Figure:
 
 
 def intervals(bt: Backtest) -> Figure | None:
-    """AUC and lift with their bootstrap intervals, and each model minus the baseline."""
+    """AUC and lift with their bootstrap intervals."""
     b = bt.bootstrap
     if b is None:
         return None
     names = [v.name for v in bt.variants]
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 0.55 * len(names) + 1.4))
-    for ax, data, title in (
-        (axes[0], b.auc, "ROC AUC"),
-        (axes[1], b.lift, f"lift, top {b.share:.0%}"),
-    ):
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 0.4 * len(names) + 1.3))
+    panels = ((axes[0], b.auc, "ROC AUC"), (axes[1], b.lift, f"lift in the top {b.share:.0%}"))
+    for ax, data, title in panels:
         for i, name in enumerate(names):
             iv = data[name]
             ax.errorbar(
@@ -164,8 +173,12 @@ def intervals(bt: Backtest) -> Figure | None:
             )
         ax.set_yticks(range(len(names)), names)
         ax.set_ylim(len(names) - 0.5, -0.5)
-        ax.set_title(f"{title} [{b.level:.0%} interval, {b.resamples} resamples]", fontsize=9)
+        ax.set_title(title, fontsize=9)
         ax.grid(axis="y", visible=False)
+    axes[1].set_yticklabels([])
+    fig.suptitle(
+        f"{b.level:.0%} bootstrap intervals ({b.resamples} resamples, seed {b.seed})", fontsize=9
+    )
     fig.tight_layout()
     return fig
 

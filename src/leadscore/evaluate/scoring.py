@@ -24,9 +24,10 @@ from datetime import datetime
 import numpy as np
 
 from ..data.io import Inputs
-from ..engine.conditions import evaluate
+from ..engine.conditions import predicate
 from ..engine.inprocess import score_contact, to_event
 from ..errors import UsageError
+from ..model.conditions import AllOf, Not, Predicate
 from ..model.schema import Group, Scale, ScoringModel, Total
 
 ENGINES = ("sql", "inprocess")
@@ -213,38 +214,65 @@ def _group_values(model: ScoringModel, points: np.ndarray, column: dict[str, int
     return groups, np.clip(total, model.scale.min, model.scale.max)
 
 
+def _mask(cond, columns: dict[str, list]) -> np.ndarray:
+    """Where ``cond`` holds, with the reference predicate applied once per distinct value."""
+    if isinstance(cond, Predicate):
+        values = columns.get(cond.field)
+        n = len(next(iter(columns.values())))
+        if values is None:
+            return np.full(n, predicate(cond, None))
+        seen: dict = {}
+        codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), int, len(values))
+        truth = np.array([predicate(cond, v) for v in seen], dtype=bool)
+        return truth[codes]
+    if isinstance(cond, Not):
+        return ~_mask(cond.item, columns)
+    masks = [_mask(c, columns) for c in cond.items]
+    if isinstance(cond, AllOf):
+        return np.logical_and.reduce(masks)
+    return np.logical_or.reduce(masks)
+
+
 def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Scored:
     """Groups, total, grade and stage from each rule's points, as the evaluator does."""
     rules = [(g, r.name) for g, r in model.rules()]
     column = {name: j for j, (_, name) in enumerate(rules)}
     groups, total = _group_values(model, points, column)
+    excluded = np.asarray(excluded, dtype=bool)
     total = np.where(excluded, model.scale.min, total)
     n = len(total)
     grade: list[str | None] = [None] * n
     if model.grades is not None:
         values = groups[model.grades.group]
-        grade = [model.grades.otherwise] * n
-        for letter, minimum in reversed(model.grades.letters):
-            for i in np.flatnonzero(values >= minimum):
-                grade[i] = letter
-    stage: list[str | None] = [None] * n
-    names = list(groups)
-    matrix = np.column_stack([groups[g] for g in names]) if names else np.zeros((n, 0))
-    for i in range(n):
-        if excluded[i]:
-            continue
-        scores = dict(zip(names, matrix[i].tolist(), strict=True))
-        scores["total"] = float(total[i])
-        scores["grade"] = grade[i]
-        stage[i] = next(
-            (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
+        letters = model.grades.letters
+        grade = (
+            np.select(
+                [values >= minimum for _, minimum in letters],
+                [letter for letter, _ in letters],
+                default=model.grades.otherwise,
+            ).tolist()
+            if letters
+            else [model.grades.otherwise] * n
         )
+    stage_arr = np.full(n, None, dtype=object)
+    if model.thresholds:
+        columns = {g: v.tolist() for g, v in groups.items()}
+        columns["total"] = total.tolist()
+        columns["grade"] = grade
+        open_ = ~excluded
+        for th in model.thresholds:
+            hit = open_ & _mask(th.when, columns)
+            stage_arr[hit] = th.stage
+            open_ &= ~hit
+        stage_arr[open_] = model.default_stage
+    else:
+        stage_arr[~excluded] = model.default_stage
     return Scored(
         model=model,
         total=total,
         grade=grade,
-        stage=stage,
-        excluded=np.asarray(excluded, dtype=bool),
+        stage=stage_arr.tolist(),
+        excluded=excluded,
         rules=rules,
         points=points,
     )
