@@ -66,3 +66,21 @@ def test_malformed_addresses_are_invalid(ip):
 
 def test_batch_lookup_keeps_order_and_skips_invalid():
     assert ip_countries(["81.2.69.142", "bad", "8.8.8.8", "10.0.0.1"]) == ["GB", None, "US", None]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1.2.3.4", "01.2.3.4", "1.2.3.04", "256.1.1.1", "0.0.0.0", "255.255.255.255", "1.2.3.4\n",
+     "1.2.3.4.", "١.2.3.4", "::ffff:1.2.3.4", "fe80::1%eth0"],
+)  # fmt: skip
+def test_ip_validity_agrees_with_the_standard_library(text):
+    import ipaddress
+
+    from leadscore.enrich.geo import ip_valid
+
+    try:
+        ipaddress.ip_address(text)
+        expected = True
+    except ValueError:
+        expected = False
+    assert ip_valid(text) is expected

@@ -20,7 +20,7 @@ from ..errors import UsageError
 from .company import company_facts
 from .contact import DEFAULT_OPTIONS, EnrichOptions
 from .email import DeliverabilityCheck, domain_kind, email_facts
-from .geo import country_facts, ip_countries, ip_valid
+from .geo import country_facts, ip_lookup
 from .phone import phone_facts
 from .properties import PROPERTY_NAMES
 from .titles import title_facts
@@ -238,10 +238,7 @@ def enrich_table(
         distinct["ip"] = len(ips)
         done = bar.step("IP addresses")
         texts = [str(i).strip() for i in ips]
-        located = ip_countries(texts)
-        ip_rows = [
-            {"ip_valid": ip_valid(t), "ip_country": c} for t, c in zip(texts, located, strict=True)
-        ]
+        ip_rows = [{"ip_valid": ok, "ip_country": code} for ok, code in ip_lookup(texts)]
         _register(con, "__enrich_ip", {"k": ips}, ip_rows, ("ip_valid", "ip_country"))
         done()
 

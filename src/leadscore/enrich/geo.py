@@ -135,7 +135,13 @@ def _ip_text(value: Any) -> str | None:
     return text or None
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # what ipaddress accepts, no leading 0
+
+
 def ip_valid(text: str) -> bool:
+    if _IPV4.fullmatch(text):
+        return True
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -143,13 +149,19 @@ def ip_valid(text: str) -> bool:
     return True
 
 
-def ip_countries(texts: Sequence[str]) -> list[str | None]:
-    """Country codes for many addresses at once (the batch lookup of iptocc)."""
+def ip_lookup(texts: Sequence[str]) -> list[tuple[bool, str | None]]:
+    """(valid, country code) for many addresses at once (the batch lookup of iptocc)."""
     from iptocc import country_code
 
-    valid = [t for t in texts if ip_valid(t)]
-    found = dict(zip(valid, country_code(valid), strict=True)) if valid else {}
-    return [found.get(t) for t in texts]
+    valid = [ip_valid(t) for t in texts]
+    good = [t for t, ok in zip(texts, valid, strict=True) if ok]
+    codes = iter(country_code(good) if good else [])
+    return [(ok, next(codes) if ok else None) for ok in valid]
+
+
+def ip_countries(texts: Sequence[str]) -> list[str | None]:
+    """Country codes for many addresses at once; None for invalid or private ones."""
+    return [code for _, code in ip_lookup(texts)]
 
 
 def ip_facts(value: Any) -> dict[str, Any]:
