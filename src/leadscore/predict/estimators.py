@@ -71,11 +71,13 @@ SMALL_DATA_ROWS = 20_000
 class LeadModel:
     """LightGBM with early stopping on an internal validation split, Platt-calibrated.
 
-    Defaults are meant to work without tuning: a small learning rate, trees of
-    at most ``num_leaves`` leaves, and as many rounds as the validation split
-    says help (``early_stopping_rounds`` without improvement stop it). With
-    ``refit`` the final trees are then grown on every row, for the number of
-    rounds found scaled up to the larger data.
+    Defaults are meant to work without tuning: trees of at most ``num_leaves``
+    leaves, as many rounds as the validation split says help
+    (``early_stopping_rounds`` without improvement stop it), and a Platt
+    calibration fitted on that split. With ``refit`` the trees are then grown
+    again on every row, for the number of rounds found scaled up to the larger
+    data (off by default: on X Education it changed the AUC by less than
+    0.001 and doubles the training time).
     """
 
     def __init__(
@@ -89,7 +91,7 @@ class LeadModel:
         max_rounds: int = 3000,
         early_stopping_rounds: int = 50,
         validation_share: float = 0.15,
-        refit: bool = True,
+        refit: bool = False,
         min_count: int = 10,
         missing_values: Sequence[str] = (),
         seed: int = 0,
