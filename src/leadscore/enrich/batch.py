@@ -142,6 +142,9 @@ class _Progress:
 
 
 def _text(value: Any) -> str | None:
+    """The text form of an enrichment value (text, or a boolean as true / false)."""
+    if value is None or isinstance(value, str):
+        return value
     return V.text(value)
 
 
@@ -154,10 +157,9 @@ def _register(
     conversion on the way."""
     columns = dict(keys)
     for o in outputs:
-        columns[o] = [_text(r.get(o)) for r in rows]
+        columns[o] = [_text(r.get(o)) for r in rows]  # already text: no second pass
     select = ", ".join(f"unnest(?::VARCHAR[]) AS {q(c)}" for c in columns)
-    params = [[None if v is None else str(v) for v in vals] for vals in columns.values()]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}", params)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}", list(columns.values()))
 
 
 def enrich_table(
