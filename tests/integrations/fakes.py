@@ -129,6 +129,7 @@ class FakeHubSpot(FakeApi):
         self.contacts: dict[str, dict[str, Any]] = {}  # id -> properties
         self.events: dict[str, list[dict[str, Any]]] = {}  # contact id -> events
         self.writes: dict[str, list[dict[str, str]]] = {}  # id -> each write's properties
+        self.email_events: list[dict[str, Any]] = []
         self.known_properties = {
             "email", "firstname", "lastname", "company", "jobtitle", "country",
             "leadscore_score", "leadscore_grade", "leadscore_stage", "leadscore_reasons",
@@ -220,6 +221,12 @@ class FakeHubSpot(FakeApi):
             if start + limit < len(evs):
                 out["paging"] = {"next": {"after": str(start + limit)}}
             return 200, out
+        if method == "GET" and path == "/email/public/v1/events":
+            limit = min(int(query.get("limit", 100)), self.page_cap)
+            start = int(query.get("offset", 0))
+            page = self.email_events[start : start + limit]
+            more = start + limit < len(self.email_events)
+            return 200, {"events": page, "hasMore": more, "offset": str(start + limit)}
         return 404, {"status": "error", "message": f"no route {method} {path}"}
 
 

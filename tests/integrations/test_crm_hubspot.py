@@ -175,6 +175,14 @@ def test_import_follows_after_paging_and_maps_properties_and_events(hub):
         {"id": "e3", "eventType": "e_submitted_form", "objectId": ids[0], "objectType": "contact",
          "occurredAt": "2026-02-02T09:00:00Z", "properties": {"hs_form_id": "demo"}},
     ]  # fmt: skip
+    hub.email_events = [
+        {"id": "m1", "created": 1769940000000, "type": "OPEN", "recipient": "p1@acme.example",
+         "emailCampaignId": 77, "portalId": 1},
+        {"id": "m2", "created": 1769940060000, "type": "CLICK", "recipient": "P1@acme.example",
+         "url": "https://x.example/pricing", "emailCampaignId": 77, "portalId": 1},
+        {"id": "m3", "created": 1769940000000, "type": "OPEN", "recipient": "stranger@x.example"},
+        {"id": "m4", "created": 1769940000000, "type": "FORWARD", "recipient": "p1@acme.example"},
+    ]  # fmt: skip
     conn = connector(hub)
     contacts = list(conn.contacts())
     assert [c.email for c in contacts] == [f"p{i}@acme.example" for i in range(5)]
@@ -192,3 +200,13 @@ def test_import_follows_after_paging_and_maps_properties_and_events(hub):
         ("form_submit", "hubspot:e3", {"form_id": "demo"}),
     ]
     assert events[0].ts == datetime(2026, 2, 1, 10, tzinfo=UTC)
+    # marketing e-mail events: only imported recipients, paged by offset, mapped types
+    mail = list(conn.events(contacts[1:2]))
+    assert [(e.type, e.email, e.event_id, e.attributes) for e in mail] == [
+        ("email_open", "p1@acme.example", "hubspot-email:m1", {"campaign": "77"}),
+        ("email_click", "p1@acme.example", "hubspot-email:m2",
+         {"url": "https://x.example/pricing", "campaign": "77"}),
+    ]  # fmt: skip
+    assert mail[0].ts == datetime(2026, 2, 1, 10, tzinfo=UTC)
+    offsets = [r["query"].get("offset") for r in hub.requests if r["path"].startswith("/email")]
+    assert offsets == [None, "2", None, "2"]  # two imports, two pages each

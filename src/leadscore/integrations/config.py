@@ -87,6 +87,17 @@ HUBSPOT_EVENT_TYPES = {
 }
 
 
+HUBSPOT_EMAIL_EVENT_TYPES = {
+    "SENT": "email_sent",
+    "DELIVERED": "email_delivered",
+    "OPEN": "email_open",
+    "CLICK": "email_click",
+    "BOUNCE": "email_bounce",
+    "DROPPED": "email_dropped",
+    "SPAMREPORT": "spam_report",
+}
+
+
 class CrmCommon(Frozen):
     token_env: str = Field(pattern=ENV_NAME)
     base_url: str = Field(pattern=r"^https?://")
@@ -137,6 +148,10 @@ class HubSpotConfig(CrmCommon):
         }
     )
     event_types: dict[str, str] = Field(default_factory=lambda: dict(HUBSPOT_EVENT_TYPES))
+    email_event_types: dict[str, str] = Field(
+        default_factory=lambda: dict(HUBSPOT_EMAIL_EVENT_TYPES),
+        description="marketing e-mail event type -> leadscore type (empty: not imported)",
+    )
 
 
 class PipedriveConfig(CrmCommon):

@@ -8,7 +8,10 @@ Calls made (all with ``Authorization: Bearer <private app token>``):
 * ``GET /crm/v3/objects/contacts?limit=100&properties=...&after=...`` to import
   contacts, following ``paging.next.after``;
 * ``GET /events/v3/events/?objectType=contact&objectId=...&after=...`` to import
-  a contact's engagement events (page views, form submissions, e-mail opens ...).
+  a contact's engagement events (page views, form submissions ...);
+* ``GET /email/public/v1/events?limit=1000&offset=...`` for marketing e-mail
+  events (sends, opens, clicks, bounces), which the events API leaves out;
+  only those of imported contacts are kept.
 
 The score properties must exist in HubSpot (Settings → Properties, single-line
 text or number); a missing one answers 400, which is reported per batch.
@@ -144,7 +147,38 @@ class HubSpotConnector:
             params = {**params, "after": after}
 
     def events(self, contacts: Iterable[ContactRecord]) -> Iterator[LeadEvent]:
-        """Engagement events of each contact, mapped by ``event_types``; others skipped."""
+        """Engagement events of each contact (``event_types``), then their marketing
+        e-mail events (``email_event_types``); unmapped types are skipped."""
+        contacts = list(contacts)
+        yield from self._object_events(contacts)
+        if self.config.email_event_types:
+            yield from self.email_events({c.email for c in contacts if c.email})
+
+    def email_events(self, recipients: set[str]) -> Iterator[LeadEvent]:
+        types = self.config.email_event_types
+        params: dict[str, Any] = {"limit": 1000}
+        for _ in range(1_000_000):
+            body = self.client.request("GET", "/email/public/v1/events", params=params) or {}
+            for r in body.get("events", []):
+                ours = types.get(str(r.get("type")))
+                email = str(r.get("recipient") or "").strip().lower()
+                if ours is None or email not in recipients:
+                    continue
+                attrs = {k: r[k] for k in ("url",) if r.get(k)}
+                if r.get("emailCampaignId") is not None:
+                    attrs["campaign"] = str(r["emailCampaignId"])
+                yield LeadEvent(
+                    type=ours,
+                    ts=_ts(int(r["created"]) / 1000),
+                    event_id=f"hubspot-email:{r.get('id')}",
+                    email=email,
+                    attributes=attrs,
+                )
+            if not body.get("hasMore") or not body.get("offset"):
+                return
+            params = {**params, "offset": body["offset"]}
+
+    def _object_events(self, contacts: Iterable[ContactRecord]) -> Iterator[LeadEvent]:
         types = self.config.event_types
         for c in contacts:
             if not c.external_id or not (c.email or c.contact_id):
@@ -175,7 +209,7 @@ class HubSpotConnector:
 
 
 def _ts(value: Any) -> datetime:
-    return V.timestamp(str(value))
+    return V.timestamp(value if isinstance(value, int | float) else str(value))
 
 
 def _event_attributes(props: dict[str, Any]) -> dict[str, Any]:
