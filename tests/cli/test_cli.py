@@ -191,3 +191,20 @@ def test_explain_table_and_json(files):
 def test_debug_reraises(tmp_path):
     out = run("--debug", "validate", str(tmp_path / "nope.yaml"))
     assert out.returncode == 1 and "Traceback" in out.stderr
+
+
+def test_text_with_brackets_is_printed_not_read_as_markup(tmp_path):
+    model = tmp_path / "m.yaml"
+    model.write_text(
+        "name: '[/x] model'\ngroups:\n  fit:\n    rules:\n"
+        "      - {name: '[bold] rule', when: {url: [/product, /features]}, points: 1}\n"
+    )
+    out = run("validate", str(model))
+    assert out.returncode == 0, out.stderr
+    assert "[/x] model" in out.stdout and "url in [/product, /features]" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\ngroups:\n  fit:\n    rules:\n      - {name: a, when: {c: []}, points: 1}\n"
+    )
+    out = run("validate", str(bad))
+    assert out.returncode == 1 and "write e.g. [FR, BE]" in out.stderr

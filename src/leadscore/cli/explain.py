@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..data.io import load_inputs
@@ -16,15 +17,16 @@ from .common import console, fmt_points, fmt_score, load_models, parse_as_of
 
 def print_breakdown(result: ScoreResult, model=None, *, show_all: bool = False) -> None:
     head = (
-        f"[bold]{result.contact_id}[/] — {result.model} as of {result.as_of.isoformat()}: "
+        f"[bold]{escape(str(result.contact_id))}[/] — {escape(result.model)} as of "
+        f"{result.as_of.isoformat()}: "
         f"total [bold]{fmt_score(result.total)}[/]"
     )
     if result.grade:
         head += f", grade [bold]{result.grade}[/]"
     if result.excluded:
-        head += f", [red]excluded ({'; '.join(result.exclusion_reasons)})[/]"
+        head += f", [red]excluded ({escape('; '.join(result.exclusion_reasons))})[/]"
     elif result.stage:
-        head += f", stage [bold green]{result.stage}[/]"
+        head += f", stage [bold green]{escape(result.stage)}[/]"
     console.print(head)
     table = Table(header_style="bold")
     for col, justify in (
@@ -44,16 +46,22 @@ def print_breakdown(result: ScoreResult, model=None, *, show_all: bool = False) 
                 note = (note + ", " if note else "") + "capped"
             events = str(hit.matched) if hit.kind in ("event", "frequency") else ""
             table.add_row(
-                hit.rule,
+                escape(hit.rule),
                 events,
                 fmt_points(hit.points_raw),
                 fmt_points(hit.points_decayed),
                 fmt_points(hit.points),
-                note,
+                escape(note),
                 style=None if hit.fired else "dim",
             )
         table.add_row(
-            f"[bold]{group}[/]", "", "", "", f"[bold]{fmt_score(value)}[/]", "", end_section=True
+            f"[bold]{escape(group)}[/]",
+            "",
+            "",
+            "",
+            f"[bold]{fmt_score(value)}[/]",
+            "",
+            end_section=True,
         )
     console.print(table)
     if model is not None:

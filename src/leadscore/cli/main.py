@@ -14,6 +14,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import LeadscoreError, ModelError, UsageError
 
@@ -57,13 +58,13 @@ def print_error(exc: LeadscoreError) -> None:
         )
         for p in exc.problems:
             err_console.print(
-                f"  [bold]{p.where}[/]: {p.dotted_path}: {p.message}"
-                + (f"\n      [dim]fix:[/] {p.hint}" if p.hint else ""),
+                f"  [bold]{escape(p.where)}[/]: {escape(p.dotted_path)}: {escape(p.message)}"
+                + (f"\n      [dim]fix:[/] {escape(p.hint)}" if p.hint else ""),
                 markup=True,
                 highlight=False,
             )
         return
-    err_console.print(f"[bold red]Error:[/] {exc}")
+    err_console.print(f"[bold red]Error:[/] {escape(str(exc))}")
 
 
 def run() -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..model.conditions import describe
@@ -60,8 +61,8 @@ def _points(rule) -> str:
 
 def print_summary(model: ScoringModel) -> None:
     console.print(
-        f"[bold green]ok[/] [bold]{model.name}[/]"
-        + (f" — {model.description}" if model.description else "")
+        f"[bold green]ok[/] [bold]{escape(model.name)}[/]"
+        + (f" — {escape(model.description)}" if model.description else "")
     )
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("group", "rule", "kind", "points", "what"):
@@ -79,10 +80,14 @@ def print_summary(model: ScoringModel) -> None:
         label = gname + (f" ({', '.join(bounds)})" if bounds else "")
         for i, rule in enumerate(group.rules):
             table.add_row(
-                label if i == 0 else "", rule.name, rule.kind, _points(rule), rule_summary(rule)
+                escape(label) if i == 0 else "",
+                escape(rule.name),
+                rule.kind,
+                _points(rule),
+                escape(rule_summary(rule)),
             )
         if not group.rules:
-            table.add_row(label, "(no rules)", "", "", "")
+            table.add_row(escape(label), "(no rules)", "", "", "")
     console.print(table)
     lines = [f"scale {model.scale.min:g}–{model.scale.max:g}"]
     if model.exclusions:
