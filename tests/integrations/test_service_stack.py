@@ -156,6 +156,8 @@ def test_install_mounts_everything_on_the_service_app_from_the_config_file(tmp_p
             r = client.get("/integrations/sync-log", headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 200 and r.json()["items"] == []
             assert callable(app.state.integrations["crm_delivery"])
+            paths = client.get("/openapi.json").json()["paths"]
+            assert {"/hooks/{source}", "/t", "/integrations/sync-log"} <= set(paths)
         app.state.integrations["forwarder"].close()
         app.state.service.store.dispose()
     (tmp_path / "int.yaml").write_text("hooks:\n  x: {kind: typeform}\n")

@@ -26,6 +26,7 @@ ACTIVITY = {
     "quiet90": ("no activity for 90 days", 90, False),
 }
 SAMPLE_FOR_CHOICES = 5000  # contacts read to offer source and country choices
+SEARCH_LIMIT = 500  # contacts a name or company search may match
 
 
 @dataclass
@@ -91,6 +92,33 @@ def _prop(name: str) -> Any:
     return C.properties[name].as_string()
 
 
+def _search(text: str) -> Any:
+    """Search: an e-mail or a contact id exactly (index lookups), else a name or company.
+
+    Names and companies are matched by a scan of the contacts table that stops
+    at ``SEARCH_LIMIT`` matches, so a search costs one pass over the contacts
+    at worst, never one per score row.
+    """
+    needle = text.strip().lower()
+    exact = sa.or_(C.id == text.strip(), C.email == needle)
+    if "@" in needle:
+        return exact
+    like = "%" + needle.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    matched = (
+        sa.select(C.id)
+        .where(
+            sa.or_(
+                exact,
+                sa.func.lower(_prop("company")).like(like),
+                sa.func.lower(_prop("last_name")) == needle,
+                sa.func.lower(_prop("first_name")) == needle,
+            )
+        )
+        .limit(SEARCH_LIMIT)
+    )
+    return S.contact_id.in_(matched.scalar_subquery())
+
+
 def leads_query(model: str, f: LeadFilters, *, limit: int = PAGE_SIZE, now: datetime | None = None):
     now = now or datetime.now(UTC)
     last_event = sa.select(sa.func.max(E.ts)).where(E.contact_id == S.contact_id).scalar_subquery()
@@ -128,15 +156,7 @@ def leads_query(model: str, f: LeadFilters, *, limit: int = PAGE_SIZE, now: date
         recent = sa.exists().where(E.contact_id == S.contact_id, E.ts >= now - timedelta(days))
         q = q.where(recent if active else ~recent)
     if f.q:
-        needle = f.q.lower()
-        q = q.where(
-            sa.or_(
-                S.contact_id == f.q,
-                C.email.like(needle.replace("%", "").replace("_", "") + "%"),
-                sa.func.lower(_prop("company")).like(f"%{needle}%"),
-                sa.func.lower(_prop("last_name")) == needle,
-            )
-        )
+        q = q.where(_search(f.q))
     if f.after:
         total, _, cid = f.after.partition("~")
         try:
