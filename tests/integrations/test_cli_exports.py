@@ -230,3 +230,23 @@ def test_score_changed_webhook_posts_signed_flat_payloads_only_when_the_score_mo
     assert payload["stage_changed"] is True and payload["previous_stage"] == "lead"
     assert verify("s3", body, headers["Leadscore-Signature"], headers["Leadscore-Timestamp"])
     assert headers["Leadscore-Delivery"] == payload["id"]
+
+
+def test_crm_sync_prints_failures_literally_and_exits_1_when_stopped(files):
+    with FakeHubSpot() as hub:
+        (files / "int.yaml").write_text(
+            f"crm:\n  hubspot:\n    base_url: {hub.url}\n    max_retry_after_s: 5\n"
+            "    properties: {score: '[bold]score'}\n"
+        )
+        hub.known_properties.add("[bold]score")
+        hub.fail_next(429, 1, Retry_After="60")
+        args = ["crm", "sync", "-s", "hubspot", "--config", str(files / "int.yaml"),
+                "-m", str(files / "model.yaml"), "-c", str(files / "contacts.csv"),
+                "--state", str(files / "state.json")]  # fmt: skip
+        r = CliRunner().invoke(app, args, env={"HUBSPOT_TOKEN": hub.token})
+        assert r.exit_code != 0
+        assert "asked to wait 60 s" in str(r.exception)
+        hub.known_properties.discard("[bold]score")
+        r = CliRunner().invoke(app, args, env={"HUBSPOT_TOKEN": hub.token, "COLUMNS": "300"})
+        assert 'Property "[bold]score" does not exist' in r.output
+        assert "2 contact(s) not written" in str(r.exception)

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ..errors import UsageError
+from ..errors import LeadscoreError, UsageError
 from .common import console, load_models, parse_as_of
 
 SYSTEMS = ("hubspot", "pipedrive")
@@ -152,9 +153,14 @@ def crm_sync(
                                                        "pending", "batches")))  # fmt: skip
     console.print(table)
     for err in report.errors[:10]:
-        console.print(f"[red]failed:[/] {err}", markup=True, highlight=False)
+        console.print(f"[red]failed:[/] {escape(err)}", markup=True, highlight=False)
     if report.stopped:
-        raise UsageError(f"the sync stopped early: {report.stopped}")
+        raise LeadscoreError(f"the sync stopped early: {report.stopped}")
+    if report.failed:
+        raise LeadscoreError(
+            f"{report.failed} contact(s) not written (errors above); they are sent again "
+            "on the next sync"
+        )
 
 
 def _read_rows(con: Any, path: Path) -> list[dict[str, Any]]:
