@@ -106,6 +106,9 @@ def bands(bt: Backtest) -> Figure:
     n = len(bt.variants)
     width = 0.8 / n
     labels = [b.label for b in bt.variants[0].bands]
+    if any([b.label for b in v.bands] != labels for v in bt.variants):
+        k = len(labels)  # different scales: label bands by their share of the scale
+        labels = [f"{100 * j // k}–{100 * (j + 1) // k}%" for j in range(k)]
     x = np.arange(len(labels))
     for i, v in enumerate(bt.variants):
         rates = [b.conversion_rate * 100 if b.contacts else 0 for b in v.bands]
