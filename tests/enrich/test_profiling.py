@@ -120,3 +120,17 @@ def test_the_example_model(tmp_path):
     got = next_questions(model, contact, ["job_title", "employees", "budget"], as_of=AS_OF)
     # a student title excludes the contact: the title is the question to ask first
     assert got[0].field == "job_title" and "excluded" in got[0].stages
+
+
+def test_without_as_of_every_answer_is_scored_at_the_same_time():
+    # the example model halves engagement every 30 days: answers scored a moment apart
+    # would differ, and a field no rule reads would look worth asking
+    from datetime import UTC, datetime, timedelta
+
+    from ..conftest import EXAMPLES
+
+    model = load_model(EXAMPLES / "b2b_saas.yaml")
+    events = [{"type": "email_click", "ts": datetime.now(UTC) - timedelta(days=3)}]
+    got = next_questions(model, {"id": "c"}, ["favourite_colour", "industry"], events=events)
+    assert [q.field for q in got] == ["industry"]
+    assert got[0].spread == 5

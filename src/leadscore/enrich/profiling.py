@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..engine import values as V
@@ -240,7 +240,8 @@ def next_questions(
     from ..engine.inprocess import to_event
     from ..engine.values import timestamp
 
-    when = timestamp(as_of) if as_of is not None else None
+    # one time for every answer: with decay, "now" read twice would differ
+    when = timestamp(as_of) if as_of is not None else datetime.now(UTC)
     event_list = [to_event(e) for e in events]
 
     def outcome(props: Mapping[str, Any], value: Any) -> Answer:
