@@ -59,3 +59,33 @@ def test_pipedrive_429_storm_every_person_patched_once_with_the_latest_values():
         for i, pid in enumerate(ids):
             assert [w[score_key] for w in pd.writes[pid]] == [str(5 + i)]
         assert conn.client.retries >= 20
+
+
+def test_a_pipedrive_sync_stopped_midway_resumes_and_writes_each_person_once():
+    from leadscore.integrations.crm import SyncState
+
+    with FakePipedrive() as pd:
+        ids = [pd.add_person(f"P{i}", f"p{i}@acme.example") for i in range(6)]
+        config = PipedriveConfig(base_url=pd.url)
+        state = SyncState()
+        t0 = datetime(2026, 3, 1, tzinfo=UTC)
+        updates = [ScoreUpdate(f"c{i}", 10 + i, t0, external_id=str(p)) for i, p in enumerate(ids)]
+        patches = {"n": 0}
+
+        def chaos(n: int):
+            last = pd.requests[-1]
+            if last["method"] == "PATCH":
+                patches["n"] += 1
+                if patches["n"] == 4:
+                    return 429, {"Retry-After": "3600"}
+            return None
+
+        pd.chaos = chaos
+        conn = PipedriveConnector(config, client_for(config, pd.token, clock=FakeClock()))
+        first = CrmSync(conn, state=state).push(updates)
+        assert (first.written, first.failed, first.pending) == (3, 1, 2) and first.stopped
+        pd.chaos = None
+        conn = PipedriveConnector(config, client_for(config, pd.token, clock=FakeClock()))
+        second = CrmSync(conn, state=state).push(updates)
+        assert (second.written, second.unchanged) == (3, 3)
+        assert [len(pd.writes[p]) for p in ids] == [1] * 6

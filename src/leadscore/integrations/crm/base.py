@@ -24,6 +24,8 @@ from ..events import ContactRecord, LeadEvent
 from ..http import CrmAuthError, CrmError, CrmUnavailable
 from .synclog import SyncLog
 
+SAVE_EVERY = 20  # batches between two saves of the sync state
+
 
 @dataclass(frozen=True)
 class ScoreUpdate:
@@ -197,6 +199,8 @@ class CrmSync:
                     break
                 continue
             report.batches += 1
+            if report.batches % SAVE_EVERY == 0:
+                self.state.save()  # a killed sync re-sends little
             by_id = {u.contact_id: u for u in batch}
             for r in results:
                 u = by_id[r.contact_id]

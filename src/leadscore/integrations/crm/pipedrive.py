@@ -52,7 +52,9 @@ def client_for(config: PipedriveConfig, token: str, *, clock: Clock | None = Non
 
 class PipedriveConnector:
     system = "pipedrive"
-    batch_size = 50  # per push round; each person is one PATCH
+    # Pipedrive has no batch update: each person is one PATCH, so one person per
+    # round lets a sync stopped by the CRM record exactly who was written.
+    batch_size = 1
 
     def __init__(self, config: PipedriveConfig, client: ApiClient):
         self.config = config
