@@ -250,3 +250,37 @@ def test_crm_sync_prints_failures_literally_and_exits_1_when_stopped(files):
         r = CliRunner().invoke(app, args, env={"HUBSPOT_TOKEN": hub.token, "COLUMNS": "300"})
         assert 'Property "[bold]score" does not exist' in r.output
         assert "2 contact(s) not written" in str(r.exception)
+
+
+def test_crm_import_straight_into_the_service_store_scores_the_contacts(files):
+    import sqlalchemy as sa
+
+    from leadscore.service import Service, load_settings, versions
+    from leadscore.store import tables as T
+
+    db = f"sqlite:///{files / 'store.db'}"
+    svc = Service(load_settings({"database": db}, env={}))
+    draft = versions.create_draft(svc, MODEL, {}, "test")
+    versions.publish(svc, draft["name"], draft["version"], "test", fire_triggers=False)
+    svc.store.dispose()
+    with FakeHubSpot() as hub:
+        cid = hub.add_contact(email="ann@acme.example", jobtitle="CTO")
+        hub.events[cid] = [
+            {"id": "9", "eventType": "e_visited_page", "occurredAt": "2026-02-01T10:00:00Z",
+             "objectId": cid, "objectType": "contact", "properties": {"hs_url": "/pricing"}}
+        ]  # fmt: skip
+        (files / "int.yaml").write_text(f"crm:\n  hubspot:\n    base_url: {hub.url}\n")
+        args = ["crm", "import", "-s", "hubspot", "--config", str(files / "int.yaml"),
+                "--database", db]  # fmt: skip
+        r = run(*args, env={"HUBSPOT_TOKEN": hub.token})
+        assert r.exit_code == 0, r.output
+        assert "imported 1 contacts" in r.output and "imported 1 events" in r.output
+        again = run(*args, env={"HUBSPOT_TOKEN": hub.token})
+        assert "imported 0 events (1 already there)" in again.output
+    svc = Service(load_settings({"database": db}, env={}))
+    with svc.store.read() as conn:
+        contact = conn.execute(sa.select(T.contacts)).one()
+        score = conn.execute(sa.select(T.scores)).one()
+    svc.store.dispose()
+    assert contact.properties["job_title"] == "CTO" and contact.properties["hubspot_id"] == cid
+    assert score.total == 30.0  # CTO 20 + pricing 10

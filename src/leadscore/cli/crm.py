@@ -42,22 +42,41 @@ def _connector(system: str, config_path: Path | None):
 
 def crm_import(
     system: str = typer.Option(..., "--system", "-s", help="hubspot or pipedrive."),
-    out: Path = typer.Option(..., "--out", "-o", help="Contacts file to write (.csv/.parquet)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Contacts file to write (.csv/.parquet/.jsonl)."
+    ),
     events_out: Path | None = typer.Option(
         None, "--events-out", help="Also import engagement events here (HubSpot only)."
+    ),
+    database: str | None = typer.Option(
+        None,
+        "--database",
+        help="Or import straight into the service's store (sqlite:///… or postgresql://…): "
+        "contacts and HubSpot events, scored by the published models.",
     ),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     limit: int | None = typer.Option(None, "--limit", help="Stop after this many contacts."),
 ) -> None:
-    """Import the CRM's contacts (and HubSpot engagement events) into files to score."""
+    """Import the CRM's contacts (and HubSpot engagement events) into files or the service."""
     from ..data.io import connect, output_format, write_rows
 
-    output_format(out)
+    if (out is None) == (database is None):
+        raise UsageError("give either --out FILE or --database URL")
+    if out is not None:
+        output_format(out)
     if events_out is not None:
         output_format(events_out)
         if system != "hubspot":
             raise UsageError("--events-out works with --system hubspot only")
+        if out is None:
+            raise UsageError("--events-out goes with --out (with --database events go there)")
     _, conn = _connector(system, config)
+    if database is not None:
+        try:
+            _import_to_service(conn, database, limit)
+        finally:
+            conn.close()
+        return
     contacts = []
     try:
         with console.status(f"reading contacts from {system}…"):
@@ -92,6 +111,34 @@ def crm_import(
             console.print(f"wrote {len(events)} events to {events_out}", markup=False)
     finally:
         conn.close()
+
+
+def _import_to_service(conn: Any, database: str, limit: int | None) -> None:
+    from ..integrations.service_sink import ServiceSink
+    from ..service.core import Service
+    from ..service.settings import load_settings
+
+    svc = Service(load_settings({"database": database}))
+    sink = ServiceSink(svc, actor=f"crm-import:{conn.system}", reasons=0)
+    try:
+        contacts = []
+        with console.status(f"reading contacts from {conn.system}…"):
+            for c in conn.contacts():
+                contacts.append(c)
+                if limit is not None and len(contacts) >= limit:
+                    break
+        with console.status("storing contacts…"):
+            sink.upsert_contacts(contacts)
+        console.print(f"imported {len(contacts)} contacts into the store", markup=False)
+        events = list(conn.events(contacts))
+        if events:
+            results = sink.ingest(events)
+            new = sum(1 for r in results if r.get("status") == "accepted")
+            console.print(
+                f"imported {new} events ({len(events) - new} already there)", markup=False
+            )
+    finally:
+        svc.store.dispose()
 
 
 def crm_sync(
