@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,6 +93,17 @@ class TrainedModel:
     card: dict[str, Any]
     training_ids: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def _runtime(self) -> tuple[Any, threading.Lock, dict]:
+        """A DuckDB connection, its lock and the built SQL, kept for one-contact predictions."""
+        if getattr(self, "_con", None) is None:
+            self._con = connect()
+            self._lock = threading.Lock()
+            self._sql: dict = {}
+        return self._con, self._lock, self._sql
 
     # ------------------------------------------------------------------ disk
     def save(self, directory: str | Path) -> Path:
@@ -191,16 +203,12 @@ class TrainedModel:
         import pyarrow as pa
 
         when = V.timestamp(as_of) if as_of is not None else datetime.now().astimezone()
-        con = connect()
-        props = [p for p in self.config.properties]
+        props = list(self.config.properties)
         row = {
             "id": str(contact.get("id", contact.get("contact_id", ""))),
             **{p: V.text(contact.get(p)) for p in props},
         }
-        con.register(
-            "__c", pa.Table.from_pylist([row], schema=pa.schema([(k, pa.string()) for k in row]))
-        )
-        con.execute("CREATE TEMP TABLE contacts AS SELECT * FROM __c")
+        contacts = pa.Table.from_pylist([row], schema=pa.schema([(k, pa.string()) for k in row]))
         attrs = [a for a in (self.config.page_attribute, self.config.source_attribute) if a]
         evs = [
             {
@@ -221,15 +229,21 @@ class TrainedModel:
                 *[(a, pa.string()) for a in attrs],
             ]
         )
-        con.register("__e", pa.Table.from_pylist(evs, schema=schema))
-        con.execute("CREATE TEMP TABLE events AS SELECT * FROM __e")
-        inputs = Inputs(
-            con=con,
-            properties=props,
-            attributes=attrs,
-            n_contacts=1,
-            n_events=len(evs),
-            has_events=True,
-        )
-        ids, table = F.build(inputs, self.config, when)
+        con, lock, sql = self._runtime()
+        with lock:
+            con.register("contacts", contacts)
+            con.register("events", pa.Table.from_pylist(evs, schema=schema))
+            try:
+                inputs = Inputs(
+                    con=con,
+                    properties=props,
+                    attributes=attrs,
+                    n_contacts=1,
+                    n_events=len(evs),
+                    has_events=True,
+                )
+                ids, table = F.build(inputs, self.config, when, sql_cache=sql)
+            finally:
+                con.unregister("contacts")
+                con.unregister("events")
         return self.predict_table(ids, table)[0]

@@ -68,6 +68,11 @@ def fit_platt(score: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[f
 SMALL_DATA_ROWS = 20_000
 
 
+def _threads(rows: int) -> int:
+    """LightGBM threads: one on small data (thread start-up dominates), else every core."""
+    return 1 if rows < SMALL_DATA_ROWS else 0
+
+
 class LeadModel:
     """LightGBM with early stopping on an internal validation split, Platt-calibrated.
 
@@ -112,7 +117,7 @@ class LeadModel:
         self.n_jobs = n_jobs
 
     def _params(self, rows: int) -> dict[str, Any]:
-        threads = self.n_jobs or (1 if rows < SMALL_DATA_ROWS else 0)
+        threads = self.n_jobs or _threads(rows)
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -182,7 +187,8 @@ class LeadModel:
 
     def decision_function(self, table: Table) -> np.ndarray:
         """Raw log-odds of the trees, before calibration."""
-        return self.booster_.predict(self._matrix(table), raw_score=True)
+        matrix = self._matrix(table)
+        return self.booster_.predict(matrix, raw_score=True, num_threads=_threads(len(matrix)))
 
     def predict_proba(self, table: Table) -> np.ndarray:
         a, b = self.calibration_
@@ -196,7 +202,8 @@ class LeadModel:
         :meth:`decision_function`. Multiplied by the calibration slope they are
         contributions to the calibrated log-odds.
         """
-        return self.booster_.predict(self._matrix(table), pred_contrib=True)
+        matrix = self._matrix(table)
+        return self.booster_.predict(matrix, pred_contrib=True, num_threads=_threads(len(matrix)))
 
     def feature_importance(self) -> list[tuple[str, float]]:
         """Total gain of each feature, largest first."""

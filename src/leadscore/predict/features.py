@@ -191,9 +191,13 @@ def event_sql(config: FeatureConfig, attributes: Sequence[str], cutoff: exp.Expr
     return query.sql(dialect="duckdb")
 
 
-def cutoff_expression(as_of: datetime, outcome_time: str | None) -> exp.Expression:
-    """Each contact's cut-off: its outcome time when given and set, else just after ``as_of``."""
-    end = _part("CAST(:t AS TIMESTAMPTZ) + INTERVAL 1 MICROSECOND", t=as_of.isoformat())
+def cutoff_expression(outcome_time: str | None) -> exp.Expression:
+    """Each contact's cut-off: its outcome time when given and set, else just after
+    ``as_of`` (the query's one parameter)."""
+    end = exp.Add(
+        this=exp.Cast(this=exp.Placeholder(), to=exp.DataType.build("TIMESTAMPTZ")),
+        expression=_part("INTERVAL 1 MICROSECOND"),
+    )
     if outcome_time is None:
         return end
     return _part(
@@ -202,9 +206,17 @@ def cutoff_expression(as_of: datetime, outcome_time: str | None) -> exp.Expressi
 
 
 def build(
-    inputs: Inputs, config: FeatureConfig, as_of: datetime, outcome_time: str | None = None
+    inputs: Inputs,
+    config: FeatureConfig,
+    as_of: datetime,
+    outcome_time: str | None = None,
+    sql_cache: dict[Any, str] | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
-    """Contact ids (ordered) and their feature table."""
+    """Contact ids (ordered) and their feature table.
+
+    ``sql_cache`` keeps the built SQL between calls (building it takes longer
+    than running it on one contact).
+    """
     con = inputs.con
     present = [p for p in config.properties if p in set(inputs.properties)]
     query = exp.select(*(exp.column(_ident(p)) for p in ["id", *present])).from_("contacts")
@@ -214,11 +226,16 @@ def build(
     for j, p in enumerate(present, start=1):
         table[p] = [r[j] for r in rows]
     if config.use_events:
-        sql = event_sql(config, inputs.attributes, cutoff_expression(as_of, outcome_time))
-        result = con.sql(sql).to_arrow_table()
+        key = (tuple(inputs.attributes), outcome_time)
+        sql = sql_cache.get(key) if sql_cache is not None else None
+        if sql is None:
+            sql = event_sql(config, inputs.attributes, cutoff_expression(outcome_time))
+            if sql_cache is not None:
+                sql_cache[key] = sql
+        result = con.sql(sql, params=[as_of.isoformat()]).to_arrow_table()
         for name in config.event_columns():
             col = result.column(name)
-            if col.type == "string" or str(col.type) in ("string", "large_string"):
+            if str(col.type) in ("string", "large_string"):
                 table[name] = col.to_pylist()
             else:
                 table[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
