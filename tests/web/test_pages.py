@@ -92,7 +92,8 @@ def test_leads_are_sorted_by_score_and_paged_by_keyset(svc):
         ("source=Events&country=US", ["c"]),
         ("min=10", ["c", "a"]),
         ("max=10", ["b"]),
-        ("q=chen", ["c"]),
+        ("q=CHEN", ["c"]),  # a last name, exactly (any case)
+        ("q=hen", ["c"]),  # nothing exact: names containing the text
         ("q=a", ["a"]),  # an id matches exactly
         ("activity=30d", []),  # nobody has any event
         ("activity=quiet90", ["c", "a", "b"]),

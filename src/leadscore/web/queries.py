@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..store import tables as T
+from .tables import prop
 
 C, S, E, H, D = T.contacts.c, T.scores.c, T.events.c, T.score_history.c, T.deliveries.c
 PAGE_SIZE = 50
@@ -89,29 +90,32 @@ class LeadsPage:
 
 
 def _prop(name: str) -> Any:
-    return C.properties[name].as_string()
+    return prop(name)
 
 
-def _search(text: str) -> Any:
-    """Search: an e-mail or a contact id exactly (index lookups), else a name or company.
-
-    Names and companies are matched by a scan of the contacts table that stops
-    at ``SEARCH_LIMIT`` matches, so a search costs one pass over the contacts
-    at worst, never one per score row.
-    """
+def _exact(text: str) -> Any:
+    """An id, an e-mail, a last name or a company, exactly (case-insensitive): index lookups."""
     needle = text.strip().lower()
-    exact = sa.or_(C.id == text.strip(), C.email == needle)
-    if "@" in needle:
-        return exact
+    return sa.or_(
+        C.id == text.strip(),
+        C.email == needle,
+        sa.func.lower(_prop("last_name")) == needle,
+        sa.func.lower(_prop("company")) == needle,
+    )
+
+
+def _contains(text: str) -> Any:
+    """Names and companies containing the text: a scan of the contacts, stopped at
+    ``SEARCH_LIMIT`` matches (used only when nothing matches exactly)."""
+    needle = text.strip().lower()
     like = "%" + needle.replace("\\", "").replace("%", "").replace("_", "") + "%"
     matched = (
         sa.select(C.id)
         .where(
             sa.or_(
-                exact,
                 sa.func.lower(_prop("company")).like(like),
-                sa.func.lower(_prop("last_name")) == needle,
-                sa.func.lower(_prop("first_name")) == needle,
+                sa.func.lower(_prop("last_name")).like(like),
+                sa.func.lower(_prop("first_name")).like(like),
             )
         )
         .limit(SEARCH_LIMIT)
@@ -119,7 +123,14 @@ def _search(text: str) -> Any:
     return S.contact_id.in_(matched.scalar_subquery())
 
 
-def leads_query(model: str, f: LeadFilters, *, limit: int = PAGE_SIZE, now: datetime | None = None):
+def leads_query(
+    model: str,
+    f: LeadFilters,
+    *,
+    limit: int = PAGE_SIZE,
+    now: datetime | None = None,
+    contains: bool = False,
+):
     now = now or datetime.now(UTC)
     last_event = sa.select(sa.func.max(E.ts)).where(E.contact_id == S.contact_id).scalar_subquery()
     q = (
@@ -156,7 +167,7 @@ def leads_query(model: str, f: LeadFilters, *, limit: int = PAGE_SIZE, now: date
         recent = sa.exists().where(E.contact_id == S.contact_id, E.ts >= now - timedelta(days))
         q = q.where(recent if active else ~recent)
     if f.q:
-        q = q.where(_search(f.q))
+        q = q.where(_contains(f.q) if contains else _exact(f.q))
     if f.after:
         total, _, cid = f.after.partition("~")
         try:
@@ -169,7 +180,11 @@ def leads_query(model: str, f: LeadFilters, *, limit: int = PAGE_SIZE, now: date
 
 
 def leads(conn: sa.Connection, model: str, f: LeadFilters, *, limit: int = PAGE_SIZE) -> LeadsPage:
-    rows = [r._asdict() for r in conn.execute(leads_query(model, f, limit=limit))]
+    contains = False
+    if f.q and "@" not in f.q:  # nothing matches exactly: look for the text inside names
+        contains = not conn.execute(sa.select(sa.exists().where(_exact(f.q)))).scalar()
+    query = leads_query(model, f, limit=limit, contains=contains)
+    rows = [r._asdict() for r in conn.execute(query)]
     more = len(rows) > limit
     rows = rows[:limit]
     for r in rows:

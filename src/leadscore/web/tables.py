@@ -1,14 +1,16 @@
-"""The web app's tables: user accounts, sign-in sessions and a few settings.
+"""The web app's tables (user accounts, sign-in sessions, settings) and its indexes.
 
 They live on the store's metadata (so the schema check sees them) and are
-created by the migration ``0002_web``.
+created by the migration ``0002_web``. The expression indexes on contact
+properties back the leads list's filters and search (see :mod:`.queries`):
+the same expression text works on PostgreSQL and on SQLite (3.38 or later).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..store.tables import TS, metadata
+from ..store.tables import TS, contacts, metadata
 
 users = sa.Table(
     "web_users",
@@ -38,3 +40,21 @@ settings = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
 )
+
+
+def prop(name: str) -> sa.ColumnElement:
+    """``properties ->> 'name'``: a contact property as text, as the indexes spell it."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain property name: {name!r}")
+    return contacts.c.properties.op("->>")(sa.literal_column(f"'{name}'"))
+
+
+#: (index name, expression): the contact properties the leads list filters and searches on.
+PROPERTY_INDEXES = (
+    ("ix_web_contacts_country", prop("country")),
+    ("ix_web_contacts_source", prop("source")),
+    ("ix_web_contacts_last_name", sa.func.lower(prop("last_name"))),
+    ("ix_web_contacts_company", sa.func.lower(prop("company"))),
+)
+for _name, _expr in PROPERTY_INDEXES:
+    sa.Index(_name, _expr)

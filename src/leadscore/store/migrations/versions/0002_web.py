@@ -14,6 +14,12 @@ from alembic import op
 import leadscore.web.tables  # noqa: F401
 from leadscore.store.tables import UTCDateTime
 
+INDEXES = {
+    "ix_web_contacts_country": "(properties ->> 'country')",
+    "ix_web_contacts_source": "(properties ->> 'source')",
+    "ix_web_contacts_last_name": "lower(properties ->> 'last_name')",
+    "ix_web_contacts_company": "lower(properties ->> 'company')",
+}
 revision = "0002_web"
 down_revision = "0001"
 branch_labels = None
@@ -51,8 +57,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key"),
     )
 
+    # Expression indexes for the leads list's filters and search (PostgreSQL and SQLite).
+    for name, expr in INDEXES.items():
+        op.create_index(name, "contacts", [sa.text(expr)], unique=False)
+
 
 def downgrade() -> None:
+    for name in INDEXES:
+        op.drop_index(name, table_name="contacts")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
     op.drop_table("web_settings")
