@@ -284,3 +284,20 @@ def test_crm_import_straight_into_the_service_store_scores_the_contacts(files):
     svc.store.dispose()
     assert contact.properties["job_title"] == "CTO" and contact.properties["hubspot_id"] == cid
     assert score.total == 30.0  # CTO 20 + pricing 10
+
+    # and the service's scores go back to HubSpot, matched by the stored HubSpot id
+    with FakeHubSpot() as hub2:
+        hub2.add_contact(email="someone@else.example")
+        known = hub2.add_contact(email="ann@acme.example")
+        (files / "int2.yaml").write_text(
+            f"crm:\n  hubspot:\n    base_url: {hub2.url}\n    match_on: id\n"
+        )
+        hub2.contacts[cid] = hub2.contacts.pop(known)  # same record id as the import
+        r = run("crm", "sync", "-s", "hubspot", "--config", str(files / "int2.yaml"),
+                "--database", db, "--state", str(files / "st.json"),
+                env={"HUBSPOT_TOKEN": hub2.token})  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert hub2.writes[cid] == [
+            {"leadscore_score": "30", "leadscore_grade": "", "leadscore_stage": "lead",
+             "leadscore_reasons": "Decision maker +20; Pricing page +10"}
+        ]  # fmt: skip

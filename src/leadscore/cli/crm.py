@@ -152,6 +152,9 @@ def crm_sync(
     ),
     contacts: Path | None = typer.Option(None, "--contacts", "-c", help="Contacts file."),
     events: Path | None = typer.Option(None, "--events", "-e", help="Events file."),
+    database: str | None = typer.Option(
+        None, "--database", help="Or the service's current scores, from its store."
+    ),
     as_of: str | None = typer.Option(None, "--as-of", help="Score as of (ISO 8601; default now)."),
     state: Path = typer.Option(
         Path(".leadscore-crm-state.json"),
@@ -166,11 +169,13 @@ def crm_sync(
     from ..integrations.exports import score_rows, updates_from_rows
 
     when = parse_as_of(as_of)
-    if (scores is None) == (not model):
-        raise UsageError("give either --scores FILE or --model with --contacts")
+    if sum([scores is not None, bool(model), database is not None]) != 1:
+        raise UsageError("give one of --scores FILE, --model with --contacts, or --database URL")
     section, conn = _connector(system, config)
     try:
-        if scores is not None:
+        if database is not None:
+            rows = _service_rows(database, section.reasons, section.id_property)
+        elif scores is not None:
             from ..data.io import connect
 
             con = connect()
@@ -208,6 +213,43 @@ def crm_sync(
             f"{report.failed} contact(s) not written (errors above); they are sent again "
             "on the next sync"
         )
+
+
+def _service_rows(database: str, reasons: int, id_property: str) -> list[dict[str, Any]]:
+    """The service's stored scores as export rows (with reasons from the breakdowns)."""
+    import sqlalchemy as sa
+
+    from ..integrations.crm.base import reasons_from_breakdown
+    from ..service.settings import load_settings
+    from ..store import Store
+    from ..store import tables as T
+
+    store = Store(load_settings({"database": database}).database, migrate=False)
+    s, c = T.scores.c, T.contacts.c
+    try:
+        with store.read() as conn:
+            found = conn.execute(
+                sa.select(s.contact_id, s.model_name, s.total, s.grade, s.stage, s.excluded,
+                          s.breakdown, c.email, c.properties)
+                .join(T.contacts, c.id == s.contact_id)
+                .order_by(s.contact_id, s.model_name)
+            ).all()  # fmt: skip
+    finally:
+        store.dispose()
+    return [
+        {
+            "contact_id": r.contact_id,
+            "email": r.email,
+            "model": r.model_name,
+            "total": r.total,
+            "grade": r.grade,
+            "stage": r.stage,
+            "excluded": r.excluded,
+            "top_reasons": "; ".join(reasons_from_breakdown(r.breakdown or [], reasons)),
+            id_property: (r.properties or {}).get(id_property),
+        }
+        for r in found
+    ]
 
 
 def _read_rows(con: Any, path: Path) -> list[dict[str, Any]]:
