@@ -145,3 +145,27 @@ def test_never_raises(contact):
     for key, value in contact.items():
         if key != "country" and not V.is_missing(value):
             assert out[key] is value or out[key] == value
+
+
+def test_an_update_recomputes_what_came_from_the_changed_inputs():
+    from leadscore.enrich import enrich_on_upsert, forget_derived
+
+    before = enrich_contact({"email": "jane@gmail.com", "phone": "+49 151 23456789",
+                             "job_title": "CEO"})  # fmt: skip
+    assert (before["email_type"], before["country"], before["country_source"]) == (
+        "free",
+        "DE",
+        "phone",
+    )
+    updated = {**before, "email": "jane@airbus.com", "phone": "+33 6 12 34 56 78"}
+    assert enrich_contact(updated)["email_type"] == "free"  # fill-only keeps the stale value
+    forgotten = forget_derived(updated, ["email", "phone"])
+    assert "email_type" not in forgotten and "country" not in forgotten
+    assert forgotten["seniority"] == "c_level"  # the title did not change
+    after = enrich_on_upsert(updated, changed=["email", "phone"]).properties
+    assert (after["email_type"], after["company"], after["country"]) == ("business", "Airbus",
+                                                                         "FR")  # fmt: skip
+    # a value given with the update wins over the recomputed one
+    given = enrich_on_upsert({**updated, "email_type": "partner"},
+                             changed=["email", "email_type"]).properties  # fmt: skip
+    assert given["email_type"] == "partner"

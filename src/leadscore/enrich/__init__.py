@@ -12,7 +12,14 @@ outside services plug in through :class:`Enricher` / :class:`HttpEnricher`
 """
 
 from .batch import EnrichReport, enrich_table
-from .contact import DEFAULT_OPTIONS, EnrichOptions, derive, enrich_contact, merge
+from .contact import (
+    DEFAULT_OPTIONS,
+    EnrichOptions,
+    derive,
+    enrich_contact,
+    forget_derived,
+    merge,
+)
 from .email import DeliverabilityCheck
 from .profiling import Question, next_questions
 from .properties import PROPERTIES, PROPERTY_NAMES, Property
@@ -45,6 +52,7 @@ __all__ = [
     "enrich_contact",
     "enrich_on_upsert",
     "enrich_table",
+    "forget_derived",
     "merge",
     "next_questions",
 ]

@@ -20,7 +20,7 @@ by its ISO code when it was recognised, its original text kept in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,49 @@ class EnrichOptions:
 
 
 DEFAULT_OPTIONS = EnrichOptions()
+
+
+# The properties enrichment derives from each input, to forget when that input changes.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "email": ("email_valid", "email_normalized", "email_domain", "email_type",
+              "email_deliverable", "company_domain"),
+    "phone": ("phone_valid", "phone_type", "phone_country", "phone_e164", "phone_international"),
+    "ip": ("ip_valid", "ip_country"),
+    "job_title": ("seniority", "function"),
+    "country": ("country_raw", "country_valid", "country_source", "phone_valid", "phone_type",
+                "phone_country", "phone_e164", "phone_international"),
+}  # fmt: skip
+
+
+def input_kind(name: str, options: EnrichOptions = DEFAULT_OPTIONS) -> str | None:
+    """Which enrichment input a property is (``email``, ``phone``, …), if any."""
+    for kind in ("email", "phone", "ip", "job_title", "country"):
+        if name in getattr(options, kind):
+            return kind
+    return None
+
+
+def forget_derived(
+    properties: Mapping[str, Any],
+    changed: Iterable[str],
+    options: EnrichOptions = DEFAULT_OPTIONS,
+) -> dict[str, Any]:
+    """The properties without what enrichment derived from the ``changed`` inputs.
+
+    Enrichment only fills, so a contact whose e-mail changes must lose its old
+    ``email_type`` before it is enriched again. Properties named in ``changed``
+    themselves are kept (a value given with the update wins), and so is
+    ``company``, which may have been typed by a person. A country that came from
+    the phone or the IP is forgotten when that input changes.
+    """
+    changed = set(changed)
+    drop: set[str] = set()
+    kinds = {input_kind(name, options) for name in changed} - {None}
+    for kind in kinds:
+        drop.update(DERIVED_FROM[kind])
+        if kind in ("phone", "ip") and properties.get("country_source") == kind:
+            drop.update(("country", "country_source"))
+    return {k: v for k, v in properties.items() if k not in drop or k in changed}
 
 
 def _first(props: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:

@@ -32,7 +32,7 @@ from ..engine.inprocess import score_contact
 from ..engine.result import Event
 from ..model.conditions import AllOf, AnyOf, Not, Predicate
 from ..model.schema import CompletenessRule, PropertyRule, ScoringModel
-from .contact import DEFAULT_OPTIONS, EnrichOptions, enrich_contact
+from .contact import DEFAULT_OPTIONS, EnrichOptions, enrich_contact, forget_derived, input_kind
 from .witness import witnesses
 
 OTHER_ANSWER = "(something else)"
@@ -50,16 +50,6 @@ SAMPLE_TITLES = (
     "Software Engineer", "Account Executive", "Accountant", "Legal Counsel",
     "Customer Support Agent", "Marketing Intern",
 )  # fmt: skip
-# Properties enrichment derives from each input: dropped before re-enriching an answer.
-DERIVED_FROM = {
-    "email": ("email_valid", "email_normalized", "email_domain", "email_type",
-              "email_deliverable", "company_domain"),
-    "phone": ("phone_valid", "phone_type", "phone_country", "phone_e164", "phone_international"),
-    "ip": ("ip_valid", "ip_country"),
-    "job_title": ("seniority", "function"),
-    "country": ("country_raw", "country_valid", "country_source", "phone_valid", "phone_type",
-                "phone_country", "phone_e164", "phone_international"),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -166,13 +156,6 @@ def _model_values(model: ScoringModel, field: str) -> list[Any]:
     return out
 
 
-def _input_kind(field: str, options: EnrichOptions) -> str | None:
-    for kind in ("email", "phone", "ip", "job_title", "country"):
-        if field in getattr(options, kind):
-            return kind
-    return None
-
-
 def _sample_values(kind: str | None, model: ScoringModel, enriched: Mapping[str, Any]) -> list:
     if kind == "email":
         domains = [d for d in _model_values(model, "email_domain") if isinstance(d, str)]
@@ -209,7 +192,7 @@ def candidate_values(
     and one value nothing names; without repeats, in a stable order."""
     enriched = enrich_contact(contact or {}, options)
     values = _model_values(model, field)
-    values += _sample_values(_input_kind(field, options), model, enriched)
+    values += _sample_values(input_kind(field, options), model, enriched)
     values.append(OTHER_ANSWER)
     seen: set = set()
     out = []
@@ -254,11 +237,7 @@ def next_questions(
     for position, field in enumerate(dict.fromkeys(candidate_fields)):
         if not V.is_missing(contact.get(field)):
             continue
-        base = {
-            k: v
-            for k, v in contact.items()
-            if k not in DERIVED_FROM.get(_input_kind(field, options) or "", ())
-        }
+        base = forget_derived(contact, [field], options)
         answers = [now]
         values = candidate_values(model, field, contact, options)
         for value in values:

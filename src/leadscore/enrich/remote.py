@@ -281,19 +281,24 @@ def enrich_on_upsert(
     properties: Mapping[str, Any],
     enrichers: Iterable[Enricher] = (),
     *,
+    changed: Iterable[str] = (),
     options: Any = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Outcome:
     """What the service runs when a contact is created or updated: the offline
     enrichment, then the outside enrichers (which can read what it added, such as
-    ``email_domain``). Never raises for a failing service; score
-    ``outcome.properties`` and retry ``outcome.pending`` at their ``retry_at``."""
-    from .contact import DEFAULT_OPTIONS, enrich_contact
+    ``email_domain``). ``changed`` names the properties the update changed: what
+    was derived from them is recomputed (see :func:`forget_derived`). Never raises
+    for a failing service; score ``outcome.properties`` and retry
+    ``outcome.pending`` at their ``retry_at``."""
+    from .contact import DEFAULT_OPTIONS, enrich_contact, forget_derived
 
-    offline = enrich_contact(properties, options or DEFAULT_OPTIONS)
+    opts = options or DEFAULT_OPTIONS
+    current = forget_derived(properties, changed, opts)
+    offline = enrich_contact(current, opts)
     outcome = apply_enrichers(offline, enrichers, now=now)
     outcome.added = {
-        **{k: v for k, v in offline.items() if k not in properties or V.is_missing(properties[k])},
+        **{k: v for k, v in offline.items() if k not in current or V.is_missing(current[k])},
         **outcome.added,
     }
     return outcome
