@@ -176,9 +176,9 @@ def authenticate(conn: sa.Connection, email: str, password: str) -> User | None:
 # ---------------------------------------------------------------- secret and sessions
 def secret(conn: sa.Connection) -> bytes:
     """The cookie-signing secret, made on first use and kept in the store."""
-    row = conn.execute(sa.select(W.settings.c.value).where(W.settings.c.key == "secret")).first()
-    if row is not None:
-        return bytes.fromhex(row.value["hex"])
+    found = stored_secret(conn)
+    if found is not None:
+        return found
     value = secrets.token_hex(32)
     try:
         with conn.begin_nested():
@@ -221,9 +221,16 @@ def start_session(conn: sa.Connection, user: User) -> tuple[str, str]:
     return sign(secret(conn), token), csrf
 
 
-def session_user(conn: sa.Connection, cookie: str) -> tuple[User, str] | None:
+def stored_secret(conn: sa.Connection) -> bytes | None:
+    row = conn.execute(sa.select(W.settings.c.value).where(W.settings.c.key == "secret")).first()
+    return None if row is None else bytes.fromhex(row.value["hex"])
+
+
+def session_user(
+    conn: sa.Connection, cookie: str, key: bytes | None = None
+) -> tuple[User, str] | None:
     """The signed-in user and the session's CSRF token, or None."""
-    token = unsign(secret(conn), cookie)
+    token = unsign(key or secret(conn), cookie)
     if token is None:
         return None
     row = conn.execute(

@@ -98,8 +98,16 @@ def current(request: Request) -> Page:
     cookie = request.cookies.get(COOKIE)
     found = None
     if cookie:
-        with svc.store.write() as conn:  # the first call makes the signing secret
-            found = accounts.session_user(conn, cookie)
+        key = getattr(request.app.state, "web_secret", None)
+        if key is None:
+            with svc.store.read() as conn:
+                key = accounts.stored_secret(conn)
+            if key is None:  # the first sign-in makes it
+                with svc.store.write() as conn:
+                    key = accounts.secret(conn)
+            request.app.state.web_secret = key
+        with svc.store.read() as conn:
+            found = accounts.session_user(conn, cookie, key)
     if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Redirect(f"/login?next={quote(target)}")
