@@ -30,7 +30,7 @@ from .outcomes import (
     properties_read,
     select_contacts,
 )
-from .scoring import Population, score_population
+from .scoring import Population, Scored, score_population
 
 TOP_SHARES = (0.05, 0.10, 0.20)
 LIFT_SHARE = 0.10  # the top share whose lift gets a bootstrap interval
@@ -232,7 +232,9 @@ def mql_stages(model: ScoringModel, stage: str) -> list[str] | None:
     return order[: order.index(stage) + 1]
 
 
-def _measure(model: ScoringModel, scored, r: M.Ranked, y: np.ndarray, o: Options):
+def _measure(
+    model: ScoringModel, scored: Scored, r: M.Ranked, y: np.ndarray, o: Options
+) -> VariantResult:
     pos, neg = r.counts()
     stages = mql_stages(model, o.stage)
     mql = None
@@ -241,9 +243,9 @@ def _measure(model: ScoringModel, scored, r: M.Ranked, y: np.ndarray, o: Options
             [s in stages and not ex for s, ex in zip(scored.stage, scored.excluded, strict=True)]
         )
         mql = M.confusion(predicted, y)
-    grade_order = (
-        [L for L, _ in model.grades.letters] + [model.grades.otherwise] if (model.grades) else []
-    )
+    grade_order = []
+    if model.grades is not None:
+        grade_order = [letter for letter, _ in model.grades.letters] + [model.grades.otherwise]
     stage_labels = [
         "excluded" if ex else s for s, ex in zip(scored.stage, scored.excluded, strict=True)
     ]
