@@ -19,6 +19,16 @@ def svc(tmp_path):
     s.store.dispose()
 
 
+@pytest.fixture(scope="module")
+def viewer(tmp_path_factory):
+    """A store only read by the tests that use it, and a viewer signed in to it."""
+    s = tiny_service(f"sqlite:///{tmp_path_factory.mktemp('read') / 'store.db'}")
+    c = client(s)
+    sign_in(c, "viewer")
+    yield c
+    s.store.dispose()
+
+
 def _ids(html: str) -> list[str]:
     return re.findall(r'<a href="/contacts/([^"]+)">', html)
 
@@ -99,10 +109,8 @@ def test_leads_are_sorted_by_score_and_paged_by_keyset(svc):
         ("activity=quiet90", ["c", "a", "b"]),
     ],
 )
-def test_leads_filters(svc, query, expected):
-    c = client(svc)
-    sign_in(c, "viewer")
-    assert _ids(c.get(f"/leads?{query}").text) == expected
+def test_leads_filters(viewer, query, expected):
+    assert _ids(viewer.get(f"/leads?{query}").text) == expected
 
 
 def test_adjustments_need_the_token_and_the_editor_role(svc):

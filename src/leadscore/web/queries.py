@@ -105,19 +105,14 @@ def _exact(text: str) -> Any:
 
 
 def _contains(text: str) -> Any:
-    """Names and companies containing the text: a scan of the contacts, stopped at
-    ``SEARCH_LIMIT`` matches (used only when nothing matches exactly)."""
+    """Contacts whose properties contain the text anywhere (names, company, e-mail, …):
+    one scan of the contacts, stopped at ``SEARCH_LIMIT`` matches; used only when
+    nothing matches exactly."""
     needle = text.strip().lower()
     like = "%" + needle.replace("\\", "").replace("%", "").replace("_", "") + "%"
     matched = (
         sa.select(C.id)
-        .where(
-            sa.or_(
-                sa.func.lower(_prop("company")).like(like),
-                sa.func.lower(_prop("last_name")).like(like),
-                sa.func.lower(_prop("first_name")).like(like),
-            )
-        )
+        .where(sa.func.lower(sa.cast(C.properties, sa.Text)).like(like))
         .limit(SEARCH_LIMIT)
     )
     return S.contact_id.in_(matched.scalar_subquery())
