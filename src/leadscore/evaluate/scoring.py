@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -152,8 +152,11 @@ def _points_sql(models, inputs, selection):
     finally:
         con.unregister("__leadscore_selection")
     parts = [decompose(m).model_copy(update={"name": f"m{k}"}) for k, m in enumerate(models)]
-    cutoff = max(selection.as_of) if selection.as_of else None
-    rel = score_relation(parts, con, as_of=cutoff, as_of_column=AS_OF_COLUMN, contacts=SELECTED)
+    cutoff = max(selection.as_of) if selection.as_of else datetime.now(UTC)
+    # One time for everyone (no outcome times): the plain batch query, cheaper than the
+    # per-contact one.
+    own = AS_OF_COLUMN if len(set(selection.as_of)) > 1 else None
+    rel = score_relation(parts, con, as_of=cutoff, as_of_column=own, contacts=SELECTED)
     table = rel.arrow()
     if hasattr(table, "read_all"):
         table = table.read_all()
