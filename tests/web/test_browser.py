@@ -118,6 +118,20 @@ def test_a_viewer_cannot_adjust_or_publish(new_page, live: Live):
     assert page.get_by_role("button", name="Add adjustment").count() == 0
 
 
+def test_backtest_and_dashboard(new_page, live: Live):
+    page = new_page("editor@example.com")
+    page.goto("/dashboard")
+    assert page.locator("svg.chart").count() == 2
+    live.shot(page, "dashboard", full=True)
+    page.goto(f"/backtest?name={MODEL}")
+    page.get_by_role("button", name="Run backtest").click()
+    table = page.locator("table.metrics")
+    table.wait_for(timeout=30_000)
+    assert "ROC AUC" in table.inner_text()
+    assert page.locator(".chart-grid img").count() >= 3
+    live.shot(page, "backtest", full=True)
+
+
 def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
     before = _published(live)
     mql_before = _stage_count(live, "MQL")
@@ -181,17 +195,3 @@ def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
     page.wait_for_url(re.compile(r"published=1"))
     assert _published(live) == before
     assert _stage_count(live, "MQL") == mql_before
-
-
-def test_backtest_and_dashboard(new_page, live: Live):
-    page = new_page("editor@example.com")
-    page.goto("/dashboard")
-    assert page.locator("svg.chart").count() == 2
-    live.shot(page, "dashboard", full=True)
-    page.goto(f"/backtest?name={MODEL}")
-    page.get_by_role("button", name="Run backtest").click()
-    table = page.locator("table.metrics")
-    table.wait_for(timeout=30_000)
-    assert "ROC AUC" in table.inner_text()
-    assert page.locator(".chart-grid img").count() >= 3
-    live.shot(page, "backtest", full=True)

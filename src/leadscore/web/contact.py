@@ -24,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 CHART_POINTS = 48
 CHART_MIN_DAYS = 30
 CHART_MAX_DAYS = 365
+CHART_EVENT_POINTS = 120  # the latest events also get a point of their own on the line
 HISTORY_ROWS = 15
 PREDICTIVE_KEYS = ("predicted_score", "predicted_probability", "predicted_band")
 
@@ -37,7 +38,7 @@ def _series(
     start = min(start, now - timedelta(days=CHART_MIN_DAYS))
     step = (now - start) / CHART_POINTS
     times = {start + step * i for i in range(CHART_POINTS)} | {now}
-    times |= {e.ts for e in events if e.ts >= start}
+    times |= {e.ts for e in events[-CHART_EVENT_POINTS:] if e.ts >= start}
     times |= {a["created_at"] for a in adjustments if a["created_at"] >= start}
     out = []
     for t in sorted(times):
