@@ -113,3 +113,14 @@ def test_sweep_catches_up_time_based_rules(api):
     assert api.score("c1")["total"] == 0.0
     assert api.get("/v1/contacts/c1/history").json()["items"][-1]["cause"] == "time"
     assert api.post("/v1/sweep").json() == {"rescored": 1}
+
+
+def test_yaml_text_is_never_read_as_a_file_path(api, tmp_path):
+    secret = tmp_path / "server-side.yaml"
+    secret.write_text("name: leaked\ngroups: {g: {rules: []}}\n")
+    r = api.post("/v1/models", {"yaml": str(secret)})
+    assert r.status_code == 422
+    assert "leaked" not in r.text
+    r = api.post("/v1/models/validate", {"yaml": "name: x\x03"})
+    assert r.json()["valid"] is False
+    assert "not valid YAML" in r.json()["problems"][0]["message"]

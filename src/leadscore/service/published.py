@@ -7,10 +7,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
 
-from ..model.loader import load_model
+from ..errors import ModelError, Problem
+from ..model.loader import model_from_data, parse_yaml
 from ..model.schema import ScoringModel
 from ..store.tables import model_versions
+
+
+def model_from_text(text: str) -> ScoringModel:
+    """Parse model YAML received as text: never read as a file path, whatever it looks like."""
+    try:
+        data, marks = parse_yaml(text)
+    except yaml.YAMLError as exc:  # e.g. control characters, which the reader refuses
+        mark = getattr(exc, "problem_mark", None)
+        raise ModelError(
+            [
+                Problem(
+                    (),
+                    f"not valid YAML: {exc}".splitlines()[0],
+                    "remove control characters; check indentation, colons and quotes",
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                )
+            ]
+        ) from None
+    return model_from_data(data, marks)
 
 
 @dataclass(frozen=True)
@@ -38,7 +60,7 @@ class ModelCache:
         with self._lock:
             model = self._parsed.get(row_id)
         if model is None:
-            model = load_model(text)
+            model = model_from_text(text)
             with self._lock:
                 self._parsed[row_id] = model
         return model

@@ -107,8 +107,8 @@ def rollback(
 @router.get("/{name}/diff", summary="What changed between two versions")
 def diff(
     name: str = Name,
-    from_: int = Query(..., alias="from", ge=1),
-    to: int = Query(..., ge=1),
+    from_: int = Query(..., alias="from", ge=1, le=1_000_000),
+    to: int = Query(..., ge=1, le=1_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> dict[str, Any]:

@@ -11,12 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import ModelError
-from ..model.loader import load_model
 from ..model.schema import ScoringModel
 from ..store import tables as T
 from .core import Service, audit, utcnow
 from .problems import ApiProblem
-from .published import Published
+from .published import Published, model_from_text
 from .scoring import load_inputs, score_one
 
 MV = T.model_versions.c
@@ -24,7 +23,7 @@ MV = T.model_versions.c
 
 def parse(text: str) -> ScoringModel:
     """Parse YAML text; a ModelError (with located problems) becomes a 422 problem."""
-    return load_model(text)
+    return model_from_text(text)
 
 
 def version_row(conn: sa.Connection, name: str, version: int) -> Any:
