@@ -100,9 +100,14 @@ def test_find_a_lead_read_its_breakdown_and_adjust_its_score(new_page, live: Liv
 
 def test_a_viewer_cannot_adjust_or_publish(new_page, live: Live):
     with live.service.store.read() as conn:
-        draft = versions.create_draft(
-            live.service, versions.version_row(conn, MODEL, 1).yaml, {}, "test"
-        )
+        text = versions.version_row(conn, MODEL, 1).yaml
+    # A variant to publish (or backtest): decision makers count more, MQL from 40.
+    variant = text.replace(
+        "        points: 15\n      - name: Company size",
+        "        points: 25\n      - name: Company size",
+    ).replace("when: {total: {gte: 50}}", "when: {total: {gte: 40}}")
+    assert variant.count("gte: 40") == 1 and "points: 25" in variant
+    draft = versions.create_draft(live.service, variant, {}, "test")
     page = new_page("viewer@example.com")
     page.goto(f"/models/{MODEL}/versions/{draft['version']}")
     assert page.get_by_role("button", name=re.compile("Publish")).count() == 0
