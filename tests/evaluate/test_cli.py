@@ -85,10 +85,17 @@ def test_json_output_with_outcome_time(files, run):
 
 def test_terminal_tables_and_html_report(files, run):
     report = files["dir"] / "out" / "report.html"
+    charts = files["dir"] / "charts"
     out = run(
-        *backtest_args(files, "--bootstrap", "20", "--target-volume", "4", "--html", str(report))
+        *backtest_args(files, "--bootstrap", "20", "--target-volume", "4", "--html", str(report)),
+        "--charts",
+        str(charts),
     )
     assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in charts.iterdir()) == [
+        f"backtest-{name}.png"
+        for name in ("bands", "calibration", "distribution", "gain", "intervals", "rules")
+    ]
     for text in (
         "Metrics",
         "ROC AUC",

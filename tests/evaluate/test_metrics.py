@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from leadscore.evaluate import metrics as M
@@ -130,3 +132,34 @@ def test_best_f1_matches_a_brute_force_search():
     got = M.best_f1(M.rank(scores, y))
     assert got.f1 == pytest.approx(best[0])
     assert got.threshold == -best[1]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.booleans()), min_size=2, max_size=60).filter(
+        lambda rows: len({y for _, y in rows}) == 2
+    ),
+    st.sampled_from([0.05, 0.1, 0.2, 0.5]),
+)
+@settings(max_examples=60, deadline=None)
+def test_metrics_agree_with_scikit_learn_and_a_brute_force_top_share(rows, share):
+    scores = np.array([float(s) for s, _ in rows])
+    y = np.array([float(v) for _, v in rows])
+    r = M.rank(scores, y)
+    pos, neg = r.counts()
+    assert M.roc_auc(pos, neg) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert M.average_precision(pos, neg) == pytest.approx(
+        average_precision_score(y, scores), abs=1e-12
+    )
+    # Top share by brute force: the expected conversions over every order of the ties.
+    want = share * len(y)
+    taken, conversions = 0.0, 0.0
+    for value in sorted(set(scores), reverse=True):
+        block = y[scores == value]
+        take = min(len(block), want - taken)
+        if take <= 0:
+            break
+        conversions += take * block.mean()
+        taken += take
+    top = M.top_share(pos, neg, share)
+    assert top.conversions == pytest.approx(conversions)
+    assert top.capture == pytest.approx(conversions / y.sum())
