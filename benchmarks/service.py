@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -233,12 +234,14 @@ def main() -> None:
         if args.postgres:
             from tests.postgres_server import PostgresServer
 
-            server = PostgresServer(Path(tmp) / "pg")
+            root = Path(tempfile.mkdtemp(prefix="leadscore-bench-pg-"))
+            server = PostgresServer(root)
             server.start()
             try:
                 results.append(run(server.url, "postgresql", args))
             finally:
                 server.stop()
+                shutil.rmtree(root, ignore_errors=True)
     baseline = in_process_baseline(args.contacts)
     print(
         f"cores: {os.cpu_count()}  batches: {args.batches} x 1000 events over "
