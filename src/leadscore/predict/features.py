@@ -133,60 +133,115 @@ def event_sql(config: FeatureConfig, attributes: Sequence[str], cutoff: exp.Expr
     """The SQL that computes the event features of every contact, ordered by id.
 
     ``cutoff`` is an expression over the ``contacts`` row ``c``: events strictly
-    before it count.
+    before it count. Counts per type and window come from a small table of
+    events per (contact, type, narrowest window holding the event), so each
+    event is looked at once however many counts there are.
     """
     attrs = set(attributes)
-    items: list[exp.Expression] = [exp.column("id", "c")]
-    n = iter(config.event_columns())
+    names = iter(config.event_columns())
+    windows = sorted(set(config.windows))
+    count_items: list[exp.Expression] = [exp.column("contact_id", "a")]
+    other_items: list[exp.Expression] = [exp.column("contact_id", "e")]
+    outer: list[exp.Expression] = [exp.column("id", "c")]
 
-    def add(template: str, **values: Any) -> None:
-        items.append(exp.alias_(_part(template, **values), _ident(next(n))))
+    def add(items: list, template: str, table: str, zero: bool, **values: Any) -> None:
+        name = next(names)
+        items.append(exp.alias_(_part(template, **values), _ident(name)))
+        col = exp.column(_ident(name), table)
+        outer.append(exp.alias_(exp.func("coalesce", col, 0) if zero else col, _ident(name)))
 
-    add("count(e.ts)")
+    add(count_items, "CAST(sum(a.n) AS BIGINT)", "n", True)
     for t in config.event_types:
-        add("count(e.ts) FILTER (WHERE e.type = :t)", t=t)
+        add(count_items, "CAST(sum(a.n) FILTER (WHERE a.type = :t) AS BIGINT)", "n", True, t=t)
         for w in config.windows:
             add(
-                "count(e.ts) FILTER (WHERE e.type = :t AND e.ts >= e.cutoff - to_days(:w))",
+                count_items,
+                "CAST(sum(a.n) FILTER (WHERE a.type = :t AND a.band BETWEEN 1 AND :w) AS BIGINT)",
+                "n",
+                True,
                 t=t,
                 w=int(w),
             )
-    add("date_diff('second', max(e.ts), any_value(e.cutoff)) / 86400.0")
-    add("date_diff('second', min(e.ts), any_value(e.cutoff)) / 86400.0")
-    add("count(DISTINCT CAST(e.ts AS DATE))")
-    add("count(DISTINCT CAST(e.ts AS DATE)) FILTER (WHERE e.ts >= e.cutoff - to_days(30))")
+    add(other_items, "date_diff('second', max(e.ts), any_value(e.cutoff)) / 86400.0", "o", False)
+    add(other_items, "date_diff('second', min(e.ts), any_value(e.cutoff)) / 86400.0", "o", False)
+    add(other_items, "count(DISTINCT CAST(e.ts AS DATE))", "o", True)
+    add(
+        other_items,
+        "count(DISTINCT CAST(e.ts AS DATE)) FILTER (WHERE e.ts >= e.cutoff - to_days(30))",
+        "o",
+        True,
+    )
     if config.page_attribute:
         if config.page_attribute in attrs:
-            add("count(DISTINCT e.:a)", a=_ident(config.page_attribute))
+            add(other_items, "count(DISTINCT e.:a)", "o", True, a=_ident(config.page_attribute))
         else:
-            add("CAST(NULL AS BIGINT)")
+            add(other_items, "CAST(NULL AS BIGINT)", "o", True)
     if config.source_attribute:
         for fn in ("arg_min", "arg_max"):
             if config.source_attribute in attrs:
                 add(
+                    other_items,
                     f"{fn}(e.:a, (e.ts, coalesce(e.event_id, ''), coalesce(e.:a, '')))",
+                    "o",
+                    False,
                     a=_ident(config.source_attribute),
                 )
             else:
-                add("CAST(NULL AS VARCHAR)")
+                add(other_items, "CAST(NULL AS VARCHAR)", "o", False)
+    band = exp.Case()
+    for w in windows:
+        band = band.when(_part("e.ts >= e.cutoff - to_days(:w)", w=int(w)), exp.Literal.number(w))
+    band = band.else_(exp.Literal.number(0))
     cut = exp.select(exp.column("id"), exp.alias_(cutoff, "cutoff")).from_(
         exp.alias_(exp.to_table("contacts"), "c", table=True)
     )
-    joined = _part(
-        "SELECT e.*, k.cutoff FROM events AS e JOIN k ON e.contact_id = k.id WHERE e.ts < k.cutoff"
+    used = sorted(a for a in attrs if a in (config.page_attribute, config.source_attribute))
+    keep = ["contact_id", "event_id", "type", "ts", *used]
+    joined = (
+        exp.select(*(exp.column(_ident(c), "e") for c in keep), exp.column("cutoff", "k"))
+        .from_(exp.alias_(exp.to_table("events"), "e", table=True))
+        .join("k", on=_part("e.contact_id = k.id"))
+        .where(_part("e.ts < k.cutoff"))
+    )
+    per_band = (
+        exp.select(
+            exp.column("contact_id", "e"),
+            exp.column("type", "e"),
+            exp.alias_(band, "band"),
+            exp.alias_(exp.Count(this=exp.Star()), "n"),
+        )
+        .from_(exp.alias_(exp.to_table("ev"), "e", table=True))
+        .group_by(exp.column("contact_id", "e"), exp.column("type", "e"), "band")
+    )
+    counts = (
+        exp.select(*count_items)
+        .from_(exp.alias_(exp.to_table("agg"), "a", table=True))
+        .group_by(exp.column("contact_id", "a"))
+    )
+    others = (
+        exp.select(*other_items)
+        .from_(exp.alias_(exp.to_table("ev"), "e", table=True))
+        .group_by(exp.column("contact_id", "e"))
     )
     query = (
-        exp.select(*items)
+        exp.select(*outer)
         .from_(exp.alias_(exp.to_table("contacts"), "c", table=True))
         .join(
-            exp.alias_(exp.to_table("ev"), "e", table=True),
-            on=_part("e.contact_id = c.id"),
+            exp.alias_(exp.to_table("counts"), "n", table=True),
+            on=_part("n.contact_id = c.id"),
             join_type="left",
         )
-        .group_by(exp.column("id", "c"))
+        .join(
+            exp.alias_(exp.to_table("others"), "o", table=True),
+            on=_part("o.contact_id = c.id"),
+            join_type="left",
+        )
         .order_by(exp.column("id", "c"))
         .with_("k", as_=cut)
         .with_("ev", as_=joined)
+        .with_("agg", as_=per_band)
+        .with_("counts", as_=counts)
+        .with_("others", as_=others)
     )
     return query.sql(dialect="duckdb")
 

@@ -37,6 +37,8 @@ NUMERIC_SHARE = 0.95
 IDENTIFIER_SHARE = 0.5
 #: ... and it has at least this many distinct values
 IDENTIFIER_MIN_DISTINCT = 100
+#: distinct values looked at to tell a numeric column from a categorical one
+KIND_SAMPLE = 2000
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"
 
@@ -187,9 +189,18 @@ class TableEncoder:
         if n_present == 0:
             self.dropped_[name] = "always empty"
             return
-        numbers = [(V.number(v), c) for v, c in distinct]
-        share = sum(c for x, c in numbers if x is not None) / n_present
+        if (
+            name not in self.numeric
+            and len(distinct) == n_present
+            and n_present >= IDENTIFIER_MIN_DISTINCT
+        ):
+            # every value distinct: an id, e-mail, phone or timestamp, numeric or not
+            self.dropped_[name] = f"identifier-like ({n_present} distinct values)"
+            return
+        sample = distinct[:KIND_SAMPLE]  # the kind is told from the first distinct values
+        share = sum(c for v, c in sample if V.number(v) is not None) / sum(c for _, c in sample)
         if name in self.numeric or (name not in self.categorical and share >= NUMERIC_SHARE):
+            numbers = [(V.number(v), c) for v, c in distinct]
             values = np.repeat(
                 [x for x, _ in numbers if x is not None], [c for x, c in numbers if x is not None]
             )
