@@ -249,6 +249,23 @@ def test_body_size_limit(database_url):
         assert r.status_code == 413
         assert r.headers["content-type"] == "application/problem+json"
 
+        def chunked():  # no Content-Length: the limit is counted while reading
+            yield b'{"contact_id": "c", "type": "x", "attributes": {"pad": "'
+            for _ in range(10):
+                yield b"y" * 500
+            yield b'"}}'
+
+        r = api.client.post(
+            "/v1/events", content=chunked(), headers={**api.h(), "content-type": "application/json"}
+        )
+        assert r.status_code == 413
+        small = api.client.post(
+            "/v1/events",
+            content=iter([b'{"contact_id": "c", ', b'"type": "x"}']),
+            headers={**api.h(), "content-type": "application/json"},
+        )
+        assert small.status_code == 202, small.text
+
 
 def test_batch_limit(database_url):
     from .conftest import make_api

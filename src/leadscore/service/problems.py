@@ -143,7 +143,11 @@ def install(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse bodies above ``limit`` bytes with a 413 problem."""
+    """ASGI middleware: refuse bodies above ``limit`` bytes with a 413 problem.
+
+    A declared Content-Length above the limit is refused before reading; a body
+    without one (chunked) is read up to the limit and replayed to the app.
+    """
 
     def __init__(self, app: Any, limit: int):
         self.app, self.limit = app, limit
@@ -159,33 +163,32 @@ class BodyLimit:
             f"the request body is larger than {self.limit} bytes; send smaller batches",
             instance=scope.get("path"),
         )
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await too_big(scope, receive, send)
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: dict) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+        if length is not None:
+            if length.isdigit() and int(length) > self.limit:
                 await too_big(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks, seen = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.limit:
+                await too_big(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body"):
+                break
+        replayed = False
 
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
 
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
