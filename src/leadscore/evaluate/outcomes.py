@@ -72,8 +72,8 @@ def check_outcome(inputs: Inputs, column: str, time_column: str | None, source: 
             f"the outcome column holds values that are not yes/no: {shown}",
             source=source,
             column=column,
-            hint="the outcome must be binary: 1/0, true/false or yes/no (empty = unknown, "
-            "left out)",
+            hint="the outcome must be binary: 1/0, true/false or yes/no; empty cells are "
+            "unknown and left out",
         )
     if spec.positives == 0 or spec.negatives == 0:
         only = "converted" if spec.positives else "did not convert"
