@@ -62,6 +62,10 @@ def test_sign_in_refuses_a_wrong_password_and_a_missing_csrf_token(new_page, liv
     totals = [float(t) for t in page.locator("table.leads td.total").all_inner_texts()]
     assert totals == sorted(totals, reverse=True)
     live.shot(page, "leads")
+    page.keyboard.press("Tab")  # the first stop is the skip link, shown on focus
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert skip.is_visible()
     # A signed-in form post without its CSRF token is refused too.
     answer = page.request.post("/logout", max_redirects=0)
     assert answer.status == 403

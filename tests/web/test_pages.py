@@ -194,3 +194,28 @@ def test_every_page_renders(svc):
         assert r.status_code == 200, path
     missing = c.get("/contacts/nobody")
     assert missing.status_code == 404 and "no contact &#39;nobody&#39;" in missing.text
+
+
+def test_stage_colours_are_set_by_an_admin(svc):
+    c = client(svc)
+    token = sign_in(c, "admin")
+    r = c.post("/settings/colours", data={"colour_MQL": "#123456", "csrf": token})
+    assert r.status_code == 200  # back on the settings page
+    assert 'style="background: #123456">MQL</span>' in c.get("/leads").text
+    editor = client(svc)
+    etoken = sign_in(editor, "editor")
+    assert editor.post("/settings/colours", data={"csrf": etoken}).status_code == 403
+
+
+def test_a_predictive_score_is_shown_with_its_reasons(svc):
+    from leadscore.service.schemas import ContactIn
+
+    reasons = [{"feature": "pricing page views", "value": "4", "effect": 0.8}]
+    props = {"predicted_score": 87, "predicted_band": "very high", "predicted_reasons": reasons}
+    svc.upsert_contacts([ContactIn(id="a", properties=props)], "test")
+    c = client(svc)
+    sign_in(c, "viewer")
+    page = c.get("/contacts/a").text
+    assert "Predictive score" in page and "very high" in page
+    assert "pricing page views = 4" in page and "+0.80" in page
+    assert "Predictive score" not in c.get("/contacts/b").text
