@@ -107,3 +107,47 @@ def seed(
         "version": version,
         "published": result,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m leadscore.web.sample``: fill a store with sample data and add an admin."""
+    import argparse
+
+    from ..errors import LeadscoreError
+    from ..service.settings import load_settings
+    from . import accounts
+
+    parser = argparse.ArgumentParser(
+        prog="python -m leadscore.web.sample",
+        description="Fill an empty store with sample contacts, events and the published "
+        "example model, and create an admin for the web app.",
+    )
+    parser.add_argument("--database", default=None, help="store URL (default: the service's)")
+    parser.add_argument("--contacts", type=int, default=1000, help="sample contacts to make")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the sample data")
+    parser.add_argument("--admin", default="admin@example.com", help="the admin's e-mail")
+    parser.add_argument(
+        "--password", default="leadscore-demo", help="the admin's password (a demo one)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        svc = Service(load_settings({"database": args.database}))
+        with svc.store.read() as conn:
+            if conn.execute(sa.select(sa.func.count()).select_from(T.contacts)).scalar_one():
+                raise SystemExit(
+                    "the store already holds contacts; sample data goes into an empty store"
+                )
+        done = seed(svc, args.contacts, args.seed)
+        with svc.store.write() as conn:
+            accounts.create_user(conn, args.admin, args.password, "admin")
+    except LeadscoreError as exc:
+        raise SystemExit(f"Error: {exc}") from None
+    print(
+        f"{done['contacts']} contacts, {done['events']} events, {done['model']} "
+        f"v{done['version']} published; sign in as {args.admin} / {args.password} "
+        "after `leadscore serve`"
+    )
+
+
+if __name__ == "__main__":
+    main()
