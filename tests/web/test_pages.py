@@ -219,3 +219,17 @@ def test_a_predictive_score_is_shown_with_its_reasons(svc):
     assert "Predictive score" in page and "very high" in page
     assert "pricing page views = 4" in page and "+0.80" in page
     assert "Predictive score" not in c.get("/contacts/b").text
+
+
+def test_a_refused_adjustment_keeps_the_page_and_says_why(svc):
+    c = client(svc)
+    token = sign_in(c, "editor")
+    r = c.post(
+        "/contacts/a/adjustments",
+        data={"points": "5", "reason": " ", "csrf": token},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 422
+    assert "give a reason" in r.text
+    assert "Breakdown" in r.text and "Add adjustment" in r.text  # the section is still there
+    assert _total(svc, "a") == 20.0

@@ -153,6 +153,19 @@ async def adjust(contact_id: str, page: Page = Depends(current)) -> Response:
     page.require("write", "A manual adjustment")
     data = await form(page)
     try:
+        _adjust(page, contact_id, data)
+    except PageError as exc:
+        if not page.htmx or exc.status == 404:
+            raise
+        view = _contact_view(page, contact_id)  # the form stays, with the message above it
+        return page.render("_contact_scores.html", exc.status, **view, error=exc.message)
+    if page.htmx:
+        return page.render("_contact_scores.html", **_contact_view(page, contact_id), error=None)
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
+def _adjust(page: Page, contact_id: str, data: dict[str, str]) -> None:
+    try:
         points = float(data.get("points", "").strip())
     except ValueError:
         raise PageError(
@@ -169,6 +182,3 @@ async def adjust(contact_id: str, page: Page = Depends(current)) -> Response:
         raise PageError(exc.status, exc.detail) from None
     except ValueError as exc:
         raise PageError(422, f"the adjustment is not valid: {exc}") from None
-    if page.htmx:
-        return page.render("_contact_scores.html", **_contact_view(page, contact_id), error=None)
-    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
