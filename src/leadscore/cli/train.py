@@ -31,7 +31,7 @@ AS_OF = typer.Option(
 )
 
 
-def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed):
+def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed, threads):
     from ..predict.training import TrainOptions
 
     if as_of is not None:
@@ -86,12 +86,15 @@ def train_command(
         False, "--allow-leakage", help="Train even when a feature looks like the outcome."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the splits and the trees."),
+    threads: int = typer.Option(
+        1, "--threads", help="LightGBM threads (0: every core; one is often fastest)."
+    ),
 ) -> None:
     """Train a predictive model (LightGBM, calibrated) and write it with its model card."""
     from ..predict.training import train
 
     options = _options(
-        outcome, outcome_time, id_column, drop, missing_value, as_of, allow_leakage, seed
+        outcome, outcome_time, id_column, drop, missing_value, as_of, allow_leakage, seed, threads
     )
     with console.status("Training…"):
         model = train(contacts, events, options)

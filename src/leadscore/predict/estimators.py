@@ -64,15 +64,6 @@ def fit_platt(score: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[f
     return float(a / spread), float(b - a * centre / spread)
 
 
-#: below this many rows one thread trains faster than several (thread start-up dominates)
-SMALL_DATA_ROWS = 20_000
-
-
-def _threads(rows: int) -> int:
-    """LightGBM threads: one on small data (thread start-up dominates), else every core."""
-    return 1 if rows < SMALL_DATA_ROWS else 0
-
-
 class LeadModel:
     """LightGBM with early stopping on an internal validation split, Platt-calibrated.
 
@@ -100,7 +91,7 @@ class LeadModel:
         min_count: int = 10,
         missing_values: Sequence[str] = (),
         seed: int = 0,
-        n_jobs: int = 0,  # 0: one thread on small data, every core on large
+        n_jobs: int = 1,  # LightGBM threads; 0: every core
     ) -> None:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -116,8 +107,7 @@ class LeadModel:
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def _params(self, rows: int) -> dict[str, Any]:
-        threads = self.n_jobs or _threads(rows)
+    def _params(self) -> dict[str, Any]:
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -130,7 +120,7 @@ class LeadModel:
             "min_data_per_group": 20,
             "seed": self.seed,
             "deterministic": True,
-            "num_threads": threads,
+            "num_threads": self.n_jobs,
             "verbosity": -1,
         }
 
@@ -154,7 +144,7 @@ class LeadModel:
         fit_idx, val_idx = train_test_split(
             index, test_size=self.validation_share, stratify=y, random_state=self.seed
         )
-        params = self._params(len(y))
+        params = self._params()
         first = lgb.train(
             params,
             self._dataset(matrix[fit_idx], y[fit_idx]),
@@ -188,7 +178,7 @@ class LeadModel:
     def decision_function(self, table: Table) -> np.ndarray:
         """Raw log-odds of the trees, before calibration."""
         matrix = self._matrix(table)
-        return self.booster_.predict(matrix, raw_score=True, num_threads=_threads(len(matrix)))
+        return self.booster_.predict(matrix, raw_score=True, num_threads=self.n_jobs)
 
     def predict_proba(self, table: Table) -> np.ndarray:
         a, b = self.calibration_
@@ -203,7 +193,7 @@ class LeadModel:
         contributions to the calibrated log-odds.
         """
         matrix = self._matrix(table)
-        return self.booster_.predict(matrix, pred_contrib=True, num_threads=_threads(len(matrix)))
+        return self.booster_.predict(matrix, pred_contrib=True, num_threads=self.n_jobs)
 
     def feature_importance(self) -> list[tuple[str, float]]:
         """Total gain of each feature, largest first."""
