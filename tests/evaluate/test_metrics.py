@@ -163,3 +163,11 @@ def test_metrics_agree_with_scikit_learn_and_a_brute_force_top_share(rows, share
     top = M.top_share(pos, neg, share)
     assert top.conversions == pytest.approx(conversions)
     assert top.capture == pytest.approx(conversions / y.sum())
+
+
+def test_gain_curve_is_the_capture_of_each_top_share():
+    r = M.rank(SCORES, Y)
+    xs, ys = M.gain_curve(r, points=11)
+    assert ys[0] == 0.0 and ys[-1] == pytest.approx(1.0)
+    for x, y in zip(xs[1:], ys[1:], strict=True):
+        assert y == pytest.approx(M.top_share(*r.counts(), x).capture)

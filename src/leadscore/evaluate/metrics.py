@@ -244,8 +244,17 @@ def _bin(label, low, high, scores, y, mask) -> Bin:
 
 
 def gain_curve(r: Ranked, points: int = 101) -> tuple[np.ndarray, np.ndarray]:
-    """Share of conversions captured (y) against share of contacts taken from the top (x)."""
+    """Share of conversions captured (y) against share of contacts taken from the top (x),
+    boundary ties shared pro rata as in :func:`top_share`."""
     pos, neg = r.counts()
+    size = pos + neg
+    cum, cum_pos = np.cumsum(size), np.cumsum(pos)
     xs = np.linspace(0, 1, points)
-    ys = np.array([0.0] + [top_share(pos, neg, x).capture for x in xs[1:]])
+    want = xs * cum[-1]
+    i = np.minimum(np.searchsorted(cum, want, side="left"), len(size) - 1)
+    before = np.where(i > 0, cum[i - 1], 0.0)
+    before_pos = np.where(i > 0, cum_pos[i - 1], 0.0)
+    frac = np.where(size[i] > 0, (want - before) / np.where(size[i] > 0, size[i], 1), 0.0)
+    ys = (before_pos + frac * pos[i]) / cum_pos[-1]
+    ys[0] = 0.0
     return xs, ys

@@ -134,52 +134,59 @@ def decompose(model: ScoringModel) -> ScoringModel:
 
 
 def _points_sql(models, inputs, selection):
+    """Every rule's points per contact, from one query per kind of as-of time: the plain
+    batch query for the contacts scored as of the cut-off (usually most of them), the
+    engine's per-contact query only for those with a time of their own."""
     import pyarrow as pa
 
-    from ..engine.sql.duckdb import score_relation
-
-    con = inputs.con
-    stamps = [t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") for t in selection.as_of]
-    chosen = pa.table(
-        {"id": pa.array(selection.ids, pa.string()), AS_OF_COLUMN: pa.array(stamps, pa.string())}
-    )
-    con.register("__leadscore_selection", chosen)
-    try:
-        con.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{SELECTED}" AS SELECT c.*, s."{AS_OF_COLUMN}" '
-            "FROM contacts c JOIN __leadscore_selection s ON c.id = s.id ORDER BY c.id"
-        )
-    finally:
-        con.unregister("__leadscore_selection")
     parts = [decompose(m).model_copy(update={"name": f"m{k}"}) for k, m in enumerate(models)]
     cutoff = max(selection.as_of) if selection.as_of else datetime.now(UTC)
-    # One time for everyone (no outcome times): the plain batch query, cheaper than the
-    # per-contact one.
-    own = AS_OF_COLUMN if len(set(selection.as_of)) > 1 else None
-    rel = score_relation(parts, con, as_of=cutoff, as_of_column=own, contacts=SELECTED)
-    table = rel.arrow()
-    if hasattr(table, "read_all"):
-        table = table.read_all()
+    at_cutoff = [i for i, t in enumerate(selection.as_of) if t == cutoff]
+    own_time = [i for i, t in enumerate(selection.as_of) if t != cutoff]
+    tables = []
+    for rows, per_contact in ((at_cutoff, False), (own_time, True)):
+        if rows:
+            tables.append(_query(parts, inputs.con, selection, rows, cutoff, per_contact))
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     ids = np.array(selection.ids, dtype=object)
     points, excluded = {}, {}
     for k, model in enumerate(models):
-        mine = table.filter(
-            np.asarray(table.column("model").to_numpy(zero_copy_only=False)) == f"m{k}"
-        )
+        mine = table.filter(_array(table, "model") == f"m{k}")
         got = np.array(mine.column("contact_id").to_pylist(), dtype=object)
         if len(got) != len(ids) or not (got == ids).all():
             order = {cid: i for i, cid in enumerate(got)}
-            take = np.array([order[c] for c in ids], dtype=int)
-            mine = mine.take(take)
+            mine = mine.take(np.array([order[c] for c in ids], dtype=int))
         n_rules = sum(1 for _ in model.rules())
         matrix = np.zeros((len(ids), n_rules))
         for j in range(n_rules):
             matrix[:, j] = _array(mine, rule_group(j))
         points[model.name] = matrix
-        excluded[model.name] = np.asarray(
-            mine.column("excluded").to_numpy(zero_copy_only=False), dtype=bool
-        )
+        excluded[model.name] = _array(mine, "excluded").astype(bool)
     return points, excluded
+
+
+def _query(parts, con, selection: Selection, rows: list[int], cutoff, per_contact: bool):
+    import pyarrow as pa
+
+    from ..engine.sql.duckdb import score_relation
+
+    columns = {"id": pa.array([selection.ids[i] for i in rows], pa.string())}
+    if per_contact:
+        stamps = [selection.as_of[i].strftime("%Y-%m-%dT%H:%M:%S.%fZ") for i in rows]
+        columns[AS_OF_COLUMN] = pa.array(stamps, pa.string())
+    con.register("__leadscore_selection", pa.table(columns))
+    try:
+        extra = f', s."{AS_OF_COLUMN}"' if per_contact else ""
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{SELECTED}" AS SELECT c.*{extra} '
+            "FROM contacts c JOIN __leadscore_selection s ON c.id = s.id ORDER BY c.id"
+        )
+    finally:
+        con.unregister("__leadscore_selection")
+    own = AS_OF_COLUMN if per_contact else None
+    rel = score_relation(parts, con, as_of=cutoff, as_of_column=own, contacts=SELECTED)
+    table = rel.arrow()
+    return table.read_all() if hasattr(table, "read_all") else table
 
 
 def _array(table, name: str) -> np.ndarray:
