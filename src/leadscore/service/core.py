@@ -99,15 +99,23 @@ class Service:
     # ----------------------------------------------------------------- contacts
     def upsert_contacts(self, items: Sequence[Any], actor: str) -> list[dict[str, Any]]:
         now = utcnow()
-        results = []
-        with self.store.write() as conn:
+
+        # Rows are written in id order (then e-mail), so concurrent batches touching
+        # the same contacts take their row locks in the same order: no deadlock.
+        order = sorted(range(len(items)), key=lambda i: (items[i].id or "", items[i].email or ""))
+
+        def work(conn: sa.Connection) -> tuple[list[dict[str, Any]], dict]:
+            results: list[dict[str, Any]] = [{} for _ in items]
             ids = []
-            for item in items:
-                cid, created = self._upsert_one(conn, item, now)
+            for i in order:
+                cid, created = self._upsert_one(conn, items[i], now)
                 ids.append(cid)
-                results.append({"id": cid, "created": created})
+                results[i] = {"id": cid, "created": created}
             scored = self._rescore(conn, ids, "contact", now)
             audit(conn, actor, "contacts.upsert", None, {"count": len(items)}, at=now)
+            return results, scored
+
+        results, scored = self.store.transaction(work)
         self.notify_outbox()
         for r in results:
             r["scores"] = {m: _brief(a) for m, a in scored.get(r["id"], {}).items()}
@@ -209,8 +217,9 @@ class Service:
                 f"{self.settings.max_batch} (setting max_batch)",
             )
         now = utcnow()
-        results: list[dict[str, Any]] = []
-        with self.store.write() as conn:
+
+        def work(conn: sa.Connection) -> tuple[list[dict[str, Any]], dict]:
+            results: list[dict[str, Any]] = []
             ids = self._resolve_contacts(conn, items, now)
             keys = [it.idempotency_key for it in items if it.idempotency_key]
             seen: set[str] = set()
@@ -249,6 +258,9 @@ class Service:
                 scored = self._rescore(conn, touched, "event", now, detail={"events": len(rows)})
             else:
                 scored = {}
+            return results, scored
+
+        results, scored = self.store.transaction(work)
         self.notify_outbox()
         for r in results:
             r["scores"] = {m: _brief(a) for m, a in scored.get(r["contact_id"], {}).items()}
@@ -303,6 +315,15 @@ class Service:
                     for cid in missing
                 ],
             )
+            new_emails = sorted(e for e, cid in by_email.items() if cid in set(missing))
+            if new_emails:
+                # A concurrent request may have created the same e-mail's contact first:
+                # use the id that is stored, not the one made up here.
+                stored = dict(
+                    conn.execute(sa.select(c.email, c.id).where(c.email.in_(new_emails))).all()
+                )
+                made_up = {by_email[e]: stored[e] for e in new_emails if e in stored}
+                ids = [made_up.get(cid, cid) for cid in ids]
         return ids
 
     # ----------------------------------------------------------------- adjustments

@@ -7,10 +7,13 @@ on PostgreSQL concurrent writers are serialised per contact by row locks.
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -21,6 +24,8 @@ from alembic.script import ScriptDirectory
 from ..errors import UsageError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+RETRY_STATES = frozenset({"40P01", "40001", "23505"})  # deadlock, serialisation, unique key
+T_ = TypeVar("T_")
 
 
 def normalise_url(url: str) -> str:
@@ -104,6 +109,21 @@ class Store:
             return
         with self._write_lock, self.engine.begin() as conn:
             yield conn
+
+    def transaction(self, work: Callable[[sa.Connection], T_], *, attempts: int = 4) -> T_:
+        """Run ``work(conn)`` in a write transaction, again from the start when
+        PostgreSQL aborts it for a deadlock, a serialisation failure or a unique
+        key taken by a concurrent transaction (the race of two first inserts)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                state = getattr(exc.orig, "sqlstate", None)
+                if state not in RETRY_STATES or attempt == attempts:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
