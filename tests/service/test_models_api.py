@@ -106,6 +106,7 @@ def test_sweep_catches_up_time_based_rules(api):
     api.publish_model(yaml)
     now = datetime.now(UTC)
     api.event("c1", "page_view", url="/pricing", ts=(now - timedelta(days=5)).isoformat())
+    api.put("/v1/contacts/quiet", {"properties": {"country": "FR"}})  # no events: not swept
     assert api.score("c1")["total"] == 10.0
     assert api.service.sweep(now=now + timedelta(days=1)) == 1
     assert api.score("c1")["total"] == 10.0

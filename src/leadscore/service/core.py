@@ -382,12 +382,15 @@ class Service:
 
     # ----------------------------------------------------------------- time
     def sweep(self, *, now: datetime | None = None, batch: int = 500) -> int:
-        """Rescore every scored contact whose model reads time; returns contacts rescored.
+        """Rescore the contacts whose score can change with time; returns how many.
 
         Decay, windows and inactivity change scores without new events; the
-        sweep makes the stored scores (and triggers) catch up.
+        sweep makes the stored scores (and triggers) catch up, under the
+        published models that read time, for the contacts that have events (a
+        contact without events scores the same at any time).
         """
         now = now or utcnow()
+        has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
         with self.store.read() as conn:
             pubs = [p for p in self.published(conn) if _time_dependent(p)]
         if not pubs:
@@ -399,7 +402,7 @@ class Service:
                 ids = list(
                     conn.execute(
                         sa.select(T.contacts.c.id)
-                        .where(T.contacts.c.id > last)
+                        .where(T.contacts.c.id > last, has_events)
                         .order_by(T.contacts.c.id)
                         .limit(batch)
                     ).scalars()
