@@ -208,3 +208,12 @@ def test_text_with_brackets_is_printed_not_read_as_markup(tmp_path):
     )
     out = run("validate", str(bad))
     assert out.returncode == 1 and "write e.g. [FR, BE]" in out.stderr
+
+
+def test_demo_batch_part_ranks_sample_contacts(tmp_path):
+    out = run("demo", "--no-serve", "--contacts", "300", "--dir", str(tmp_path / "demo"))
+    assert out.returncode == 0, out.stderr
+    assert "Top 15 of 300" in out.stdout and "why is the top lead on top?" in out.stdout
+    rows = list(csv.DictReader((tmp_path / "demo" / "scores.csv").open()))
+    assert len(rows) == 300
+    assert rows == sorted(rows, key=lambda r: r["contact_id"])  # one row per contact, by id

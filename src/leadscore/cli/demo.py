@@ -1,4 +1,9 @@
-"""``leadscore demo``: the main job on the embedded default, on sample data."""
+"""``leadscore demo``: the main job on the embedded default, on sample data.
+
+First the batch scorer on DuckDB (sample contacts and events generated, enriched,
+scored, ranked in the terminal), then the service on SQLite filled with sample
+data and its web app, until Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,12 @@ import typer
 from .common import console
 
 EXAMPLE_MODEL = Path(__file__).resolve().parents[3] / "examples" / "b2b_saas.yaml"
+DEMO_ADMIN = ("admin@example.com", "leadscore-demo")
 
 
-def demo(
-    contacts: int = typer.Option(5000, "--contacts", help="How many sample contacts to make."),
-    seed: int = typer.Option(7, "--seed", help="Seed of the sample data."),
-    folder: Path = typer.Option(Path("demo-out"), "--dir", help="Where the demo writes files."),
-    as_of: str = typer.Option(
-        "2026-01-01T00:00:00Z", "--as-of", help="Score as of this time (the sample data ends then)."
-    ),
-) -> None:
-    """Generate sample contacts and events, enrich them, score them with the
-    bundled B2B SaaS model on DuckDB, and show the ranking."""
+def _batch(folder: Path, contacts: int, seed: int, as_of: str) -> None:
     from ..data.generate import generate
-    from ..data.io import load_inputs
+    from ..data.io import load_inputs, write_rows
     from ..model import load_model
     from .common import parse_as_of
     from .score import output_columns, print_ranking, score_inprocess
@@ -39,23 +36,76 @@ def demo(
     inputs = load_inputs(contacts_path, events_path, enrich=True, progress=True)
     rows = score_inprocess([model], inputs, when)
     out = folder / "scores.csv"
-    from ..data.io import write_rows
-
     write_rows(inputs.con, rows, output_columns([model]), out)
     print_ranking(rows, [model], 15)
     best = min(rows, key=lambda r: (-r["total"], r["contact_id"]))
     console.print(
         f"scored {inputs.n_contacts} contacts from {inputs.n_events} events as of "
-        f"{when.isoformat()} with {EXAMPLE_MODEL.name}",
+        f"{when.isoformat()} with {EXAMPLE_MODEL.name}; wrote {out}",
         markup=False,
     )
-    console.print(f"wrote {out}", markup=False)
     console.print(
         "why is the top lead on top? "
         f"leadscore explain -m examples/b2b_saas.yaml -c {contacts_path} -e {events_path} "
         f"--as-of {as_of} --id {best['contact_id']}",
         markup=False,
     )
+
+
+def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
+    import sqlalchemy as sa
+
+    from ..service.core import Service
+    from ..service.settings import load_settings
+    from ..store import tables as T
+    from ..web import accounts
+    from ..web.sample import seed as seed_store
+    from .serve import _serve
+
+    database = f"sqlite:///{(folder / 'leadscore.db').resolve()}"
+    svc = Service(load_settings({"database": database}))
+    with svc.store.read() as conn:
+        empty = not conn.execute(sa.select(sa.func.count()).select_from(T.contacts)).scalar_one()
+    if empty:
+        console.print(
+            f"filling the service's store with {contacts} sample contacts and 12 weeks of "
+            "score history (about a minute)…",
+            markup=False,
+        )
+        seed_store(svc, contacts, seed)
+        with svc.store.write() as conn:
+            accounts.create_user(conn, *DEMO_ADMIN, "admin")
+    console.print(
+        f"\nopen http://127.0.0.1:{port}/ and sign in as {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]} "
+        "(Ctrl-C stops the service)",
+        markup=False,
+    )
+    _serve(database=database, host="127.0.0.1", port=port)
+
+
+def demo(
+    contacts: int = typer.Option(5000, "--contacts", help="Sample contacts for the batch run."),
+    service_contacts: int = typer.Option(
+        1000, "--service-contacts", help="Sample contacts in the service's store."
+    ),
+    seed: int = typer.Option(7, "--seed", help="Seed of the sample data."),
+    folder: Path = typer.Option(Path("demo-out"), "--dir", help="Where the demo writes files."),
+    as_of: str = typer.Option(
+        "2026-01-01T00:00:00Z",
+        "--as-of",
+        help="Batch run: score as of (the sample data ends then).",
+    ),
+    serve: bool = typer.Option(
+        True, "--serve/--no-serve", help="After the batch run, start the service and web app."
+    ),
+    port: int = typer.Option(8000, "--port", help="Port of the service."),
+) -> None:
+    """Score sample contacts on DuckDB and show the ranking, then run the service
+    on SQLite with sample data and open its web app."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _batch(folder, contacts, seed, as_of)
+    if serve:
+        _service(folder, service_contacts, seed, port)
 
 
 def register(app: typer.Typer) -> None:
