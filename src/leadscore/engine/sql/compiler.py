@@ -36,7 +36,7 @@ from ...model.schema import (
 )
 from .. import values as V
 from .conditions import Compiler, Unsupported, Values, null_text
-from .dialects import DAY_US, TIME_PATTERN, US, Dialect, case, coalesce_false, dbl, n, s
+from .dialects import DAY_US, TIME_BODY, US, Dialect, case, coalesce_false, dbl, n, s
 
 EVENT_CORE_FIELDS = ("ts", "id", "event_id", "contact_id")  # never attributes (inprocess.to_event)
 
@@ -113,7 +113,9 @@ def parse_time_us(d: Dialect, x: exp.Expression) -> exp.Expression:
         (has_zone, exp.func("REPLACE", t2, s("Z"), s("+00:00"))),
         default=exp.DPipe(this=t2.copy(), expression=s("+00:00")),
     )
-    return case((coalesce_false(d.regex(t.copy(), TIME_PATTERN)), d.try_timestamp_us(normal)))
+    ws = d.ws()
+    readable = coalesce_false(d.full_match(x.copy(), f"{ws}*(?:{TIME_BODY}){ws}*"))
+    return case((readable, d.try_timestamp_us(normal)))
 
 
 def compile_model(
@@ -322,21 +324,8 @@ def _events_cte(ctx: _Ctx, join: bool, reset: bool) -> exp.Select:
         exp.alias_(ts_us, "__ts_us", quoted=True),
         exp.alias_(_text(src, col("type", "ev")), "type", quoted=True),
         *[exp.alias_(_text(src, col(f, "ev")), f, quoted=True) for f in fields],
+        exp.alias_(key, "__key", quoted=True),
     ]
-    window = exp.Window(
-        this=exp.RowNumber(),
-        partition_by=[col("contact_id", "ev"), key.copy()],
-        order=exp.Order(
-            expressions=[exp.Ordered(this=col("ts", "ev")), exp.Ordered(this=col("type", "ev"))]
-        ),
-    )
-    inner_cols.append(
-        exp.alias_(
-            case((exp.Is(this=key.copy(), expression=exp.null()), n(1)), default=window),
-            "__rn",
-            quoted=True,
-        )
-    )
     asof = ctx.as_of_us
     inner = exp.select(*inner_cols).from_(exp.alias_(_table(src.events_table), "ev", quoted=True))
     if join:
@@ -355,10 +344,21 @@ def _events_cte(ctx: _Ctx, join: bool, reset: bool) -> exp.Select:
         keep.append("__asof_us")
         if reset:
             keep.append("__entered_us")
+    # One event per (contact, key): the earliest, then the smallest type (inprocess.dedupe).
+    window = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[col("contact_id"), col("__key")],
+        order=exp.Order(
+            expressions=[exp.Ordered(this=col("__ts_us")), exp.Ordered(this=col("type"))]
+        ),
+    )
+    ranked = exp.select(
+        *[col(k) for k in keep], col("__key"), exp.alias_(window, "__rn", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=inner), "__i", quoted=True))
     return (
         exp.select(*[col(k) for k in keep])
-        .from_(exp.alias_(exp.Subquery(this=inner), "__d", quoted=True))
-        .where(col("__rn").eq(1))
+        .from_(exp.alias_(exp.Subquery(this=ranked), "__d", quoted=True))
+        .where(exp.or_(exp.Is(this=col("__key"), expression=exp.null()), col("__rn").eq(1)))
     )
 
 
@@ -436,7 +436,7 @@ def _factor(ctx: _Ctx, decay: Decay) -> exp.Expression | None:
         return None
     age = _age_seconds(ctx)
     if decay.kind == "half_life":
-        return exp.Pow(this=dbl(0.5), expression=exp.Div(this=age, expression=dbl(decay.seconds)))
+        return ctx.d.half(exp.Div(this=age, expression=dbl(decay.seconds)))
     if decay.kind == "linear":
         rest = exp.Sub(this=dbl(1.0), expression=exp.Div(this=age, expression=dbl(decay.seconds)))
         return case((rest > dbl(0.0), rest.copy()), default=dbl(0.0))

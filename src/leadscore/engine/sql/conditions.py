@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate
 from .. import values as V
-from .dialects import NUMBER_PATTERN, Dialect, case, coalesce_false, dbl, s
+from .dialects import NUMBER_BODY, Dialect, case, coalesce_false, dbl, s
 from .regex import RegexUnsupported, translate
 
 
@@ -29,27 +29,28 @@ class Values:
         self.d = dialect
 
     def missing(self, x: exp.Expression) -> exp.Expression:
-        return exp.or_(
-            exp.Is(this=x.copy(), expression=exp.null()), self.d.trim_ws(x.copy()).eq(s(""))
-        )
+        return exp.Not(this=self.present(x))
 
     def present(self, x: exp.Expression) -> exp.Expression:
-        return exp.and_(
-            exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())),
-            self.d.trim_ws(x.copy()).neq(s("")),
-        )
+        """Not NULL and not blank: some character that str.strip() keeps."""
+        return coalesce_false(self.d.regex(x.copy(), self.d.non_ws()))
 
     def number(self, x: exp.Expression) -> exp.Expression:
-        t = self.d.trim_ws(x.copy())
+        ws = self.d.ws()
+        body = f"{ws}*(?:{NUMBER_BODY}){ws}*"
         return case(
-            (coalesce_false(self.d.regex(t.copy(), NUMBER_PATTERN)), self.d.try_double(t.copy()))
+            (
+                coalesce_false(self.d.full_match(x.copy(), body)),
+                self.d.try_double(self.d.trim_ws(x.copy())),
+            )
         )
 
     def equals(self, x: exp.Expression, literal) -> exp.Expression:
         if isinstance(literal, bool):
-            words = sorted(V.TRUE_WORDS if literal else V.FALSE_WORDS)
-            low = self.d.lower(self.d.trim_ws(x.copy()))
-            return coalesce_false(exp.In(this=low, expressions=[s(w) for w in words]))
+            words = V.TRUE_WORDS if literal else V.FALSE_WORDS
+            ws = self.d.ws()
+            body = f"{ws}*(?:{self.d.word_forms(words)}){ws}*"
+            return coalesce_false(self.d.full_match(x.copy(), body))
         if isinstance(literal, int | float):
             return coalesce_false(self.number(x).eq(dbl(literal)))
         want = literal.lower()

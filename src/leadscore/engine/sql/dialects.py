@@ -10,18 +10,20 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlglot import exp
 
 # The characters Python's str.strip() removes: value semantics trim these, not just spaces.
 WHITESPACE = "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
 
-NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+# values.NUMBER_RE without its anchors, in the syntax every engine shares
+NUMBER_BODY = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 # Times that every engine reads the same way (see docs/sql-engines.md, "Times").
-TIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+TIME_BODY = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
 )
 # Exact limits where text → double rounds to ±inf or to 0 (for engines without a try-cast).
 _OVERFLOW = Decimal(2) ** 1024 - Decimal(2) ** 970
@@ -54,6 +56,25 @@ def coalesce_false(e: exp.Expression) -> exp.Expression:
     return exp.func("COALESCE", e, exp.false())
 
 
+def _class(chars: str, engine: str) -> str:
+    from .regex import char_class
+
+    return char_class(map(ord, chars), engine)
+
+
+def _not_class(chars: str, engine: str) -> str:
+    from .regex import not_char_class
+
+    return not_char_class(map(ord, chars), engine)
+
+
+@lru_cache(maxsize=256)
+def _lower_class(ch: str, engine: str) -> str:
+    from .regex import char_class, lower_class
+
+    return char_class(lower_class(ch), engine)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """Base: the SQL standard spellings; engines override what differs."""
@@ -72,22 +93,42 @@ class Dialect:
         """True when ``pattern`` (already in this engine's syntax) is found in ``e``."""
         return exp.RegexpLike(this=e, expression=s(pattern))
 
+    def full_match(self, e: exp.Expression, body: str) -> exp.Expression:
+        """True when all of ``e`` matches ``body`` (this engine's syntax)."""
+        end = "\\Z" if self.name == "postgres" else "\\z"
+        return self.regex(e, f"^(?:{body}){end}")
+
+    def ws(self) -> str:
+        """A class of Python's whitespace (what str.strip() removes)."""
+        return _class(WHITESPACE, self.name)
+
+    def non_ws(self) -> str:
+        return _not_class(WHITESPACE, self.name)
+
+    def word_forms(self, words) -> str:
+        """``words`` as a pattern matching any text whose Python lower() is one of them."""
+        return "|".join("".join(_lower_class(ch, self.name) for ch in w) for w in sorted(words))
+
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         raise NotImplementedError
 
     def try_double(self, text: exp.Expression) -> exp.Expression:
-        """Text already known to match NUMBER_PATTERN → DOUBLE, or NULL when not finite."""
+        """Text already known to match NUMBER_BODY → DOUBLE, or NULL when not finite."""
         raw = exp.TryCast(this=text, to=exp.DataType.build("double"), safe=True)
         return case((exp.Abs(this=raw) <= dbl(sys.float_info.max), raw))
 
     def try_timestamp_us(self, text: exp.Expression) -> exp.Expression:
-        """Text known to match TIME_PATTERN → microseconds since the epoch (NULL: no such day)."""
+        """Text known to match TIME_BODY → microseconds since the epoch (NULL: no such day)."""
         return self.epoch_us(
             exp.TryCast(this=text, to=exp.DataType.build("timestamptz"), safe=True)
         )
 
     def floor_div(self, a: exp.Expression, b: int) -> exp.Expression:
         return exp.Floor(this=exp.Div(this=exp.cast(a, "double"), expression=dbl(b)))
+
+    def half(self, x: exp.Expression) -> exp.Expression:
+        """0.5 ** x (x ≥ 0), as Python computes it."""
+        return exp.Pow(this=dbl(0.5), expression=x)
 
     def boolean_type(self) -> str:
         return "boolean"
@@ -99,6 +140,9 @@ class DuckDB(Dialect):
 
     def regex(self, e, pattern):
         return exp.Anonymous(this="REGEXP_MATCHES", expressions=[e, s(pattern)])
+
+    def full_match(self, e, body):
+        return exp.Anonymous(this="REGEXP_FULL_MATCH", expressions=[e, s(body)])
 
 
 class Postgres(Dialect):
@@ -135,7 +179,7 @@ class Postgres(Dialect):
         )
 
     def try_timestamp_us(self, text):
-        # No try-cast: check the calendar day first (TIME_PATTERN checked the rest).
+        # No try-cast: check the calendar day first (TIME_BODY checked the rest).
         y = exp.cast(exp.Substring(this=text, start=n(1), length=n(4)), "int")
         m = exp.cast(exp.Substring(this=text, start=n(6), length=n(2)), "int")
         d = exp.cast(exp.Substring(this=text, start=n(9), length=n(2)), "int")
@@ -155,6 +199,13 @@ class Postgres(Dialect):
 
     def floor_div(self, a, b):
         return exp.Floor(this=exp.Div(this=exp.cast(a, "numeric"), expression=n(b)))
+
+    def half(self, x):
+        # PostgreSQL raises an error where a float result underflows to zero (Python gives
+        # 0.0): factors below 2**-1000 count as zero, a difference under 1e-300 points.
+        return case(
+            (x >= dbl(1000.0), dbl(0.0)), default=exp.Pow(this=dbl(0.5), expression=x.copy())
+        )
 
 
 class Spark(Dialect):

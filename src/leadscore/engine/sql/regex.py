@@ -275,3 +275,36 @@ def translate(pattern: str, engine: str, label: str | None = None) -> str:
     if flags & re.MULTILINE:
         raise writer.refuse("multi-line mode '(?m)'")
     return writer.seq(list(parsed), flags, True, True)
+
+
+def char_class(points, engine: str) -> str:
+    """A bracket expression for exactly the given code points, in ``engine``'s syntax."""
+    ranges: list[list[int]] = []
+    for cp in sorted(set(points)):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return _Writer(engine, engine, "").ranges(tuple((a, b) for a, b in ranges))
+
+
+def not_char_class(points, engine: str) -> str:
+    """A bracket expression for every code point except the given ones."""
+    inside = set(points)
+    ranges = _complement(tuple((p, p) for p in sorted(inside)))
+    return _Writer(engine, engine, "").ranges(_merge(ranges))
+
+
+def _merge(ranges: tuple) -> tuple:
+    out: list[list[int]] = []
+    for lo, hi in ranges:
+        if out and out[-1][1] >= lo - 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((a, b) for a, b in out)
+
+
+def lower_class(letter: str) -> set[int]:
+    """Every character whose Python lower() is ``letter``."""
+    return {cp for cp in range(sys.maxunicode + 1) if chr(cp).lower() == letter}

@@ -1,0 +1,427 @@
+"""Batch scoring benchmark: the b2b_saas model over generated contacts and events.
+
+Compares, measured in one run on the same files:
+
+* leadscore on DuckDB (the compiled query, files read as text as the CLI reads them);
+* the same model written by hand as one DuckDB query (the practical limit);
+* a straightforward pandas implementation;
+* leadscore on Spark (local mode);
+
+each in its own process, with its wall time and peak memory (resident set of the
+process and its children, sampled every 20 ms), then leadscore on DuckDB at
+0.1×, 1× and 3× the data to show how time grows.
+
+    python benchmarks/batch.py                      # 1M contacts / ~20M events
+    python benchmarks/batch.py --contacts 100000 --scales 1 --skip-spark
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "examples" / "b2b_saas.yaml"
+AS_OF = "2026-01-01T00:00:00Z"
+
+
+# ----------------------------------------------------------------------------- the contenders
+
+
+def run_leadscore_duckdb(contacts: str, events: str, out: str, threads: int | None) -> dict:
+    from leadscore.engine.sql.duckdb import query_sql
+    from leadscore.model import load_model
+
+    con = _duck(threads)
+    _text_views(con, contacts, events)
+    sql = query_sql([load_model(MODEL)], con, as_of=AS_OF)
+    con.execute(f"COPY ({sql}) TO '{out}' (FORMAT PARQUET)")
+    return {}
+
+
+def _duck(threads: int | None):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET memory_limit = '1GB'")
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/leadscore-bench-spill'")
+    if threads:
+        con.execute(f"SET threads = {threads}")
+    return con
+
+
+def _text_views(con, contacts: str, events: str) -> None:
+    """Every property and attribute as text, as leadscore.data.io.load_inputs exposes them."""
+    ccols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{contacts}'").fetchall()]
+    ecols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{events}'").fetchall()]
+    csel = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in ccols)
+    esel = ", ".join(
+        f'"{c}"' if c == "ts" else f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in ecols
+    )
+    con.execute(f"CREATE VIEW contacts AS SELECT {csel} FROM '{contacts}'")
+    con.execute(f"CREATE VIEW events AS SELECT {esel} FROM '{events}'")
+
+
+HAND_SQL = r"""
+WITH e AS (
+  SELECT contact_id, ts, type, url, form_id, asset_id,
+         epoch_us(TIMESTAMPTZ '{as_of}') - epoch_us(ts) AS age_us
+  FROM read_parquet('{events}')
+  WHERE ts <= TIMESTAMPTZ '{as_of}'
+  QUALIFY row_number() OVER (PARTITION BY contact_id, event_id ORDER BY ts, type) = 1
+),
+a AS (
+  SELECT contact_id,
+    count(*) FILTER (WHERE type = 'page_view' AND age_us <= 30 * 86400e6) AS pv_n,
+    sum(pow(0.5, age_us / 1e6 / 2592000)) FILTER (
+      WHERE type = 'page_view' AND age_us <= 30 * 86400e6) AS pv,
+    sum(3 * pow(0.5, age_us / 1e6 / 2592000)) FILTER (
+      WHERE type = 'email_click' AND age_us <= 90 * 86400e6) AS clicks,
+    sum(-10 * pow(0.5, age_us / 1e6 / 2592000)) FILTER (
+      WHERE type = 'page_view' AND contains(lower(url), '/careers')) AS careers,
+    sum(CASE WHEN age_us <= 120 * 86400e6 THEN 15 ELSE 0 END) FILTER (
+      WHERE type = 'webinar_attended') AS webinar,
+    count(*) FILTER (WHERE type IN ('page_view', 'email_click', 'form_submit',
+      'webinar_attended') AND age_us <= 30 * 86400e6) AS engaged_n,
+    min(age_us) AS last_age,
+    bool_or(type = 'unsubscribe') AS unsubscribed,
+    max(CASE WHEN type = 'form_submit' AND lower(form_id) IN ('demo', 'contact-sales')
+        THEN ts END) AS demo_ts
+  FROM e GROUP BY contact_id
+),
+pricing AS (
+  SELECT contact_id, sum(5 * pow(0.5, age_us / 1e6 / 2592000)) AS pricing FROM (
+    SELECT contact_id, age_us, row_number() OVER (
+      PARTITION BY contact_id, CAST(ts AS DATE) ORDER BY ts DESC) AS rn
+    FROM e WHERE type = 'page_view' AND contains(lower(url), '/pricing')
+  ) WHERE rn = 1 GROUP BY contact_id
+),
+content AS (
+  SELECT contact_id, sum(8 * greatest(0, 1 - age_us / 1e6 / 15552000)) AS content FROM (
+    SELECT contact_id, age_us, row_number() OVER (
+      PARTITION BY contact_id, asset_id ORDER BY ts DESC) AS rn
+    FROM e WHERE type = 'asset_download'
+  ) WHERE rn = 1 GROUP BY contact_id
+),
+s AS (
+  SELECT c.id AS contact_id,
+    least(
+      CASE WHEN c.country IN ('FR', 'BE', 'CH', 'CA', 'US', 'GB', 'DE') THEN 10 ELSE 0 END
+      + CASE WHEN regexp_matches(c.job_title,
+          '(?i)\b(ceo|cto|cmo|vp|head|director|directeur|founder)\b') THEN 15 ELSE 0 END
+      + CASE WHEN c.employees BETWEEN 50 AND 500 THEN 15
+             WHEN c.employees BETWEEN 501 AND 5000 THEN 10
+             WHEN c.employees < 10 THEN -5 ELSE 0 END
+      + CASE WHEN lower(c.industry) IN ('software', 'financial services', 'healthcare')
+             THEN 5 ELSE 0 END
+      + CASE WHEN c.budget >= 10000 THEN 5 ELSE 0 END
+      + 2 * ((c.phone <> '')::INT + (c.company <> '')::INT + (c.job_title <> '')::INT),
+      60) AS fit,
+    least(
+      coalesce(CASE WHEN pricing > 20 THEN 20 ELSE pricing END, 0)
+      + coalesce(least(pv, 10), 0)
+      + CASE WHEN a.demo_ts IS NULL THEN 0
+             WHEN a.demo_ts >= TIMESTAMPTZ '{as_of}' - INTERVAL 30 DAY THEN 30
+             WHEN a.demo_ts >= TIMESTAMPTZ '{as_of}' - INTERVAL 90 DAY THEN 15 ELSE 0 END
+      + coalesce(least(content, 24), 0)
+      + coalesce(least(clicks, 15), 0)
+      + coalesce(webinar, 0)
+      + CASE WHEN engaged_n >= 5 THEN 10 ELSE 0 END
+      + coalesce(greatest(careers, -10), 0)
+      + CASE WHEN last_age > 90 * 86400e6 THEN -20 ELSE 0 END,
+      60) AS engagement,
+    coalesce(regexp_matches(c.job_title, '(?i)\b(student|étudiant|intern)\b'), false)
+      AS student,
+    coalesce(a.unsubscribed, false) AS unsubscribed
+  FROM read_parquet('{contacts}') c
+  LEFT JOIN a ON a.contact_id = c.id
+  LEFT JOIN pricing p ON p.contact_id = c.id
+  LEFT JOIN content ct ON ct.contact_id = c.id
+)
+SELECT contact_id, 'b2b-saas' AS model, fit, engagement,
+  CASE WHEN student OR unsubscribed THEN 0
+       ELSE least(greatest(fit + engagement, 0), 100) END AS total,
+  CASE WHEN fit >= 45 THEN 'A' WHEN fit >= 30 THEN 'B' WHEN fit >= 15 THEN 'C' ELSE 'D' END
+    AS grade,
+  CASE WHEN student OR unsubscribed THEN NULL
+       WHEN least(greatest(fit + engagement, 0), 100) >= 80 AND fit >= 30 THEN 'SQL'
+       WHEN least(greatest(fit + engagement, 0), 100) >= 50 THEN 'MQL' ELSE 'lead' END AS stage,
+  student OR unsubscribed AS excluded
+FROM s ORDER BY contact_id
+"""
+
+
+def run_hand_duckdb(contacts: str, events: str, out: str, threads: int | None) -> dict:
+    con = _duck(threads)
+    sql = HAND_SQL.format(as_of=AS_OF, contacts=contacts, events=events)
+    con.execute(f"COPY ({sql}) TO '{out}' (FORMAT PARQUET)")
+    return {}
+
+
+def run_pandas(contacts: str, events: str, out: str, threads: int | None) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    as_of = pd.Timestamp(AS_OF)
+    c = pd.read_parquet(contacts)
+    e = pd.read_parquet(events, columns=["contact_id", "event_id", "type", "ts", "url",
+                                         "form_id", "asset_id"])
+    for frame in (c, e):
+        for name in frame.columns:
+            if isinstance(frame[name].dtype, pd.CategoricalDtype):
+                frame[name] = frame[name].astype(object)
+    e = e[e["ts"] <= as_of]
+    e = e.sort_values(["contact_id", "event_id", "ts", "type"]).drop_duplicates(
+        ["contact_id", "event_id"], keep="first")
+    e["age"] = (as_of - e["ts"]).dt.total_seconds()
+    half = 0.5 ** (e["age"] / 2592000)
+    is_pv = e["type"] == "page_view"
+    url = e["url"].fillna("").str.lower()
+
+    def per_contact(mask, values):
+        return values[mask].groupby(e["contact_id"][mask]).sum()
+
+    pv = per_contact(is_pv & (e["age"] <= 30 * 86400), half).clip(upper=10)
+    clicks = per_contact((e["type"] == "email_click") & (e["age"] <= 90 * 86400),
+                         3 * half).clip(upper=15)
+    careers = per_contact(is_pv & url.str.contains("/careers", regex=False),
+                          -10 * half).clip(lower=-10)
+    webinar = per_contact(e["type"] == "webinar_attended",
+                          pd.Series(np.where(e["age"] <= 120 * 86400, 15.0, 0.0), e.index))
+    engaged = e[e["type"].isin(["page_view", "email_click", "form_submit", "webinar_attended"])
+                & (e["age"] <= 30 * 86400)].groupby("contact_id").size()
+    last_age = e.groupby("contact_id")["age"].min()
+    unsub = e[e["type"] == "unsubscribe"].groupby("contact_id").size() > 0
+    pricing_ev = e[is_pv & url.str.contains("/pricing", regex=False)].copy()
+    pricing_ev["day"] = pricing_ev["ts"].dt.floor("D")
+    pricing_ev = pricing_ev.sort_values("ts").drop_duplicates(["contact_id", "day"], keep="last")
+    pricing = (5 * 0.5 ** (pricing_ev["age"] / 2592000)).groupby(
+        pricing_ev["contact_id"]).sum().clip(upper=20)
+    demo_ev = e[(e["type"] == "form_submit") & e["form_id"].fillna("").str.lower().isin(
+        ["demo", "contact-sales"])]
+    demo_age = demo_ev.groupby("contact_id")["age"].min()
+    demo = pd.Series(np.select([demo_age <= 30 * 86400, demo_age <= 90 * 86400], [30.0, 15.0],
+                               0.0), demo_age.index)
+    dl = e[e["type"] == "asset_download"].sort_values("ts").drop_duplicates(
+        ["contact_id", "asset_id"], keep="last")
+    content = (8 * (1 - dl["age"] / 15552000).clip(lower=0)).groupby(
+        dl["contact_id"]).sum().clip(upper=24)
+
+    c = c.set_index("id")
+    title = c["job_title"].fillna("")
+    fit = (
+        np.where(c["country"].isin(["FR", "BE", "CH", "CA", "US", "GB", "DE"]), 10, 0)
+        + np.where(title.str.contains(
+            r"(?i)\b(?:ceo|cto|cmo|vp|head|director|directeur|founder)\b", regex=True), 15, 0)
+        + np.select([c["employees"].between(50, 500), c["employees"].between(501, 5000),
+                     c["employees"] < 10], [15, 10, -5], 0)
+        + np.where(c["industry"].fillna("").str.lower().isin(
+            ["software", "financial services", "healthcare"]), 5, 0)
+        + np.where(c["budget"] >= 10000, 5, 0)
+        + 2 * (c[["phone", "company", "job_title"]].fillna("").ne("").sum(axis=1))
+    )
+    fit = pd.Series(fit, c.index).clip(upper=60).astype(float)
+    idx = c.index
+    engagement = (
+        pricing.reindex(idx, fill_value=0) + pv.reindex(idx, fill_value=0)
+        + demo.reindex(idx, fill_value=0) + content.reindex(idx, fill_value=0)
+        + clicks.reindex(idx, fill_value=0) + webinar.reindex(idx, fill_value=0)
+        + np.where(engaged.reindex(idx, fill_value=0) >= 5, 10, 0)
+        + careers.reindex(idx, fill_value=0)
+        + np.where(last_age.reindex(idx) > 90 * 86400, -20, 0)
+    ).clip(upper=60)
+    student = title.str.contains(r"(?i)\b(?:student|étudiant|intern)\b", regex=True)
+    excluded = student | unsub.reindex(idx, fill_value=False)
+    total = (fit + engagement).clip(0, 100).where(~excluded, 0.0)
+    grade = pd.Series(np.select([fit >= 45, fit >= 30, fit >= 15], ["A", "B", "C"], "D"), idx)
+    stage = pd.Series(np.select([total >= 80, total >= 50], ["SQL", "MQL"], "lead"), idx)
+    stage = stage.where(~((stage == "SQL") & ~grade.isin(["A", "B"])),
+                        np.where(total >= 50, "MQL", "lead"))
+    stage = stage.where(~excluded, None)
+    result = pd.DataFrame({"contact_id": idx, "model": "b2b-saas", "fit": fit.values,
+                           "engagement": engagement.values, "total": total.values,
+                           "grade": grade.values, "stage": stage.values,
+                           "excluded": excluded.values})
+    result.sort_values("contact_id").to_parquet(out, index=False)
+    return {}
+
+
+def run_spark(contacts: str, events: str, out: str, threads: int | None) -> dict:
+    from leadscore.engine.sql.spark import query_sql, register_parquet, session
+    from leadscore.model import load_model
+
+    spark = session(f"local[{threads or '*'}]", shuffle_partitions=max(2, (threads or 2) * 2))
+    try:
+        register_parquet(spark, contacts, events)
+        sql = query_sql([load_model(MODEL)], spark, as_of=AS_OF)
+        spark.sql(sql).write.mode("overwrite").parquet(out)
+    finally:
+        spark.stop()
+    return {}
+
+
+CONTENDERS = {
+    "leadscore-duckdb": run_leadscore_duckdb,
+    "hand-duckdb": run_hand_duckdb,
+    "pandas": run_pandas,
+    "leadscore-spark": run_spark,
+}
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def measure(name: str, contacts: Path, events: Path, out: Path, threads: int | None) -> dict:
+    """Run one contender in a fresh process; wall seconds and peak memory of its tree."""
+    cmd = [sys.executable, __file__, "--child", name, str(contacts), str(events), str(out)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.02)
+    stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_bytes"] = peak
+    return result
+
+
+def child(name: str, contacts: str, events: str, out: str, threads: int | None) -> None:
+    start = time.perf_counter()
+    CONTENDERS[name](contacts, events, out, threads)
+    print(json.dumps({"seconds": time.perf_counter() - start}))
+
+
+def agreement(a: Path, b: Path) -> str:
+    """How many contacts get the same total and stage from two result files."""
+    import duckdb
+
+    def files(p: Path) -> str:
+        return f"{p}/*.parquet" if p.is_dir() else str(p)
+
+    row = duckdb.connect().execute(
+        "SELECT count(*), count(*) FILTER (WHERE abs(x.total - y.total) <= 1e-9 AND "
+        "x.stage IS NOT DISTINCT FROM y.stage) "
+        f"FROM read_parquet('{files(a)}') x JOIN read_parquet('{files(b)}') y USING (contact_id)"
+    ).fetchone()
+    return f"{row[1]:,}/{row[0]:,}"
+
+
+def data(contacts: int, seed: int, root: Path) -> tuple[Path, Path]:
+    folder = root / f"c{contacts}-s{seed}"
+    c, e = folder / "contacts.parquet", folder / "events.parquet"
+    if not (c.exists() and e.exists()):
+        from leadscore.data.generate import generate
+
+        print(f"generating {contacts:,} contacts into {folder} …", flush=True)
+        generate(contacts, seed, folder)
+    return c, e
+
+
+def n_events(path: Path) -> int:
+    import duckdb
+
+    return duckdb.connect().execute(f"SELECT count(*) FROM '{path}'").fetchone()[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--contacts", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scales", default="0.1,1,3", help="data sizes for the scaling table")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per DuckDB figure (median)")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "leadscore-bench")
+    ap.add_argument("--skip-spark", action="store_true")
+    ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--child", nargs=4, metavar=("NAME", "CONTACTS", "EVENTS", "OUT"))
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child, args.threads)
+        return
+
+    c, e = data(args.contacts, args.seed, args.data_dir)
+    out_dir = Path(tempfile.mkdtemp(prefix="leadscore-bench-out-"))
+    print(f"{args.contacts:,} contacts, {n_events(e):,} events; as of {AS_OF}; "
+          f"{os.cpu_count()} CPU(s)\n")
+    names = ["leadscore-duckdb", "hand-duckdb"]
+    if not args.skip_pandas:
+        names.append("pandas")
+    if not args.skip_spark:
+        names.append("leadscore-spark")
+    results: dict[str, dict] = {}
+    for name in names:
+        runs = args.repeat if "duckdb" in name else 1
+        got = [measure(name, c, e, out_dir / f"{name}.parquet", args.threads)
+               for _ in range(runs)]
+        results[name] = {"seconds": statistics.median(r["seconds"] for r in got),
+                         "peak_bytes": max(r["peak_bytes"] for r in got), "runs": runs}
+        print(f"  {name:<18} {results[name]['seconds']:8.2f} s  "
+              f"peak {results[name]['peak_bytes'] / 2**20:8.0f} MiB  ({runs} run(s))",
+              flush=True)
+    ref = results["hand-duckdb"]["seconds"]
+    ls = results["leadscore-duckdb"]["seconds"]
+    print("\n| engine | time (s) | vs hand-written DuckDB | leadscore DuckDB is faster by |"
+          " peak memory (MiB) | same total and stage as leadscore DuckDB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        same = agreement(out_dir / "leadscore-duckdb.parquet", out_dir / f"{name}.parquet")
+        print(f"| {name} | {r['seconds']:.2f} | {r['seconds'] / ref:.2f}× | "
+              f"{r['seconds'] / ls:.2f}× | {r['peak_bytes'] / 2**20:.0f} | {same} |")
+
+    scales = [float(s) for s in args.scales.split(",") if s]
+    if scales:
+        print("\n| data | contacts | events | leadscore DuckDB (s) | s per million events |"
+              " peak memory (MiB) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for scale in scales:
+            size = int(round(args.contacts * scale))
+            sc, se = data(size, args.seed, args.data_dir)
+            events = n_events(se)
+            got = [measure("leadscore-duckdb", sc, se, out_dir / f"scale-{size}.parquet",
+                           args.threads) for _ in range(args.repeat)]
+            secs = statistics.median(r["seconds"] for r in got)
+            peak = max(r["peak_bytes"] for r in got)
+            print(f"| {scale:g}× | {size:,} | {events:,} | {secs:.2f} | "
+                  f"{secs / events * 1e6:.3f} | {peak / 2**20:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
