@@ -150,3 +150,26 @@ def test_payload_is_what_was_signed(api, receiver):
     api.deliver()
     body = receiver.received[0]["body"]
     assert json.loads(body)["delivery"] == "demo:Tell sales:c1:1:0"
+
+
+def test_hysteresis_names_a_declared_trigger(api):
+    r = api.post("/v1/models", {"yaml": model_yaml(), "hysteresis": {"Tell sale": 5}})
+    assert r.status_code == 422 and "Tell sale" in r.json()["detail"]
+
+
+def test_sweep_fires_a_trigger_when_time_moves_a_contact(api, receiver):
+    from datetime import UTC, datetime, timedelta
+
+    # Leaving MQL is what time does here: the demo request counts for 7 days only.
+    yaml = model_yaml(receiver.url, **{"enters: MQL": "leaves: MQL"}).replace(
+        "points: 30", "points: 30\n        within: 7d"
+    )
+    api.publish_model(yaml)
+    now = datetime.now(UTC)
+    api.put("/v1/contacts/c1", {"properties": {"country": "FR"}})
+    api.event("c1", "form_submit", ts=(now - timedelta(days=6)).isoformat())
+    assert api.score("c1")["stage"] == "MQL"
+    api.service.sweep(now=now + timedelta(days=2))
+    assert api.score("c1")["stage"] == "lead"
+    api.deliver()
+    assert receiver.keys() == ["demo:Tell sales:c1:1:0"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -191,7 +191,7 @@ def _outbox_rows(
                 "payload": payload,
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": datetime.now(UTC),  # due now, whatever time was scored
                 "last_error": None,
                 "created_at": now,
                 "delivered_at": None,
