@@ -36,7 +36,7 @@ from ..data.io import Inputs, connect, load_inputs
 from ..engine import values as V
 from ..errors import UsageError
 from . import features as F
-from .estimators import LeadModel
+from .estimators import LeadModel, sigmoid
 
 #: band -> the training-probability quantile from which a contact is in the band
 BAND_QUANTILES = {"very high": 0.90, "high": 0.70, "medium": 0.40}
@@ -148,8 +148,10 @@ class TrainedModel:
     def predict_table(self, ids: list[str], table: Mapping[str, Any]) -> list[Prediction]:
         """Predictions with reasons for a feature table (see :mod:`.features`)."""
         est = self.estimator
-        p = est.predict_proba(table)[:, 1]
-        contrib = est.contributions(table)[:, :-1] * est.calibration_[0]
+        a, b = est.calibration_
+        raw = est.contributions(table)  # per feature, then the bias; they sum to the raw score
+        p = sigmoid(a * raw.sum(axis=1) + b)
+        contrib = raw[:, :-1] * a
         matrix = est.encoder_.transform(table)
         out = []
         for i, cid in enumerate(ids):
