@@ -129,7 +129,7 @@ def retry_delivery(
             .where(D.id == delivery_id)
             .values(status="pending", attempts=0, next_attempt_at=now)
         )
-        audit(conn, who.actor, "delivery.retry", row.key, at=now)
+        audit(conn, who.actor, "delivery.retry", f"delivery:{delivery_id}", at=now)
         row = conn.execute(sa.select(T.deliveries).where(D.id == delivery_id)).first()
     svc.notify_outbox()
     return _delivery(row)
