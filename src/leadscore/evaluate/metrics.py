@@ -29,6 +29,7 @@ class Ranked:
     values: np.ndarray  # distinct scores, highest first
     block: np.ndarray  # per contact: index into ``values``
     y: np.ndarray  # per contact: 1.0 converted, 0.0 not
+    key: np.ndarray  # per contact: 2 × block + outcome, to count both in one pass
 
     @property
     def n(self) -> int:
@@ -37,17 +38,17 @@ class Ranked:
     def counts(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Positives and negatives per block (weighted when ``weights`` is given)."""
         size = len(self.values)
-        w = np.ones(self.n) if weights is None else weights
-        pos = np.bincount(self.block, weights=w * self.y, minlength=size)
-        neg = np.bincount(self.block, weights=w * (1.0 - self.y), minlength=size)
-        return pos, neg
+        both = np.bincount(self.key, weights=weights, minlength=2 * size).astype(float)
+        return both[1::2], both[0::2]
 
 
 def rank(scores: np.ndarray, y: np.ndarray) -> Ranked:
     """Group contacts by distinct score, highest first."""
     scores = np.asarray(scores, dtype=float)
     neg_values, block = np.unique(-scores, return_inverse=True)
-    return Ranked(values=-neg_values, block=block.ravel(), y=np.asarray(y, dtype=float))
+    block = block.ravel()
+    y = np.asarray(y, dtype=float)
+    return Ranked(values=-neg_values, block=block, y=y, key=block * 2 + (y > 0))
 
 
 def roc_auc(pos: np.ndarray, neg: np.ndarray) -> float:

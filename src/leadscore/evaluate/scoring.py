@@ -33,6 +33,7 @@ from ..model.schema import Group, Scale, ScoringModel, Total
 ENGINES = ("sql", "inprocess")
 AS_OF_COLUMN = "__leadscore_as_of"
 SELECTED = "__leadscore_backtest_contacts"
+SELECTED_EVENTS = "__leadscore_backtest_events"
 WIDE = 1e300  # scale of a decomposition: never clamps
 
 
@@ -183,8 +184,15 @@ def _query(parts, con, selection: Selection, rows: list[int], cutoff, per_contac
         )
     finally:
         con.unregister("__leadscore_selection")
-    own = AS_OF_COLUMN if per_contact else None
-    rel = score_relation(parts, con, as_of=cutoff, as_of_column=own, contacts=SELECTED)
+    own, names = None, {"contacts": SELECTED}
+    if per_contact:
+        # Usually a few contacts: give the per-contact query only their events.
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{SELECTED_EVENTS}" AS SELECT * FROM events e '
+            f'WHERE e.contact_id IN (SELECT id FROM "{SELECTED}")'
+        )
+        own, names["events"] = AS_OF_COLUMN, SELECTED_EVENTS
+    rel = score_relation(parts, con, as_of=cutoff, as_of_column=own, **names)
     table = rel.arrow()
     return table.read_all() if hasattr(table, "read_all") else table
 
