@@ -49,6 +49,15 @@ class Published:
         return float(per.get(trigger, default))
 
 
+MV = model_versions.c
+Q_PUBLISHED = (
+    sa.select(MV.id, MV.name, MV.version, MV.options)
+    .where(MV.status == "published")
+    .order_by(MV.name)
+)
+Q_YAML = sa.select(MV.yaml).where(MV.id == sa.bindparam("id"))
+
+
 class ModelCache:
     """Parsed models by version row id; the list of published ones is read per call."""
 
@@ -66,17 +75,14 @@ class ModelCache:
         return model
 
     def published(self, conn: sa.Connection) -> list[Published]:
-        rows = conn.execute(
-            sa.select(
-                model_versions.c.id,
-                model_versions.c.name,
-                model_versions.c.version,
-                model_versions.c.yaml,
-                model_versions.c.options,
-            )
-            .where(model_versions.c.status == "published")
-            .order_by(model_versions.c.name)
-        ).all()
-        return [
-            Published(r.name, r.version, self.parse(r.id, r.yaml), r.options or {}) for r in rows
-        ]
+        """The published versions; their YAML is read only the first time one is seen."""
+        rows = conn.execute(Q_PUBLISHED).all()
+        out = []
+        for r in rows:
+            with self._lock:
+                model = self._parsed.get(r.id)
+            if model is None:
+                text = conn.execute(Q_YAML, {"id": r.id}).scalar_one()
+                model = self.parse(r.id, text)
+            out.append(Published(r.name, r.version, model, r.options or {}))
+        return out
