@@ -63,14 +63,13 @@ def _text_views(con, contacts: str, events: str) -> None:
     ccols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{contacts}'").fetchall()]
     ecols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{events}'").fetchall()]
     csel = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in ccols)
-    esel = ", ".join(
-        f'"{c}"' if c == "ts" else f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in ecols
-    )
+    esel = ", ".join(f'"{c}"' if c == "ts" else f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in ecols)
     con.execute(f"CREATE VIEW contacts AS SELECT {csel} FROM '{contacts}'")
     con.execute(f"CREATE VIEW events AS SELECT {esel} FROM '{events}'")
 
 
 HAND_SQL = r"""
+-- (LEAST and GREATEST skip NULLs in DuckDB: coalesce first.)
 WITH e AS (
   SELECT contact_id, ts, type, url, form_id, asset_id,
          epoch_us(TIMESTAMPTZ '{as_of}') - epoch_us(ts) AS age_us
@@ -123,19 +122,20 @@ s AS (
       + CASE WHEN lower(c.industry) IN ('software', 'financial services', 'healthcare')
              THEN 5 ELSE 0 END
       + CASE WHEN c.budget >= 10000 THEN 5 ELSE 0 END
-      + 2 * ((c.phone <> '')::INT + (c.company <> '')::INT + (c.job_title <> '')::INT),
+      + 2 * (coalesce(c.phone <> '', false)::INT + coalesce(c.company <> '', false)::INT
+           + coalesce(c.job_title <> '', false)::INT),
       60) AS fit,
     least(
       coalesce(CASE WHEN pricing > 20 THEN 20 ELSE pricing END, 0)
-      + coalesce(least(pv, 10), 0)
+      + least(coalesce(pv, 0), 10)
       + CASE WHEN a.demo_ts IS NULL THEN 0
              WHEN a.demo_ts >= TIMESTAMPTZ '{as_of}' - INTERVAL 30 DAY THEN 30
              WHEN a.demo_ts >= TIMESTAMPTZ '{as_of}' - INTERVAL 90 DAY THEN 15 ELSE 0 END
-      + coalesce(least(content, 24), 0)
-      + coalesce(least(clicks, 15), 0)
+      + least(coalesce(content, 0), 24)
+      + least(coalesce(clicks, 0), 15)
       + coalesce(webinar, 0)
       + CASE WHEN engaged_n >= 5 THEN 10 ELSE 0 END
-      + coalesce(greatest(careers, -10), 0)
+      + greatest(coalesce(careers, 0), -10)
       + CASE WHEN last_age > 90 * 86400e6 THEN -20 ELSE 0 END,
       60) AS engagement,
     coalesce(regexp_matches(c.job_title, '(?i)\b(student|étudiant|intern)\b'), false)
@@ -172,15 +172,17 @@ def run_pandas(contacts: str, events: str, out: str, threads: int | None) -> dic
 
     as_of = pd.Timestamp(AS_OF)
     c = pd.read_parquet(contacts)
-    e = pd.read_parquet(events, columns=["contact_id", "event_id", "type", "ts", "url",
-                                         "form_id", "asset_id"])
+    e = pd.read_parquet(
+        events, columns=["contact_id", "event_id", "type", "ts", "url", "form_id", "asset_id"]
+    )
     for frame in (c, e):
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.CategoricalDtype):
                 frame[name] = frame[name].astype(object)
     e = e[e["ts"] <= as_of]
     e = e.sort_values(["contact_id", "event_id", "ts", "type"]).drop_duplicates(
-        ["contact_id", "event_id"], keep="first")
+        ["contact_id", "event_id"], keep="first"
+    )
     e["age"] = (as_of - e["ts"]).dt.total_seconds()
     half = 0.5 ** (e["age"] / 2592000)
     is_pv = e["type"] == "page_view"
@@ -190,50 +192,96 @@ def run_pandas(contacts: str, events: str, out: str, threads: int | None) -> dic
         return values[mask].groupby(e["contact_id"][mask]).sum()
 
     pv = per_contact(is_pv & (e["age"] <= 30 * 86400), half).clip(upper=10)
-    clicks = per_contact((e["type"] == "email_click") & (e["age"] <= 90 * 86400),
-                         3 * half).clip(upper=15)
-    careers = per_contact(is_pv & url.str.contains("/careers", regex=False),
-                          -10 * half).clip(lower=-10)
-    webinar = per_contact(e["type"] == "webinar_attended",
-                          pd.Series(np.where(e["age"] <= 120 * 86400, 15.0, 0.0), e.index))
-    engaged = e[e["type"].isin(["page_view", "email_click", "form_submit", "webinar_attended"])
-                & (e["age"] <= 30 * 86400)].groupby("contact_id").size()
+    clicks = per_contact((e["type"] == "email_click") & (e["age"] <= 90 * 86400), 3 * half).clip(
+        upper=15
+    )
+    careers = per_contact(is_pv & url.str.contains("/careers", regex=False), -10 * half).clip(
+        lower=-10
+    )
+    webinar = per_contact(
+        e["type"] == "webinar_attended",
+        pd.Series(np.where(e["age"] <= 120 * 86400, 15.0, 0.0), e.index),
+    )
+    engaged = (
+        e[
+            e["type"].isin(["page_view", "email_click", "form_submit", "webinar_attended"])
+            & (e["age"] <= 30 * 86400)
+        ]
+        .groupby("contact_id")
+        .size()
+    )
     last_age = e.groupby("contact_id")["age"].min()
     unsub = e[e["type"] == "unsubscribe"].groupby("contact_id").size() > 0
     pricing_ev = e[is_pv & url.str.contains("/pricing", regex=False)].copy()
     pricing_ev["day"] = pricing_ev["ts"].dt.floor("D")
     pricing_ev = pricing_ev.sort_values("ts").drop_duplicates(["contact_id", "day"], keep="last")
-    pricing = (5 * 0.5 ** (pricing_ev["age"] / 2592000)).groupby(
-        pricing_ev["contact_id"]).sum().clip(upper=20)
-    demo_ev = e[(e["type"] == "form_submit") & e["form_id"].fillna("").str.lower().isin(
-        ["demo", "contact-sales"])]
+    pricing = (
+        (5 * 0.5 ** (pricing_ev["age"] / 2592000))
+        .groupby(pricing_ev["contact_id"])
+        .sum()
+        .clip(upper=20)
+    )
+    demo_ev = e[
+        (e["type"] == "form_submit")
+        & e["form_id"].fillna("").str.lower().isin(["demo", "contact-sales"])
+    ]
     demo_age = demo_ev.groupby("contact_id")["age"].min()
-    demo = pd.Series(np.select([demo_age <= 30 * 86400, demo_age <= 90 * 86400], [30.0, 15.0],
-                               0.0), demo_age.index)
-    dl = e[e["type"] == "asset_download"].sort_values("ts").drop_duplicates(
-        ["contact_id", "asset_id"], keep="last")
-    content = (8 * (1 - dl["age"] / 15552000).clip(lower=0)).groupby(
-        dl["contact_id"]).sum().clip(upper=24)
+    demo = pd.Series(
+        np.select([demo_age <= 30 * 86400, demo_age <= 90 * 86400], [30.0, 15.0], 0.0),
+        demo_age.index,
+    )
+    dl = (
+        e[e["type"] == "asset_download"]
+        .sort_values("ts")
+        .drop_duplicates(["contact_id", "asset_id"], keep="last")
+    )
+    content = (
+        (8 * (1 - dl["age"] / 15552000).clip(lower=0))
+        .groupby(dl["contact_id"])
+        .sum()
+        .clip(upper=24)
+    )
 
     c = c.set_index("id")
     title = c["job_title"].fillna("")
     fit = (
         np.where(c["country"].isin(["FR", "BE", "CH", "CA", "US", "GB", "DE"]), 10, 0)
-        + np.where(title.str.contains(
-            r"(?i)\b(?:ceo|cto|cmo|vp|head|director|directeur|founder)\b", regex=True), 15, 0)
-        + np.select([c["employees"].between(50, 500), c["employees"].between(501, 5000),
-                     c["employees"] < 10], [15, 10, -5], 0)
-        + np.where(c["industry"].fillna("").str.lower().isin(
-            ["software", "financial services", "healthcare"]), 5, 0)
+        + np.where(
+            title.str.contains(
+                r"(?i)\b(?:ceo|cto|cmo|vp|head|director|directeur|founder)\b", regex=True
+            ),
+            15,
+            0,
+        )
+        + np.select(
+            [
+                c["employees"].between(50, 500),
+                c["employees"].between(501, 5000),
+                c["employees"] < 10,
+            ],
+            [15, 10, -5],
+            0,
+        )
+        + np.where(
+            c["industry"]
+            .fillna("")
+            .str.lower()
+            .isin(["software", "financial services", "healthcare"]),
+            5,
+            0,
+        )
         + np.where(c["budget"] >= 10000, 5, 0)
         + 2 * (c[["phone", "company", "job_title"]].fillna("").ne("").sum(axis=1))
     )
     fit = pd.Series(fit, c.index).clip(upper=60).astype(float)
     idx = c.index
     engagement = (
-        pricing.reindex(idx, fill_value=0) + pv.reindex(idx, fill_value=0)
-        + demo.reindex(idx, fill_value=0) + content.reindex(idx, fill_value=0)
-        + clicks.reindex(idx, fill_value=0) + webinar.reindex(idx, fill_value=0)
+        pricing.reindex(idx, fill_value=0)
+        + pv.reindex(idx, fill_value=0)
+        + demo.reindex(idx, fill_value=0)
+        + content.reindex(idx, fill_value=0)
+        + clicks.reindex(idx, fill_value=0)
+        + webinar.reindex(idx, fill_value=0)
         + np.where(engaged.reindex(idx, fill_value=0) >= 5, 10, 0)
         + careers.reindex(idx, fill_value=0)
         + np.where(last_age.reindex(idx) > 90 * 86400, -20, 0)
@@ -243,13 +291,22 @@ def run_pandas(contacts: str, events: str, out: str, threads: int | None) -> dic
     total = (fit + engagement).clip(0, 100).where(~excluded, 0.0)
     grade = pd.Series(np.select([fit >= 45, fit >= 30, fit >= 15], ["A", "B", "C"], "D"), idx)
     stage = pd.Series(np.select([total >= 80, total >= 50], ["SQL", "MQL"], "lead"), idx)
-    stage = stage.where(~((stage == "SQL") & ~grade.isin(["A", "B"])),
-                        np.where(total >= 50, "MQL", "lead"))
+    stage = stage.where(
+        ~((stage == "SQL") & ~grade.isin(["A", "B"])), np.where(total >= 50, "MQL", "lead")
+    )
     stage = stage.where(~excluded, None)
-    result = pd.DataFrame({"contact_id": idx, "model": "b2b-saas", "fit": fit.values,
-                           "engagement": engagement.values, "total": total.values,
-                           "grade": grade.values, "stage": stage.values,
-                           "excluded": excluded.values})
+    result = pd.DataFrame(
+        {
+            "contact_id": idx,
+            "model": "b2b-saas",
+            "fit": fit.values,
+            "engagement": engagement.values,
+            "total": total.values,
+            "grade": grade.values,
+            "stage": stage.values,
+            "excluded": excluded.values,
+        }
+    )
     result.sort_values("contact_id").to_parquet(out, index=False)
     return {}
 
@@ -336,11 +393,16 @@ def agreement(a: Path, b: Path) -> str:
     def files(p: Path) -> str:
         return f"{p}/*.parquet" if p.is_dir() else str(p)
 
-    row = duckdb.connect().execute(
-        "SELECT count(*), count(*) FILTER (WHERE abs(x.total - y.total) <= 1e-9 AND "
-        "x.stage IS NOT DISTINCT FROM y.stage) "
-        f"FROM read_parquet('{files(a)}') x JOIN read_parquet('{files(b)}') y USING (contact_id)"
-    ).fetchone()
+    row = (
+        duckdb.connect()
+        .execute(
+            "SELECT count(*), count(*) FILTER (WHERE abs(x.total - y.total) <= 1e-9 AND "
+            "x.stage IS NOT DISTINCT FROM y.stage) "
+            f"FROM read_parquet('{files(a)}') x "
+            f"JOIN read_parquet('{files(b)}') y USING (contact_id)"
+        )
+        .fetchone()
+    )
     return f"{row[1]:,}/{row[0]:,}"
 
 
@@ -352,6 +414,31 @@ def data(contacts: int, seed: int, root: Path) -> tuple[Path, Path]:
 
         print(f"generating {contacts:,} contacts into {folder} …", flush=True)
         generate(contacts, seed, folder)
+    return c, e
+
+
+def replicate(contacts: int, seed: int, times: int, root: Path) -> tuple[Path, Path]:
+    """``times`` copies of the generated data with distinct ids (contact ids and event ids
+    get a copy prefix), for sizes the generator is not asked to make in one go."""
+    import duckdb
+
+    base_c, base_e = data(contacts, seed, root)
+    folder = root / f"c{contacts}-s{seed}-x{times}"
+    c, e = folder / "contacts.parquet", folder / "events.parquet"
+    if c.exists() and e.exists():
+        return c, e
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    copies = f"range({times}) r(k)"
+    con.execute(
+        f"COPY (SELECT * REPLACE ('r' || k || '-' || id AS id) FROM '{base_c}', {copies}) "
+        f"TO '{c}' (FORMAT PARQUET)"
+    )
+    con.execute(
+        f"COPY (SELECT * REPLACE ('r' || k || '-' || contact_id AS contact_id, "
+        f"'r' || k || '-' || event_id AS event_id) FROM '{base_e}', {copies}) "
+        f"TO '{e}' (FORMAT PARQUET)"
+    )
     return c, e
 
 
@@ -368,9 +455,18 @@ def main() -> None:
     ap.add_argument("--scales", default="0.1,1,3", help="data sizes for the scaling table")
     ap.add_argument("--repeat", type=int, default=3, help="runs per DuckDB figure (median)")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "leadscore-bench")
+    ap.add_argument(
+        "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "leadscore-bench"
+    )
     ap.add_argument("--skip-spark", action="store_true")
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument(
+        "--spark-contacts",
+        type=int,
+        default=None,
+        help="data size for Spark (default: --contacts); Spark local mode on a "
+        "small machine is slow",
+    )
     ap.add_argument("--child", nargs=4, metavar=("NAME", "CONTACTS", "EVENTS", "OUT"))
     args = ap.parse_args()
     if args.child:
@@ -379,8 +475,10 @@ def main() -> None:
 
     c, e = data(args.contacts, args.seed, args.data_dir)
     out_dir = Path(tempfile.mkdtemp(prefix="leadscore-bench-out-"))
-    print(f"{args.contacts:,} contacts, {n_events(e):,} events; as of {AS_OF}; "
-          f"{os.cpu_count()} CPU(s)\n")
+    print(
+        f"{args.contacts:,} contacts, {n_events(e):,} events; as of {AS_OF}; "
+        f"{os.cpu_count()} CPU(s)\n"
+    )
     names = ["leadscore-duckdb", "hand-duckdb"]
     if not args.skip_pandas:
         names.append("pandas")
@@ -389,38 +487,67 @@ def main() -> None:
     results: dict[str, dict] = {}
     for name in names:
         runs = args.repeat if "duckdb" in name else 1
-        got = [measure(name, c, e, out_dir / f"{name}.parquet", args.threads)
-               for _ in range(runs)]
-        results[name] = {"seconds": statistics.median(r["seconds"] for r in got),
-                         "peak_bytes": max(r["peak_bytes"] for r in got), "runs": runs}
-        print(f"  {name:<18} {results[name]['seconds']:8.2f} s  "
-              f"peak {results[name]['peak_bytes'] / 2**20:8.0f} MiB  ({runs} run(s))",
-              flush=True)
+        nc, ne = c, e
+        if name == "leadscore-spark" and args.spark_contacts:
+            nc, ne = data(args.spark_contacts, args.seed, args.data_dir)
+        got = [
+            measure(name, nc, ne, out_dir / f"{name}.parquet", args.threads) for _ in range(runs)
+        ]
+        results[name] = {
+            "seconds": statistics.median(r["seconds"] for r in got),
+            "data": nc,
+            "peak_bytes": max(r["peak_bytes"] for r in got),
+            "runs": runs,
+        }
+        print(
+            f"  {name:<18} {results[name]['seconds']:8.2f} s  "
+            f"peak {results[name]['peak_bytes'] / 2**20:8.0f} MiB  ({runs} run(s))",
+            flush=True,
+        )
     ref = results["hand-duckdb"]["seconds"]
     ls = results["leadscore-duckdb"]["seconds"]
-    print("\n| engine | time (s) | vs hand-written DuckDB | leadscore DuckDB is faster by |"
-          " peak memory (MiB) | same total and stage as leadscore DuckDB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "\n| engine | contacts | time (s) | vs hand-written DuckDB | vs leadscore DuckDB |"
+        " peak memory (MiB) | same total and stage as leadscore DuckDB |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
-        same = agreement(out_dir / "leadscore-duckdb.parquet", out_dir / f"{name}.parquet")
-        print(f"| {name} | {r['seconds']:.2f} | {r['seconds'] / ref:.2f}× | "
-              f"{r['seconds'] / ls:.2f}× | {r['peak_bytes'] / 2**20:.0f} | {same} |")
+        if r["data"] == c:
+            same = agreement(out_dir / "leadscore-duckdb.parquet", out_dir / f"{name}.parquet")
+            size = args.contacts
+            vs_ref, vs_ls = f"{r['seconds'] / ref:.2f}×", f"{r['seconds'] / ls:.2f}×"
+        else:
+            same, size, vs_ref, vs_ls = "(other data)", args.spark_contacts, "-", "-"
+        print(
+            f"| {name} | {size:,} | {r['seconds']:.2f} | {vs_ref} | {vs_ls} | "
+            f"{r['peak_bytes'] / 2**20:.0f} | {same} |"
+        )
 
     scales = [float(s) for s in args.scales.split(",") if s]
     if scales:
-        print("\n| data | contacts | events | leadscore DuckDB (s) | s per million events |"
-              " peak memory (MiB) |")
+        print(
+            "\n| data | contacts | events | leadscore DuckDB (s) | s per million events |"
+            " peak memory (MiB) |"
+        )
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for scale in scales:
-            size = int(round(args.contacts * scale))
-            sc, se = data(size, args.seed, args.data_dir)
+            size = round(args.contacts * scale)
+            if scale > 1 and scale == int(scale):
+                sc, se = replicate(args.contacts, args.seed, int(scale), args.data_dir)
+            else:
+                sc, se = data(size, args.seed, args.data_dir)
             events = n_events(se)
-            got = [measure("leadscore-duckdb", sc, se, out_dir / f"scale-{size}.parquet",
-                           args.threads) for _ in range(args.repeat)]
+            got = [
+                measure("leadscore-duckdb", sc, se, out_dir / f"scale-{size}.parquet", args.threads)
+                for _ in range(args.repeat)
+            ]
             secs = statistics.median(r["seconds"] for r in got)
             peak = max(r["peak_bytes"] for r in got)
-            print(f"| {scale:g}× | {size:,} | {events:,} | {secs:.2f} | "
-                  f"{secs / events * 1e6:.3f} | {peak / 2**20:.0f} |", flush=True)
+            print(
+                f"| {scale:g}× | {size:,} | {events:,} | {secs:.2f} | "
+                f"{secs / events * 1e6:.3f} | {peak / 2**20:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
