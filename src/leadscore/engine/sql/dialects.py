@@ -26,8 +26,8 @@ TIME_BODY = (
     r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
 )
 # Exact limits where text → double rounds to ±inf or to 0 (for engines without a try-cast).
-_OVERFLOW = Decimal(2) ** 1024 - Decimal(2) ** 970
-_UNDERFLOW = Decimal(2) ** -1075
+_OVERFLOW = Decimal(2**1024 - 2**970)  # exact: built from an int
+_UNDERFLOW = Decimal(f"{5**1075}E-1075")  # exactly 2**-1075 (from text: no rounding)
 US = 1_000_000
 DAY_US = 86_400 * US
 
