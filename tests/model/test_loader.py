@@ -159,3 +159,19 @@ def test_bad_group_and_scale():
     found = problems("name: t\nscale: {min: 10, max: 5}\ngroups:\n  total: {rules: []}\n")
     messages = " | ".join(p.message for p in found)
     assert "scale min 10" in messages
+
+
+def test_control_characters_are_a_located_problem_not_a_crash():
+    from leadscore.model import load_model_text
+
+    with pytest.raises(ModelError) as info:
+        load_model_text("name: t\ngroups:\n  fit: {rules: []}\nx: \x07\n")
+    (p,) = info.value.problems
+    assert p.message.startswith("not valid YAML") and p.line == 4
+
+
+def test_text_that_looks_like_a_path_is_yaml_with_load_model_text():
+    from leadscore.model import load_model_text
+
+    with pytest.raises(ModelError, match="a model is a mapping"):
+        load_model_text("examples/b2b_saas.yaml")

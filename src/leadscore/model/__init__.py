@@ -2,7 +2,7 @@
 
 from .conditions import AllOf, AnyOf, Condition, Not, Predicate, parse_condition
 from .durations import format_duration, parse_duration
-from .loader import load_model
+from .loader import load_model, load_model_text
 from .schema import (
     CompletenessRule,
     Decay,
@@ -30,6 +30,7 @@ __all__ = [
     "ScoringModel",
     "format_duration",
     "load_model",
+    "load_model_text",
     "parse_condition",
     "parse_duration",
 ]

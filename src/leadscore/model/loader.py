@@ -227,6 +227,20 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[Any, _Marks]:
                 )
             ]
         ) from None
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses
+        line = getattr(exc, "position", None)
+        raise ModelError(
+            [
+                Problem(
+                    (),
+                    f"not valid YAML: {exc}".splitlines()[0],
+                    "remove control characters and save the file as UTF-8 text",
+                    None if line is None else text.count("\n", 0, line) + 1,
+                    None,
+                    source,
+                )
+            ]
+        ) from None
     if node is None:
         raise ModelError(
             [Problem((), "the model file is empty", "start from examples/", 1, 1, source)]
@@ -263,11 +277,19 @@ def model_from_data(data: Any, marks: _Marks | None = None, source: str | None =
         raise ModelError(problems_from_validation(exc, data, marks, source)) from None
 
 
+def load_model_text(text: str, source: str | None = None) -> schema.ScoringModel:
+    """Load a model from YAML text only (never read as a path): for text users send."""
+    data, marks = parse_yaml(text, source)
+    return model_from_data(data, marks, source)
+
+
 def load_model(source: str | Path | dict) -> schema.ScoringModel:
     """Load and validate a scoring model from a YAML file path, YAML text or a dict.
 
-    Raises :class:`~leadscore.errors.ModelError` listing every problem found, each
-    with its line and column.
+    A :class:`~pathlib.Path`, or a one-line string ending in ``.yaml``/``.yml``, is
+    read as a file; other strings are YAML text (use :func:`load_model_text` for
+    text from users). Raises :class:`~leadscore.errors.ModelError` listing every
+    problem found, each with its line and column.
     """
     if isinstance(source, dict):
         return model_from_data(source)
