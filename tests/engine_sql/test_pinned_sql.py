@@ -79,6 +79,6 @@ def test_blank_and_number_tests_per_dialect():
     assert "BTRIM(v, " in pg and "AS DECIMAL)" in pg and "TRY_CAST" not in pg
     # the exact limits where text -> double rounds to infinity or to zero
     assert f"CAST('{2**1024 - 2**970}' AS DECIMAL)" in pg
-    assert "CAST('0.000" in pg and "5328125' AS DECIMAL)" in pg
+    assert "CAST('0.000" in pg and f"{str(5**1075)[-9:]}' AS DECIMAL)" in pg
     spark = Values(get_dialect("spark")).present(x).sql("spark")
     assert spark.startswith("COALESCE(v RLIKE '[")
