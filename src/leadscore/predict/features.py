@@ -273,6 +273,7 @@ def build(
     than running it on one contact).
     """
     con = inputs.con
+    con.execute("SET enable_progress_bar = false")  # the commands show their own progress
     present = [p for p in config.properties if p in set(inputs.properties)]
     query = exp.select(*(exp.column(_ident(p)) for p in ["id", *present])).from_("contacts")
     rows = con.execute(query.order_by("id").sql(dialect="duckdb")).fetchall()
