@@ -122,30 +122,34 @@ def default_cutoff(inputs: Inputs, as_of: datetime | None, now: datetime) -> tup
 
 
 def select_contacts(inputs: Inputs, spec: OutcomeSpec) -> Selection:
-    """The contacts with a known outcome, in id order, with the time each is scored at."""
-    columns = [_q(spec.column)]
+    """The contacts with a known outcome, in id order, with the time each is scored at.
+
+    Each distinct outcome value is read once (:func:`values.boolean`), and only the
+    filled outcome times are parsed."""
+    columns = ["id", _q(spec.column)]
     if spec.time_column is not None:
         columns.append(_q(spec.time_column))
-    rows = inputs.con.execute(f"SELECT id, {', '.join(columns)} FROM contacts ORDER BY id")
-    ids: list[str] = []
-    ys: list[float] = []
-    times: list[datetime] = []
+    query = f"SELECT {', '.join(columns)} FROM contacts ORDER BY id"
+    data = list(inputs.con.execute(query).fetchnumpy().values())
+    flags: dict = {}
+    for value in data[1].tolist():
+        if value not in flags:
+            flag = V.boolean(value)
+            flags[value] = -1.0 if flag is None else float(flag)
+    y_all = np.array([flags[v] for v in data[1].tolist()], dtype=float)
+    keep = np.flatnonzero(y_all >= 0)
+    ids_all = data[0].tolist()
+    times = [spec.cutoff] * len(keep)
     spec.with_time = 0
-    while batch := rows.fetchmany(100_000):
-        for row in batch:
-            flag = V.boolean(row[1])
-            if flag is None:
-                continue
-            when = spec.cutoff
-            if spec.time_column is not None:
-                t = V.optional_timestamp(row[2])
+    if spec.time_column is not None:
+        raw = data[2].tolist()
+        for k, i in enumerate(keep.tolist()):
+            if raw[i] is not None:
+                t = V.optional_timestamp(raw[i])
                 if t is not None:
                     spec.with_time += 1
-                    when = min(t - JUST_BEFORE, spec.cutoff)
-            ids.append(row[0])
-            ys.append(1.0 if flag else 0.0)
-            times.append(when)
-    return Selection(ids=ids, y=np.array(ys, dtype=float), as_of=times)
+                    times[k] = min(t - JUST_BEFORE, spec.cutoff)
+    return Selection(ids=[ids_all[i] for i in keep], y=y_all[keep], as_of=times)
 
 
 def everyone(inputs: Inputs, as_of: datetime) -> Selection:

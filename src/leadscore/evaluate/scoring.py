@@ -239,6 +239,8 @@ def _mask(cond, columns: dict[str, list]) -> np.ndarray:
         n = len(next(iter(columns.values())))
         if values is None:
             return np.full(n, predicate(cond, None))
+        if isinstance(values, np.ndarray) and cond.op in NUMERIC_OPS:
+            return _numeric_mask(cond, values)
         seen: dict = {}
         codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), int, len(values))
         truth = np.array([predicate(cond, v) for v in seen], dtype=bool)
@@ -249,6 +251,18 @@ def _mask(cond, columns: dict[str, list]) -> np.ndarray:
     if isinstance(cond, AllOf):
         return np.logical_and.reduce(masks)
     return np.logical_or.reduce(masks)
+
+
+NUMERIC_OPS = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}
+
+
+def _numeric_mask(cond: Predicate, values: np.ndarray) -> np.ndarray:
+    """A comparison on a score column: every value is a finite number, so the reference
+    predicate reduces to the plain comparison."""
+    literal = cond.value
+    if isinstance(literal, bool) or not isinstance(literal, int | float):
+        return np.array([predicate(cond, v) for v in values.tolist()], dtype=bool)
+    return NUMERIC_OPS[cond.op](values, literal)
 
 
 def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Scored:
@@ -274,8 +288,8 @@ def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Sco
         )
     stage_arr = np.full(n, None, dtype=object)
     if model.thresholds:
-        columns = {g: v.tolist() for g, v in groups.items()}
-        columns["total"] = total.tolist()
+        columns: dict = dict(groups)
+        columns["total"] = total
         columns["grade"] = grade
         open_ = ~excluded
         for th in model.thresholds:
