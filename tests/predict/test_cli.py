@@ -183,3 +183,25 @@ def test_retrain_refuses_a_worse_model_unless_forced(trained, tmp_path):
     assert forced.returncode == 0, forced.stderr
     assert (tmp_path / "current.previous" / "model.pkl").exists()
     assert (current / "model.pkl").exists()
+
+
+def test_predict_without_reasons(trained, synthetic, tmp_path):
+    model, _ = trained
+    contacts, events = synthetic
+    out = tmp_path / "p.csv"
+    done = invoke(
+        "predict",
+        "--model",
+        model,
+        "--contacts",
+        contacts,
+        "--events",
+        events,
+        "--out",
+        out,
+        "--reasons",
+        "0",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["id", "probability", "score", "band"] and len(rows) == 300
