@@ -8,8 +8,8 @@ excluded, exclusion_reason, rules_fired — the columns of ScoreResult.row().
 Shape of the query (each step a CTE):
 
 1. ``__c``  contacts with the as-of time and the lifecycle bound in microseconds;
-2. ``__e``  events of known contacts, de-duplicated by event id, up to the as-of time;
-3. ``__m``  one boolean column per distinct event filter;
+2. ``__m``  events of known contacts up to the as-of time, one per event id, with one
+   boolean column per distinct event filter;
 4. ``__a``  one pass over the events: counts, decayed sums and last times per rule;
    ``__l<i>`` one small window query per rule with a repetition limit;
 5. ``__r``  each rule's points and whether it fired; ``__g`` groups; ``__t`` total,
@@ -167,32 +167,15 @@ def _prop(name: str) -> str:
     return "contact_id" if name == "id" else name
 
 
-def _event_resolver(ctx: _Ctx):
+def _event_resolver(ctx: _Ctx, table: str | None = None):
     columns = set(ctx.src.event_columns)
 
     def resolve(name: str):
         if name in EVENT_CORE_FIELDS or name not in columns:
             return null_text(), "text"
-        return col(name), "text"
+        return _text(ctx.src, col(name, table)), "text"
 
     return resolve
-
-
-def _event_fields(ctx: _Ctx) -> list[str]:
-    """Event columns the model reads (filters and per-attribute limits)."""
-    from ...model.conditions import condition_fields
-
-    wanted: set[str] = set()
-    for _, rule in ctx.model.rules():
-        if isinstance(rule, EventRule | FrequencyRule | InactivityRule) and rule.on is not None:
-            wanted |= condition_fields(rule.on)
-        if isinstance(rule, EventRule) and rule.limit and rule.limit.per not in ("ever", "day"):
-            wanted.add(rule.limit.per)
-    for exc in ctx.model.exclusions:
-        if exc.on is not None:
-            wanted |= condition_fields(exc.on)
-    cols = set(ctx.src.event_columns)
-    return sorted(f for f in wanted if f in cols and f not in (*EVENT_CORE_FIELDS, "type"))
 
 
 def _contact_fields(ctx: _Ctx) -> list[str]:
@@ -261,8 +244,8 @@ def _build(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
     limited: list[tuple[int, str, EventRule]] = []
     agg_cols: list[exp.Expression] = []
     if has_event_work:
-        ctes.append(("__e", _events_cte(ctx, per_contact or reset, reset)))
-        ctes.append(("__m", _match_cte(ctx, event_rules, ev_exclusions, reset)))
+        _register_conditions(ctx, event_rules, ev_exclusions)
+        ctes.append(("__m", _events_cte(ctx, event_rules, per_contact or reset, reset)))
         for i, (gname, rule) in enumerate(event_rules):
             if isinstance(rule, EventRule) and rule.limit is not None:
                 limited.append((i, gname, rule))
@@ -310,23 +293,29 @@ def _build(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
     return final
 
 
-def _events_cte(ctx: _Ctx, join: bool, reset: bool) -> exp.Select:
+def _events_cte(ctx: _Ctx, event_rules, join: bool, reset: bool) -> exp.Select:
+    """Events of known contacts up to their as-of time, one per event id, each with a
+    boolean per event filter (computed before de-duplication so that only booleans,
+    not attribute texts, go through the window)."""
     d, src = ctx.d, ctx.src
-    fields = _event_fields(ctx)
     cols = set(src.event_columns)
     ts_us = d.epoch_us(col("ts", "ev"))
     key = _text(src, col("event_id", "ev"))
     if "id" in cols:  # inprocess: an event without event_id falls back to its 'id' attribute
         key = exp.func("COALESCE", key, _text(src, col("id", "ev")))
     key = case((Values(d).missing(key), null_text()), default=key)
+    resolve = _event_resolver(ctx, "ev")
+    compile_cond = Compiler(d, resolve)
+    limit_fields = _limit_fields(event_rules)
+    preds = [(name, compile_cond(c)) for name, c in ctx.conds.values()]
     inner_cols = [
         exp.alias_(_text(src, col("contact_id", "ev")), "contact_id", quoted=True),
         exp.alias_(ts_us, "__ts_us", quoted=True),
         exp.alias_(_text(src, col("type", "ev")), "type", quoted=True),
-        *[exp.alias_(_text(src, col(f, "ev")), f, quoted=True) for f in fields],
         exp.alias_(key, "__key", quoted=True),
+        *[exp.alias_(resolve(f)[0], f, quoted=True) for f in limit_fields],
+        *[exp.alias_(p, name, quoted=True) for name, p in preds],
     ]
-    asof = ctx.as_of_us
     inner = exp.select(*inner_cols).from_(exp.alias_(_table(src.events_table), "ev", quoted=True))
     if join:
         inner = inner.select(col("__asof_us", "c"))
@@ -338,8 +327,8 @@ def _events_cte(ctx: _Ctx, join: bool, reset: bool) -> exp.Select:
         )
         inner = inner.where(ts_us.copy() <= col("__asof_us", "c"))
     else:
-        inner = inner.where(ts_us.copy() <= exp.Literal.number(asof))
-    keep = ["contact_id", "__ts_us", "type", *fields]
+        inner = inner.where(ts_us.copy() <= exp.Literal.number(ctx.as_of_us))
+    keep = ["contact_id", "__ts_us", *limit_fields, *[name for name, _ in preds]]
     if join:
         keep.append("__asof_us")
         if reset:
@@ -394,7 +383,8 @@ def _matcher(ctx: _Ctx, cond, within: int | None, reset: bool) -> exp.Expression
     return exp.and_(*parts)
 
 
-def _match_cte(ctx: _Ctx, event_rules, ev_exclusions, reset: bool) -> exp.Select:
+def _register_conditions(ctx: _Ctx, event_rules, ev_exclusions) -> None:
+    """Give each distinct event filter a boolean column (refusing what the engine can't run)."""
     for gname, rule in event_rules:
         if rule.on is not None:
             _locate(
@@ -408,22 +398,16 @@ def _match_cte(ctx: _Ctx, event_rules, ev_exclusions, reset: bool) -> exp.Select
             ctx, ("exclusions", i, "on"), lambda x=x: Compiler(ctx.d, _event_resolver(ctx))(x.on)
         )
         _cond_column(ctx, x.on)
-    compile_cond = Compiler(ctx.d, _event_resolver(ctx))
-    keep = [col("contact_id"), col("__ts_us")]
-    if ctx.as_of_column is not None or reset:
-        keep.append(col("__asof_us"))
-    if reset:
-        keep.append(col("__entered_us"))
-    limit_fields = {
-        r.limit.per
-        for _, r in event_rules
-        if isinstance(r, EventRule) and r.limit and r.limit.per not in ("ever", "day")
-    }
-    for f in sorted(limit_fields):
-        resolved, _ = _event_resolver(ctx)(f)
-        keep.append(exp.alias_(resolved, f, quoted=True))
-    preds = [exp.alias_(compile_cond(c), name, quoted=True) for name, c in ctx.conds.values()]
-    return exp.select(*keep, *preds).from_("__e")
+
+
+def _limit_fields(event_rules) -> list[str]:
+    return sorted(
+        {
+            r.limit.per
+            for _, r in event_rules
+            if isinstance(r, EventRule) and r.limit and r.limit.per not in ("ever", "day")
+        }
+    )
 
 
 def _age_seconds(ctx: _Ctx) -> exp.Expression:
