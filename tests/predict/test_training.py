@@ -148,3 +148,9 @@ def test_x_education_honest_columns(x_education):
     assert card["held_out"]["auc"] > 0.86  # logistic regression: about 0.865 in CV
     assert card["held_out"]["lift_at_10pct"] > 2.0
     assert card["top_features"][0]["feature"] == "Total Time Spent on Website"
+
+
+def test_unreadable_outcome_times_are_named(tmp_path):
+    rows = ["id,won,won_at"] + [f"{i},{i % 2},{'soon' if i == 3 else ''}" for i in range(60)]
+    with pytest.raises(DataError, match="outcome times that cannot be read: 'soon'"):
+        train(write(tmp_path, rows), None, options(outcome_time="won_at"))

@@ -163,6 +163,7 @@ def suggest_command(
     """Suggest a readable scorecard (integer points, 0–100) as an ordinary model file."""
     from ..data.io import load_inputs
     from ..model import load_model
+    from ..predict.features import select_contacts
     from ..predict.metrics import auc
     from ..predict.scorecard import Scorecard
     from ..predict.training import check_classes, parse_outcome
@@ -179,8 +180,7 @@ def suggest_command(
     skip = {outcome, *(drop or ())}
     props = [p for p in inputs.properties if p not in skip]
     names = ["id", outcome, *props]
-    quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
-    rows = inputs.con.execute(f"SELECT {quoted} FROM contacts ORDER BY id").fetchall()
+    rows = inputs.con.execute(select_contacts(names)).fetchall()
     y = parse_outcome([r[1] for r in rows], outcome, str(contacts))
     known = [i for i, v in enumerate(y) if v >= 0]
     y = y[known]

@@ -298,6 +298,30 @@ def build(
     return ids, table
 
 
+def select_contacts(columns: Sequence[str]) -> str:
+    """``SELECT`` the named contact columns, ordered by id."""
+    query = exp.select(*(exp.column(_ident(c)) for c in columns)).from_("contacts")
+    return query.order_by("id").sql(dialect="duckdb")
+
+
+def bad_times_sql(column: str) -> str:
+    """Up to five distinct values of ``column`` that are filled but not a time."""
+    query = (
+        exp.select(exp.column(_ident(column)))
+        .distinct()
+        .from_("contacts")
+        .where(
+            _part(
+                "trim(coalesce(:c, '')) <> '' AND TRY_CAST(:c AS TIMESTAMPTZ) IS NULL",
+                c=exp.column(_ident(column)),
+            )
+        )
+        .order_by(exp.column(_ident(column)))
+        .limit(5)
+    )
+    return query.sql(dialect="duckdb")
+
+
 def latest_event_time(inputs: Inputs) -> datetime | None:
     if not inputs.has_events:
         return None

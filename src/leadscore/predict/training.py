@@ -107,7 +107,7 @@ def load_dataset(
                 hint=f"name the column with {flag}",
             )
     if options.outcome_time is not None:
-        bad = inputs.con.execute(exp_bad_times(options.outcome_time)).fetchall()
+        bad = inputs.con.execute(F.bad_times_sql(options.outcome_time)).fetchall()
         if bad:
             raise DataError(
                 f"outcome times that cannot be read: {', '.join(repr(b[0]) for b in bad)}",
@@ -125,12 +125,7 @@ def load_dataset(
         inputs, exclude, windows=options.windows, max_event_types=options.max_event_types
     )
     ids, table = F.build(inputs, config, as_of, options.outcome_time)
-    outcome = [
-        r[0]
-        for r in inputs.con.execute(
-            f"SELECT {F._ident(options.outcome).sql('duckdb')} FROM contacts ORDER BY id"
-        ).fetchall()
-    ]
+    outcome = [r[0] for r in inputs.con.execute(F.select_contacts([options.outcome])).fetchall()]
     y = parse_outcome(outcome, options.outcome, source)
     known = np.flatnonzero(y >= 0)
     skipped = int(len(y) - len(known))
@@ -139,14 +134,6 @@ def load_dataset(
         ids = [ids[i] for i in known]
         y = y[known]
     return Dataset(ids, table, y, config, as_of, skipped)
-
-
-def exp_bad_times(column: str) -> str:
-    col = F._ident(column).sql("duckdb")
-    return (
-        f"SELECT DISTINCT {col} FROM contacts WHERE trim(coalesce({col}, '')) <> '' "
-        f"AND TRY_CAST({col} AS TIMESTAMPTZ) IS NULL ORDER BY 1 LIMIT 5"
-    )
 
 
 def _as_of(text: str | None, inputs: Inputs) -> datetime:
