@@ -51,7 +51,7 @@ def _duck(threads: int | None):
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET memory_limit = '1GB'")
+    con.execute("SET memory_limit = '768MB'")  # the same for both DuckDB contenders
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/leadscore-bench-spill'")
     if threads:
         con.execute(f"SET threads = {threads}")
