@@ -108,6 +108,7 @@ def write_synthetic(
                     "source": "direct",
                 }
             )
+    folder.mkdir(parents=True, exist_ok=True)
     cpath, epath = folder / "contacts.csv", folder / "events.csv"
     for path, rows in ((cpath, contacts), (epath, events)):
         with path.open("w", newline="") as fh:

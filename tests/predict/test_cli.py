@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from leadscore.errors import LeadscoreError
 from leadscore.model import load_model
+from leadscore.predict import TrainedModel
 
 from .conftest import write_synthetic
 
@@ -154,35 +155,40 @@ def test_suggest_writes_a_valid_model_within_max_rules(synthetic, tmp_path):
     assert invoke("validate", out).returncode == 0
 
 
-def test_retrain_refuses_a_worse_model_unless_forced(trained, tmp_path):
-    model, _ = trained
-    # new data where the signal is gone: the model in use stays
-    contacts, events = write_synthetic(tmp_path, n=300, seed=5, prefix="n")
-    rows = list(csv.DictReader(contacts.open()))
-    for r in rows:
-        r["country"] = "FR"
-    with contacts.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+def test_retrain_refuses_a_worse_model_unless_forced(tmp_path):
+    # the model in use learned from 800 contacts; the new data has 200 (a weaker model)
+    old_c, old_e = write_synthetic(tmp_path / "old", n=800, seed=1)
     current = tmp_path / "current"
-    import shutil
-
-    shutil.copytree(model, current)
-    done = invoke("retrain", "--model", current, "--contacts", contacts, "--events", events)
+    done = invoke(
+        "train",
+        "--contacts",
+        old_c,
+        "--events",
+        old_e,
+        "--outcome",
+        "converted",
+        "--outcome-time",
+        "converted_at",
+        "--out",
+        current,
+    )
+    assert done.returncode == 0, done.stderr
+    new_c, new_e = write_synthetic(tmp_path / "new", n=200, seed=2, prefix="n")
+    done = invoke("retrain", "--model", current, "--contacts", new_c, "--events", new_e)
     assert "Same held-out contacts" in done.stdout
-    assert "never learned from" in done.stdout  # new contacts: a fair comparison
-    if done.returncode == 0:  # the new model happened to be as good: it replaced the old one
-        assert (tmp_path / "current.previous" / "model.pkl").exists()
-        return
-    assert "the model in use was kept" in done.stderr and "--force" in done.stderr
+    assert "40 contacts the model in use never learned from" in done.stdout
+    assert done.returncode == 1
+    assert "the new model is worse" in done.stderr and "the model in use was kept" in done.stderr
+    assert "--force" in done.stderr
     assert not (tmp_path / "current.previous").exists()
     forced = invoke(
-        "retrain", "--model", current, "--contacts", contacts, "--events", events, "--force"
+        "retrain", "--model", current, "--contacts", new_c, "--events", new_e, "--force"
     )
     assert forced.returncode == 0, forced.stderr
+    assert "worse, replaced because of --force" in forced.stdout
     assert (tmp_path / "current.previous" / "model.pkl").exists()
-    assert (current / "model.pkl").exists()
+    assert len(TrainedModel.load(current).training_ids) == 200
+    assert len(TrainedModel.load(tmp_path / "current.previous").training_ids) == 800
 
 
 def test_predict_without_reasons(trained, synthetic, tmp_path):
