@@ -150,6 +150,18 @@ def test_x_education_honest_columns(x_education):
     assert card["top_features"][0]["feature"] == "Total Time Spent on Website"
 
 
+@pytest.mark.slow
+def test_x_education_all_columns_warns_about_tags(x_education):
+    model = train(
+        x_education,
+        None,
+        TrainOptions(outcome="Converted", id_column="Prospect ID", params=FAST),
+    )
+    assert any(
+        w.startswith("Tags alone ranks contacts with AUC 0.9") for w in model.card["warnings"]
+    )
+
+
 def test_unreadable_outcome_times_are_named(tmp_path):
     rows = ["id,won,won_at"] + [f"{i},{i % 2},{'soon' if i == 3 else ''}" for i in range(60)]
     with pytest.raises(DataError, match="outcome times that cannot be read: 'soon'"):

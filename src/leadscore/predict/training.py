@@ -34,6 +34,8 @@ RECOMMENDED_CONVERTED = 500
 RECOMMENDED_NOT_CONVERTED = 1000
 #: a single feature separating the classes this well is probably the outcome in disguise
 LEAKAGE_AUC = 0.98
+#: ... and one separating them this well alone earns a warning in the card
+SUSPICIOUS_AUC = 0.90
 
 
 @dataclass
@@ -272,7 +274,14 @@ def train(
         ],
         "leakage_screen": screen[:10],
         "warnings": thin_data_warnings(y)
-        + [f"probable leakage allowed: {r['feature']} (AUC {r['auc']:.3f})" for r in leaks],
+        + [f"probable leakage allowed: {r['feature']} (AUC {r['auc']:.3f})" for r in leaks]
+        + [
+            f"{r['feature']} alone ranks contacts with AUC {r['auc']:.3f}: check that it is "
+            "known before the outcome (a field filled in afterwards makes the model look "
+            "better than it will be)"
+            for r in screen
+            if SUSPICIOUS_AUC <= r["auc"] < LEAKAGE_AUC
+        ],
     }
     return TrainedModel(
         estimator=final,
