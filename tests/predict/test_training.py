@@ -166,3 +166,24 @@ def test_unreadable_outcome_times_are_named(tmp_path):
     rows = ["id,won,won_at"] + [f"{i},{i % 2},{'soon' if i == 3 else ''}" for i in range(60)]
     with pytest.raises(DataError, match="outcome times that cannot be read: 'soon'"):
         train(write(tmp_path, rows), None, options(outcome_time="won_at"))
+
+
+def test_predict_contacts_with_engine_events_matches_batch(synthetic):
+    import csv
+
+    from leadscore.engine import to_event
+
+    contacts, events = synthetic
+    model = train(contacts, events, options(outcome="converted", outcome_time="converted_at"))
+    batch = {p.contact_id: p for p in model.predict_files(contacts, events)}
+    with open(contacts) as fh:
+        people = list(csv.DictReader(fh))[:25]
+    with open(events) as fh:
+        all_events = list(csv.DictReader(fh))
+    as_of = max(r["ts"] for r in all_events)
+    pairs = [(c, [to_event(e) for e in all_events if e["contact_id"] == c["id"]]) for c in people]
+    got = model.predict_contacts(pairs[::-1], as_of)  # answers come in the order asked
+    assert [p.contact_id for p in got] == [c["id"] for c, _ in pairs[::-1]]
+    for p in got:
+        assert p.probability == pytest.approx(batch[p.contact_id].probability)
+        assert p.reasons == batch[p.contact_id].reasons

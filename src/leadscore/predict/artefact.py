@@ -34,6 +34,7 @@ import numpy as np
 
 from ..data.io import Inputs, connect, load_inputs
 from ..engine import values as V
+from ..engine.result import Event
 from ..errors import UsageError
 from . import features as F
 from .estimators import LeadModel, sigmoid
@@ -203,35 +204,48 @@ class TrainedModel:
     def predict_contact(
         self,
         contact: Mapping[str, Any],
-        events: Iterable[Mapping[str, Any]] = (),
+        events: Iterable[Mapping[str, Any] | Event] = (),
         as_of: datetime | str | None = None,
+        reasons: int = TOP_REASONS,
     ) -> Prediction:
         """One contact (properties, ``id`` included) and its events, as the service sees them.
 
-        Events are mappings with ``type``, ``ts`` and attributes (as for
-        :func:`leadscore.engine.score_contact`). Computed by the same SQL as
-        batch prediction, on an in-memory DuckDB.
+        Events are :class:`leadscore.engine.Event` objects or mappings with
+        ``type``, ``ts`` and attributes (as for :func:`leadscore.engine.score_contact`).
+        """
+        return self.predict_contacts([(contact, events)], as_of, reasons)[0]
+
+    def predict_contacts(
+        self,
+        contacts: Iterable[tuple[Mapping[str, Any], Iterable[Mapping[str, Any] | Event]]],
+        as_of: datetime | str | None = None,
+        reasons: int = TOP_REASONS,
+    ) -> list[Prediction]:
+        """Several (contact, events) pairs at once, in the order given (ids must be unique).
+
+        Computed by the same SQL as batch prediction, on an in-memory DuckDB kept
+        with the model; much faster per contact than one call each.
         """
         import pyarrow as pa
 
         when = V.timestamp(as_of) if as_of is not None else datetime.now().astimezone()
         props = list(self.config.properties)
-        row = {
-            "id": str(contact.get("id", contact.get("contact_id", ""))),
-            **{p: V.text(contact.get(p)) for p in props},
-        }
-        contacts = pa.Table.from_pylist([row], schema=pa.schema([(k, pa.string()) for k in row]))
         attrs = [a for a in (self.config.page_attribute, self.config.source_attribute) if a]
-        evs = [
-            {
-                "contact_id": row["id"],
-                "event_id": V.text(e.get("event_id", e.get("id"))),
-                "type": str(e["type"]),
-                "ts": V.timestamp(e["ts"]),
-                **{a: V.text(e.get(a)) for a in attrs},
-            }
-            for e in events
-        ]
+        rows, evs = [], []
+        for contact, events in contacts:
+            cid = str(contact.get("id", contact.get("contact_id", "")))
+            rows.append({"id": cid, **{p: V.text(contact.get(p)) for p in props}})
+            for e in events:
+                rec = _event_record(e)
+                evs.append(
+                    {
+                        "contact_id": cid,
+                        "event_id": V.text(rec.get("event_id", rec.get("id"))),
+                        "type": str(rec["type"]),
+                        "ts": V.timestamp(rec["ts"]),
+                        **{a: V.text(rec.get(a)) for a in attrs},
+                    }
+                )
         schema = pa.schema(
             [
                 ("contact_id", pa.string()),
@@ -241,16 +255,19 @@ class TrainedModel:
                 *[(a, pa.string()) for a in attrs],
             ]
         )
+        contact_table = pa.Table.from_pylist(
+            rows, schema=pa.schema([(k, pa.string()) for k in ["id", *props]])
+        )
         con, lock, sql = self._runtime()
         with lock:
-            con.register("contacts", contacts)
+            con.register("contacts", contact_table)
             con.register("events", pa.Table.from_pylist(evs, schema=schema))
             try:
                 inputs = Inputs(
                     con=con,
                     properties=props,
                     attributes=attrs,
-                    n_contacts=1,
+                    n_contacts=len(rows),
                     n_events=len(evs),
                     has_events=True,
                 )
@@ -258,4 +275,11 @@ class TrainedModel:
             finally:
                 con.unregister("contacts")
                 con.unregister("events")
-        return self.predict_table(ids, table)[0]
+        by_id = {p.contact_id: p for p in self.predict_table(ids, table, reasons)}
+        return [by_id[r["id"]] for r in rows]
+
+
+def _event_record(event: Mapping[str, Any] | Event) -> Mapping[str, Any]:
+    if isinstance(event, Event):
+        return {**event.attributes, "type": event.type, "ts": event.ts, "event_id": event.id}
+    return event
