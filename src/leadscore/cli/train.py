@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import DataError, UsageError
@@ -67,9 +68,9 @@ def _print_card(card: dict) -> None:
     )
     console.print(table)
     top = ", ".join(f["feature"] for f in card["top_features"][:5])
-    console.print(f"Top features: {top}")
+    console.print(f"Top features: {escape(top)}")
     for w in card["warnings"]:
-        console.print(f"[yellow]Warning:[/] {w}")
+        console.print(f"[yellow]Warning:[/] {escape(w)}")
 
 
 def train_command(
@@ -100,7 +101,7 @@ def train_command(
         model = train(contacts, events, options)
     model.save(out)
     _print_card(model.card)
-    console.print(f"Model written to {out} (card: {out / 'model_card.md'})")
+    console.print(f"Model written to {out} (card: {out / 'model_card.md'})", markup=False)
 
 
 def predict_command(
@@ -147,7 +148,7 @@ def predict_command(
     for p in preds:
         counts[p.band] = counts.get(p.band, 0) + 1
     shown = ", ".join(f"{b}: {counts.get(b, 0)}" for b in ("very high", "high", "medium", "low"))
-    console.print(f"{len(preds)} contacts predicted ({shown}) → {out}")
+    console.print(f"{len(preds)} contacts predicted ({shown}) → {out}", markup=False)
 
 
 def suggest_command(
@@ -200,7 +201,8 @@ def suggest_command(
     load_model(out)  # what we write must be a valid model
     console.print(
         f"{card.n_rules_} point-giving conditions over {len(card.columns_)} "
-        f"properties (AUC on the training contacts {value:.3f}) → {out}"
+        f"properties (AUC on the training contacts {value:.3f}) → {out}",
+        markup=False,
     )
 
 
@@ -234,7 +236,7 @@ def retrain_command(
             f"{m['brier']:.4f}",
         )
     console.print(table)
-    console.print(result.note)
+    console.print(result.note, markup=False)
     worse = result.new["auc"] < result.old["auc"] - tolerance
     if worse and not force:
         raise DataError(
@@ -252,7 +254,9 @@ def retrain_command(
     model.rename(previous)
     staged.rename(model)
     verdict = "worse, replaced because of --force" if worse else "not worse"
-    console.print(f"New model {verdict}: written to {model} (previous kept in {previous})")
+    console.print(
+        f"New model {verdict}: written to {model} (previous kept in {previous})", markup=False
+    )
 
 
 def register(app: typer.Typer) -> None:
