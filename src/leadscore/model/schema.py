@@ -384,19 +384,89 @@ class Threshold(Frozen):
     _c = field_validator("when", mode="before")(_condition)
 
 
-class TriggerOn(Frozen):
-    enters: str | None = None
-    leaves: str | None = None
+class Crossing(Frozen):
+    """A score crossing a value, stage or not: ``{score: total, above: 70}``."""
+
+    score: str = Field(default="total", min_length=1, description="total or a group name")
+    above: float | None = Field(default=None, description="fires on reaching this value or more")
+    below: float | None = Field(default=None, description="fires on falling under this value")
 
     @model_validator(mode="after")
-    def _one(self) -> TriggerOn:
-        if (self.enters is None) == (self.leaves is None):
+    def _one(self) -> Crossing:
+        if (self.above is None) == (self.below is None):
             raise PydanticCustomError(
                 "trigger",
-                "a trigger fires 'on' exactly one of {{enters: STAGE}} or {{leaves: STAGE}}",
+                "a crossing names exactly one of 'above: N' or 'below: N', "
+                "e.g. {{score: total, above: 70}}",
                 {},
             )
         return self
+
+    @property
+    def value(self) -> float:
+        return self.above if self.above is not None else self.below  # type: ignore[return-value]
+
+
+TRIGGER_KINDS = ("enters", "leaves", "crosses", "holds")
+
+
+class TriggerOn(Frozen):
+    """When a trigger fires: exactly one of ``enters``, ``leaves``, ``crosses``, ``holds``."""
+
+    enters: str | None = None
+    leaves: str | None = None
+    crosses: Crossing | None = None
+    holds: Condition | None = Field(
+        default=None, description="a condition on the scores that must hold for 'for'"
+    )
+    for_: int | None = Field(default=None, alias="for", description="how long 'holds' must hold")
+    unless_stage: str | None = Field(
+        default=None, description="'holds' only: reaching this stage stops the clock"
+    )
+
+    _c = field_validator("holds", mode="before")(lambda v: None if v is None else _condition(v))
+    _d = field_validator("for_", mode="before")(lambda v: None if v is None else _duration(v))
+
+    @model_validator(mode="after")
+    def _one(self) -> TriggerOn:
+        given = [k for k in TRIGGER_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "trigger",
+                "a trigger fires 'on' exactly one of {{enters: STAGE}}, {{leaves: STAGE}}, "
+                "{{crosses: {{score: total, above: 70}}}} or "
+                "{{holds: {{total: {{gte: 40}}}}, for: 14d}}{got}",
+                {"got": f"; got {', '.join(given)}" if given else ""},
+            )
+        if self.holds is not None and not self.for_:
+            raise PydanticCustomError(
+                "trigger",
+                "'holds' needs 'for: PERIOD' (how long the condition must hold), e.g. for: 14d",
+                {},
+            )
+        if self.holds is None and (self.for_ is not None or self.unless_stage is not None):
+            raise PydanticCustomError(
+                "trigger", "'for' and 'unless_stage' only go with 'holds'", {}
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in TRIGGER_KINDS if getattr(self, k) is not None)
+
+    def describe(self) -> dict[str, Any]:
+        """The 'on' clause as plain JSON (for payloads and the API)."""
+        if self.enters is not None:
+            return {"enters": self.enters}
+        if self.leaves is not None:
+            return {"leaves": self.leaves}
+        if self.crosses is not None:
+            return {"crosses": self.crosses.model_dump(exclude_none=True)}
+        assert self.holds is not None
+        out: dict[str, Any] = {"holds": self.holds.model_dump(), "for": self.for_}
+        if self.unless_stage is not None:
+            out["unless_stage"] = self.unless_stage
+        return out
 
 
 class WebhookAction(Frozen):
@@ -447,6 +517,11 @@ Action = Annotated[
 class Trigger(Frozen):
     name: str = Field(min_length=1)
     on: TriggerOn
+    hysteresis: float | None = Field(
+        default=None,
+        ge=0,
+        description="points the score must move back past the threshold before firing again",
+    )
     actions: tuple[Action, ...] = Field(min_length=1)
 
     @field_validator("actions", mode="before")
@@ -598,10 +673,22 @@ class ScoringModel(Frozen):
                 problems.append((("thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
             stages.add(th.stage)
         known_stages = stages | ({self.default_stage} if self.default_stage else set())
+        trigger_names: set[str] = set()
         for i, trig in enumerate(self.triggers):
-            stage = trig.on.enters or trig.on.leaves
-            if stage not in known_stages:
-                key = "enters" if trig.on.enters else "leaves"
+            if trig.name in trigger_names:
+                problems.append(
+                    (
+                        ("triggers", i, "name"),
+                        f"duplicate trigger name {trig.name!r}",
+                        "each trigger needs its own name: deliveries are keyed by it",
+                    )
+                )
+            trigger_names.add(trig.name)
+            on = trig.on
+            stage_refs = [(k, getattr(on, k)) for k in ("enters", "leaves", "unless_stage")]
+            for key, stage in stage_refs:
+                if stage is None or stage in known_stages:
+                    continue
                 problems.append(
                     (
                         ("triggers", i, "on", key),
@@ -614,6 +701,35 @@ class ScoringModel(Frozen):
                         ),
                     ),
                 )
+            if on.crosses is not None and on.crosses.score not in score_fields - {"grade"}:
+                problems.append(
+                    (
+                        ("triggers", i, "on", "crosses", "score"),
+                        f"trigger crosses unknown score {on.crosses.score!r}",
+                        _suggest(on.crosses.score, score_fields - {"grade"})
+                        or "use total or a group name: "
+                        + ", ".join(sorted(score_fields - {"grade"})),
+                    )
+                )
+            if on.holds is not None and trig.hysteresis is not None:
+                problems.append(
+                    (
+                        ("triggers", i, "hysteresis"),
+                        "'hysteresis' does not apply to a 'holds' trigger",
+                        "remove it: the clock restarts when the condition stops holding",
+                    )
+                )
+            if on.holds is not None:
+                for field in sorted(condition_fields(on.holds) - score_fields - {"stage"}):
+                    problems.append(
+                        (
+                            ("triggers", i, "on", "holds", field),
+                            f"trigger condition reads unknown score {field!r}",
+                            _suggest(field, score_fields)
+                            or "use total, grade, stage or a group name: "
+                            + ", ".join(sorted(score_fields)),
+                        )
+                    )
         if problems:
             raise PydanticCustomError(
                 "crosscheck",

@@ -186,6 +186,7 @@ class Service:
                 T.score_history,
                 T.adjustments,
                 T.trigger_state,
+                T.enrich_pending,
                 T.contacts,
             ):
                 col = table.c.id if table is T.contacts else table.c.contact_id
@@ -392,12 +393,11 @@ class Service:
         now = now or utcnow()
         has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
         with self.store.read() as conn:
-            pubs = [p for p in self.published(conn) if _time_dependent(p)]
-        if not pubs:
-            return 0
+            published = self.published(conn)
+        pubs = [p for p in published if _time_dependent(p)]
         done = 0
         last = ""
-        while True:
+        while pubs:
             with self.store.read() as conn:
                 ids = list(
                     conn.execute(
@@ -413,7 +413,23 @@ class Service:
                 self._rescore(conn, ids, "time", now, models=pubs)
             done += len(ids)
             last = ids[-1]
+        done += self._sweep_holds(published, now, batch)
         self.notify_outbox()
+        return done
+
+    def _sweep_holds(self, pubs: Sequence[Published], now: datetime, batch: int) -> int:
+        """Rescore the contacts whose ``holds`` trigger period ran out (their scores do
+        not change with time, so the main pass leaves them alone)."""
+        from .triggers import due_holds
+
+        done = 0
+        for pub in pubs:
+            with self.store.read() as conn:
+                ids = due_holds(conn, pub, now)
+            for start in range(0, len(ids), batch):
+                with self.store.write() as conn:
+                    self._rescore(conn, ids[start : start + batch], "time", now, models=[pub])
+            done += len(ids)
         return done
 
 

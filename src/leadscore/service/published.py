@@ -45,6 +45,11 @@ class Published:
     options: dict[str, Any] = field(default_factory=dict)
 
     def hysteresis(self, trigger: str, default: float) -> float:
+        """The trigger's band: its ``hysteresis:`` key in the model, else the one given
+        with the draft (``hysteresis`` in the body), else the service's default."""
+        for trig in self.model.triggers:
+            if trig.name == trigger and trig.hysteresis is not None:
+                return float(trig.hysteresis)
         per = (self.options.get("hysteresis") or {}) if self.options else {}
         return float(per.get(trigger, default))
 

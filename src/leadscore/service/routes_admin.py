@@ -49,7 +49,7 @@ def list_triggers(
                     "model": pub.name,
                     "version": pub.version,
                     "name": trig.name,
-                    "on": trig.on.model_dump(exclude_none=True),
+                    "on": trig.on.describe(),
                     "hysteresis": pub.hysteresis(trig.name, svc.settings.trigger_hysteresis),
                     "actions": [a.model_dump() for a in trig.actions],
                     "deliveries": {

@@ -70,6 +70,16 @@ def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: s
             f"model's triggers: {', '.join(t.name for t in model.triggers) or 'none'}",
             kind="validation",
         )
+    in_model = {t.name: t.hysteresis for t in model.triggers if t.hysteresis is not None}
+    clash = sorted(n for n in hysteresis if n in in_model and in_model[n] != hysteresis[n])
+    if clash:
+        raise ApiProblem(
+            422,
+            f"hysteresis for {', '.join(clash)} is set in the model already "
+            f"({', '.join(f'{n}: {in_model[n]:g}' for n in clash)}); change the trigger's "
+            "'hysteresis:' key in the YAML and leave it out of the request body",
+            kind="validation",
+        )
     now = utcnow()
     with svc.store.write() as conn:
         last = (

@@ -131,6 +131,18 @@ trigger_state = sa.Table(
     sa.Column("armed", sa.Boolean, nullable=False),
     sa.Column("crossings", sa.Integer, nullable=False),
     sa.Column("changed_at", TS, nullable=False),
+    # 'holds' triggers: since when the condition has held without a break (null: it does not)
+    sa.Column("since", TS, nullable=True),
+)
+
+enrich_pending = sa.Table(
+    "enrich_pending",
+    metadata,
+    sa.Column("contact_id", sa.String(200), primary_key=True),
+    sa.Column("enricher", sa.String(200), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("retry_at", TS, nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
 )
 
 deliveries = sa.Table(
