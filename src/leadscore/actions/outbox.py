@@ -6,7 +6,8 @@ same row at once; a row claimed by a process that died is tried again when its
 lease runs out (three webhook timeouts plus five seconds). A failure schedules
 the next try after an exponential delay with jitter: ``base * 2**(attempts-1)``,
 capped, times a random factor in [0.5, 1]. After ``delivery_max_attempts`` tries
-the row is ``dead`` and can be retried by hand through the API.
+the row is ``dead`` and can be retried by hand through the API; a failure no
+retry can fix (a ``crm`` action with no CRM configured) is dead at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import random
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +27,12 @@ from ..store import tables as T
 from . import email as email_action
 from .webhook import DeliveryFailed, post
 
+CRM_NOT_CONFIGURED = (
+    "crm actions ({system}) need the integrations: write an integrations config with a "
+    "'crm: {{{system}: {{...}}}}' section, name it with the 'integrations' setting "
+    "(LEADSCORE_INTEGRATIONS) and put the token in the environment variable it names, then "
+    "restart the service and retry this delivery (POST /v1/deliveries/ID/retry)"
+)
 LEASE_FACTOR, LEASE_MARGIN_S = 3.0, 5.0  # a claim outlives three receiver timeouts
 CLAIM_BATCH = 50
 
@@ -37,9 +45,24 @@ def backoff_delay(
     return min(cap, base * 2 ** (attempts - 1)) * r.uniform(0.5, 1.0)
 
 
+class PermanentFailure(DeliveryFailed):
+    """A delivery that no retry can fix (a missing configuration): dead at once."""
+
+
 class OutboxWorker:
-    def __init__(self, store: Any, settings: Any, *, rng: random.Random | None = None):
+    """Delivers the outbox. ``crm_delivery(system, payload)`` writes ``crm`` actions (the
+    integrations set it; it raises :class:`~leadscore.integrations.http.CrmError` to retry)."""
+
+    def __init__(
+        self,
+        store: Any,
+        settings: Any,
+        *,
+        rng: random.Random | None = None,
+        crm_delivery: Callable[[str, dict[str, Any]], None] | None = None,
+    ):
         self.store = store
+        self.crm_delivery = crm_delivery
         self.settings = settings
         self.rng = rng or random.Random()
         self.client = httpx.Client(timeout=settings.webhook_timeout)
@@ -91,7 +114,9 @@ class OutboxWorker:
             self._send(row)
         except DeliveryFailed as exc:
             done = datetime.now(UTC)
-            dead = attempts >= self.settings.delivery_max_attempts
+            dead = attempts >= self.settings.delivery_max_attempts or isinstance(
+                exc, PermanentFailure
+            )
             delay = backoff_delay(
                 attempts,
                 self.settings.delivery_backoff_base,
@@ -131,10 +156,20 @@ class OutboxWorker:
             post(self.client, row.target, body, secret=secret, delivery=row.key)
         elif row.kind == "email":
             email_action.send(self.settings, row.target.split(","), row.payload)
+        elif row.kind == "crm":
+            self._send_crm(row)
         else:
-            raise DeliveryFailed(
-                f"no connector for {row.kind} actions ({row.target}) in this version"
-            )
+            raise PermanentFailure(f"no connector for {row.kind} actions ({row.target})")
+
+    def _send_crm(self, row: Any) -> None:
+        if self.crm_delivery is None:
+            raise PermanentFailure(CRM_NOT_CONFIGURED.format(system=row.target))
+        from ..integrations.http import CrmError
+
+        try:
+            self.crm_delivery(row.target, row.payload)
+        except CrmError as exc:
+            raise DeliveryFailed(str(exc)) from None
 
     # ------------------------------------------------------------------ background
     def wake(self) -> None:

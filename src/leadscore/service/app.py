@@ -125,6 +125,8 @@ def create_app(
     install_web(app)
     for install in extensions:
         install(app)
+    # crm actions go through the integrations' CRM connectors when they are installed
+    worker.crm_delivery = (getattr(app.state, "integrations", None) or {}).get("crm_delivery")
     app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
     return app
 

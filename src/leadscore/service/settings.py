@@ -115,6 +115,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Default hysteresis band in points: a trigger re-arms only once the contact would "
         "stay out of the stage even with this many more points.",
     ),
+    Setting(
+        "integrations",
+        str,
+        "",
+        "Integrations config file: CRM connectors (needed by crm actions), inbound hooks, "
+        "tracking (empty: tracking only, no CRM).",
+    ),
+    Setting(
+        "enrich_offline",
+        bool,
+        True,
+        "Run the built-in offline enrichment (e-mail, phone, IP, country, job title, "
+        "company) when a contact is created or updated.",
+    ),
+    Setting(
+        "enrich_retry_max",
+        int,
+        5,
+        "Tries of an outside enricher that failed before the contact's retry is dropped.",
+    ),
     Setting("smtp_host", str, "", "SMTP server for e-mail actions (empty: e-mail disabled)."),
     Setting("smtp_port", int, 25, "SMTP port."),
     Setting("smtp_from", str, "leadscore@localhost", "Sender address of e-mail actions."),

@@ -50,6 +50,7 @@ def _stage_with(check: TriggerCheck, delta: float) -> str | None:
     )
 
 
+CRM_REASONS = 3  # top reasons a crm action writes
 _TS = T.trigger_state.c
 Q_STATE = sa.select(T.trigger_state).where(
     _TS.contact_id.in_(sa.bindparam("ids", expanding=True)),
@@ -262,6 +263,10 @@ def _outbox_rows(
         }
         if since is not None:
             payload["held_since"] = since.isoformat()
+        if action.kind == "crm":  # the CRM's "top reasons" field, as the CRM sync writes it
+            from ..integrations.crm.base import reasons_from_breakdown
+
+            payload["reasons"] = list(reasons_from_breakdown(adj.breakdown, CRM_REASONS))
         if isinstance(action, EmailAction) and action.subject:
             payload["subject"] = action.subject
         rows.append(
