@@ -24,27 +24,33 @@ def render() -> str:
         "",
     ]
     for name in sorted(command.commands):
-        sub = command.commands[name]
-        lines += [f"## `leadscore {name}`", ""]
-        if sub.help:
-            lines += [" ".join(sub.help.split()), ""]
-        rows = []
-        for param in sub.params:
-            if param.name == "help":
-                continue
-            if param.param_type_name == "argument":
-                label = f"`{(param.metavar or param.name).upper()}`"
-            else:
-                label = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
-            text = " ".join((getattr(param, "help", None) or "").split())
-            if param.required:
-                text += " (required)"
-            elif param.default not in (None, False, (), []) and not callable(param.default):
-                text += f" (default: {param.default})"
-            rows.append(f"| {label} | {text.strip()} |")
-        if rows:
-            lines += ["| option | meaning |", "| --- | --- |", *rows, ""]
+        lines += _command(f"leadscore {name}", command.commands[name])
     return "\n".join(lines)
+
+
+def _command(path: str, sub) -> list[str]:
+    lines = [f"## `{path}`", ""]
+    if sub.help:
+        lines += [" ".join(sub.help.split()), ""]
+    rows = []
+    for param in sub.params:
+        if param.name == "help":
+            continue
+        if param.param_type_name == "argument":
+            label = f"`{(param.metavar or param.name).upper()}`"
+        else:
+            label = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
+        text = " ".join((getattr(param, "help", None) or "").split())
+        if param.required:
+            text += " (required)"
+        elif param.default not in (None, False, (), []) and not callable(param.default):
+            text += f" (default: {param.default})"
+        rows.append(f"| {label} | {text.strip()} |")
+    if rows:
+        lines += ["| option | meaning |", "| --- | --- |", *rows, ""]
+    for name in sorted(getattr(sub, "commands", {}) or {}):
+        lines += _command(f"{path} {name}", sub.commands[name])
+    return lines
 
 
 if __name__ == "__main__":
