@@ -59,3 +59,9 @@ def test_readme_python_example_runs(monkeypatch):
     # plus one pricing view and one page view a day old, halved every 30 days
     assert result.groups["fit"] == 42
     assert result.total == pytest.approx(42 + (5 + 1) * 0.5 ** (14 / 24 / 30))
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"docs/{page.name}" in readme, f"README does not link docs/{page.name}"
