@@ -539,6 +539,23 @@ class Trigger(Frozen):
         return value
 
 
+class Predicted(Frozen):
+    """A trained predictive model (``leadscore train``) used as the score ``predicted``.
+
+    The service gives every contact the model's 0–100 score as a group named
+    ``predicted`` that thresholds, grades and triggers may read.
+    """
+
+    model_dir: str = Field(min_length=1, description="the folder `leadscore train --out` wrote")
+    weight: float = Field(
+        default=0.0, ge=0, description="share of the predicted score added to the total"
+    )
+    reasons: int = Field(default=3, ge=0, le=10, description="top reasons kept in the breakdown")
+
+
+PREDICTED = "predicted"
+
+
 class Lifecycle(Frozen):
     """Where a contact's current stage comes from, for groups that reset on stage change."""
 
@@ -560,6 +577,7 @@ class ScoringModel(Frozen):
     default_stage: str | None = None
     lifecycle: Lifecycle = Lifecycle()
     triggers: tuple[Trigger, ...] = ()
+    predicted: Predicted | None = None
 
     @field_validator("grades", mode="before")
     @classmethod
@@ -647,17 +665,27 @@ class ScoringModel(Frozen):
                             _suggest(gname, self.groups),
                         ),
                     )
-        if self.grades is not None and self.grades.group not in self.groups:
+        # a declared predictive model is one more score: the group ``predicted``
+        scored = {*self.groups, *([PREDICTED] if self.predicted is not None else [])}
+        if self.predicted is not None and PREDICTED in self.groups:
+            problems.append(
+                (
+                    ("groups", PREDICTED),
+                    f"group name {PREDICTED!r} is taken by the predictive model",
+                    "rename the group: 'predicted' holds the trained model's score",
+                )
+            )
+        if self.grades is not None and self.grades.group not in scored:
             problems.append(
                 (
                     ("grades", self.grades.group),
                     f"grades use unknown group {self.grades.group!r}",
-                    _suggest(self.grades.group, self.groups),
+                    _suggest(self.grades.group, scored),
                 ),
             )
         from .conditions import condition_fields
 
-        score_fields = {"total", "grade", *self.groups}
+        score_fields = {"total", "grade", *scored}
         stages: set[str] = set()
         for i, th in enumerate(self.thresholds):
             for field in sorted(condition_fields(th.when) - score_fields):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -24,8 +24,12 @@ from ..engine.inprocess import score_contact
 from ..engine.result import Event, ScoreResult
 from ..model.schema import ScoringModel
 from ..store import tables as T
+from . import predicted as P
 from .published import Published
 from .triggers import TriggerCheck, check_triggers
+
+if TYPE_CHECKING:
+    from ..predict import Prediction
 
 
 @dataclass(frozen=True)
@@ -157,8 +161,16 @@ def score_one(
     events: list[Any],
     adjustments: list[dict[str, Any]],
     as_of: datetime,
+    prediction: Prediction | None = None,
 ) -> Adjusted:
-    result = score_contact(pub.model, contact_record(contact), to_events(events), as_of=as_of)
+    """One contact under one model: rule groups, the ``predicted`` group when the model
+    declares a trained model (``prediction`` if computed already), then adjustments."""
+    record, evs = contact_record(contact), to_events(events)
+    result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of)
+    if pub.model.predicted is not None:
+        if prediction is None:
+            prediction = P.predict(pub.model, [(record, evs)], as_of)[0]
+        result = P.add_predicted(pub.model, result, prediction)
     mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
     return apply_adjustments(pub.model, result, mine)
 
@@ -185,6 +197,20 @@ def rescore(
     return out
 
 
+def _predictions(
+    models: Sequence[Published], contacts: list[Any], events: dict[str, list[Any]], now: datetime
+) -> dict[tuple[str, str], Prediction]:
+    """Predicted scores of a chunk of contacts, one batch per model that declares one."""
+    out: dict[tuple[str, str], Prediction] = {}
+    for pub in models:
+        if pub.model.predicted is None or not contacts:
+            continue
+        pairs = [(contact_record(c), to_events(events.get(c.id, []))) for c in contacts]
+        for c, pred in zip(contacts, P.predict(pub.model, pairs, now), strict=True):
+            out[(pub.name, c.id)] = pred
+    return out
+
+
 def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
     contacts, events, adjustments = load_inputs(conn, ids, lock=True)
     names = [m.name for m in models]
@@ -195,12 +221,20 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
     checks: list[TriggerCheck] = []
     inserts, updates, history = [], [], []
     out: dict[str, dict[str, Adjusted]] = {}
+    predictions = _predictions(models, [contacts[c] for c in ids if c in contacts], events, now)
     for cid in ids:
         contact = contacts.get(cid)
         if contact is None:
             continue
         for pub in models:
-            adj = score_one(pub, contact, events.get(cid, []), adjustments.get(cid, []), now)
+            adj = score_one(
+                pub,
+                contact,
+                events.get(cid, []),
+                adjustments.get(cid, []),
+                now,
+                predictions.get((pub.name, cid)),
+            )
             out.setdefault(cid, {})[pub.name] = adj
             res = adj.result
             row = {

@@ -14,6 +14,7 @@ from ..errors import ModelError
 from ..model.schema import ScoringModel
 from ..store import tables as T
 from .core import Service, audit, utcnow
+from .predicted import check_model_dir
 from .problems import ApiProblem
 from .published import Published, model_from_text
 from .scoring import load_inputs, score_one
@@ -62,6 +63,7 @@ def describe(row: Any, *, with_yaml: bool = False) -> dict[str, Any]:
 
 def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: str) -> dict:
     model = parse(text)
+    check_model_dir(model, text)  # a declared trained model must load on this machine
     unknown = sorted(set(hysteresis) - {t.name for t in model.triggers})
     if unknown:
         raise ApiProblem(
@@ -329,7 +331,7 @@ def diff(svc: Service, name: str, a: int, b: int) -> dict[str, Any]:
     rules_a, rules_b = _rules(ma), _rules(mb)
     changed = sorted(n for n in set(rules_a) & set(rules_b) if rules_a[n] != rules_b[n])
     section = {}
-    for key in ("scale", "grades", "thresholds", "triggers", "total", "default_stage"):
+    for key in ("scale", "grades", "thresholds", "triggers", "total", "default_stage", "predicted"):
         va, vb = getattr(ma, key), getattr(mb, key)
         if va != vb:
             section[key] = True
@@ -355,6 +357,7 @@ def diff(svc: Service, name: str, a: int, b: int) -> dict[str, Any]:
 def validate(text: str) -> dict[str, Any]:
     try:
         model = parse(text)
+        check_model_dir(model, text)
     except ModelError as exc:
         return {"valid": False, "problems": [p.to_dict() for p in exc.problems]}
     return {

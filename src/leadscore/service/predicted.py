@@ -1,0 +1,201 @@
+"""The predictive model as a score group: ``predicted`` beside the rule groups.
+
+A model that declares ``predicted: {model_dir: DIR, weight: W}`` gets, on every
+rescoring, the trained model's 0–100 score for the contact as the group
+``predicted``. The rule groups come from the in-process evaluator unchanged;
+then this module adds the group, its share of the total (``W`` times the
+score, clamped to the scale with the rest), the grade when the grades read
+``predicted``, and the stage the thresholds give with it. The breakdown shows
+one entry with the probability and band, then one per top reason.
+
+Trained models are loaded once per folder and kept while ``model.pkl`` stays
+the same file (a retrain that replaces it is picked up on the next rescoring).
+A relative ``model_dir`` is read from the service's working directory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..engine.conditions import evaluate
+from ..engine.result import Event, RuleHit, ScoreResult
+from ..errors import LeadscoreError, ModelError, Problem, UsageError
+from ..model.schema import PREDICTED, ScoringModel
+
+if TYPE_CHECKING:  # the predictive library (LightGBM) loads only when a model declares it
+    from ..predict import Prediction, TrainedModel
+
+SUMMARY_RULE = "Predicted conversion"
+KIND = "predicted"
+REASON_KIND = "predicted_reason"
+
+
+class _Predictors:
+    """Trained models by resolved folder, reloaded when ``model.pkl`` changes."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, tuple[tuple[int, int], TrainedModel]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, model_dir: str) -> TrainedModel:
+        folder = Path(model_dir).expanduser().resolve()
+        try:
+            st = (folder / "model.pkl").stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (-1, -1)
+        with self._lock:
+            hit = self._loaded.get(folder)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        model = _load(model_dir)
+        with self._lock:
+            self._loaded[folder] = (stamp, model)
+        return model
+
+
+_PREDICTORS = _Predictors()  # a process-wide cache keyed by file identity: nothing to reset
+
+
+def _load(model_dir: str) -> TrainedModel:
+    from ..predict import TrainedModel
+
+    try:
+        return TrainedModel.load(Path(model_dir).expanduser())
+    except LeadscoreError:
+        raise
+    except Exception as exc:  # unpickling a damaged or foreign file
+        raise UsageError(
+            f"cannot read the trained model in {model_dir!r} ({type(exc).__name__}: {exc}); "
+            "train it again with `leadscore train ... --out DIR`"
+        ) from None
+
+
+def predictor(model: ScoringModel) -> TrainedModel:
+    """The trained model a scoring model declares (loaded once per file)."""
+    assert model.predicted is not None
+    return _PREDICTORS.get(model.predicted.model_dir)
+
+
+def check_model_dir(model: ScoringModel, text: str | None = None) -> None:
+    """Raise a :class:`ModelError` located on ``predicted.model_dir`` if the declared
+    trained model cannot be loaded (absent folder, no ``model.pkl``, unreadable file)."""
+    if model.predicted is None:
+        return
+    where = _mark(text)
+    directory = model.predicted.model_dir
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        message = f"predicted.model_dir {directory!r} is not a folder on the service's machine"
+        hint = (
+            "train a model with `leadscore train ... --out DIR` and give that folder "
+            f"(relative paths are read from {str(Path.cwd())!r})"
+        )
+    else:
+        try:
+            predictor(model)
+            return
+        except LeadscoreError as exc:
+            message = f"predicted.model_dir {directory!r} holds no usable trained model: {exc}"
+            hint = "give the folder `leadscore train --out` wrote (it holds model.pkl)"
+    raise ModelError([Problem(("predicted", "model_dir"), message, hint, *where)])
+
+
+def _mark(text: str | None) -> tuple[int | None, int | None]:
+    """Line and column of the ``model_dir`` value in the YAML text, when it can be found."""
+    if not text:
+        return None, None
+    from ..model.loader import parse_yaml
+
+    try:
+        _, marks = parse_yaml(text)
+    except ModelError:
+        return None, None
+    path = ("predicted", "model_dir")
+    return marks.value.get(path) or marks.key.get(path) or (None, None)
+
+
+def engine_model(model: ScoringModel) -> ScoringModel:
+    """The model the in-process evaluator reads: grades on ``predicted`` are left out
+    (the evaluator knows only rule groups; :func:`add_predicted` grades them)."""
+    grades = model.grades
+    if model.predicted is not None and grades is not None and grades.group == PREDICTED:
+        return model.model_copy(update={"grades": None})
+    return model
+
+
+def predict(
+    model: ScoringModel,
+    pairs: Sequence[tuple[Mapping[str, Any], Sequence[Event]]],
+    as_of: datetime,
+) -> list[Prediction]:
+    """Predictions for (contact record, events) pairs, in one batch, in order."""
+    assert model.predicted is not None
+    if not pairs:
+        return []
+    return predictor(model).predict_contacts(pairs, as_of, reasons=model.predicted.reasons)
+
+
+def add_predicted(model: ScoringModel, result: ScoreResult, pred: Prediction) -> ScoreResult:
+    """The evaluator's result with the ``predicted`` group, its share of the total,
+    the grade and stage it gives, and its reasons in the breakdown."""
+    assert model.predicted is not None
+    value = float(pred.score)
+    groups = {**result.groups, PREDICTED: value}
+    total = result.total
+    weight = model.predicted.weight
+    if result.excluded:
+        total = model.scale.min
+    elif weight:
+        rule_groups = result.groups
+        if model.total.weights is not None:
+            raw = sum(rule_groups[g] * w for g, w in model.total.weights.items())
+        else:
+            raw = sum(rule_groups.values())
+        total = min(max(raw + weight * value, model.scale.min), model.scale.max)
+    grade = result.grade
+    if model.grades is not None and model.grades.group == PREDICTED:
+        grade = next((L for L, m in model.grades.letters if value >= m), model.grades.otherwise)
+    stage = None
+    if not result.excluded:
+        scores = {**groups, "total": total, "grade": grade}
+        stage = next(
+            (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
+        )
+    hits = [
+        RuleHit(
+            group=PREDICTED,
+            rule=SUMMARY_RULE,
+            kind=KIND,
+            fired=True,
+            points_raw=value,
+            points_decayed=value,
+            points=value,
+            detail=f"probability {pred.probability:.3f}, band {pred.band}"
+            + (f", weight {weight:g} in the total" if weight else ", not in the total"),
+        )
+    ]
+    for reason in pred.reasons:
+        hits.append(
+            RuleHit(
+                group=PREDICTED,
+                rule=f"{reason.feature} = {reason.value}",
+                kind=REASON_KIND,
+                fired=True,
+                detail=f"{reason.effect:+.2f} log-odds of converting "
+                + ("(raises the score)" if reason.effect > 0 else "(lowers the score)"),
+            )
+        )
+    return result.model_copy(
+        update={
+            "groups": groups,
+            "total": total,
+            "grade": grade,
+            "stage": stage,
+            "breakdown": (*result.breakdown, *hits),
+        }
+    )

@@ -1,0 +1,170 @@
+"""The trained model as the score group ``predicted``, on SQLite and PostgreSQL.
+
+A tiny model is trained here on generated contacts whose outcome is made to
+follow the country (French contacts convert 8 times in 10, the others about
+1 in 12), so a French contact's predicted score is high and a US contact's
+low. Expected values are the library's own prediction for the same contact
+(``TrainedModel.predict_contact``), combined with the rule points by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from leadscore.data.generate import simulate, write
+from leadscore.errors import ModelError
+from leadscore.model import load_model
+from leadscore.predict import TrainedModel, TrainOptions, train
+
+from .conftest import make_api
+from .helpers import model_yaml
+
+FR = {"country": "FR", "industry": "Software"}
+US = {"country": "US", "industry": "Software"}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    data = simulate(400, 7, events_per_contact=4)
+    countries = data.contacts.column("country").to_pylist()
+    rng = np.random.default_rng(7)
+    converted = [int(rng.random() < (0.8 if c == "FR" else 0.08)) for c in countries]
+    contacts = data.contacts.drop_columns(["converted", "converted_at"]).append_column(
+        "converted", pa.array(converted, pa.int8())
+    )
+    folder = tmp_path_factory.mktemp("predicted")
+    cpath, epath = write(
+        type(data)(contacts=contacts, events=data.events, propensity=data.propensity), folder
+    )
+    options = TrainOptions(
+        outcome="converted",
+        drop=("first_name", "last_name", "company", "email", "phone", "created_at"),
+        params={"max_rounds": 30, "early_stopping_rounds": 10},
+    )
+    return train(cpath, epath, options).save(folder / "model")
+
+
+def with_predicted(model_dir: Path, *, weight: float = 0, extra: str = "") -> str:
+    """The helpers' model (FR: fit 20; MQL at total 50) with the trained model declared."""
+    text = model_yaml().replace(
+        "thresholds:\n",
+        "thresholds:\n  - stage: Hot\n    when: {predicted: {gte: 50}}\n",
+    )
+    return text + f"predicted:\n  model_dir: {model_dir}\n  weight: {weight}\n{extra}"
+
+
+def expected(model_dir: Path, cid: str, props: dict) -> int:
+    record = {**props, "id": cid, "email": None}
+    return TrainedModel.load(model_dir).predict_contact(record, []).score
+
+
+def test_training_data_makes_french_contacts_likely(model_dir):
+    assert expected(model_dir, "c1", FR) >= 50 > expected(model_dir, "c2", US)
+
+
+def test_predicted_group_breakdown_and_threshold(database_url, model_dir):
+    for api in make_api(database_url):
+        api.publish_model(with_predicted(model_dir))
+        api.put("/v1/contacts/c1", {"properties": FR})
+        api.put("/v1/contacts/c2", {"properties": US})
+        fr, us = api.score("c1"), api.score("c2")
+        p_fr, p_us = expected(model_dir, "c1", FR), expected(model_dir, "c2", US)
+        assert fr["groups"] == {"fit": 20.0, "engagement": 0.0, "predicted": float(p_fr)}
+        assert us["groups"] == {"fit": 0.0, "engagement": 0.0, "predicted": float(p_us)}
+        # weight 0: the total is the rule points alone; the stage reads predicted
+        assert (fr["total"], fr["stage"]) == (20.0, "Hot")
+        assert (us["total"], us["stage"]) == (0.0, "lead")
+        body = api.get("/v1/contacts/c1").json()
+        (score,) = body["scores"]
+        mine = [h for h in score["breakdown"] if h["group"] == "predicted"]
+        assert mine[0]["rule"] == "Predicted conversion"
+        assert mine[0]["points"] == float(p_fr)
+        assert "probability" in mine[0]["detail"] and "band" in mine[0]["detail"]
+        reasons = mine[1:]
+        assert 1 <= len(reasons) <= 3
+        assert all(h["kind"] == "predicted_reason" and h["points"] == 0 for h in reasons)
+        assert any(h["rule"].startswith("country = ") for h in reasons)
+        history = api.get("/v1/contacts/c1/history").json()
+        assert history["items"][0]["detail"]["groups"]["predicted"] == float(p_fr)
+
+
+def test_weight_adds_predicted_points_to_the_total(database_url, model_dir):
+    for api in make_api(database_url):
+        api.publish_model(with_predicted(model_dir, weight=0.5))
+        api.put("/v1/contacts/c1", {"properties": FR})
+        total = min(20 + 0.5 * expected(model_dir, "c1", FR), 100)
+        score = api.score("c1")
+        assert score["total"] == pytest.approx(total)
+        assert score["stage"] == "Hot"  # the first threshold that holds wins
+        r = api.post("/v1/contacts/c1/adjustments", {"points": -5, "reason": "test"})
+        assert r.status_code in (200, 201), r.text
+        assert api.score("c1")["total"] == pytest.approx(min(total - 5, 100))
+
+
+def test_trigger_and_grades_read_predicted(database_url, model_dir, receiver):
+    text = with_predicted(model_dir).replace(
+        "grades: {fit: {A: 20, B: 10}}", "grades: {predicted: {A: 50, B: 20}}"
+    )
+    text = text.replace("on: {enters: MQL}", "on: {crosses: {score: predicted, above: 50}}")
+    text = text.replace("http://127.0.0.1:9/hook", receiver.url)
+    for api in make_api(database_url):
+        api.publish_model(text)
+        api.put("/v1/contacts/c2", {"properties": US})
+        api.put("/v1/contacts/c1", {"properties": FR})
+        api.deliver()
+        assert receiver.keys() == ["demo:Tell sales:c1:1:0"]
+        payload = receiver.received[0]["json"]
+        assert payload["score"]["groups"]["predicted"] == float(expected(model_dir, "c1", FR))
+        p_us = expected(model_dir, "c2", US)
+        assert api.score("c1")["grade"] == "A"
+        assert api.score("c2")["grade"] == ("B" if p_us >= 20 else "D")
+
+
+def test_test_on_a_contact_shows_the_predicted_group(api, model_dir):
+    api.put("/v1/contacts/c1", {"properties": FR})
+    r = api.post("/v1/models", {"yaml": with_predicted(model_dir)})
+    assert r.status_code == 201, r.text
+    test = api.post("/v1/models/demo/versions/1/test", {"contact_id": "c1"}).json()
+    assert test["groups"]["predicted"] == float(expected(model_dir, "c1", FR))
+    assert test["stage"] == "Hot"
+
+
+def test_missing_model_dir_is_a_located_problem(api, tmp_path):
+    for folder, says in ((tmp_path / "absent", "not a folder"), (tmp_path, "no model.pkl")):
+        text = with_predicted(folder)
+        r = api.post("/v1/models", {"yaml": text})
+        assert r.status_code == 422, r.text
+        (problem,) = r.json()["problems"]
+        assert problem["path"] == "predicted.model_dir" or problem["path"] == [
+            "predicted",
+            "model_dir",
+        ]
+        assert says in problem["message"]
+        line = text.splitlines().index(f"  model_dir: {folder}") + 1
+        assert (problem["line"], problem["column"]) == (line, 14)
+        check = api.post("/v1/models/validate", {"yaml": text}).json()
+        assert check["valid"] is False and says in check["problems"][0]["message"]
+
+
+def test_unreadable_model_file_is_a_located_problem(api, tmp_path):
+    (tmp_path / "model.pkl").write_bytes(b"not a pickle")
+    r = api.post("/v1/models", {"yaml": with_predicted(tmp_path)})
+    assert r.status_code == 422
+    assert "cannot read the trained model" in r.json()["problems"][0]["message"]
+
+
+def test_model_language_predicted_is_a_score_only_when_declared(model_dir):
+    text = with_predicted(model_dir)
+    assert load_model(text).predicted.weight == 0
+    without = text.split("predicted:\n  model_dir")[0]
+    with pytest.raises(ModelError) as exc:
+        load_model(without)
+    assert "unknown score 'predicted'" in str(exc.value)
+    clash = text.replace("  engagement:\n", "  predicted:\n    rules: []\n  engagement:\n")
+    with pytest.raises(ModelError) as exc:
+        load_model(clash)
+    assert "taken by the predictive model" in str(exc.value)
