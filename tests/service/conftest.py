@@ -94,7 +94,7 @@ class Api:
         return next(s for s in r.json()["scores"] if s["model"] == model)
 
 
-def make_api(database_url: str, **overrides: Any) -> Iterator[Api]:
+def make_api(database_url: str, *, enrichers: Any = (), **overrides: Any) -> Iterator[Api]:
     settings = load_settings(
         {
             "database": database_url,
@@ -106,7 +106,7 @@ def make_api(database_url: str, **overrides: Any) -> Iterator[Api]:
         },
         env={},
     )
-    app = create_app(settings)
+    app = create_app(settings, enrichers=enrichers)
     with TestClient(app, raise_server_exceptions=False) as client:
         tokens = {}
         with app.state.service.store.write() as conn:

@@ -88,9 +88,17 @@ def test_contacts_upsert_by_email_and_merge(api):
     r = api.post("/v1/contacts", {"email": "BO@x.example", "properties": {"job_title": "CTO"}})
     assert r.json() == {**r.json(), "id": cid, "created": False}
     props = api.get(f"/v1/contacts/{cid}").json()["properties"]
-    assert props == {"country": "DE", "job_title": "CTO", "email": "bo@x.example"}
+    given = {"country": "DE", "job_title": "CTO", "email": "bo@x.example"}
+    assert {k: props[k] for k in given} == given
+    # the built-in enrichment added what it derives from them
+    assert (props["seniority"], props["email_domain"], props["country_valid"]) == (
+        "c_level",
+        "x.example",
+        True,
+    )
     api.put(f"/v1/contacts/{cid}", {"properties": {"country": None}})
-    assert "country" not in api.get(f"/v1/contacts/{cid}").json()["properties"]
+    props = api.get(f"/v1/contacts/{cid}").json()["properties"]
+    assert "country" not in props and "country_valid" not in props
     r = api.put("/v1/contacts/other", {"email": "bo@x.example"})
     assert r.status_code == 409
     assert r.headers["content-type"] == "application/problem+json"

@@ -12,12 +12,14 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..actions.outbox import OutboxWorker
+from ..enrich import Enricher
 from . import problems
 from .core import Service
 from .deps import KeyCache
 from .routes_admin import health_router
 from .routes_admin import router as admin_router
 from .routes_contacts import router as contacts_router
+from .routes_enrich import router as enrich_router
 from .routes_events import router as events_router
 from .routes_models import router as models_router
 from .settings import Settings, load_settings
@@ -82,12 +84,14 @@ def create_app(
     service: Service | None = None,
     workers: bool = True,
     extensions: Sequence[Callable[[FastAPI], None]] = (),
+    enrichers: Sequence[Enricher] = (),
 ) -> FastAPI:
     """Build the app. ``workers=False`` leaves the outbox and the sweep to the caller;
     each extension's ``install(app)`` adds its routes after the API's (see
-    :func:`default_extensions`, which ``leadscore serve`` passes)."""
+    :func:`default_extensions`, which ``leadscore serve`` passes); ``enrichers`` are the
+    outside enrichment services run after each contact upsert (none by default)."""
     settings = settings or (service.settings if service else load_settings())
-    svc = service or Service(settings)
+    svc = service or Service(settings, enrichers=enrichers)
     worker = OutboxWorker(svc.store, settings)
     sweeper = Sweeper(svc)
     svc.on_outbox.append(worker.wake)
@@ -118,7 +122,8 @@ def create_app(
     app.state.sweeper = sweeper
     app.state.key_cache = KeyCache()
     problems.install(app)
-    for router in (health_router, contacts_router, events_router, models_router, admin_router):
+    routers = (health_router, contacts_router, enrich_router, events_router, models_router)
+    for router in (*routers, admin_router):
         app.include_router(router)
     from ..web import install as install_web  # the web app's pages at /, same service
 

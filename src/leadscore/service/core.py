@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..enrich import Enricher
 from ..store import Store
 from ..store import tables as T
+from .enrichment import ServiceEnrichment
 from .problems import ApiProblem
 from .published import ModelCache, Published
 from .scoring import Adjusted, rescore
@@ -59,10 +61,17 @@ def _insert(conn: sa.Connection):
 class Service:
     """A store, its published models and the background workers."""
 
-    def __init__(self, settings: Settings, store: Store | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        enrichers: Sequence[Enricher] = (),
+    ):
         self.settings = settings
         self.store = store or Store(settings.database, migrate=settings.migrate_on_start)
         self.models = ModelCache()
+        self.enrichment = ServiceEnrichment(settings, enrichers)
         self.on_outbox: list[Any] = []  # callbacks run after a commit that wrote outbox rows
 
     # ----------------------------------------------------------------- helpers
@@ -117,6 +126,9 @@ class Service:
 
         results, scored = self.store.transaction(work)
         self.notify_outbox()
+        later = self.enrichment.run_outside(self, [r["id"] for r in results], now)
+        for cid, by_model in later.items():
+            scored.setdefault(cid, {}).update(by_model)
         for r in results:
             r["scores"] = {m: _brief(a) for m, a in scored.get(r["id"], {}).items()}
         return results
@@ -148,6 +160,7 @@ class Service:
             props = {k: v for k, v in item.properties.items() if v is not None}
             if email:
                 props["email"] = email
+            props = self.enrichment.offline(props, changed=list(props))
             cid = item.id or "c_" + uuid.uuid4().hex[:16]
             conn.execute(
                 sa.insert(T.contacts).values(
@@ -164,6 +177,12 @@ class Service:
         email = email or row.email
         if email:
             props["email"] = email
+        old = row.properties or {}
+        changed = [k for k in item.properties if old.get(k) != item.properties[k]]
+        if email != row.email:
+            changed.append("email")
+        if changed or item.replace:
+            props = self.enrichment.offline(props, changed=changed if not item.replace else props)
         conn.execute(
             sa.update(T.contacts)
             .where(c.id == row.id)
@@ -391,6 +410,7 @@ class Service:
         contact without events scores the same at any time).
         """
         now = now or utcnow()
+        self.enrichment.retry_due(self, now, batch)
         has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
         with self.store.read() as conn:
             published = self.published(conn)
