@@ -1,0 +1,186 @@
+"""Shared pieces of the SQL compiler: the data source, the compile context, column
+references, record access and times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlglot import exp
+
+from ...errors import ModelError, Problem
+from ...model.schema import (
+    CompletenessRule,
+    EventRule,
+    FrequencyRule,
+    InactivityRule,
+    PropertyRule,
+    ScoringModel,
+)
+from .. import values as V
+from .conditions import Unsupported, null_text
+from .dialects import TIME_BODY, Dialect, case, coalesce_false, n, s
+
+EVENT_CORE_FIELDS = ("ts", "id", "event_id", "contact_id")  # never attributes (inprocess.to_event)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the data is and what it looks like."""
+
+    contacts_table: str = "contacts"
+    events_table: str = "events"
+    contact_columns: tuple[str, ...] = ("id",)  # id + properties
+    event_columns: tuple[str, ...] = ("contact_id", "event_id", "type", "ts")
+    has_events: bool = True
+    cast_text: bool = False  # the tables may hold non-text columns: read them as text
+
+
+@dataclass
+class _Ctx:
+    model: ScoringModel
+    d: Dialect
+    src: Source
+    as_of_us: int
+    as_of_column: str | None
+    conds: dict[str, tuple[str, object]] = field(default_factory=dict)  # json → (column, cond)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _table(name: str) -> exp.Table:
+    parts = name.split(".")
+    if len(parts) == 1:
+        return exp.Table(this=ident(parts[0]))
+    return exp.Table(this=ident(parts[-1]), db=ident(parts[-2]))
+
+
+def as_of_micros(when: datetime) -> int:
+    when = V.timestamp(when)
+    return (when - datetime(1970, 1, 1, tzinfo=when.tzinfo)) // _US_DELTA
+
+
+_US_DELTA = timedelta(microseconds=1)
+
+
+def parse_time_us(d: Dialect, x: exp.Expression) -> exp.Expression:
+    """Text → microseconds since the epoch, NULL when missing or not a time we read.
+
+    The text is brought to one form every engine reads the same way:
+    ``YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM`` (no zone means UTC, as in Python)."""
+    t = d.trim_ws(x.copy())
+    no_seconds = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    t2 = case(
+        (exp.Length(this=t.copy()).eq(10), exp.DPipe(this=t.copy(), expression=s("T00:00:00"))),
+        (
+            coalesce_false(d.regex(t.copy(), no_seconds)),
+            exp.DPipe(
+                this=exp.DPipe(
+                    this=exp.Substring(this=t.copy(), start=n(1), length=n(16)),
+                    expression=s(":00"),
+                ),
+                expression=exp.Substring(this=t.copy(), start=n(17)),
+            ),
+        ),
+        default=t.copy(),
+    )
+    has_zone = coalesce_false(d.regex(t.copy(), r"(Z|[+-][0-9]{2}:[0-9]{2})$"))
+    normal = case(
+        (has_zone, exp.func("REPLACE", t2, s("Z"), s("+00:00"))),
+        default=exp.DPipe(this=t2.copy(), expression=s("+00:00")),
+    )
+    ws = d.ws()
+    readable = coalesce_false(d.full_match(x.copy(), f"{ws}*(?:{TIME_BODY}){ws}*"))
+    return case((readable, d.try_timestamp_us(normal)))
+
+
+def _hint(d: Dialect) -> str:
+    return f"change the model or score with another engine than {d.label} (e.g. --engine inprocess)"
+
+
+def _locate(ctx: _Ctx, where: tuple, fn):
+    try:
+        return fn()
+    except Unsupported as exc:
+        raise ModelError([Problem(where, str(exc), _hint(ctx.d))]) from None
+
+
+# ----------------------------------------------------------------------------- record access
+
+
+def _text(src: Source, e: exp.Expression) -> exp.Expression:
+    return exp.cast(e, "varchar") if src.cast_text else e
+
+
+def _contact_resolver(ctx: _Ctx, table: str | None = None):
+    columns = set(ctx.src.contact_columns)
+
+    def resolve(name: str):
+        return (col(_prop(name), table) if name in columns else null_text()), "text"
+
+    return resolve
+
+
+def _prop(name: str) -> str:
+    return "contact_id" if name == "id" else name
+
+
+def _event_resolver(ctx: _Ctx, table: str | None = None):
+    columns = set(ctx.src.event_columns)
+
+    def resolve(name: str):
+        if name in EVENT_CORE_FIELDS or name not in columns:
+            return null_text(), "text"
+        return _text(ctx.src, col(name, table)), "text"
+
+    return resolve
+
+
+def _contact_fields(ctx: _Ctx) -> list[str]:
+    from ...model.conditions import condition_fields
+
+    wanted: set[str] = set()
+    for _, rule in ctx.model.rules():
+        if isinstance(rule, PropertyRule):
+            if rule.when is not None:
+                wanted |= condition_fields(rule.when)
+            for c in rule.cases:
+                wanted |= condition_fields(c.when)
+        if isinstance(rule, CompletenessRule):
+            wanted |= set(rule.properties)
+    for exc in ctx.model.exclusions:
+        if exc.when is not None:
+            wanted |= condition_fields(exc.when)
+    cols = set(ctx.src.contact_columns)
+    return sorted(f for f in wanted if f in cols and f != "id")
+
+
+# ----------------------------------------------------------------------------- query
+
+
+def _uses_reset(model: ScoringModel) -> bool:
+    return any(
+        g.reset_on_stage
+        and any(isinstance(r, EventRule | FrequencyRule | InactivityRule) for r in g.rules)
+        for g in model.groups.values()
+    )
+
+
+def _cond_column(ctx: _Ctx, cond) -> str:
+    key = cond.model_dump_json() if cond is not None else "null"
+    if key not in ctx.conds:
+        ctx.conds[key] = (f"__k{len(ctx.conds)}", cond)
+    return ctx.conds[key][0]
+
+
+def _asof(ctx: _Ctx, per_row: bool = True) -> exp.Expression:
+    if ctx.as_of_column is not None or (_uses_reset(ctx.model) and per_row):
+        return col("__asof_us")
+    return exp.Literal.number(ctx.as_of_us)

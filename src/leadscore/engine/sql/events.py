@@ -1,0 +1,242 @@
+"""The event side of the query: de-duplicated events with a boolean per filter, one
+pass of filtered aggregates, windows for repetition limits, decay factors."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ...model.schema import (
+    Decay,
+    EventRule,
+    FrequencyRule,
+)
+from .base import (
+    _asof,
+    _cond_column,
+    _Ctx,
+    _event_resolver,
+    _locate,
+    _table,
+    _text,
+    _uses_reset,
+    col,
+    ident,
+)
+from .conditions import Compiler, Values, null_text
+from .dialects import DAY_US, US, case, dbl, n
+
+
+def _events_cte(ctx: _Ctx, event_rules, join: bool, reset: bool) -> exp.Select:
+    """Events of known contacts up to their as-of time, one per event id, each with a
+    boolean per event filter (computed before de-duplication so that only booleans,
+    not attribute texts, go through the window)."""
+    d, src = ctx.d, ctx.src
+    cols = set(src.event_columns)
+    ts_us = d.epoch_us(col("ts", "ev"))
+    key = _text(src, col("event_id", "ev"))
+    if "id" in cols:  # inprocess: an event without event_id falls back to its 'id' attribute
+        key = exp.func("COALESCE", key, _text(src, col("id", "ev")))
+    key = case((Values(d).missing(key), null_text()), default=key)
+    resolve = _event_resolver(ctx, "ev")
+    compile_cond = Compiler(d, resolve)
+    limit_fields = _limit_fields(event_rules)
+    preds = [(name, compile_cond(c)) for name, c in ctx.conds.values()]
+    inner_cols = [
+        exp.alias_(_text(src, col("contact_id", "ev")), "contact_id", quoted=True),
+        exp.alias_(ts_us, "__ts_us", quoted=True),
+        exp.alias_(_text(src, col("type", "ev")), "type", quoted=True),
+        exp.alias_(key, "__key", quoted=True),
+        *[exp.alias_(resolve(f)[0], f, quoted=True) for f in limit_fields],
+        *[exp.alias_(p, name, quoted=True) for name, p in preds],
+    ]
+    inner = exp.select(*inner_cols).from_(exp.alias_(_table(src.events_table), "ev", quoted=True))
+    if join:
+        inner = inner.select(col("__asof_us", "c"))
+        if reset:
+            inner = inner.select(col("__entered_us", "c"))
+        inner = inner.join(
+            exp.alias_(exp.Table(this=ident("__c")), "c", quoted=True),
+            on=_text(src, col("contact_id", "ev")).eq(col("contact_id", "c")),
+        )
+        inner = inner.where(ts_us.copy() <= col("__asof_us", "c"))
+    else:
+        inner = inner.where(ts_us.copy() <= exp.Literal.number(ctx.as_of_us))
+    keep = ["contact_id", "__ts_us", *limit_fields, *[name for name, _ in preds]]
+    if join:
+        keep.append("__asof_us")
+        if reset:
+            keep.append("__entered_us")
+    # One event per (contact, key): the earliest, then the smallest type (inprocess.dedupe).
+    window = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[col("contact_id"), col("__key")],
+        order=exp.Order(
+            expressions=[exp.Ordered(this=col("__ts_us")), exp.Ordered(this=col("type"))]
+        ),
+    )
+    ranked = exp.select(
+        *[col(k) for k in keep], col("__key"), exp.alias_(window, "__rn", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=inner), "__i", quoted=True))
+    return (
+        exp.select(*[col(k) for k in keep])
+        .from_(exp.alias_(exp.Subquery(this=ranked), "__d", quoted=True))
+        .where(exp.or_(exp.Is(this=col("__key"), expression=exp.null()), col("__rn").eq(1)))
+    )
+
+
+def _matcher(ctx: _Ctx, cond, within: int | None, reset: bool) -> exp.Expression:
+    parts: list[exp.Expression] = [col(_cond_column(ctx, cond))] if cond is not None else []
+    ts = col("__ts_us")
+    if within is not None:
+        parts.append(ts >= exp.Sub(this=_asof(ctx), expression=n(within * US)))
+    if reset:
+        parts.append(
+            exp.paren(
+                exp.or_(
+                    exp.Is(this=col("__entered_us"), expression=exp.null()),
+                    ts.copy() >= col("__entered_us"),
+                )
+            )
+        )
+    if not parts:
+        return exp.true()
+    return exp.and_(*parts)
+
+
+def _register_conditions(ctx: _Ctx, event_rules, ev_exclusions) -> None:
+    """Give each distinct event filter a boolean column (refusing what the engine can't run)."""
+    for gname, rule in event_rules:
+        if rule.on is not None:
+            _locate(
+                ctx,
+                ("groups", gname, "rules", rule.name, "on"),
+                lambda r=rule: Compiler(ctx.d, _event_resolver(ctx))(r.on),
+            )
+            _cond_column(ctx, rule.on)
+    for i, x in enumerate(ev_exclusions):
+        _locate(
+            ctx, ("exclusions", i, "on"), lambda x=x: Compiler(ctx.d, _event_resolver(ctx))(x.on)
+        )
+        _cond_column(ctx, x.on)
+
+
+def _limit_fields(event_rules) -> list[str]:
+    return sorted(
+        {
+            r.limit.per
+            for _, r in event_rules
+            if isinstance(r, EventRule) and r.limit and r.limit.per not in ("ever", "day")
+        }
+    )
+
+
+def _age_seconds(ctx: _Ctx) -> exp.Expression:
+    diff = exp.Sub(this=_asof(ctx), expression=col("__ts_us"))
+    return exp.Div(this=exp.cast(diff, "double"), expression=dbl(float(US)))
+
+
+def _factor(ctx: _Ctx, decay: Decay) -> exp.Expression | None:
+    if decay.kind == "none":
+        return None
+    age = _age_seconds(ctx)
+    if decay.kind == "half_life":
+        return ctx.d.half(exp.Div(this=age, expression=dbl(decay.seconds)))
+    if decay.kind == "linear":
+        rest = exp.Sub(this=dbl(1.0), expression=exp.Div(this=age, expression=dbl(decay.seconds)))
+        return case((rest > dbl(0.0), rest.copy()), default=dbl(0.0))
+    if decay.kind == "expires":
+        return case((age <= dbl(decay.seconds), dbl(1.0)), default=dbl(0.0))
+    return case(
+        *[(age.copy() <= dbl(st.until), dbl(st.factor)) for st in decay.steps], default=dbl(0.0)
+    )
+
+
+def _weighted(ctx: _Ctx, rule: EventRule, gname: str) -> exp.Expression:
+    factor = _factor(ctx, ctx.model.effective_decay(gname, rule))
+    return dbl(rule.points) if factor is None else exp.Mul(this=dbl(rule.points), expression=factor)
+
+
+def _reset(ctx: _Ctx, gname: str) -> bool:
+    return ctx.model.groups[gname].reset_on_stage
+
+
+def _aggregates(ctx: _Ctx, i: int, gname: str, rule) -> list[exp.Expression]:
+    within = getattr(rule, "within", None)
+    m = _matcher(ctx, rule.on, within, _reset(ctx, gname))
+
+    def filt(agg: exp.Expression) -> exp.Expression:
+        return exp.Filter(this=agg, expression=exp.Where(this=m.copy()))
+
+    if isinstance(rule, EventRule):
+        return [
+            exp.alias_(filt(exp.Count(this=exp.Star())), f"__n{i}", quoted=True),
+            exp.alias_(filt(exp.Sum(this=_weighted(ctx, rule, gname))), f"__s{i}", quoted=True),
+        ]
+    if isinstance(rule, FrequencyRule):
+        return [exp.alias_(filt(exp.Count(this=exp.Star())), f"__n{i}", quoted=True)]
+    return [exp.alias_(filt(exp.Max(this=col("__ts_us"))), f"__last{i}", quoted=True)]
+
+
+def _limited_cte(ctx: _Ctx, i: int, gname: str, rule: EventRule) -> exp.Select:
+    per = rule.limit.per
+    if per == "ever":
+        partition = [col("contact_id")]
+    elif per == "day":
+        partition = [col("contact_id"), ctx.d.floor_div(col("__ts_us"), DAY_US)]
+    else:
+        v = col(per)
+        partition = [col("contact_id"), case((Values(ctx.d).missing(v), null_text()), default=v)]
+    rn = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=partition,
+        order=exp.Order(expressions=[exp.Ordered(this=col("__ts_us"), desc=True)]),
+    )
+    cols = [col("contact_id"), col("__ts_us"), exp.alias_(rn, "__rn", quoted=True)]
+    if ctx.as_of_column is not None or _uses_reset(ctx.model):
+        cols.append(col("__asof_us"))
+    inner = (
+        exp.select(*cols)
+        .from_("__m")
+        .where(_matcher(ctx, rule.on, rule.within, _reset(ctx, gname)))
+    )
+    return (
+        exp.select(
+            col("contact_id"),
+            exp.alias_(exp.Count(this=exp.Star()), f"__n{i}", quoted=True),
+            exp.alias_(exp.Sum(this=_weighted(ctx, rule, gname)), f"__s{i}", quoted=True),
+        )
+        .from_(exp.alias_(exp.Subquery(this=inner), "__w", quoted=True))
+        .where(col("__rn") <= n(rule.limit.count))
+        .group_by(col("contact_id"))
+    )
+
+
+def _event_points(ctx: _Ctx, i: int, rule, src: str):
+    zero_n = n(0)
+    if not ctx.src.has_events:
+        count, total, last = zero_n, dbl(0.0), exp.cast(exp.null(), "bigint")
+    else:
+        count = exp.func("COALESCE", col(f"__n{i}", src), zero_n)
+        total = exp.func("COALESCE", col(f"__s{i}", src), dbl(0.0))
+        last = col(f"__last{i}", src)
+    if isinstance(rule, EventRule):
+        capped = total
+        if rule.max_points is not None:
+            cap = rule.max_points
+            capped = case(
+                (
+                    exp.Abs(this=total.copy()) > dbl(cap),
+                    case((total.copy() > dbl(0.0), dbl(cap)), default=dbl(-cap)),
+                ),
+                default=total.copy(),
+            )
+        return case((count.copy().eq(0), dbl(0.0)), default=capped), count.copy() > 0
+    if isinstance(rule, FrequencyRule):
+        fired = count >= n(rule.at_least)
+        return case((fired, dbl(rule.points)), default=dbl(0.0)), fired.copy()
+    limit = exp.Sub(this=col("__asof_us", "c"), expression=n(rule.inactive_for * US))
+    fired = case(
+        (exp.Is(this=last, expression=exp.null()), exp.true() if rule.or_never else exp.false()),
+        default=last.copy() < limit,
+    )
+    return case((fired, dbl(rule.points)), default=dbl(0.0)), fired.copy()
