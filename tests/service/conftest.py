@@ -94,9 +94,12 @@ class Api:
         return next(s for s in r.json()["scores"] if s["model"] == model)
 
 
-def make_api(database_url: str, *, enrichers: Any = (), **overrides: Any) -> Iterator[Api]:
+def make_api(
+    database_url: str, *, enrichers: Any = (), enrichers_file: str = "", **overrides: Any
+) -> Iterator[Api]:
     settings = load_settings(
         {
+            "enrichers": enrichers_file,
             "database": database_url,
             "webhook_secret": SECRET,
             "outbox_poll_interval": 0,

@@ -162,3 +162,97 @@ def test_next_questions_errors(api):
     assert r.status_code == 422 and "fields=" in r.json()["detail"]
     r = api.get("/v1/contacts/c1/next-questions", params={"fields": "a", "model": "nope"})
     assert r.status_code == 404
+
+
+def test_a_contact_created_by_an_event_is_enriched(database_url):
+    for api in make_api(database_url):
+        api.publish_model(MODEL)
+        r = api.post("/v1/events", {"email": "Bob@Acme.example", "type": "page_view"})
+        assert r.status_code == 202, r.text
+        cid = r.json()["contact_id"]
+        props = api.get(f"/v1/contacts/{cid}").json()["properties"]
+        assert (props["email"], props["email_type"]) == ("bob@acme.example", "business")
+        assert _total(api, cid) == 10
+
+
+class CompanyApi:
+    """A local company-data API: GET /companies/DOMAIN answers JSON (404 when unknown)."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.calls: list[tuple[str, str | None]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                outer.calls.append((self.path, self.headers.get("Authorization")))
+                if self.path == "/companies/acme.example":
+                    body = json.dumps({"size": {"band": "large"}}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                else:
+                    body = b"{}"
+                    self.send_response(404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_outside_enrichers_from_the_settings_file(database_url, tmp_path, monkeypatch):
+    server = CompanyApi()
+    monkeypatch.setenv("COMPANYDATA_AUTH", "Bearer k-123")
+    conf = tmp_path / "enrichers.yaml"
+    conf.write_text(
+        "enrichers:\n"
+        "  - name: companydata\n"
+        f'    url: "{server.url}/companies/{{email_domain}}"\n'
+        "    outputs: {company_size: size.band}\n"
+        "    headers_env: {Authorization: COMPANYDATA_AUTH}\n"
+    )
+    try:
+        for api in make_api(database_url, enrichers_file=str(conf)):
+            api.publish_model(MODEL)
+            r = api.put("/v1/contacts/c1", {"email": "ann@acme.example"})
+            assert r.json()["scores"]["prof"]["total"] == 17  # 10 + 7 (company_size large)
+            api.put("/v1/contacts/c2", {"email": "bob@other.example"})  # 404: nothing known
+            assert _total(api, "c2") == 10
+            props = api.get("/v1/contacts/c2").json()["properties"]
+            assert "enrichment_pending" not in props
+            assert server.calls[0] == ("/companies/acme.example", "Bearer k-123")
+    finally:
+        server.close()
+
+
+def test_enrichers_file_errors_say_what_to_fix(tmp_path):
+    import pytest
+
+    from leadscore.errors import UsageError
+    from leadscore.service.enrichment import load_enrichers
+
+    conf = tmp_path / "e.yaml"
+    conf.write_text(
+        "enrichers:\n  - {name: x, url: 'http://h/{email}', outputs: {a: b}, tmeout: 1}\n"
+    )
+    with pytest.raises(UsageError, match=r"enrichers\[0\]: unknown key\(s\) tmeout"):
+        load_enrichers(str(conf))
+    conf.write_text(
+        "enrichers:\n  - {name: x, url: 'http://h/', outputs: {a: b}, headers_env: {A: NOPE}}\n"
+    )
+    with pytest.raises(UsageError, match="NOPE, which is not set"):
+        load_enrichers(str(conf), env={})
+    with pytest.raises(UsageError, match="not found"):
+        load_enrichers(str(tmp_path / "missing.yaml"))

@@ -328,7 +328,11 @@ class Service:
                     {
                         "id": cid,
                         "email": email_of.get(cid),
-                        "properties": {"email": email_of[cid]} if cid in email_of else {},
+                        "properties": self.enrichment.offline(
+                            {"email": email_of[cid]}, changed=["email"]
+                        )
+                        if cid in email_of
+                        else {},
                         "created_at": now,
                         "updated_at": now,
                     }

@@ -4,8 +4,9 @@
   country, job title, company) runs inside the upsert's transaction, so the
   contact is scored with the properties it adds; setting ``enrich_offline``
   switches it off.
-* **Outside** enrichers (none by default; pass ``enrichers=[...]`` to
-  :class:`~leadscore.service.Service` or ``create_app``) run after the upsert
+* **Outside** enrichers (none by default; a YAML file named by the
+  ``enrichers`` setting, see :func:`load_enrichers`, or ``enrichers=[...]``
+  given to :class:`~leadscore.service.Service` or ``create_app``) run after the upsert
   committed, outside any transaction, so a slow service never holds a lock or
   delays the score. What they add is filled in (existing values win) and the
   contact rescored. One that fails leaves a row in ``enrich_pending``
@@ -29,12 +30,81 @@ from ..store import tables as T
 EP = T.enrich_pending.c
 
 
+HTTP_KEYS = {
+    "name", "url", "outputs", "params", "headers_env", "timeout", "cache_ttl",
+    "rate_limit", "rate_period", "max_failures", "pause",
+}  # fmt: skip
+
+
+def load_enrichers(path: str, env: Mapping[str, str] | None = None) -> list[Enricher]:
+    """Outside enrichers from a YAML file (setting ``enrichers``)::
+
+        enrichers:
+          - name: companydata
+            url: "https://api.example/companies/{email_domain}"
+            outputs: {company: name, employees: metrics.employees}
+            headers_env: {Authorization: COMPANYDATA_AUTH}  # values read from the environment
+            timeout: 2
+
+    Each entry is an :class:`~leadscore.enrich.HttpEnricher`; secrets stay in the
+    environment, named by ``headers_env``.
+    """
+    import os
+    from pathlib import Path
+
+    import yaml
+
+    from ..enrich import HttpEnricher
+    from ..errors import UsageError
+
+    env = os.environ if env is None else env
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"enrichers file {path!r} not found; fix the 'enrichers' setting")
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    items = data.get("enrichers") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise UsageError(f"{path}: expected 'enrichers:' with a list of services")
+    out: list[Enricher] = []
+    for i, item in enumerate(items):
+        where = f"{path}: enrichers[{i}]"
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: expected a mapping with name, url and outputs")
+        unknown = sorted(set(item) - HTTP_KEYS)
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; known: "
+                + ", ".join(sorted(HTTP_KEYS))
+            )
+        missing = [k for k in ("name", "url", "outputs") if not item.get(k)]
+        if missing:
+            raise UsageError(f"{where}: missing {', '.join(missing)}")
+        headers = {}
+        for header, var in (item.get("headers_env") or {}).items():
+            if var not in env:
+                raise UsageError(
+                    f"{where}: header {header} reads the environment variable {var}, "
+                    "which is not set; export it before starting the service"
+                )
+            headers[header] = env[var]
+        kwargs = {k: v for k, v in item.items() if k != "headers_env"}
+        try:
+            out.append(HttpEnricher(headers=headers, **kwargs))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{where}: {exc}") from None
+    return out
+
+
 class ServiceEnrichment:
     """The service's enrichment: the offline step and the outside enrichers."""
 
     def __init__(self, settings: Any, enrichers: Sequence[Enricher] = ()):
         self.settings = settings
-        self.enrichers = list(enrichers)
+        path = getattr(settings, "values", {}).get("enrichers")
+        self.enrichers = list(enrichers) or (load_enrichers(path) if path else [])
         names = [e.name for e in self.enrichers]
         if len(set(names)) != len(names):
             raise ValueError(f"two outside enrichers share a name: {', '.join(names)}")

@@ -130,6 +130,13 @@ SETTINGS: tuple[Setting, ...] = (
         "company) when a contact is created or updated.",
     ),
     Setting(
+        "enrichers",
+        str,
+        "",
+        "YAML file of outside enrichment services (HTTP JSON APIs) run after each contact "
+        "upsert (empty: none).",
+    ),
+    Setting(
         "enrich_retry_max",
         int,
         5,
