@@ -162,12 +162,19 @@ def score_one(
     adjustments: list[dict[str, Any]],
     as_of: datetime,
     prediction: Prediction | None = None,
+    *,
+    predict: bool = True,
 ) -> Adjusted:
     """One contact under one model: rule groups, the ``predicted`` group when the model
-    declares a trained model (``prediction`` if computed already), then adjustments."""
+    declares a trained model (``prediction`` if computed already), then adjustments.
+
+    ``predict=False`` leaves the predicted group out (a few tens of milliseconds saved
+    per call): for callers that need only the total of a model whose predicted
+    ``weight`` is 0, such as a chart of the total over time.
+    """
     record, evs = contact_record(contact), to_events(events)
     result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of)
-    if pub.model.predicted is not None:
+    if pub.model.predicted is not None and predict:
         if prediction is None:
             prediction = P.predict(pub.model, [(record, evs)], as_of)[0]
         result = P.add_predicted(pub.model, result, prediction)
@@ -197,10 +204,11 @@ def rescore(
     return out
 
 
-def _predictions(
+def predictions(
     models: Sequence[Published], contacts: list[Any], events: dict[str, list[Any]], now: datetime
 ) -> dict[tuple[str, str], Prediction]:
-    """Predicted scores of a chunk of contacts, one batch per model that declares one."""
+    """Predicted scores of contacts (rows) by (model name, contact id): one batch per
+    model that declares a trained model."""
     out: dict[tuple[str, str], Prediction] = {}
     for pub in models:
         if pub.model.predicted is None or not contacts:
@@ -221,7 +229,7 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
     checks: list[TriggerCheck] = []
     inserts, updates, history = [], [], []
     out: dict[str, dict[str, Adjusted]] = {}
-    predictions = _predictions(models, [contacts[c] for c in ids if c in contacts], events, now)
+    predicted = predictions(models, [contacts[c] for c in ids if c in contacts], events, now)
     for cid in ids:
         contact = contacts.get(cid)
         if contact is None:
@@ -233,7 +241,7 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
                 events.get(cid, []),
                 adjustments.get(cid, []),
                 now,
-                predictions.get((pub.name, cid)),
+                predicted.get((pub.name, cid)),
             )
             out.setdefault(cid, {})[pub.name] = adj
             res = adj.result

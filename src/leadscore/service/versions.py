@@ -17,7 +17,7 @@ from .core import Service, audit, utcnow
 from .predicted import check_model_dir
 from .problems import ApiProblem
 from .published import Published, model_from_text
-from .scoring import load_inputs, score_one
+from .scoring import load_inputs, predictions, score_one
 
 MV = T.model_versions.c
 
@@ -182,9 +182,15 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
                     )
                 )
             }
+            preds = predictions([pub], list(contacts.values()), events, now)
             for cid in ids:
                 adj = score_one(
-                    pub, contacts[cid], events.get(cid, []), adjustments.get(cid, []), now
+                    pub,
+                    contacts[cid],
+                    events.get(cid, []),
+                    adjustments.get(cid, []),
+                    now,
+                    preds.get((pub.name, cid)),
                 )
                 old = current.get(cid)
                 old_stage = old.stage if old else None
