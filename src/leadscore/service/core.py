@@ -460,6 +460,8 @@ class Service:
 def _time_dependent(pub: Published) -> bool:
     from ..model.schema import EventRule, FrequencyRule, InactivityRule
 
+    if pub.model.predicted is not None:  # the trained model reads event recency
+        return True
     for gname, rule in pub.model.rules():
         if isinstance(rule, InactivityRule | FrequencyRule) and (
             getattr(rule, "within", None) is not None or isinstance(rule, InactivityRule)
