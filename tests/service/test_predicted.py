@@ -9,6 +9,7 @@ low. Expected values are the library's own prediction for the same contact
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,25 @@ def test_events_feed_the_predicted_score(database_url, model_dir):
         want = TrainedModel.load(model_dir).predict_contact(record, events, score["scored_at"])
         assert score["groups"]["predicted"] == float(want.score)
         assert score["groups"]["engagement"] == 40.0  # pricing 10 + demo 30
+
+
+def test_time_sweep_rescores_models_with_a_predicted_score(api, model_dir):
+    text = with_predicted(model_dir).replace(
+        "      - name: Pricing page\n        on: {type: page_view, url: {contains: /pricing}}\n"
+        "        points: 10\n",
+        "",
+    )
+    api.publish_model(text)  # no rule reads time: only the predicted score does
+    api.put("/v1/contacts/c1", {"properties": FR})
+    api.event("c1", "form_submit")
+    later = datetime.now(UTC) + timedelta(days=40)
+    assert api.service.sweep(now=later) == 1
+    score = api.score("c1")
+    assert score["scored_at"].startswith(later.date().isoformat())
+    record = {**FR, "id": "c1", "email": None}
+    events = [{"type": "form_submit", "ts": "2026-01-01T00:00:00Z"}]
+    want = TrainedModel.load(model_dir).predict_contact(record, events, later)
+    assert score["groups"]["predicted"] == float(want.score)
 
 
 def test_trigger_and_grades_read_predicted(database_url, model_dir, receiver):
