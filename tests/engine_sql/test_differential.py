@@ -25,7 +25,7 @@ def _model(raw):
         raise AssertionError(f"invalid generated model: {exc}") from None
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=30, **SETTINGS)
 @given(raw=models(), data=populations(), own=st.booleans())
 def test_duckdb_equals_inprocess(raw, data, own):
     contacts, events = data
@@ -41,7 +41,7 @@ def test_duckdb_equals_inprocess(raw, data, own):
 
 
 @pytest.mark.postgres
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=20, **SETTINGS)
 @given(raw=models(), data=populations(), own=st.booleans())
 def test_postgres_and_duckdb_equal_inprocess(pg_url, raw, data, own):
     contacts, events = data
@@ -57,7 +57,7 @@ def test_postgres_and_duckdb_equal_inprocess(pg_url, raw, data, own):
     )
 
 
-@settings(max_examples=10, **SETTINGS)
+@settings(max_examples=8, **SETTINGS)
 @given(raws=st.lists(models(), min_size=2, max_size=2), data=populations())
 def test_several_models_at_once(raws, data):
     contacts, events = data
