@@ -127,6 +127,21 @@ def test_an_outside_enricher_gives_up_after_enrich_retry_max(database_url):
         assert "enrichment_pending" not in props and _total(api, "c1") == 10
 
 
+def test_deleting_a_contact_drops_its_pending_enrichment(database_url):
+    import sqlalchemy as sa
+
+    from leadscore.store import tables as T
+
+    for api in make_api(database_url, enrichers=[FlakyCompanyData(down=100)]):
+        api.put("/v1/contacts/c1", {"email": "ann@acme.example"})
+        count = sa.select(sa.func.count()).select_from(T.enrich_pending)
+        with api.service.store.read() as conn:
+            assert conn.execute(count).scalar() == 1
+        assert api.delete("/v1/contacts/c1").status_code == 204
+        with api.service.store.read() as conn:
+            assert conn.execute(count).scalar() == 0
+
+
 def test_next_questions_rank_the_fields_that_move_the_stage_first(database_url):
     for api in make_api(database_url):
         api.publish_model(MODEL)

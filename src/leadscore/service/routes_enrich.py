@@ -10,6 +10,7 @@ from ..enrich import next_questions
 from .auth import Principal
 from .core import Service, utcnow
 from .deps import require, service
+from .predicted import engine_model
 from .problems import ApiProblem
 from .scoring import contact_record, load_inputs, to_events
 
@@ -55,7 +56,7 @@ def get_next_questions(
     out = []
     for pub in pubs:
         questions = next_questions(
-            pub.model,
+            engine_model(pub.model),  # rule groups only: a trained model is not re-run
             contact,
             wanted,
             n,
