@@ -9,6 +9,7 @@ low. Expected values are the library's own prediction for the same contact
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -194,6 +195,19 @@ def test_unreadable_model_file_is_a_located_problem(api, tmp_path):
     r = api.post("/v1/models", {"yaml": with_predicted(tmp_path)})
     assert r.status_code == 422
     assert "cannot read the trained model" in r.json()["problems"][0]["message"]
+
+
+def test_a_model_folder_gone_after_publishing_answers_503(api, model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    api.publish_model(with_predicted(copy))
+    (copy / "model.pkl").unlink()
+    r = api.put("/v1/contacts/c1", {"properties": FR})
+    assert r.status_code == 503, r.text
+    assert "predicted.model_dir does not load" in r.json()["detail"]
+    shutil.copy(model_dir / "model.pkl", copy / "model.pkl")
+    assert api.put("/v1/contacts/c1", {"properties": FR}).status_code in (200, 201)
+    assert api.score("c1")["groups"]["predicted"] == float(expected(model_dir, "c1", FR))
 
 
 def test_model_language_predicted_is_a_score_only_when_declared(model_dir):

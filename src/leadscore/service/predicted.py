@@ -10,7 +10,9 @@ one entry with the probability and band, then one per top reason.
 
 Trained models are loaded once per folder and kept while ``model.pkl`` stays
 the same file (a retrain that replaces it is picked up on the next rescoring).
-A relative ``model_dir`` is read from the service's working directory.
+A relative ``model_dir`` is read from the service's working directory. A
+folder that no longer loads when rescoring answers 503 (the request can be
+retried once the model is back), not a client error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..engine.conditions import evaluate
 from ..engine.result import Event, RuleHit, ScoreResult
 from ..errors import LeadscoreError, ModelError, Problem, UsageError
 from ..model.schema import PREDICTED, ScoringModel
+from .problems import ApiProblem
 
 if TYPE_CHECKING:  # the predictive library (LightGBM) loads only when a model declares it
     from ..predict import Prediction, TrainedModel
@@ -137,7 +140,16 @@ def predict(
     assert model.predicted is not None
     if not pairs:
         return []
-    return predictor(model).predict_contacts(pairs, as_of, reasons=model.predicted.reasons)
+    try:
+        trained = predictor(model)
+    except LeadscoreError as exc:  # the folder went away after publishing: retry later
+        raise ApiProblem(
+            503,
+            f"model {model.name!r} cannot score: its predicted.model_dir does not load ({exc}); "
+            "put the trained model back, or publish a version without 'predicted:'",
+            kind="predictive-model-unavailable",
+        ) from None
+    return trained.predict_contacts(pairs, as_of, reasons=model.predicted.reasons)
 
 
 def add_predicted(model: ScoringModel, result: ScoreResult, pred: Prediction) -> ScoreResult:
