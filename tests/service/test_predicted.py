@@ -197,6 +197,19 @@ def test_unreadable_model_file_is_a_located_problem(api, tmp_path):
     assert "cannot read the trained model" in r.json()["problems"][0]["message"]
 
 
+def test_excluded_contact_keeps_predicted_but_no_points_and_diff_names_it(api, model_dir):
+    api.publish_model(with_predicted(model_dir, weight=0.5))
+    r = api.put("/v1/contacts/c9", {"email": "x@rival.example", "properties": FR})
+    assert r.status_code in (200, 201), r.text
+    score = api.score("c9")
+    assert (score["total"], score["stage"], score["excluded"]) == (0.0, None, True)
+    assert "predicted" in score["groups"]
+    r = api.post("/v1/models", {"yaml": with_predicted(model_dir, weight=0.25)})
+    assert r.status_code == 201, r.text
+    diff = api.get("/v1/models/demo/diff?from=1&to=2").json()
+    assert diff["sections_changed"] == ["predicted"]
+
+
 def test_a_model_folder_gone_after_publishing_answers_503(api, model_dir, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(model_dir, copy)
