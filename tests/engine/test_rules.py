@@ -258,3 +258,20 @@ def test_bad_event_input():
         score(m, events=[{"type": "x", "ts": "yesterday"}])
     with pytest.raises(DataError, match="no 'type'"):
         score(m, events=[{"ts": "2026-01-01"}])
+
+
+def test_group_scores_are_numbers_even_when_empty():
+    m = load_model(
+        "name: t\ngroups:\n  empty: {}\n  g:\n    rules: [{name: A, when: {x: 1}, points: 2}]\n"
+        "thresholds:\n  - {stage: S, when: {empty: false}}\n"
+    )
+    r = score(m, {"x": 1})
+    assert r.groups == {"empty": 0.0, "g": 2.0}
+    assert isinstance(r.groups["empty"], float)
+    assert r.stage is None  # a score is a number, never the boolean false
+
+
+def test_times_out_of_range_are_a_data_error():
+    m = model("      - {name: E, on: {type: x}, points: 5}\n")
+    with pytest.raises(DataError, match="out of range"):
+        score(m, events=[{"type": "x", "ts": "0001-01-01T00:00:00+05:00"}])

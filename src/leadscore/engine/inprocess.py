@@ -154,7 +154,7 @@ def score_contact(
             value = min(value, group.max)
         if group.min is not None:
             value = max(value, group.min)
-        groups[gname] = value
+        groups[gname] = float(value)  # an empty group is 0.0, as in SQL
 
     if model.total.weights is not None:
         raw_total = sum(groups[g] * w for g, w in model.total.weights.items())

@@ -83,7 +83,12 @@ def timestamp(value: Any) -> datetime:
     Naive times are taken as UTC. Raises :class:`TimestampError` otherwise.
     """
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise TimestampError(f"{value.isoformat()} is out of range once moved to UTC") from None
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
