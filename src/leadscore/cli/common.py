@@ -38,6 +38,14 @@ def load_models(paths: list[Path]) -> list[ScoringModel]:
             problems.extend(exc.problems)
     if problems:
         raise ModelError(problems)
+    for model in models:
+        if model.reads_predicted():
+            raise UsageError(
+                f"model {model.name!r} reads the predicted score (a weight above 0, or a "
+                "grade or threshold on 'predicted'), which only the service computes from the "
+                "trained model: publish it in the service, or use `leadscore predict` for the "
+                "predictions alone"
+            )
     names = [m.name for m in models]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

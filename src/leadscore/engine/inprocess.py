@@ -175,7 +175,8 @@ def score_contact(
         total = model.scale.min
 
     grade = None
-    if model.grades is not None:
+    if model.grades is not None and model.grades.group in groups:
+        # a grade on ``predicted`` is given by the service, which adds that score
         grade_value = groups[model.grades.group]
         grade = next(
             (L for L, m in model.grades.letters if grade_value >= m), model.grades.otherwise

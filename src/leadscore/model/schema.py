@@ -773,6 +773,19 @@ class ScoringModel(Frozen):
             for rule in group.rules:
                 yield gname, rule
 
+    def reads_predicted(self) -> bool:
+        """Whether the total, a grade or a threshold depends on the ``predicted`` score,
+        which only the service computes (from the trained model)."""
+        if self.predicted is None:
+            return False
+        from .conditions import condition_fields
+
+        return (
+            self.predicted.weight > 0
+            or (self.grades is not None and self.grades.group == PREDICTED)
+            or any(PREDICTED in condition_fields(t.when) for t in self.thresholds)
+        )
+
     def effective_decay(self, group: str, rule: EventRule) -> Decay:
         return rule.decay if rule.decay is not None else self.groups[group].decay
 

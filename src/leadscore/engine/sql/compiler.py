@@ -71,6 +71,18 @@ def compile_model(
 ) -> exp.Select:
     """The query for one model. ``group_columns`` (default: the model's groups) lets
     several models share one output shape; groups a model lacks are NULL."""
+    if model.reads_predicted():
+        raise ModelError(
+            [
+                Problem(
+                    ("predicted",),
+                    f"model {model.name!r} reads the predicted score, which comes from a "
+                    "trained model, not from SQL",
+                    "score it in the service, or drop the grade, thresholds and weight on "
+                    "'predicted' for batch scoring",
+                )
+            ]
+        )
     ctx = _Ctx(model, d, src, as_of_us, as_of_column)
     try:
         return _build(ctx, list(group_columns or model.groups))
