@@ -8,9 +8,9 @@ LINTED := src tests $(wildcard benchmarks scripts)
 
 .PHONY: install demo test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) -q -e '.[dev]'
+	$(PY) -m pip install $(PIP_FLAGS) -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
