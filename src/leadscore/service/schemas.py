@@ -68,7 +68,7 @@ class PublishIn(Strict):
 
 
 class RollbackIn(PublishIn):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=1_000_000)  # same bound as the version in paths
 
 
 class KeyIn(Strict):
