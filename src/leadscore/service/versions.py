@@ -152,6 +152,24 @@ def test_on_contact(
     }
 
 
+def contact_id_pages(conn: sa.Connection, batch: int):
+    """Every stored contact id, in id order, ``batch`` at a time (keyset paging)."""
+    last = ""
+    while True:
+        ids = list(
+            conn.execute(
+                sa.select(T.contacts.c.id)
+                .where(T.contacts.c.id > last)
+                .order_by(T.contacts.c.id)
+                .limit(batch)
+            ).scalars()
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
 def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[str, Any]:
     """What publishing this version would change, without writing anything."""
     now = utcnow()
@@ -161,18 +179,7 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
     delta_sum = 0.0
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
-        last = ""
-        while True:
-            ids = list(
-                conn.execute(
-                    sa.select(T.contacts.c.id)
-                    .where(T.contacts.c.id > last)
-                    .order_by(T.contacts.c.id)
-                    .limit(batch)
-                ).scalars()
-            )
-            if not ids:
-                break
+        for ids in contact_id_pages(conn, batch):
             contacts, events, adjustments = load_inputs(conn, ids)
             current = {
                 r.contact_id: r
@@ -199,7 +206,6 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
                 grade_moves[(old_grade, adj.result.grade)] += 1
                 delta_sum += adj.total - (old.total if old else 0.0)
                 contacts_seen += 1
-            last = ids[-1]
 
     def table(moves: Counter) -> list[dict[str, Any]]:
         return [
@@ -266,23 +272,11 @@ def publish(
         )
         pub = _pub(svc, row)
         rescored = 0
-        last = ""
-        while True:
-            ids = list(
-                conn.execute(
-                    sa.select(T.contacts.c.id)
-                    .where(T.contacts.c.id > last)
-                    .order_by(T.contacts.c.id)
-                    .limit(batch)
-                ).scalars()
-            )
-            if not ids:
-                break
+        for ids in contact_id_pages(conn, batch):
             svc._rescore(
                 conn, ids, cause, now, fire=fire_triggers, models=[pub], detail={"version": version}
             )
             rescored += len(ids)
-            last = ids[-1]
         moved = conn.execute(
             sa.select(sa.func.count())
             .select_from(T.score_history)
