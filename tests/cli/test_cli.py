@@ -217,3 +217,24 @@ def test_demo_batch_part_ranks_sample_contacts(tmp_path):
     rows = list(csv.DictReader((tmp_path / "demo" / "scores.csv").open()))
     assert len(rows) == 300
     assert rows == sorted(rows, key=lambda r: r["contact_id"])  # one row per contact, by id
+
+
+def test_score_enrich_adds_the_properties_the_model_reads(tmp_path):
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("id,email,country\nc1,ann@rival.example,FR\nc2,bob@gmail.com,FR\n")
+    plain, enriched = tmp_path / "plain.csv", tmp_path / "enriched.csv"
+    base = ["score", "-m", MODEL, "-c", str(contacts), "--as-of", "2026-01-01", "-q"]
+    assert run(*base, "-o", str(plain)).returncode == 0
+    out = run(*base, "--enrich", "-o", str(enriched))
+    assert out.returncode == 0, out.stderr
+    before = {r["contact_id"]: r for r in csv.DictReader(plain.open())}
+    after = {r["contact_id"]: r for r in csv.DictReader(enriched.open())}
+    # without enrichment no e-mail domain is known: nobody is a competitor
+    assert before["c1"]["excluded"] == "false"
+    assert after["c1"]["exclusion_reason"] == "Competitor"
+    # a business address earns 'Business email' (10) on top of the target country (10),
+    # and its domain fills 'company' (+2 for a filled profile field); free-mail gives neither
+    assert float(before["c1"]["fit"]) == 10
+    assert float(after["c1"]["fit"]) == 22 and float(after["c2"]["fit"]) == 10
+    refused = run(*base, "--enrich", "--engine", "spark", "-o", str(tmp_path / "s.parquet"))
+    assert refused.returncode == 2 and "leadscore enrich" in refused.stderr

@@ -91,6 +91,9 @@ def explain(
     id_column: str | None = typer.Option(
         None, "--id-column", help="Contact id column (default: id or contact_id)."
     ),
+    enrich: bool = typer.Option(
+        False, "--enrich/--no-enrich", help="Add the built-in enrichment properties first."
+    ),
     show_all: bool = typer.Option(False, "--all", help="Also list rules that did not fire."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -98,7 +101,7 @@ def explain(
     before and after decay and caps, exclusions, and the stage reached."""
     (loaded,) = load_models([model])
     when = parse_as_of(as_of)
-    inputs = load_inputs(contacts, events, id_column=id_column)
+    inputs = load_inputs(contacts, events, id_column=id_column, enrich=enrich)
     found = inputs.con.execute(
         "SELECT count(*) FROM contacts WHERE id = ?", [contact_id]
     ).fetchone()[0]

@@ -147,6 +147,12 @@ def score(
     memory_limit: str | None = typer.Option(
         None, "--memory-limit", help="DuckDB memory limit, e.g. 1GB (spills to disk beyond)."
     ),
+    enrich: bool = typer.Option(
+        False,
+        "--enrich/--no-enrich",
+        help="Add the built-in enrichment properties (email_type, email_domain, seniority, "
+        "...) before scoring; files only.",
+    ),
     top: int = typer.Option(10, "--top", help="How many top contacts to show."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output path."),
 ) -> None:
@@ -163,6 +169,11 @@ def score(
         if out is None:
             raise UsageError("--out is needed (or --show-sql to print the query)")
         output_format(out)  # refuse a bad extension before doing any work
+    if enrich and kind in ("postgres", "spark"):
+        raise UsageError(
+            f"--enrich works with the duckdb and inprocess engines; for {kind}, enrich the "
+            "contacts first with `leadscore enrich --contacts FILE --out FILE`"
+        )
     if kind == "postgres":
         _score_postgres(
             models,
@@ -185,7 +196,9 @@ def score(
     from ..data.io import connect
 
     con = connect(memory_limit=memory_limit)
-    inputs = load_inputs(contacts, events, id_column=id_column, con=con)
+    inputs = load_inputs(
+        contacts, events, id_column=id_column, con=con, enrich=enrich, progress=not quiet
+    )
     if show_sql:
         from ..engine.sql.duckdb import query_sql
 
