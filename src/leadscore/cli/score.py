@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -66,7 +67,7 @@ def print_ranking(rows: list[dict], models: list[ScoringModel], top: int) -> Non
 
 def _ranking_table(best: list[dict], model: ScoringModel, top: int, total: int) -> None:
     table = Table(
-        title=f"Top {min(top, total)} of {total} — {model.name}",
+        title=f"Top {min(top, total)} of {total} — {escape(model.name)}",
         header_style="bold",
         title_justify="left",
     )
@@ -80,12 +81,14 @@ def _ranking_table(best: list[dict], model: ScoringModel, top: int, total: int) 
     for i, r in enumerate(best[:top], start=1):
         stage = r["stage"] or ""
         if r["excluded"]:
-            stage = f"[red]excluded: {r['exclusion_reason']}[/]"
+            stage = f"[red]excluded: {escape(r['exclusion_reason'] or '')}[/]"
         elif stage and stage != model.default_stage:
-            stage = f"[bold green]{stage}[/]"
+            stage = f"[bold green]{escape(stage)}[/]"
+        else:
+            stage = escape(stage)
         table.add_row(
             str(i),
-            str(r["contact_id"]),
+            escape(str(r["contact_id"])),
             *(fmt_score(r[g]) for g in model.groups),
             fmt_score(r["total"]),
             r["grade"] or "",
