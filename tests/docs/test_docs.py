@@ -6,6 +6,13 @@ import re
 import pytest
 
 from leadscore.cli._reference import render
+from leadscore.model.accounts import (
+    ROLLUPS,
+    AccountExclusion,
+    AccountGroup,
+    AccountScoring,
+    RollupRule,
+)
 from leadscore.model.conditions import OPERATORS
 from leadscore.model.schema import RULE_KINDS, Group, ScoringModel
 
@@ -27,6 +34,17 @@ def test_every_operator_is_documented():
 def test_every_model_and_group_key_is_documented():
     for key in [*ScoringModel.model_fields, *Group.model_fields]:
         assert f"{key}:" in REFERENCE or f"`{key}`" in REFERENCE, key
+
+
+def test_every_account_key_and_rollup_is_documented():
+    section = REFERENCE.split("## Accounts", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"^### rollup ", section, re.M)
+    for cls in (AccountScoring, AccountGroup, AccountExclusion, RollupRule):
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            assert f"{key}:" in section or f"`{key}`" in section, (cls.__name__, key)
+    for kind in ROLLUPS:
+        assert f"| `{kind}` |" in section, kind
 
 
 def test_every_decay_kind_is_documented():

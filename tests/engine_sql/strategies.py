@@ -258,8 +258,8 @@ def models(draw):
 
 
 @st.composite
-def populations(draw, max_contacts: int = 6, max_events: int = 16):
-    n = draw(st.integers(1, max_contacts))
+def populations(draw, max_contacts: int = 6, max_events: int = 16, min_contacts: int = 1):
+    n = draw(st.integers(min_contacts, max_contacts))
     contacts = []
     for i in range(n):
         c = {"id": f"c{i}"}

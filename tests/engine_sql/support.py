@@ -146,3 +146,125 @@ def run_all(
         spark_views(spark, contacts, events, props, attrs)
         got = score_sql(models, spark, as_of=as_of, as_of_column=as_of_column, engine="spark")
         assert_same(expected, got, models, "spark")
+
+
+# ----------------------------------------------------------------------------- accounts
+
+ACCOUNT_COLUMNS = ["id", "domain", "ind", "size"]
+
+
+def duck_accounts(con, accounts: list[dict]) -> None:
+    table = pa.table(
+        {k: pa.array([a.get(k) for a in accounts], pa.string()) for k in ACCOUNT_COLUMNS}
+    )
+    con.register("__accounts", table)
+    con.execute("CREATE TABLE accounts AS SELECT * FROM __accounts")
+    con.unregister("__accounts")
+
+
+def reference_accounts(models, contacts, events, accounts, *, as_of):
+    """Contact rows (with account_id) and account rows from the in-process evaluator."""
+    from leadscore.engine.accounts import score_population
+
+    by_contact: dict[str, list[dict]] = {}
+    for e in sorted(events, key=lambda e: V.timestamp(e["ts"])):
+        ev = {k: v for k, v in e.items() if v is not None and k != "contact_id"}
+        by_contact.setdefault(e["contact_id"], []).append(ev)
+    people = [(c, by_contact.get(c["id"], [])) for c in sorted(contacts, key=lambda c: c["id"])]
+    rows, account_rows = [], []
+    for m in models:
+        pop = score_population(m, people, accounts, as_of=as_of)
+        for r in pop.contacts:
+            rows.append({**r.row(), "account_id": pop.links[r.contact_id]})
+        account_rows += [a.row() for a in pop.accounts]
+    return rows, account_rows
+
+
+def assert_same_accounts(expected: list[dict], got: list[dict], models, engine: str) -> None:
+    from leadscore.engine.sql.accounts import account_output_columns
+
+    cols = account_output_columns(models)
+    exp_rows = sorted(
+        ({k: r.get(k) for k in cols} for r in expected), key=lambda r: (r["account_id"], r["model"])
+    )
+    got_rows = sorted(
+        ({k: r.get(k) for k in cols} for r in got), key=lambda r: (r["account_id"], r["model"])
+    )
+    assert len(exp_rows) == len(got_rows), (
+        f"{engine}: {len(got_rows)} accounts, want {len(exp_rows)}"
+    )
+    for e, g in zip(exp_rows, got_rows, strict=True):
+        for key, want in e.items():
+            have = g[key]
+            if isinstance(want, float) or isinstance(have, float):
+                ok = (want is None and have is None) or (
+                    want is not None
+                    and have is not None
+                    and math.isclose(float(want), float(have), rel_tol=1e-9, abs_tol=1e-9)
+                )
+            else:
+                ok = want == have
+            assert ok, f"{engine}: account {e['account_id']!r} {key}: {have!r}, want {want!r}"
+
+
+def run_all_accounts(
+    models, contacts, events, accounts, props, attrs, *, as_of, pg_url=None, spark=None
+) -> None:
+    """Score contacts and accounts on every engine given; compare with the reference."""
+    from leadscore.engine.sql import score_accounts_sql
+    from leadscore.engine.sql.accounts import contact_output_columns
+
+    want_contacts, want_accounts = reference_accounts(
+        models, contacts, events, accounts, as_of=as_of
+    )
+    cols = contact_output_columns(models)
+
+    def check(got_contacts, got_accounts, engine):
+        norm = lambda rows: sorted(  # noqa: E731
+            ({k: r.get(k) for k in cols} for r in rows), key=lambda r: (r["contact_id"], r["model"])
+        )
+        e_rows, g_rows = norm(want_contacts), norm(got_contacts)
+        assert len(e_rows) == len(g_rows), (
+            f"{engine}: {len(g_rows)} contact rows, want {len(e_rows)}"
+        )
+        for e, g in zip(e_rows, g_rows, strict=True):
+            assert g["account_id"] == e["account_id"], (
+                f"{engine}: contact {e['contact_id']!r} account {g['account_id']!r}, "
+                f"want {e['account_id']!r}"
+            )
+        assert_same(want_contacts, got_contacts, models, engine)
+        assert_same_accounts(want_accounts, got_accounts, models, engine)
+
+    con = duck(contacts, events, props, attrs)
+    duck_accounts(con, accounts)
+    check(*score_accounts_sql(models, con, as_of=as_of), "duckdb")
+    if pg_url is not None:
+        postgres(pg_url, contacts, events, props, attrs)
+        postgres_accounts(pg_url, accounts)
+        check(*score_accounts_sql(models, pg_url, as_of=as_of, engine="postgres"), "postgres")
+    if spark is not None:
+        spark_views(spark, contacts, events, props, attrs)
+        spark_accounts(spark, accounts)
+        check(*score_accounts_sql(models, spark, as_of=as_of, engine="spark"), "spark")
+
+
+def postgres_accounts(url: str, accounts: list[dict]) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS accounts")
+        conn.execute(
+            "CREATE TABLE accounts (" + ", ".join(f'"{c}" text' for c in ACCOUNT_COLUMNS) + ")"
+        )
+        with conn.cursor() as cur, cur.copy("COPY accounts FROM STDIN") as cp:
+            for a in accounts:
+                cp.write_row([a.get(k) for k in ACCOUNT_COLUMNS])
+
+
+def spark_accounts(spark, accounts: list[dict]) -> None:
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    schema = StructType([StructField(c, StringType()) for c in ACCOUNT_COLUMNS])
+    spark.createDataFrame(
+        [[a.get(k) for k in ACCOUNT_COLUMNS] for a in accounts], schema
+    ).createOrReplaceTempView("accounts")

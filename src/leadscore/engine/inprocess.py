@@ -6,7 +6,7 @@ numbers; the differential tests hold the two together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -141,26 +141,13 @@ def score_contact(
     breakdown: list[RuleHit] = []
     groups: dict[str, float] = {}
     for gname, group in model.groups.items():
-        contributions: list[tuple[float, float]] = []  # (points, weight)
-        for rule in group.rules:
-            hit = _rule_hit(model, gname, group.reset_on_stage, rule, contact, matching, when)
-            breakdown.append(hit)
-            contributions.append((hit.points, rule.weight))
-        if group.combine == "weighted_mean" and contributions:
-            value = sum(p * w for p, w in contributions) / sum(w for _, w in contributions)
-        else:
-            value = sum(p for p, _ in contributions)
-        if group.max is not None:
-            value = min(value, group.max)
-        if group.min is not None:
-            value = max(value, group.min)
-        groups[gname] = float(value)  # an empty group is 0.0, as in SQL
-
-    if model.total.weights is not None:
-        raw_total = sum(groups[g] * w for g, w in model.total.weights.items())
-    else:
-        raw_total = sum(groups.values())
-    total = min(max(raw_total, model.scale.min), model.scale.max)
+        hits = [
+            _rule_hit(model, gname, group.reset_on_stage, rule, contact, matching, when)
+            for rule in group.rules
+        ]
+        breakdown += hits
+        groups[gname] = combine(group, hits)
+    total = total_of(model, groups)
 
     reasons: list[str] = []
     for exc in model.exclusions:
@@ -173,21 +160,8 @@ def score_contact(
     excluded = bool(reasons)
     if excluded:
         total = model.scale.min
-
-    grade = None
-    if model.grades is not None and model.grades.group in groups:
-        # a grade on ``predicted`` is given by the service, which adds that score
-        grade_value = groups[model.grades.group]
-        grade = next(
-            (L for L, m in model.grades.letters if grade_value >= m), model.grades.otherwise
-        )
-
-    stage = None
-    if not excluded:
-        scores = {**groups, "total": total, "grade": grade}
-        stage = next(
-            (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
-        )
+    grade = grade_of(model, groups)
+    stage = None if excluded else stage_of(model, groups, total, grade)
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -202,6 +176,46 @@ def score_contact(
         exclusion_reasons=tuple(reasons),
         rules_fired=sum(1 for h in breakdown if h.fired),
         breakdown=tuple(breakdown),
+    )
+
+
+def combine(group: Any, hits: Sequence[RuleHit]) -> float:
+    """A group's score from its rules' hits: sum or weighted mean, then min and max."""
+    if group.combine == "weighted_mean" and hits:
+        weights = [rule.weight for rule in group.rules]
+        value = sum(h.points * w for h, w in zip(hits, weights, strict=True)) / sum(weights)
+    else:
+        value = sum(h.points for h in hits)
+    if group.max is not None:
+        value = min(value, group.max)
+    if group.min is not None:
+        value = max(value, group.min)
+    return float(value)  # an empty group is 0.0, as in SQL
+
+
+def total_of(scoring: Any, groups: Mapping[str, float]) -> float:
+    """The groups summed (or weighted), clamped to the scale."""
+    if scoring.total.weights is not None:
+        raw = sum(groups[g] * w for g, w in scoring.total.weights.items())
+    else:
+        raw = sum(groups.values())
+    return min(max(raw, scoring.scale.min), scoring.scale.max)
+
+
+def grade_of(scoring: Any, groups: Mapping[str, float]) -> str | None:
+    """The first letter whose minimum the graded group reaches (None without grades)."""
+    if scoring.grades is None or scoring.grades.group not in groups:
+        # a grade on ``predicted`` is given by the service, which adds that score
+        return None
+    value = groups[scoring.grades.group]
+    return next((L for L, m in scoring.grades.letters if value >= m), scoring.grades.otherwise)
+
+
+def stage_of(scoring: Any, groups: Mapping[str, float], total: float, grade: str | None):
+    """The stage of the first threshold that holds, else the default stage."""
+    scores = {**groups, "total": total, "grade": grade}
+    return next(
+        (t.stage for t in scoring.thresholds if evaluate(t.when, scores)), scoring.default_stage
     )
 
 

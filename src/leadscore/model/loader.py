@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ModelError, Problem
-from . import schema
+from . import accounts, schema
 from .conditions import OPERATORS
 
 Path_ = tuple[str | int, ...]
@@ -90,9 +90,10 @@ def _vocabulary() -> set[str]:
     words: set[str] = set(OPERATORS) | {"all", "any", "not"}
     stack: list[type[BaseModel]] = [schema.ScoringModel]
     seen: set[type] = set()
-    for cls in vars(schema).values():
-        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
-            stack.append(cls)
+    for module in (schema, accounts):
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
+                stack.append(cls)
     for cls in stack:
         if cls in seen:
             continue
@@ -105,7 +106,7 @@ def _vocabulary() -> set[str]:
 
 
 _VOCAB = _vocabulary()
-_TAGS = set(schema.RULE_KINDS) | {"webhook", "email", "crm"}
+_TAGS = set(schema.RULE_KINDS) | set(accounts.ACCOUNT_RULE_KINDS) | {"webhook", "email", "crm"}
 
 
 def _locate(data: Any, loc: Path_, marks: _Marks) -> tuple[Path_, tuple[int, int] | None, bool]:

@@ -8,7 +8,8 @@ written explicitly or inferred from the keys a rule uses.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -23,6 +24,9 @@ from pydantic_core import PydanticCustomError
 
 from .conditions import Condition, ConditionError, parse_condition
 from .durations import DurationError, parse_duration
+
+if TYPE_CHECKING:
+    from .accounts import AccountScoring
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_GROUPS = {"total", "grade", "stage", "excluded"}
@@ -377,6 +381,38 @@ class Grades(Frozen):
     otherwise: str = "D"
 
 
+def read_grades(value: Any) -> Any:
+    """``{fit: {A: 45, B: 30, else: D}}`` → the fields of :class:`Grades`."""
+    if value is None or isinstance(value, Grades):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        raise PydanticCustomError(
+            "grades",
+            "grades maps one group to letter minimums, e.g. {fit: {A: 45, B: 30, C: 15}}",
+            {},
+        )
+    ((group, letters),) = value.items()
+    if not isinstance(letters, dict) or not letters:
+        raise PydanticCustomError(
+            "grades",
+            "give letter minimums for {group}, e.g. {{A: 45, B: 30, C: 15}}",
+            {"group": repr(group)},
+        )
+    letters = dict(letters)
+    otherwise = letters.pop("else", "D")
+    pairs = []
+    for letter, minimum in letters.items():
+        if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+            raise PydanticCustomError(
+                "grades",
+                "grade {letter} needs a number (the minimum score), got {value}",
+                {"letter": repr(letter), "value": repr(minimum)},
+            )
+        pairs.append((str(letter), float(minimum)))
+    pairs.sort(key=lambda p: -p[1])
+    return {"group": group, "letters": pairs, "otherwise": str(otherwise)}
+
+
 class Threshold(Frozen):
     stage: str = Field(min_length=1)
     when: Condition
@@ -579,92 +615,17 @@ class ScoringModel(Frozen):
     triggers: tuple[Trigger, ...] = ()
     predicted: Predicted | None = None
 
-    @field_validator("grades", mode="before")
-    @classmethod
-    def _grades(cls, value: Any) -> Any:
-        if value is None or isinstance(value, Grades):
-            return value
-        if not isinstance(value, dict) or len(value) != 1:
-            raise PydanticCustomError(
-                "grades",
-                "grades maps one group to letter minimums, e.g. {fit: {A: 45, B: 30, C: 15}}",
-                {},
-            )
-        ((group, letters),) = value.items()
-        if not isinstance(letters, dict) or not letters:
-            raise PydanticCustomError(
-                "grades",
-                "give letter minimums for {group}, e.g. {{A: 45, B: 30, C: 15}}",
-                {"group": repr(group)},
-            )
-        letters = dict(letters)
-        otherwise = letters.pop("else", "D")
-        pairs = []
-        for letter, minimum in letters.items():
-            if isinstance(minimum, bool) or not isinstance(minimum, int | float):
-                raise PydanticCustomError(
-                    "grades",
-                    "grade {letter} needs a number (the minimum score), got {value}",
-                    {"letter": repr(letter), "value": repr(minimum)},
-                )
-            pairs.append((str(letter), float(minimum)))
-        pairs.sort(key=lambda p: -p[1])
-        return {"group": group, "letters": pairs, "otherwise": str(otherwise)}
+    account: AccountScoring | None = Field(
+        default=None, description="scores for accounts (companies) from their contacts"
+    )
+
+    _g = field_validator("grades", mode="before")(lambda v: read_grades(v))
 
     @model_validator(mode="after")
     def _crosscheck(self) -> ScoringModel:
         # Cross-references are reported with a path so the loader can locate them.
         problems: list[tuple[tuple, str, str | None]] = []
-        for name in self.groups:
-            if not NAME_RE.match(name) or name in RESERVED_GROUPS:
-                problems.append(
-                    (
-                        ("groups", name),
-                        f"bad group name {name!r}",
-                        "use letters, digits and _, not total/grade/stage/excluded",
-                    ),
-                )
-        seen: dict[str, tuple] = {}
-        for gname, group in self.groups.items():
-            for i, rule in enumerate(group.rules):
-                where = ("groups", gname, "rules", i, "name")
-                if rule.name in seen:
-                    problems.append(
-                        (
-                            where,
-                            f"duplicate rule name {rule.name!r}",
-                            "each rule needs its own name: breakdowns and history refer to it",
-                        ),
-                    )
-                seen.setdefault(rule.name, where)
-                if isinstance(rule, EventRule) and rule.limit and rule.limit.per == "":
-                    problems.append(((*where[:-1], "limit"), "limit 'per' is empty", None))
-            if group.combine == "sum":
-                for i, rule in enumerate(group.rules):
-                    if "weight" in rule.model_fields_set:
-                        problems.append(
-                            (
-                                ("groups", gname, "rules", i, "weight"),
-                                "'weight' only counts in a weighted_mean group",
-                                "add 'combine: weighted_mean' to the group or remove the weight",
-                            ),
-                        )
-        for i, exc in enumerate(self.exclusions):
-            if exc.name in seen:
-                problems.append(
-                    (("exclusions", i, "name"), f"duplicate rule name {exc.name!r}", None)
-                )
-            seen.setdefault(exc.name, ("exclusions", i))
-        if self.total.weights is not None:
-            for gname in self.total.weights:
-                if gname not in self.groups:
-                    problems.append(
-                        (
-                            ("total", "weights", gname),
-                            f"unknown group {gname!r}",
-                            _suggest(gname, self.groups),
-                        ),
-                    )
+        check_groups(problems, self.groups, self.exclusions, self.total, (), RESERVED_GROUPS)
         # a declared predictive model is one more score: the group ``predicted``
         scored = {*self.groups, *([PREDICTED] if self.predicted is not None else [])}
         if self.predicted is not None and PREDICTED in self.groups:
@@ -683,81 +644,13 @@ class ScoringModel(Frozen):
                     _suggest(self.grades.group, scored),
                 ),
             )
-        from .conditions import condition_fields
-
         score_fields = {"total", "grade", *scored}
-        stages: set[str] = set()
-        for i, th in enumerate(self.thresholds):
-            for field in sorted(condition_fields(th.when) - score_fields):
-                problems.append(
-                    (
-                        ("thresholds", i, "when", field),
-                        f"threshold reads unknown score {field!r}",
-                        _suggest(field, score_fields)
-                        or "use total, grade or a group name: " + ", ".join(sorted(score_fields)),
-                    ),
-                )
-            if th.stage in stages:
-                problems.append((("thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
-            stages.add(th.stage)
+        stages = check_thresholds(problems, self.thresholds, score_fields, ())
         known_stages = stages | ({self.default_stage} if self.default_stage else set())
-        trigger_names: set[str] = set()
-        for i, trig in enumerate(self.triggers):
-            if trig.name in trigger_names:
-                problems.append(
-                    (
-                        ("triggers", i, "name"),
-                        f"duplicate trigger name {trig.name!r}",
-                        "each trigger needs its own name: deliveries are keyed by it",
-                    )
-                )
-            trigger_names.add(trig.name)
-            on = trig.on
-            stage_refs = [(k, getattr(on, k)) for k in ("enters", "leaves", "unless_stage")]
-            for key, stage in stage_refs:
-                if stage is None or stage in known_stages:
-                    continue
-                problems.append(
-                    (
-                        ("triggers", i, "on", key),
-                        f"trigger on unknown stage {stage!r}",
-                        _suggest(stage, known_stages)
-                        or (
-                            "stages: " + ", ".join(sorted(known_stages))
-                            if known_stages
-                            else "declare the stage under 'thresholds'"
-                        ),
-                    ),
-                )
-            if on.crosses is not None and on.crosses.score not in score_fields - {"grade"}:
-                problems.append(
-                    (
-                        ("triggers", i, "on", "crosses", "score"),
-                        f"trigger crosses unknown score {on.crosses.score!r}",
-                        _suggest(on.crosses.score, score_fields - {"grade"})
-                        or "use total or a group name: "
-                        + ", ".join(sorted(score_fields - {"grade"})),
-                    )
-                )
-            if on.holds is not None and trig.hysteresis is not None:
-                problems.append(
-                    (
-                        ("triggers", i, "hysteresis"),
-                        "'hysteresis' does not apply to a 'holds' trigger",
-                        "remove it: the clock restarts when the condition stops holding",
-                    )
-                )
-            if on.holds is not None:
-                for field in sorted(condition_fields(on.holds) - score_fields - {"stage"}):
-                    problems.append(
-                        (
-                            ("triggers", i, "on", "holds", field),
-                            f"trigger condition reads unknown score {field!r}",
-                            _suggest(field, score_fields)
-                            or "use total, grade, stage or a group name: "
-                            + ", ".join(sorted(score_fields)),
-                        )
-                    )
+        check_triggers(problems, self.triggers, known_stages, score_fields, ())
+        from .accounts import check_account_use
+
+        check_account_use(self, problems)
         if problems:
             raise PydanticCustomError(
                 "crosscheck",
@@ -784,7 +677,15 @@ class ScoringModel(Frozen):
             self.predicted.weight > 0
             or (self.grades is not None and self.grades.group == PREDICTED)
             or any(PREDICTED in condition_fields(t.when) for t in self.thresholds)
+            or (self.account is not None and self.account.reads_contact_score(PREDICTED))
         )
+
+    @cached_property
+    def account_use(self):
+        """What the contact rules read of their account (:class:`~.accounts.AccountUse`)."""
+        from .accounts import account_use
+
+        return account_use(self)
 
     def effective_decay(self, group: str, rule: EventRule) -> Decay:
         return rule.decay if rule.decay is not None else self.groups[group].decay
@@ -801,3 +702,152 @@ def _suggest(word: str, choices) -> str | None:
 
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], 1)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+Problems = list[tuple[tuple, str, str | None]]
+
+
+def check_thresholds(problems: Problems, thresholds, score_fields: set[str], at: tuple) -> set[str]:
+    """Thresholds read known scores and name each stage once; returns the stages."""
+    from .conditions import condition_fields
+
+    stages: set[str] = set()
+    for i, th in enumerate(thresholds):
+        for field in sorted(condition_fields(th.when) - score_fields):
+            problems.append(
+                (
+                    (*at, "thresholds", i, "when", field),
+                    f"threshold reads unknown score {field!r}",
+                    _suggest(field, score_fields)
+                    or "use total, grade or a group name: " + ", ".join(sorted(score_fields)),
+                ),
+            )
+        if th.stage in stages:
+            problems.append(((*at, "thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
+        stages.add(th.stage)
+    return stages
+
+
+def check_triggers(
+    problems: Problems,
+    triggers,
+    known_stages: set[str],
+    score_fields: set[str],
+    at: tuple,
+    taken: set[str] | None = None,
+) -> None:
+    """Trigger names are unique (also against ``taken``) and read known stages and scores."""
+    from .conditions import condition_fields
+
+    trigger_names: set[str] = set()
+    for i, trig in enumerate(triggers):
+        if trig.name in trigger_names or (taken and trig.name in taken):
+            problems.append(
+                (
+                    (*at, "triggers", i, "name"),
+                    f"duplicate trigger name {trig.name!r}",
+                    "each trigger needs its own name: deliveries are keyed by it",
+                )
+            )
+        trigger_names.add(trig.name)
+        on = trig.on
+        stage_refs = [(k, getattr(on, k)) for k in ("enters", "leaves", "unless_stage")]
+        for key, stage in stage_refs:
+            if stage is None or stage in known_stages:
+                continue
+            problems.append(
+                (
+                    (*at, "triggers", i, "on", key),
+                    f"trigger on unknown stage {stage!r}",
+                    _suggest(stage, known_stages)
+                    or (
+                        "stages: " + ", ".join(sorted(known_stages))
+                        if known_stages
+                        else "declare the stage under 'thresholds'"
+                    ),
+                ),
+            )
+        if on.crosses is not None and on.crosses.score not in score_fields - {"grade"}:
+            problems.append(
+                (
+                    (*at, "triggers", i, "on", "crosses", "score"),
+                    f"trigger crosses unknown score {on.crosses.score!r}",
+                    _suggest(on.crosses.score, score_fields - {"grade"})
+                    or "use total or a group name: " + ", ".join(sorted(score_fields - {"grade"})),
+                )
+            )
+        if on.holds is not None and trig.hysteresis is not None:
+            problems.append(
+                (
+                    (*at, "triggers", i, "hysteresis"),
+                    "'hysteresis' does not apply to a 'holds' trigger",
+                    "remove it: the clock restarts when the condition stops holding",
+                )
+            )
+        if on.holds is not None:
+            for field in sorted(condition_fields(on.holds) - score_fields - {"stage"}):
+                problems.append(
+                    (
+                        (*at, "triggers", i, "on", "holds", field),
+                        f"trigger condition reads unknown score {field!r}",
+                        _suggest(field, score_fields)
+                        or "use total, grade, stage or a group name: "
+                        + ", ".join(sorted(score_fields)),
+                    )
+                )
+
+
+def check_groups(
+    problems: Problems, groups: dict, exclusions, total, at: tuple, reserved: set[str]
+) -> None:
+    """Group names, unique rule names, weights only in weighted means, known total weights."""
+    for name in groups:
+        if not NAME_RE.match(name) or name in reserved:
+            problems.append(
+                (
+                    (*at, "groups", name),
+                    f"bad group name {name!r}",
+                    "use letters, digits and _, not " + "/".join(sorted(reserved)),
+                ),
+            )
+    seen: dict[str, tuple] = {}
+    for gname, group in groups.items():
+        for i, rule in enumerate(group.rules):
+            where = (*at, "groups", gname, "rules", i, "name")
+            if rule.name in seen:
+                problems.append(
+                    (
+                        where,
+                        f"duplicate rule name {rule.name!r}",
+                        "each rule needs its own name: breakdowns and history refer to it",
+                    ),
+                )
+            seen.setdefault(rule.name, where)
+            if isinstance(rule, EventRule) and rule.limit and rule.limit.per == "":
+                problems.append(((*where[:-1], "limit"), "limit 'per' is empty", None))
+        if group.combine == "sum":
+            for i, rule in enumerate(group.rules):
+                if "weight" in rule.model_fields_set:
+                    problems.append(
+                        (
+                            (*at, "groups", gname, "rules", i, "weight"),
+                            "'weight' only counts in a weighted_mean group",
+                            "add 'combine: weighted_mean' to the group or remove the weight",
+                        ),
+                    )
+    for i, exc in enumerate(exclusions):
+        if exc.name in seen:
+            problems.append(
+                ((*at, "exclusions", i, "name"), f"duplicate rule name {exc.name!r}", None)
+            )
+        seen.setdefault(exc.name, (*at, "exclusions", i))
+    if total.weights is not None:
+        for gname in total.weights:
+            if gname not in groups:
+                problems.append(
+                    (
+                        (*at, "total", "weights", gname),
+                        f"unknown group {gname!r}",
+                        _suggest(gname, groups),
+                    ),
+                )

@@ -102,4 +102,27 @@ def score_sql(
     return score_rows(models, con, as_of=when, as_of_column=as_of_column, **options)
 
 
-__all__ = ["Source", "build_query", "output_columns", "score_sql", "to_sql"]
+def score_accounts_sql(
+    models: ScoringModel | Sequence[ScoringModel],
+    con,
+    *,
+    as_of: datetime | str | None = None,
+    engine: str = "duckdb",
+    **options,
+) -> tuple[list[dict], list[dict]]:
+    """Score contacts and accounts (the ``accounts`` table beside ``contacts`` and
+    ``events``): contact rows with their ``account_id``, and account rows."""
+    from datetime import UTC
+
+    when = as_of if as_of is not None else datetime.now(UTC)
+    d = get_dialect(engine)
+    if d.name == "duckdb":
+        from .duckdb import score_account_rows
+    elif d.name == "postgres":
+        from .postgres import score_account_rows
+    else:
+        from .spark import score_account_rows
+    return score_account_rows(models, con, as_of=when, **options)
+
+
+__all__ = ["Source", "build_query", "output_columns", "score_accounts_sql", "score_sql", "to_sql"]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlglot import exp
 
 from ...errors import ModelError, Problem
+from ...model.accounts import ACCOUNT
 from ...model.schema import (
     CompletenessRule,
     EventRule,
@@ -36,6 +37,21 @@ class Source:
     cast_text: bool = False  # the tables may hold non-text columns: read them as text
 
 
+@dataclass(frozen=True)
+class AccountJoin:
+    """How the contacts CTE reads each contact's account (see ``sql/accounts.py``).
+
+    ``fields`` are the ``account.<name>`` columns the contact rules read, with their
+    kind (``text`` or ``maybe_number``: a score, NULL when the contact has no account).
+    """
+
+    accounts_table: str
+    account_columns: tuple[str, ...]
+    domains_table: str  # (domain, account_id): the domains that link contacts
+    scores_table: str | None  # account scores to read (None: properties only)
+    fields: dict[str, str]
+
+
 @dataclass
 class _Ctx:
     model: ScoringModel
@@ -45,6 +61,14 @@ class _Ctx:
     as_of_column: str | None
     conds: dict[str, tuple[str, object]] = field(default_factory=dict)  # json → (column, cond)
     problems: list[Problem] = field(default_factory=list)
+    accounts: AccountJoin | None = None  # contacts read their account's fields
+    carry: tuple[str, ...] = ()  # contacts CTE columns kept to the final select
+    key: str = "contact_id"  # the key column of the scored rows
+    scoring: object = None  # what groups, total, grades and stages come from (the model)
+
+    def __post_init__(self) -> None:
+        if self.scoring is None:
+            self.scoring = self.model
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -121,8 +145,13 @@ def _text(src: Source, e: exp.Expression) -> exp.Expression:
 
 def _contact_resolver(ctx: _Ctx, table: str | None = None):
     columns = set(ctx.src.contact_columns)
+    join = ctx.accounts
 
     def resolve(name: str):
+        if join is not None and name.startswith(ACCOUNT):
+            if name in join.fields:  # a contact's own 'account.x' column is not read then
+                return col(name, table), join.fields[name]
+            return null_text(), "text"
         return (col(_prop(name), table) if name in columns else null_text()), "text"
 
     return resolve
@@ -159,7 +188,10 @@ def _contact_fields(ctx: _Ctx) -> list[str]:
         if exc.when is not None:
             wanted |= condition_fields(exc.when)
     cols = set(ctx.src.contact_columns)
-    return sorted(f for f in wanted if f in cols and f != "id")
+    own = ctx.accounts is None
+    return sorted(
+        f for f in wanted if f in cols and f != "id" and (own or not f.startswith(ACCOUNT))
+    )
 
 
 # ----------------------------------------------------------------------------- query

@@ -90,30 +90,44 @@ def compile_model(
         raise ModelError([Problem(("groups",), str(exc), _hint(d))]) from None
 
 
-def _build(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
+def _contacts_cte(ctx: _Ctx, cfields: list[str], reset: bool) -> exp.Select:
+    """``__c``: each contact's id, the properties the rules read, its as-of time, its
+    lifecycle bound and, when accounts are joined, its account's fields."""
     d, src, model = ctx.d, ctx.src, ctx.model
+    t = "__ct" if ctx.accounts is not None else None
+    asof = exp.Literal.number(ctx.as_of_us)
+    if ctx.as_of_column is not None:
+        own = parse_time_us(d, _text(src, col(ctx.as_of_column, t)))
+        asof = exp.func("COALESCE", own, asof)
+    c_cols = [exp.alias_(_text(src, col("id", t)), "contact_id", quoted=True)]
+    c_cols += [
+        exp.alias_(_text(src, col(f, t)), f, quoted=True) for f in cfields if f != "contact_id"
+    ]
+    c_cols.append(exp.alias_(asof, "__asof_us", quoted=True))
+    entered = model.lifecycle.entered_at_property
+    if reset:
+        bound = (
+            parse_time_us(d, _text(src, col(entered, t)))
+            if entered in src.contact_columns
+            else exp.cast(exp.null(), "bigint")
+        )
+        c_cols.append(exp.alias_(bound, "__entered_us", quoted=True))
+    if ctx.accounts is None:
+        return exp.select(*c_cols).from_(_table(src.contacts_table))
+    from .accounts import join_accounts
+
+    return join_accounts(ctx, exp.select(*c_cols), t)
+
+
+def _build(ctx: _Ctx, group_columns: list[str], *, until_rules: bool = False) -> exp.Select:
+    """The whole query; ``until_rules`` stops at the rules CTE (``SELECT * FROM __r``)."""
+    src, model = ctx.src, ctx.model
     per_contact = ctx.as_of_column is not None
     reset = _uses_reset(model)
     cfields = _contact_fields(ctx)
 
     # 1. contacts
-    asof = exp.Literal.number(ctx.as_of_us)
-    if per_contact:
-        own = parse_time_us(d, _text(src, col(ctx.as_of_column)))
-        asof = exp.func("COALESCE", own, asof)
-    c_cols = [exp.alias_(_text(src, col("id")), "contact_id", quoted=True)]
-    c_cols += [exp.alias_(_text(src, col(f)), f, quoted=True) for f in cfields if f != "contact_id"]
-    c_cols.append(exp.alias_(asof, "__asof_us", quoted=True))
-    entered = model.lifecycle.entered_at_property
-    if reset:
-        bound = (
-            parse_time_us(d, _text(src, col(entered)))
-            if entered in src.contact_columns
-            else exp.cast(exp.null(), "bigint")
-        )
-        c_cols.append(exp.alias_(bound, "__entered_us", quoted=True))
-    contacts = exp.select(*c_cols).from_(_table(src.contacts_table))
-    ctes: list[tuple[str, exp.Expression]] = [("__c", contacts)]
+    ctes: list[tuple[str, exp.Expression]] = [("__c", _contacts_cte(ctx, cfields, reset))]
 
     event_rules = [
         (g, r)
@@ -167,18 +181,37 @@ def _build(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
             copy=False,
         )
     ctes.append(("__r", r_from))
-    ctes.append(("__g", _groups_cte(ctx)))
-    ctes.append(("__t", _total_cte(ctx)))
-    final = _final(ctx, group_columns)
+    if until_rules:
+        return with_ctes(exp.select("*").from_("__r"), ctes)
+    return scores_query(ctx, group_columns, ctes)
+
+
+def with_ctes(final: exp.Select, ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
     for name, query in ctes:
         final = final.with_(name, as_=query, copy=False)
     return final
 
 
-def _rule_columns(ctx: _Ctx, event_rules, ev_exclusions, reset) -> list[exp.Expression]:
+def scores_query(
+    ctx: _Ctx, group_columns: list[str], ctes: list[tuple[str, exp.Expression]]
+) -> exp.Select:
+    """After ``ctes`` (ending with the rules CTE ``__r``), the scores: groups, total and
+    grade, then the stage."""
+    steps = [*ctes, ("__g", _groups_cte(ctx)), ("__t", _total_cte(ctx))]
+    return with_ctes(_final(ctx, group_columns), steps)
+
+
+def _rule_columns(
+    ctx: _Ctx, event_rules, ev_exclusions, reset, keep: frozenset[str] | None = None
+) -> list[exp.Expression]:
+    """Each rule's points ``__p<k>`` and fired flag ``__f<k>``, each exclusion's ``__ex<j>``.
+
+    With ``keep`` (rule names), the rules not named are read as computed already, from
+    the columns of ``c`` (a stored rules CTE): for the second pass over account scores.
+    """
     d, model = ctx.d, ctx.model
-    contact_cond = Compiler(d, _contact_resolver(ctx, "c"))
-    values = Values(d)
+    resolve = _contact_resolver(ctx, "c")
+    contact_cond = Compiler(d, resolve)
     out: list[exp.Expression] = [col("contact_id", "c")]
     event_index = {id(r): i for i, (_, r) in enumerate(event_rules)}
     limited = {id(r) for _, r in event_rules if isinstance(r, EventRule) and r.limit is not None}
@@ -186,38 +219,12 @@ def _rule_columns(ctx: _Ctx, event_rules, ev_exclusions, reset) -> list[exp.Expr
     for gname, group in model.groups.items():
         for ri, rule in enumerate(group.rules):
             where = ("groups", gname, "rules", ri)
-            if isinstance(rule, PropertyRule):
-                if rule.cases:
-                    conds = [
-                        _locate(
-                            ctx, (*where, "cases", ci, "when"), lambda c=c: contact_cond(c.when)
-                        )
-                        for ci, c in enumerate(rule.cases)
-                    ]
-                    pts = case(
-                        *[(cd, dbl(c.points)) for cd, c in zip(conds, rule.cases, strict=True)],
-                        default=dbl(rule.otherwise),
-                    )
-                    fired = (
-                        exp.or_(*[cd.copy() for cd in conds]) if not rule.otherwise else exp.true()
-                    )
-                else:
-                    cond = _locate(ctx, (*where, "when"), lambda r=rule: contact_cond(r.when))
-                    pts = case((cond, dbl(rule.points)), default=dbl(0.0))
-                    fired = cond.copy()
-            elif isinstance(rule, CompletenessRule):
-                filled = [
-                    case(
-                        (exp.paren(values.present(_contact_resolver(ctx, "c")(p)[0])), n(1)),
-                        default=n(0),
-                    )
-                    for p in rule.properties
-                ]
-                count = filled[0]
-                for f in filled[1:]:
-                    count = exp.Add(this=count, expression=f)
-                pts = exp.Mul(this=dbl(rule.points), expression=exp.paren(count))
-                fired = exp.paren(count.copy()) > 0
+            if keep is not None and rule.name not in keep:
+                out += [col(f"__p{k}", "c"), col(f"__f{k}", "c")]
+                k += 1
+                continue
+            if isinstance(rule, PropertyRule | CompletenessRule):
+                pts, fired = static_points(ctx, rule, where, resolve)
             else:
                 i = event_index[id(rule)]
                 src = f"l{i}" if id(rule) in limited else "a"
@@ -226,15 +233,46 @@ def _rule_columns(ctx: _Ctx, event_rules, ev_exclusions, reset) -> list[exp.Expr
             out.append(exp.alias_(case((fired, n(1)), default=n(0)), f"__f{k}", quoted=True))
             k += 1
     for j, x in enumerate(model.exclusions):
-        if x.when is not None:
+        if keep is not None and x.name not in keep:
+            hit = col(f"__ex{j}", "c")
+        elif x.when is not None:
             hit = _locate(ctx, ("exclusions", j, "when"), lambda x=x: contact_cond(x.when))
         else:
             j_on = [y for y in model.exclusions if y.on is not None].index(x)
             hit = coalesce_false(col(f"__x{j_on}", "a") > 0) if ctx.src.has_events else exp.false()
         out.append(exp.alias_(hit, f"__ex{j}", quoted=True))
-    for f in ("__asof_us",):
+    for f in ("__asof_us", *ctx.carry):
         out.append(col(f, "c"))
     return out
+
+
+def static_points(ctx: _Ctx, rule, where: tuple, resolve) -> tuple[exp.Expression, exp.Expression]:
+    """A property or completeness rule over one record: (points, fired)."""
+    cond_of = Compiler(ctx.d, resolve)
+    if isinstance(rule, CompletenessRule):
+        values = Values(ctx.d)
+        filled = [
+            case((exp.paren(values.present(resolve(p)[0])), n(1)), default=n(0))
+            for p in rule.properties
+        ]
+        count = filled[0]
+        for f in filled[1:]:
+            count = exp.Add(this=count, expression=f)
+        pts = exp.Mul(this=dbl(rule.points), expression=exp.paren(count))
+        return pts, exp.paren(count.copy()) > 0
+    if rule.cases:
+        conds = [
+            _locate(ctx, (*where, "cases", ci, "when"), lambda c=c: cond_of(c.when))
+            for ci, c in enumerate(rule.cases)
+        ]
+        pts = case(
+            *[(cd, dbl(c.points)) for cd, c in zip(conds, rule.cases, strict=True)],
+            default=dbl(rule.otherwise),
+        )
+        fired = exp.or_(*[cd.copy() for cd in conds]) if not rule.otherwise else exp.true()
+        return pts, fired
+    cond = _locate(ctx, (*where, "when"), lambda: cond_of(rule.when))
+    return case((cond, dbl(rule.points)), default=dbl(0.0)), cond.copy()
 
 
 def _sum(terms: list[exp.Expression]) -> exp.Expression:
@@ -247,8 +285,8 @@ def _sum(terms: list[exp.Expression]) -> exp.Expression:
 
 
 def _groups_cte(ctx: _Ctx) -> exp.Select:
-    model = ctx.model
-    out: list[exp.Expression] = [col("contact_id"), col("__asof_us")]
+    model = ctx.scoring
+    out: list[exp.Expression] = [col(ctx.key), col("__asof_us"), *map(col, ctx.carry)]
     k = 0
     fired: list[exp.Expression] = []
     for gname, group in model.groups.items():
@@ -286,7 +324,7 @@ def _int_sum(terms: list[exp.Expression]) -> exp.Expression:
 
 
 def _total_cte(ctx: _Ctx) -> exp.Select:
-    model = ctx.model
+    model = ctx.scoring
     if model.total.weights is not None:
         raw = _sum(
             [exp.Mul(this=col(f"g_{g}"), expression=dbl(w)) for g, w in model.total.weights.items()]
@@ -300,7 +338,8 @@ def _total_cte(ctx: _Ctx) -> exp.Select:
     excluded = exp.or_(*exs) if exs else exp.false()
     total = case((exp.paren(excluded), lo.copy()), default=clamped)
     cols = [
-        col("contact_id"),
+        col(ctx.key),
+        *map(col, ctx.carry),
         *[col(f"g_{g}") for g in model.groups],
         exp.alias_(total, "total", quoted=True),
         exp.alias_(exp.paren(excluded.copy()), "excluded", quoted=True),
@@ -331,7 +370,7 @@ def _total_cte(ctx: _Ctx) -> exp.Select:
 
 
 def _final(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
-    model = ctx.model
+    model = ctx.scoring
     scores = {g: col(f"g_{g}") for g in model.groups}
 
     def resolve(name: str):
@@ -349,7 +388,7 @@ def _final(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
     default = s(model.default_stage) if model.default_stage is not None else null_text()
     stage = case(*whens, default=default) if whens else default
     stage = case((col("excluded"), null_text()), default=stage)
-    out = [col("contact_id"), exp.alias_(s(model.name), "model", quoted=True)]
+    out = [col(ctx.key), exp.alias_(s(ctx.model.name), "model", quoted=True)]
     for g in group_columns:
         out.append(
             exp.alias_(
@@ -365,5 +404,6 @@ def _final(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
         col("excluded"),
         col("exclusion_reason"),
         exp.alias_(exp.cast(col("__fired"), "bigint"), "rules_fired", quoted=True),
+        *map(col, ctx.carry),
     ]
     return exp.select(*out).from_("__t")

@@ -105,6 +105,8 @@ class Compiler:
             x, kind = self.resolve(cond.field)
             if kind == "number":
                 return self.numeric(cond, x)
+            if kind == "maybe_number":
+                return self.maybe_numeric(cond, x)
             return self.predicate(cond, x)
         if isinstance(cond, AllOf):
             return exp.and_(*[exp.paren(self(c)) for c in cond.items])
@@ -163,3 +165,21 @@ class Compiler:
             f"the score {p.field!r} is a number: '{op}' tests text; use gt, gte, lt, lte, "
             "between or eq with a number"
         )
+
+    def maybe_numeric(self, p: Predicate, x: exp.Expression) -> exp.Expression:
+        """A score that is NULL where it does not apply (an account score of a contact
+        with no account): missing then, and every test two-valued as in Python."""
+        op = p.op
+        if op == "missing":
+            return exp.paren(exp.Is(this=x, expression=exp.null()))
+        if op == "exists":
+            return exp.Not(this=exp.paren(exp.Is(this=x, expression=exp.null())))
+        if op not in ("eq", "ne", "in", "not_in"):
+            return self.numeric(p, x)  # comparisons are already false for NULL
+        equal = self.numeric(Predicate(field=p.field, op="in", value=_items(p.value)), x)
+        equal = coalesce_false(equal)
+        return exp.Not(this=equal) if op in ("ne", "not_in") else equal
+
+
+def _items(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)

@@ -112,6 +112,10 @@ class Dialect:
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         raise NotImplementedError
 
+    def after_last_at(self, e: exp.Expression) -> exp.Expression:
+        """The text after the last ``@`` (empty or NULL when there is none)."""
+        return exp.RegexpExtract(this=e, expression=s("@([^@]*)$"), group=n(1))
+
     def try_double(self, text: exp.Expression) -> exp.Expression:
         """Text already known to match NUMBER_BODY → DOUBLE, or NULL when not finite."""
         raw = exp.TryCast(this=text, to=exp.DataType.build("double"), safe=True)
@@ -155,6 +159,9 @@ class Postgres(Dialect):
 
     def trim_ws(self, e):
         return exp.Anonymous(this="BTRIM", expressions=[e, s(WHITESPACE)])
+
+    def after_last_at(self, e):
+        return exp.Anonymous(this="SUBSTRING", expressions=[e, s("@([^@]*)$")])
 
     def epoch_us(self, ts):
         # EXTRACT(EPOCH ...) is an exact numeric since PostgreSQL 14.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ...model.schema import ScoringModel
+from ..linking import LinkReport
 from . import build_query, to_sql
 from .compiler import Source
 
@@ -70,3 +72,96 @@ def score_rows(models, con, *, as_of, as_of_column=None, **names) -> list[dict[s
     rel = score_relation(models, con, as_of=as_of, as_of_column=as_of_column, **names)
     cols = rel.columns
     return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+@dataclass
+class AccountRun:
+    """The account steps done on a connection: the two queries left to read, and what
+    reading the accounts set aside (free-mail domains, shared domains)."""
+
+    contacts_sql: str
+    accounts_sql: str | None
+    report: LinkReport
+    tables: list[str]
+    statements: list[str] = field(default_factory=list)  # the steps, when only shown
+
+    def drop(self, con) -> None:
+        for name in reversed(self.tables):
+            con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def account_source(con, accounts: str = "accounts"):
+    """The accounts table's columns and the index of its ids and domains."""
+    from ...errors import DataError
+    from .accounts import index_from_rows
+
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    if accounts not in tables:
+        raise DataError(f"no accounts table {accounts!r}", hint="load the accounts first")
+    columns = _columns(con, accounts)
+    domain = '"domain"' if "domain" in columns else "NULL"
+    rows = con.execute(f'SELECT CAST("id" AS VARCHAR), {domain} FROM "{accounts}"').fetchall()
+    return columns, index_from_rows(rows, accounts)
+
+
+def prepare_accounts(
+    models: ScoringModel | Sequence[ScoringModel],
+    con,
+    *,
+    as_of: datetime | str,
+    contacts: str = "contacts",
+    events: str = "events",
+    accounts: str = "accounts",
+    pretty: bool = False,
+) -> AccountRun:
+    """Make the account steps' temporary tables; the scores are read from the queries."""
+    import pyarrow as pa
+
+    from .accounts import DOMAINS_TABLE, AccountTables, build_plan
+
+    con.execute("SET TimeZone = 'UTC'")
+    src = source_of(con, contacts, events)
+    columns, index = account_source(con, accounts)
+    rows = index.domain_rows()
+    domains = pa.table(
+        {
+            "domain": pa.array([d for d, _ in rows], pa.string()),
+            "account_id": pa.array([a for _, a in rows], pa.string()),
+        }
+    )
+    con.register("__ls_domain_rows", domains)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DOMAINS_TABLE} AS SELECT * FROM __ls_domain_rows")
+    con.unregister("__ls_domain_rows")
+    plan = build_plan(models, "duckdb", src, AccountTables(accounts, columns), as_of=as_of)
+    made = [DOMAINS_TABLE]
+    for name, query in plan.steps:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query.sql(dialect="duckdb")}')
+        made.append(name)
+    return AccountRun(
+        plan.contacts.sql(dialect="duckdb", pretty=pretty),
+        None if plan.accounts is None else plan.accounts.sql(dialect="duckdb", pretty=pretty),
+        index.report,
+        made,
+    )
+
+
+def score_account_rows(models, con, *, as_of, **names) -> tuple[list[dict], list[dict]]:
+    """Contact rows (with ``account_id``) and account rows, as Python dicts."""
+    run = prepare_accounts(models, con, as_of=as_of, **names)
+    try:
+        out = []
+        for sql in (run.contacts_sql, run.accounts_sql):
+            if sql is None:
+                out.append([])
+                continue
+            rel = con.sql(sql)
+            cols = rel.columns
+            out.append([dict(zip(cols, row, strict=True)) for row in rel.fetchall()])
+        return out[0], out[1]
+    finally:
+        run.drop(con)

@@ -134,3 +134,91 @@ def score_rows(
     finally:
         if isinstance(url_or_conn, str):
             conn.close()
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+def prepare_accounts(
+    models,
+    conn,
+    *,
+    as_of,
+    contacts: str = "contacts",
+    events: str | None = "events",
+    accounts: str = "accounts",
+    pretty: bool = False,
+    execute: bool = True,
+):
+    """The account plan on PostgreSQL: its temporary tables made (unless ``execute`` is
+    false, for ``--show-sql``) and the two queries left to read."""
+    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
+    from .duckdb import AccountRun
+
+    src = source_of(conn, contacts, events)
+    columns = _columns(conn, accounts)
+    if not columns:
+        raise DataError(
+            f"no table {accounts!r} in the database",
+            hint="give the accounts table with --accounts-table",
+        )
+    if "id" not in columns:
+        raise DataError(
+            f"table {accounts!r} has no 'id' column; the columns are: " + ", ".join(columns),
+            hint="every account needs an id",
+        )
+    domain = '"domain"::text' if "domain" in columns else "NULL"
+    rows = conn.execute(f'SELECT "id"::text, {domain} FROM {_quoted(accounts)}').fetchall()
+    index = index_from_rows(rows, accounts)
+    plan = build_plan(models, "postgres", src, AccountTables(accounts, columns), as_of=as_of)
+    made = []
+    if execute:
+        conn.execute(f"DROP TABLE IF EXISTS {DOMAINS_TABLE}")
+        conn.execute(f"CREATE TEMPORARY TABLE {DOMAINS_TABLE} (domain text, account_id text)")
+        with conn.cursor() as cur, cur.copy(f"COPY {DOMAINS_TABLE} FROM STDIN") as cp:
+            for row in index.domain_rows():
+                cp.write_row(row)
+        made.append(DOMAINS_TABLE)
+        for name, query in plan.steps:
+            conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+            conn.execute(f'CREATE TEMPORARY TABLE "{name}" AS {query.sql(dialect="postgres")}')
+            made.append(name)
+    statements = [] if execute else plan.statements("postgres", pretty=pretty)
+    run = AccountRun(
+        plan.contacts.sql(dialect="postgres", pretty=pretty),
+        None if plan.accounts is None else plan.accounts.sql(dialect="postgres", pretty=pretty),
+        index.report,
+        made,
+    )
+    run.statements = statements
+    return run
+
+
+def _quoted(table: str) -> str:
+    return ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
+
+
+def score_account_rows(
+    models, url_or_conn, *, as_of, contacts="contacts", events="events", accounts="accounts"
+):
+    """Contact rows (with ``account_id``) and account rows, scored in the database."""
+    conn = connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
+    try:
+        check_server(conn)
+        run = prepare_accounts(
+            models, conn, as_of=as_of, contacts=contacts, events=events, accounts=accounts
+        )
+        out = []
+        for sql in (run.contacts_sql, run.accounts_sql):
+            if sql is None:
+                out.append([])
+                continue
+            cur = conn.execute(sql)
+            names = [c.name for c in cur.description]
+            out.append([dict(zip(names, row, strict=True)) for row in cur.fetchall()])
+        for name in reversed(run.tables):
+            conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+        return out[0], out[1]
+    finally:
+        if isinstance(url_or_conn, str):
+            conn.close()

@@ -109,3 +109,78 @@ def score_frame(models, spark, *, as_of, as_of_column=None):
 def score_rows(models, spark, *, as_of, as_of_column=None) -> list[dict[str, Any]]:
     frame = score_frame(models, spark, as_of=as_of, as_of_column=as_of_column)
     return [row.asDict() for row in frame.collect()]
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+def register_accounts_parquet(spark, accounts: str | Path) -> None:
+    """Read the accounts file as the ``accounts`` view, every column as text."""
+    from pyspark.sql import functions as F
+
+    a = spark.read.parquet(str(accounts))
+    idc = "id" if "id" in a.columns else "account_id"
+    a = a.select(
+        F.col(idc).cast("string").alias("id"),
+        *[F.col(x).cast("string").alias(x) for x in a.columns if x != idc],
+    )
+    a.createOrReplaceTempView("accounts")
+
+
+def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execute: bool = True):
+    """The account plan on Spark: each step cached as a temporary view."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
+    from .duckdb import AccountRun
+
+    src = source_of(spark)
+    tables = {t.name for t in spark.catalog.listTables()}
+    if accounts not in tables:
+        raise UsageError(f"no accounts view {accounts!r}: register the accounts first")
+    columns = tuple(spark.table(accounts).columns)
+    domain = "CAST(`domain` AS STRING)" if "domain" in columns else "CAST(NULL AS STRING)"
+    rows = [
+        tuple(r)
+        for r in spark.sql(f"SELECT CAST(`id` AS STRING), {domain} FROM `{accounts}`").collect()
+    ]
+    index = index_from_rows(rows, accounts)
+    plan = build_plan(models, "spark", src, AccountTables(accounts, columns), as_of=as_of)
+    made = []
+    if execute:
+        schema = StructType(
+            [StructField("domain", StringType()), StructField("account_id", StringType())]
+        )
+        spark.createDataFrame(index.domain_rows(), schema).createOrReplaceTempView(DOMAINS_TABLE)
+        made.append(DOMAINS_TABLE)
+        for name, query in plan.steps:
+            drop_views(spark, [name])
+            spark.sql(f"CACHE TABLE `{name}` AS {query.sql(dialect='spark')}")
+            made.append(name)
+    run = AccountRun(
+        plan.contacts.sql(dialect="spark"),
+        None if plan.accounts is None else plan.accounts.sql(dialect="spark"),
+        index.report,
+        made,
+    )
+    run.statements = [] if execute else plan.statements("spark", pretty=True)
+    return run
+
+
+def drop_views(spark, names) -> None:
+    """Uncache and drop views, the last made first (a view reads the ones before it)."""
+    for name in reversed(list(names)):
+        spark.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
+        spark.catalog.dropTempView(name)
+
+
+def score_account_rows(models, spark, *, as_of) -> tuple[list[dict], list[dict]]:
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    run = prepare_accounts(models, spark, as_of=as_of)
+    try:
+        out = []
+        for sql in (run.contacts_sql, run.accounts_sql):
+            out.append([] if sql is None else [r.asDict() for r in spark.sql(sql).collect()])
+        return out[0], out[1]
+    finally:
+        drop_views(spark, run.tables)

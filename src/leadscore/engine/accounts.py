@@ -1,0 +1,368 @@
+"""Account scores, in process: the reference meaning of a model's ``account:`` section.
+
+:func:`score_account` scores one account from its properties and its contacts'
+scores (each contact a :class:`Member`); :func:`score_population` scores every
+contact and every account of a population in the order the section's meaning
+needs, and is what the SQL engines are checked against:
+
+1. each account's *provisional* scores: from its properties alone, roll-ups at 0;
+2. every contact, reading its account's properties and provisional scores
+   (``account.<field>``);
+3. every account, rolling up its contacts' scores from step 2;
+4. the contacts whose rules read account scores, again, with the final ones.
+
+Validation guarantees that the contact scores a roll-up reads do not depend on
+rolled-up account scores, so step 3 sees their final values, and that contact
+rules reading account scores before step 4 see only what does not roll up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..model.accounts import ACCOUNT, AccountScoring, RollupRule
+from ..model.schema import ScoringModel
+from . import values as V
+from .conditions import evaluate
+from .inprocess import _rule_hit, combine, grade_of, score_contact, stage_of, total_of
+from .linking import AccountIndex
+from .result import Event, RuleHit, ScoreResult
+
+
+class Contribution(BaseModel):
+    """What one contact gave one roll-up rule."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contact_id: str
+    points: float
+    detail: str | None = None
+
+
+class AccountRuleHit(RuleHit):
+    """A rule's effect on an account; roll-ups name the contacts behind the points."""
+
+    contributions: tuple[Contribution, ...] = ()
+
+
+class AccountResult(BaseModel):
+    """An account's score under one model, as of one time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    account_id: str
+    as_of: datetime
+    groups: dict[str, float]
+    total: float
+    grade: str | None
+    stage: str | None
+    excluded: bool
+    exclusion_reasons: tuple[str, ...] = ()
+    rules_fired: int
+    contacts: int  # linked contacts, excluded ones included
+    breakdown: tuple[AccountRuleHit, ...]
+
+    def fired(self) -> list[AccountRuleHit]:
+        return [h for h in self.breakdown if h.fired]
+
+    def row(self) -> dict[str, Any]:
+        """A flat row for tables and files: one column per account group."""
+        out: dict[str, Any] = {"account_id": self.account_id, "model": self.model}
+        out.update(self.groups)
+        out.update(
+            total=self.total,
+            grade=self.grade,
+            stage=self.stage,
+            excluded=self.excluded,
+            exclusion_reason="; ".join(self.exclusion_reasons) or None,
+            rules_fired=self.rules_fired,
+            contacts=self.contacts,
+        )
+        return out
+
+    def contributions(self) -> dict[str, float]:
+        """Points each contact gave the roll-ups (before group caps and weights)."""
+        out: dict[str, float] = {}
+        for hit in self.breakdown:
+            for c in hit.contributions:
+                out[c.contact_id] = out.get(c.contact_id, 0.0) + c.points
+        return out
+
+
+@dataclass(frozen=True)
+class Member:
+    """One contact as its account's roll-ups read it: its properties and its scores
+    under the model (the scores win where a property has a score's name)."""
+
+    contact_id: str
+    record: Mapping[str, Any]
+    excluded: bool
+
+    @classmethod
+    def of(cls, contact: Mapping[str, Any], scores: ScoreResult | Mapping[str, Any]) -> Member:
+        """From a contact's properties and its score (a result or a stored score row:
+        ``groups``, ``total``, ``grade``, ``stage``, ``excluded``)."""
+        if isinstance(scores, ScoreResult):
+            s = {**scores.groups, "total": scores.total, "grade": scores.grade}
+            s |= {"stage": scores.stage, "excluded": scores.excluded}
+        else:
+            s = {**(scores.get("groups") or {})}
+            s |= {k: scores.get(k) for k in ("total", "grade", "stage", "excluded")}
+        cid = contact.get("id", contact.get("contact_id"))
+        return cls(str(cid), {**contact, **s}, bool(s["excluded"]))
+
+
+def account_fields(
+    account: Mapping[str, Any], result: AccountResult | None = None
+) -> dict[str, Any]:
+    """What a contact reads of its account: ``account.<property>``, and with a result
+    ``account.total``, ``account.<group>``, ``account.grade``, ``.stage``, ``.excluded``."""
+    out = {ACCOUNT + k: v for k, v in account.items() if not V.is_missing(v)}
+    out[ACCOUNT + "id"] = str(account["id"])
+    if result is not None:
+        out.update({ACCOUNT + g: v for g, v in result.groups.items()})
+        out[ACCOUNT + "total"] = result.total
+        out[ACCOUNT + "grade"] = result.grade
+        out[ACCOUNT + "stage"] = result.stage
+        out[ACCOUNT + "excluded"] = result.excluded
+    return out
+
+
+def _section(model: ScoringModel) -> AccountScoring:
+    if model.account is None:
+        from ..errors import UsageError
+
+        raise UsageError(f"model {model.name!r} has no 'account:' section: it scores no accounts")
+    return model.account
+
+
+def score_account(
+    model: ScoringModel,
+    account: Mapping[str, Any],
+    members: Iterable[Member] = (),
+    *,
+    as_of: datetime | str | None = None,
+) -> AccountResult:
+    """Score one account (``id``, ``domain`` and properties) from its contacts."""
+    acc = _section(model)
+    when = datetime.now(UTC) if as_of is None else V.timestamp(as_of)
+    people = sorted(members, key=lambda m: m.contact_id)
+    breakdown: list[AccountRuleHit] = []
+    groups: dict[str, float] = {}
+    for gname, group in acc.groups.items():
+        hits: list[AccountRuleHit] = []
+        for rule in group.rules:
+            if isinstance(rule, RollupRule):
+                hits.append(rollup_hit(gname, rule, people))
+            else:
+                hit = _rule_hit(model, gname, False, rule, account, None, when)
+                hits.append(AccountRuleHit(**hit.model_dump()))
+        breakdown += hits
+        groups[gname] = combine(group, hits)
+    total = total_of(acc, groups)
+    reasons = tuple(x.name for x in acc.exclusions if evaluate(x.when, account))
+    if reasons:
+        total = acc.scale.min
+    grade = grade_of(acc, groups)
+    return AccountResult(
+        model=model.name,
+        account_id=str(account["id"]),
+        as_of=when,
+        groups=groups,
+        total=total,
+        grade=grade,
+        stage=None if reasons else stage_of(acc, groups, total, grade),
+        excluded=bool(reasons),
+        exclusion_reasons=reasons,
+        rules_fired=sum(1 for h in breakdown if h.fired),
+        contacts=len(people),
+        breakdown=tuple(breakdown),
+    )
+
+
+def _value(member: Member, score: str) -> float:
+    return V.number(member.record.get(score)) or 0.0
+
+
+def _cap(value: float, cap: float | None) -> tuple[float, bool]:
+    if cap is not None and abs(value) > cap:
+        return (cap if value > 0 else -cap), True
+    return value, False
+
+
+def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> AccountRuleHit:
+    """One roll-up over an account's contacts (sorted by id)."""
+    counted = [
+        m
+        for m in people
+        if (rule.include_excluded or not m.excluded)
+        and (rule.where is None or evaluate(rule.where, m.record))
+    ]
+    n = len(counted)
+    agg = rule.rollup
+    base = {"group": gname, "rule": rule.name, "kind": "rollup", "matched": n}
+    if agg == "roles":
+        return _roles(rule, counted, base)
+    if agg == "count":
+        if rule.at_least is not None:
+            fired = n >= rule.at_least
+            pts = rule.points if fired else 0.0
+            share = pts / n if fired else 0.0
+            return AccountRuleHit(
+                **base,
+                fired=fired,
+                points_raw=pts,
+                points_decayed=pts,
+                points=pts,
+                detail=f"{n} contact(s), needs {rule.at_least}",
+                contributions=tuple(
+                    Contribution(contact_id=m.contact_id, points=share) for m in counted
+                )
+                if fired
+                else (),
+            )
+        raw = rule.points * n
+        pts, capped = _cap(raw, rule.max_points)
+        each = rule.points * (pts / raw if raw else 0.0)
+        return AccountRuleHit(
+            **base,
+            fired=n > 0,
+            points_raw=raw,
+            points_decayed=raw,
+            points=pts,
+            capped=capped,
+            detail=f"{n} contact(s)",
+            contributions=tuple(
+                Contribution(contact_id=m.contact_id, points=each) for m in counted
+            ),
+        )
+    values = [(m, _value(m, rule.of)) for m in counted]
+    if agg == "sum":
+        chosen = values
+        raw = sum(v for _, v in values)
+        detail = f"sum of {rule.of} over {n} contact(s)"
+    elif agg == "max":
+        chosen = sorted(values, key=lambda mv: (-mv[1], mv[0].contact_id))[:1]
+        raw = chosen[0][1] if chosen else 0.0
+        detail = f"highest {rule.of} of {n} contact(s)"
+    else:
+        size = rule.top or 1
+        chosen = sorted(values, key=lambda mv: (-mv[1], mv[0].contact_id))[:size]
+        raw = sum(v for _, v in chosen) / size
+        detail = f"mean {rule.of} of the top {size} of {n} contact(s)"
+    pts, capped = _cap(raw, rule.max_points)
+    ratio = pts / raw if capped else 1.0
+    scale = (1.0 / (rule.top or 1)) if agg == "top" else 1.0
+    return AccountRuleHit(
+        **base,
+        fired=n > 0,
+        points_raw=raw,
+        points_decayed=raw,
+        points=pts if n else 0.0,
+        capped=capped,
+        detail=detail,
+        contributions=tuple(
+            Contribution(
+                contact_id=m.contact_id, points=v * scale * ratio, detail=f"{rule.of} {v:g}"
+            )
+            for m, v in chosen
+        ),
+    )
+
+
+def _roles(rule: RollupRule, counted: Sequence[Member], base: dict) -> AccountRuleHit:
+    holders = {
+        role: [m.contact_id for m in counted if evaluate(cond, m.record)]
+        for role, cond in (rule.roles or {}).items()
+    }
+    covered = [role for role, who in holders.items() if who]
+    fired = len(covered) >= rule.roles_needed
+    pts = rule.points if fired else 0.0
+    people = sorted({cid for role in covered for cid in holders[role]})
+    roles_of = {cid: [r for r in covered if cid in holders[r]] for cid in people}
+    detail = f"{len(covered)} of {len(holders)} roles, needs {rule.roles_needed}"
+    if covered:
+        detail += ": " + ", ".join(covered)
+    return AccountRuleHit(
+        **{**base, "matched": len(covered)},
+        fired=fired,
+        points_raw=pts,
+        points_decayed=pts,
+        points=pts,
+        detail=detail,
+        contributions=tuple(
+            Contribution(contact_id=cid, points=pts / len(people), detail=", ".join(roles_of[cid]))
+            for cid in people
+        )
+        if fired
+        else (),
+    )
+
+
+# ----------------------------------------------------------------------------- populations
+
+
+@dataclass
+class Population:
+    """Every contact's and every account's score under one model."""
+
+    contacts: list[ScoreResult]
+    accounts: list[AccountResult]
+    links: dict[str, str | None] = field(default_factory=dict)  # contact id → account id
+
+
+def score_population(
+    model: ScoringModel,
+    contacts: Iterable[tuple[Mapping[str, Any], Sequence[Event | Mapping[str, Any]]]],
+    accounts: Iterable[Mapping[str, Any]] | AccountIndex,
+    *,
+    as_of: datetime | str | None = None,
+) -> Population:
+    """Score contacts (each with its events) and accounts together, as the SQL engines do.
+
+    Accounts are mappings with ``id``, an optional ``domain`` and properties; contacts
+    link to them as :mod:`leadscore.engine.linking` says. Contacts come back in the
+    order given, accounts in id order.
+    """
+    when = datetime.now(UTC) if as_of is None else V.timestamp(as_of)
+    index = accounts if isinstance(accounts, AccountIndex) else AccountIndex(accounts)
+    use = model.account_use
+    people = list(contacts)
+    links = {str(c.get("id", c.get("contact_id"))): index.link(c) for c, _ in people}
+    ids = sorted(index.by_id)
+    scored = model.account is not None
+    provisional = {
+        aid: score_account(model, index.by_id[aid], (), as_of=when) if scored else None
+        for aid in ids
+    }
+
+    def fields(cid: str, results: Mapping[str, AccountResult | None]) -> dict[str, Any]:
+        aid = links[cid]
+        return {} if aid is None else account_fields(index.by_id[aid], results[aid])
+
+    def score_all(results) -> list[ScoreResult]:
+        out = []
+        for contact, events in people:
+            cid = str(contact.get("id", contact.get("contact_id")))
+            own = {k: v for k, v in contact.items() if not k.startswith(ACCOUNT)}
+            record = {**own, **fields(cid, results)}  # account.* comes from the account
+            out.append(score_contact(model, record, events, as_of=when))
+        return out
+
+    first = score_all(provisional)
+    if not scored:
+        return Population(first, [], links)
+    members: dict[str, list[Member]] = {aid: [] for aid in ids}
+    for (contact, _), result in zip(people, first, strict=True):
+        aid = links[str(result.contact_id)]
+        if aid is not None:
+            members[aid].append(Member.of(contact, result))
+    final = {aid: score_account(model, index.by_id[aid], members[aid], as_of=when) for aid in ids}
+    second = score_all(final) if use.score_fields else first
+    return Population(second, [final[aid] for aid in ids], links)
