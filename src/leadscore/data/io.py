@@ -8,7 +8,11 @@ The views created on the connection are the contract with the SQL engines:
 
 * ``contacts``: ``id`` (text, unique, not null) and one text column per property;
 * ``events``: ``contact_id``, ``event_id`` (nullable), ``type``, ``ts``
-  (TIMESTAMPTZ, UTC) and one text column per attribute.
+  (TIMESTAMPTZ, UTC) and one text column per attribute;
+* ``accounts`` (when an accounts file is given): ``id`` (text, unique, not null)
+  and one text column per property (``domain``, ``industry``, ...). Contacts link
+  to them by their ``account_id`` and ``email`` columns
+  (:mod:`leadscore.engine.linking`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ READERS = {
     ".json": "read_json",
 }
 ID_COLUMNS = ("id", "contact_id")
+ACCOUNT_ID_COLUMNS = ("id", "account_id")
 EVENT_KEY_COLUMNS = ("event_id", "id", "idempotency_key")
 EVENT_CORE = ("contact_id", "type", "ts")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,6 +95,22 @@ class Inputs:
     orphan_events: int = 0
     orphan_examples: list[str] = field(default_factory=list)
     has_events: bool = False
+    n_accounts: int = 0
+    account_properties: list[str] = field(default_factory=list)
+    has_accounts: bool = False
+
+    def account_rows(self) -> Iterator[dict[str, Any]]:
+        """Each account (ordered by id): ``id`` and its properties, for the in-process
+        evaluator (nothing when no accounts were loaded)."""
+        if not self.has_accounts:
+            return
+        names = ["id", *self.account_properties]
+        cur = self.con.execute(
+            f"SELECT {', '.join(_quote(n) for n in names)} FROM accounts ORDER BY id"
+        )
+        while batch := cur.fetchmany(50_000):
+            for row in batch:
+                yield dict(zip(names, row, strict=True))
 
     def contact_rows(self) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Each contact (ordered by id) with its events, for the in-process evaluator."""
@@ -121,6 +142,7 @@ def load_inputs(
     contacts: str | Path,
     events: str | Path | None = None,
     *,
+    accounts: str | Path | None = None,
     con=None,
     id_column: str | None = None,
     enrich: bool = False,
@@ -135,6 +157,9 @@ def load_inputs(
     properties (``email_type``, ``email_domain``, ``seniority``, …; see
     docs/enrichment.md) before any evaluator reads the contacts, so every
     evaluator sees the same enriched values.
+
+    With ``accounts``, the accounts file becomes the ``accounts`` table (its id
+    from an ``id`` or ``account_id`` column; empty and repeated ids refused).
     """
     con = con or connect()
     cpath = Path(contacts)
@@ -194,6 +219,8 @@ def load_inputs(
         enrich_table(con, "contacts", progress=progress)
         props = [d[0] for d in con.execute("SELECT * FROM contacts LIMIT 0").description][1:]
     inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
+    if accounts is not None:
+        _load_accounts(con, Path(accounts), inputs)
     if events is None:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE events (contact_id VARCHAR, event_id VARCHAR, "
@@ -202,6 +229,59 @@ def load_inputs(
         return inputs
     _load_events(con, Path(events), inputs)
     return inputs
+
+
+def check_readable(path: str | Path) -> None:
+    """Refuse a file :func:`load_inputs` cannot read (unknown type, missing) before any work."""
+    _source_sql(Path(path))
+
+
+def _load_accounts(con, apath: Path, inputs: Inputs) -> None:
+    asrc = _source_sql(apath)
+    acols = _columns(con, asrc, apath)
+    idc = next((c for c in ACCOUNT_ID_COLUMNS if c in acols), None)
+    if idc is None:
+        raise DataError(
+            "no account id column: expected 'id' or 'account_id'; the columns are: "
+            + ", ".join(acols),
+            source=str(apath),
+            hint="name the accounts' id column 'id' (or 'account_id')",
+        )
+    props = [c for c in acols if c != idc]
+    select = ", ".join(
+        [f"CAST({_quote(idc)} AS VARCHAR) AS id"]
+        + [f"CAST({_quote(p)} AS VARCHAR) AS {_quote(p)}" for p in props]
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE accounts AS SELECT {select}, __row FROM "
+        f"(SELECT *, row_number() OVER () AS __row FROM {asrc}) ORDER BY __row"
+    )
+    empty = con.execute(
+        "SELECT __row FROM accounts WHERE id IS NULL OR trim(id) = '' ORDER BY __row"
+    ).fetchall()
+    if empty:
+        rows = ", ".join(str(r[0]) for r in empty[:5]) + (", …" if len(empty) > 5 else "")
+        raise DataError(
+            f"{len(empty)} account(s) have an empty id (row(s) {rows})",
+            source=str(apath),
+            column=idc,
+            hint="every account needs an id",
+        )
+    dup = con.execute(
+        "SELECT id, count(*) FROM accounts GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 3"
+    ).fetchall()
+    if dup:
+        listed = ", ".join(f"{i!r} ({n} times)" for i, n in dup)
+        raise DataError(
+            f"account ids appear more than once: {listed}",
+            source=str(apath),
+            column=idc,
+            hint="each account id must be unique",
+        )
+    con.execute("ALTER TABLE accounts DROP COLUMN __row")
+    inputs.n_accounts = con.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    inputs.account_properties = props
+    inputs.has_accounts = True
 
 
 def _load_events(con, epath: Path, inputs: Inputs) -> None:
