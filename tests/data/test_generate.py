@@ -1,8 +1,10 @@
 """The synthetic funnel: deterministic, readable by load_inputs, with a ground truth
-that follows the hidden propensity, and with the mess real data has."""
+that follows the hidden propensity, and with the mess real data has; its accounts
+link the way the linking rules say."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from datetime import datetime
@@ -13,14 +15,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from leadscore.data.generate import END, generate, simulate
+from leadscore.data.generate import (
+    ACCOUNT_LINK_RATE,
+    END,
+    MAX_COMPANIES,
+    accounts_path,
+    generate,
+    simulate,
+)
+from leadscore.data.generate import (
+    FREE_MAIL as GENERATED_FREE_MAIL,
+)
 from leadscore.data.io import load_inputs
+from leadscore.engine.linking import AccountIndex, email_domain, normalise_domain
 from leadscore.errors import UsageError
 
 PROPERTIES = [
     "email", "first_name", "last_name", "company", "job_title", "country", "phone", "employees",
     "industry", "budget", "source", "lifecycle_stage", "created_at", "converted", "converted_at",
+    "account_id",
 ]  # fmt: skip
+ACCOUNT_PROPERTIES = ["name", "domain", "industry", "employees", "country", "revenue",
+                      "technologies", "customer"]  # fmt: skip
 ATTRIBUTES = ["url", "form_id", "asset_id", "email_id", "campaign", "session_id"]
 FREE_MAIL = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com")
 DISPOSABLE = ("mailinator.com", "10minutemail.com", "guerrillamail.com", "yopmail.com")
@@ -69,6 +85,22 @@ def test_same_seed_same_files(tmp_path):
     second = generate(300, 9, tmp_path / "b", events_per_contact=8)
     for x, y in zip(first, second, strict=True):
         assert pq.read_table(x).equals(pq.read_table(y))
+    assert pq.read_table(accounts_path(tmp_path / "a")).equals(
+        pq.read_table(accounts_path(tmp_path / "b"))
+    )
+
+
+def _digest(table: pa.Table) -> str:
+    return hashlib.sha256(repr(table.to_pydict()).encode()).hexdigest()[:16]
+
+
+def test_accounts_leave_the_earlier_columns_as_they_were():
+    # The digests of simulate(300, 3, events_per_contact=5) from before accounts were
+    # generated: files made with an older version stay the same but for account_id.
+    data = simulate(300, 3, events_per_contact=5)
+    assert data.contacts.column_names[-1] == "account_id"
+    assert _digest(data.contacts.drop_columns(["account_id"])) == "c61e116b953c8c89"
+    assert _digest(data.events) == "356917539798948d"
 
 
 def test_row_counts(world):
@@ -91,9 +123,11 @@ def test_contact_ids_unique_and_events_belong_to_contacts(world):
 def test_load_inputs_reads_the_files(tmp_path, fmt):
     contacts, events = generate(500, 2, tmp_path, events_per_contact=6, fmt=fmt)
     assert (contacts.name, events.name) == (f"contacts.{fmt}", f"events.{fmt}")
-    inputs = load_inputs(contacts, events)
+    inputs = load_inputs(contacts, events, accounts=accounts_path(tmp_path, fmt))
     assert inputs.n_contacts == 500
     assert inputs.properties == PROPERTIES
+    assert inputs.account_properties == ACCOUNT_PROPERTIES
+    assert inputs.n_accounts == len(list(inputs.account_rows())) > 40
     assert inputs.attributes == ATTRIBUTES
     assert inputs.orphan_events == 0
     assert inputs.n_events == (pq.read_metadata(events).num_rows if fmt == "parquet" else
@@ -183,9 +217,89 @@ def test_realistic_mess(world):
     assert 0 < twice < 0.01 * len(rows)
 
 
+# ----------------------------------------------------------------------------- accounts
+
+
+def test_one_account_per_company_with_contacts(world):
+    accounts = world.accounts
+    assert accounts.column_names == ["id", *ACCOUNT_PROPERTIES]
+    ids = accounts.column("id").to_pylist()
+    assert ids[:2] == ["a000001", "a000002"] and len(set(ids)) == len(ids)
+    # 6,000 contacts work for 750 companies; nearly all of them have a contact
+    assert 650 < accounts.num_rows <= 750
+    names = set(accounts.column("name").to_pylist())
+    assert set(texts(world.contacts, "company")) - {None} <= names
+    customers = texts(accounts, "customer")
+    assert set(customers) == {"yes", "no"} and customers.count("yes") < 0.08 * len(customers)
+    tools = [t for t in texts(accounts, "technologies") if t is not None]
+    assert all(1 <= len(t.split(";")) <= 6 for t in tools)
+    # revenue follows the headcount
+    rows = [r for r in accounts.to_pylist() if r["revenue"] and r["employees"]]
+    big = [r["revenue"] for r in rows if r["employees"] > 1000]
+    small = [r["revenue"] for r in rows if r["employees"] < 20]
+    assert min(big) > max(small) / 10 and np.median(big) > 50 * np.median(small)
+
+
+def test_account_domains_are_messy_like_a_crm_export(world):
+    raw = texts(world.accounts, "domain")
+    n = len(raw)
+    blank = sum(d is None for d in raw)
+    free = sum(d is not None and d in GENERATED_FREE_MAIL for d in raw)
+    urls = sum(d is not None and d.startswith("https://www.") for d in raw)
+    upper = sum(d is not None and d != d.lower() for d in raw)
+    assert 0 < free < 0.03 * n and 0 < blank < 0.05 * n
+    assert 0 < urls < 0.05 * n and 0 < upper < 0.03 * n
+    # written badly, but still the company's domain once read as a domain
+    assert all(normalise_domain(d) is not None for d in raw if d is not None)
+
+
+def test_contacts_link_explicitly_by_domain_or_not_at_all(world):
+    accounts = world.accounts.to_pylist()
+    by_id = {a["id"]: a for a in accounts}
+    index = AccountIndex(accounts)
+    assert index.report.counts["free"] > 0  # free-mail account domains are set aside
+    contacts = world.contacts.select(["id", "email", "company", "account_id"]).to_pylist()
+    named = [c for c in contacts if c["account_id"] is not None]
+    assert abs(len(named) / len(contacts) - ACCOUNT_LINK_RATE) < 0.03
+    stale = [c for c in named if c["account_id"] not in by_id]
+    assert 0 < len(stale) < 0.03 * len(named)
+    for c in named:  # an explicit id names the contact's company (or no account)
+        if c["account_id"] in by_id and c["company"] is not None:
+            assert by_id[c["account_id"]]["name"] == c["company"]
+    by_domain = free_mail = 0
+    for c in contacts:
+        if c["account_id"] is not None:
+            continue
+        domain = email_domain(c["email"])
+        linked = index.link(c)
+        if domain in FREE_MAIL:
+            free_mail += 1
+            assert linked is None  # free-mail never links
+        elif linked is not None:
+            by_domain += 1
+            if c["company"] is not None:
+                assert by_id[linked]["name"] == c["company"]
+    assert by_domain > 0.3 * len(contacts) and free_mail > 0.1 * len(contacts)
+
+
+def test_the_number_of_accounts_can_be_chosen():
+    few = simulate(2000, seed=1, events_per_contact=1, accounts=40)
+    assert 35 <= few.accounts.num_rows <= 40
+    assert len(set(texts(few.contacts, "company")) - {None}) <= 40
+    # more companies than there are plain names: numbered ones, still distinct
+    many = simulate(3 * MAX_COMPANIES, seed=1, events_per_contact=0, accounts=MAX_COMPANIES + 5000)
+    names = many.accounts.column("name").to_pylist()
+    domains = [normalise_domain(d) for d in texts(many.accounts, "domain") if d is not None]
+    assert len(set(names)) == len(names) > MAX_COMPANIES
+    assert any(name.endswith(" 2") for name in names)
+    assert len(set(domains)) > 0.97 * len(domains)
+
+
 def test_bad_arguments_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="at least 1"):
         simulate(0, seed=1)
+    with pytest.raises(UsageError, match="number of accounts"):
+        simulate(10, seed=1, accounts=0)
     with pytest.raises(UsageError, match="parquet or csv"):
         generate(10, 1, tmp_path, fmt="xlsx")
     (tmp_path / "file").write_text("x")
@@ -208,6 +322,11 @@ def test_cli_generate(tmp_path: Path):
     assert out.returncode == 0, out.stderr
     assert "wrote 200 contacts" in out.stdout and "events" in out.stdout
     assert (tmp_path / "d" / "contacts.csv").exists() and (tmp_path / "d" / "events.csv").exists()
+    assert f"accounts to {tmp_path / 'd' / 'accounts.csv'}" in out.stdout
+    few = run("generate", "--contacts", "200", "--seed", "3", "--out", str(tmp_path / "f"),
+              "--events-per-contact", "1", "--accounts", "7", "--format", "csv")  # fmt: skip
+    assert few.returncode == 0, few.stderr
+    assert len((tmp_path / "f" / "accounts.csv").read_text().splitlines()) == 1 + 7
     bad = run("generate", "--contacts", "10", "--out", str(tmp_path / "e"), "--format", "xls")
     assert bad.returncode == 2
     assert "Error: unknown format 'xls': use parquet or csv" in bad.stderr

@@ -11,12 +11,16 @@ The files written by :func:`generate` are read by
 plus the hidden labels ``converted`` (0/1) and ``converted_at`` for backtests
 and training (never use them in a scoring model); ``events`` has
 ``contact_id``, ``event_id``, ``type``, ``ts`` and the attributes ``url``,
-``form_id``, ``asset_id``, ``email_id``, ``campaign``, ``session_id``.
+``form_id``, ``asset_id``, ``email_id``, ``campaign``, ``session_id``;
+``accounts`` has one row per company with contacts (``id``, ``name``, ``domain``
+and firmographics). About 40% of the contacts name their account in
+``account_id``; the others link by the domain of their e-mail, or not at all.
 
 Every event happens in the year before :data:`END` (2026-01-01T00:00:00Z):
-score as of that time. The same ``(contacts, seed, events_per_contact)`` gives
-the same files. Everything is vectorised with numpy; this module does not use
-the scoring code.
+score as of that time. The same ``(contacts, seed, events_per_contact, accounts)``
+gives the same files; the accounts are drawn after everything else, from a
+generator of their own, so the other columns do not depend on them. Everything
+is vectorised with numpy; this module does not use the scoring code.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class Synthetic:
     contacts: pa.Table
     events: pa.Table
     propensity: np.ndarray
+    accounts: pa.Table | None = None
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -174,25 +179,31 @@ _SUFFIX = _words(
     "Labs|Group|Systems|Analytics|Software|Technologies|Partners|Solutions|Digital|Networks|"
     "Health|Capital|Logistics|Energy|Media|Works|Cloud|Data|Robotics|Bio"
 )
-MAX_COMPANIES = len(_PREFIX) * len(_CORE) * len(_SUFFIX)
+MAX_COMPANIES = len(_PREFIX) * len(_CORE) * len(_SUFFIX)  # names without a number
 
 
 def _company_parts(index: np.ndarray):
+    """(prefix, core, suffix, series) of company names; series 0 for the first
+    MAX_COMPANIES names, then 1, 2, ... ("Bluepeak Labs 2") when more are asked for."""
+    series, index = np.divmod(index, MAX_COMPANIES)
     p, rest = np.divmod(index, len(_CORE) * len(_SUFFIX))
     c, s = np.divmod(rest, len(_SUFFIX))
-    return p, c, s
+    return p, c, s, series
 
 
 def _company_names(index: np.ndarray) -> list[str]:
     parts = zip(*_company_parts(index), strict=True)
-    return [f"{_PREFIX[p]}{_CORE[c]} {_SUFFIX[s]}" for p, c, s in parts]
+    return [
+        f"{_PREFIX[p]}{_CORE[c]} {_SUFFIX[s]}" + (f" {k + 1}" if k else "") for p, c, s, k in parts
+    ]
 
 
 def _company_domains(index: np.ndarray, country: np.ndarray) -> list[str]:
     parts = zip(index, *_company_parts(index), country, strict=True)
     return [
-        f"{_PREFIX[p]}{_CORE[c]}{_SUFFIX[s]}".lower() + (".com" if i % 3 == 0 else COUNTRY_TLD[k])
-        for i, p, c, s, k in parts
+        f"{_PREFIX[p]}{_CORE[c]}{_SUFFIX[s]}{k + 1 if k else ''}".lower()
+        + (".com" if i % 3 == 0 else COUNTRY_TLD[t])
+        for i, p, c, s, k, t in parts
     ]
 
 
@@ -266,11 +277,15 @@ def _uniform_ts(rng, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- contacts
 
 
-def _contacts(rng: np.random.Generator, n: int) -> tuple[dict, dict]:
+def _contacts(rng: np.random.Generator, n: int, companies: int | None = None) -> tuple[dict, dict]:
     """Contact columns and the hidden per-contact quantities the events need."""
-    n_comp = int(np.clip(n // 8, 1, MAX_COMPANIES))
+    if companies is None:
+        n_comp, names = int(np.clip(n // 8, 1, MAX_COMPANIES)), MAX_COMPANIES
+    else:
+        n_comp = companies
+        names = MAX_COMPANIES * -(-n_comp // MAX_COMPANIES)  # numbered series beyond
     comp_z = rng.normal(size=n_comp)
-    comp_name = rng.choice(MAX_COMPANIES, size=n_comp, replace=False)
+    comp_name = rng.choice(names, size=n_comp, replace=False)
     comp_country = _pick(rng, comp_z, COUNTRY_WEIGHTS)
     comp_industry = _pick(rng, comp_z, INDUSTRY_WEIGHTS)
     log_emp = rng.normal(3.6 + 0.6 * np.clip(comp_z, -1.5, 1.5), 1.4)
@@ -333,7 +348,15 @@ def _contacts(rng: np.random.Generator, n: int) -> tuple[dict, dict]:
         ),
         "created_at": pa.array(created, pa.timestamp("s", tz="UTC")),
     }
-    hidden = {"z": z, "created": created, "email_kind": email_kind}
+    hidden = {"z": z, "created": created, "email_kind": email_kind, "company": company}
+    hidden["companies"] = {
+        "z": comp_z,
+        "name": comp_name,
+        "country": comp_country,
+        "industry": comp_industry,
+        "employees": comp_employees,
+        "domain": domains,
+    }
     return columns, hidden
 
 
@@ -544,6 +567,80 @@ def _outcome(rng: np.random.Generator, hidden: dict) -> tuple[np.ndarray, np.nda
     return converted, when
 
 
+# --------------------------------------------------------------------------- accounts
+
+ACCOUNT_LINK_RATE = 0.4  # contacts that name their account in account_id
+STALE_LINK_RATE = 0.01  # of those, ids that name no account (a company merged or deleted)
+CUSTOMER_RATE = 0.03  # accounts that already buy (customer: yes)
+ACCOUNT_DOMAIN_MESS = {  # shares of accounts whose domain is written badly, in draw order
+    "free": 0.01,  # a free-mail domain (gmail.com, ...): links no contact
+    "blank": 0.02,
+    "url": 0.02,  # https://www.acme.com/
+    "upper": 0.01,  # ACME.COM
+}
+ACCOUNT_BLANK_RATE = {"industry": 0.03, "employees": 0.03, "country": 0.02, "revenue": 0.1,
+    "technologies": 0.05}  # fmt: skip
+REVENUE_PER_EMPLOYEE = 150_000  # median yearly revenue per employee
+TECHNOLOGIES = _words(
+    "Salesforce|HubSpot|Marketo|Pardot|Slack|Microsoft Teams|Jira|Zendesk|Intercom|AWS|Azure|"
+    "Google Cloud|Snowflake|Databricks|Segment|Stripe|Shopify|SAP|Workday|Okta"
+)
+
+
+def _accounts(rng: np.random.Generator, hidden: dict) -> tuple[pa.Table, pa.Array]:
+    """One account per company with contacts, and each contact's explicit ``account_id``
+    (null for the contacts left to link by e-mail domain)."""
+    comp, company = hidden["companies"], hidden["company"]
+    n = len(company)
+    has = np.flatnonzero(np.bincount(company, minlength=len(comp["z"])) > 0)
+    m = len(has)
+    number = np.zeros(len(comp["z"]), np.int64)
+    number[has] = np.arange(1, m + 1)
+    width = max(6, len(str(m)))
+    z = comp["z"][has]
+
+    domain = np.array(comp["domain"].take(pa.array(has)).to_pylist(), dtype=object)
+    u = rng.random(m)
+    cuts = np.cumsum(list(ACCOUNT_DOMAIN_MESS.values()))
+    kind = np.searchsorted(cuts, u, side="right")  # 0 free, 1 blank, 2 url, 3 upper, 4 clean
+    free = np.array(FREE_MAIL, dtype=object)[rng.integers(0, len(FREE_MAIL), size=m)]
+    domain = np.where(kind == 0, free, domain)
+    domain = np.where(kind == 2, "https://www." + domain.astype(str) + "/", domain)
+    domain = np.where(kind == 3, np.char.upper(domain.astype(str)), domain)
+    domain_col = pa.array(domain.tolist(), pa.string(), mask=kind == 1)
+
+    blank = {k: rng.random(m) < p for k, p in ACCOUNT_BLANK_RATE.items()}
+    employees = comp["employees"][has]
+    revenue = employees * REVENUE_PER_EMPLOYEE * np.exp(0.2 * z + rng.normal(0, 0.5, size=m))
+    revenue = np.maximum(10_000, np.round(revenue / 10_000) * 10_000).astype(np.int64)
+    # a few tools each, keener companies a few more; random keys sorted = a random subset
+    k = np.minimum(1 + rng.poisson(1.5 + 0.5 * np.clip(z, -1, 2)), 6)
+    order = np.argsort(rng.random((m, len(TECHNOLOGIES))), axis=1)
+    tools = [";".join(TECHNOLOGIES[t] for t in row[:j]) for row, j in zip(order, k, strict=True)]
+    customer = rng.random(m) < CUSTOMER_RATE
+
+    accounts = pa.table(
+        {
+            "id": _numbered("a", np.arange(1, m + 1), width),
+            "name": pa.array(_company_names(comp["name"][has])),
+            "domain": domain_col,
+            "industry": _texts(INDUSTRIES, comp["industry"][has], blank["industry"]),
+            "employees": pa.array(employees, mask=blank["employees"]),
+            "country": _texts(COUNTRIES, comp["country"][has], blank["country"]),
+            "revenue": pa.array(revenue, mask=blank["revenue"]),
+            "technologies": pa.array(tools, pa.string(), mask=blank["technologies"]),
+            "customer": _texts(["no", "yes"], customer.astype(np.int32)),
+        }
+    )
+    named = rng.random(n) < ACCOUNT_LINK_RATE
+    stale = rng.random(n) < STALE_LINK_RATE
+    ref = np.where(stale, m + 1 + rng.integers(0, max(m, 1), size=n), number[company])
+    account_id = pc.if_else(
+        pa.array(named), _numbered("a", ref, width), pa.scalar(None, pa.string())
+    )
+    return accounts, account_id
+
+
 # --------------------------------------------------------------------------- assembly
 
 
@@ -575,12 +672,27 @@ def _events_table(cols: dict[str, np.ndarray], contact_ids: pa.Array, rng) -> pa
 
 
 def simulate(
-    contacts: int, seed: int, *, events_per_contact: float = 20, report: Report | None = None
+    contacts: int,
+    seed: int,
+    *,
+    events_per_contact: float = 20,
+    accounts: int | None = None,
+    report: Report | None = None,
 ) -> Synthetic:
-    """Generate the tables in memory (see :func:`generate` to write them)."""
+    """Generate the tables in memory (see :func:`generate` to write them).
+
+    ``accounts`` is the number of companies the contacts work for (default: one per
+    8 contacts, at most MAX_COMPANIES); the accounts table has those with contacts.
+    """
     if isinstance(contacts, bool) or not isinstance(contacts, int) or contacts < 1:
         raise UsageError(
             f"the number of contacts must be a whole number of at least 1, got {contacts!r}"
+        )
+    if accounts is not None and (
+        isinstance(accounts, bool) or not isinstance(accounts, int) or accounts < 1
+    ):
+        raise UsageError(
+            f"the number of accounts must be a whole number of at least 1, got {accounts!r}"
         )
     if not 0 <= events_per_contact <= 10_000:
         raise UsageError(
@@ -588,7 +700,7 @@ def simulate(
         )
     say = report or (lambda _what, _share: None)
     rng = np.random.default_rng(seed)
-    columns, hidden = _contacts(rng, contacts)
+    columns, hidden = _contacts(rng, contacts, accounts)
     say("making events", 0.1)
     cols = _events(rng, hidden, events_per_contact)
     say("ordering events", 0.25)
@@ -596,8 +708,15 @@ def simulate(
     columns["converted"] = pa.array(converted.astype(np.int8))
     columns["converted_at"] = pa.array(when, pa.timestamp("s", tz="UTC"), mask=~converted)
     events = _events_table(cols, columns["id"], rng)
+    # Accounts last, from a generator of their own: the columns above stay as they were.
+    account_table, columns["account_id"] = _accounts(np.random.default_rng([seed, 1]), hidden)
     say("writing files", 0.15)
-    return Synthetic(contacts=pa.table(columns), events=events, propensity=hidden["z"])
+    return Synthetic(
+        contacts=pa.table(columns),
+        events=events,
+        propensity=hidden["z"],
+        accounts=account_table,
+    )
 
 
 def _for_file(table: pa.Table, fmt: str) -> pa.Table:
@@ -641,10 +760,17 @@ def _write(table: pa.Table, path: Path, fmt: str, say: Report, share: float) -> 
     tmp.replace(path)
 
 
+def accounts_path(out_dir: str | Path, fmt: str = "parquet") -> Path:
+    """Where :func:`write` puts the accounts: ``accounts.<fmt>`` beside the contacts."""
+    return Path(out_dir) / f"accounts.{fmt}"
+
+
 def write(
     data: Synthetic, out_dir: str | Path, *, fmt: str = "parquet", report: Report | None = None
 ) -> tuple[Path, Path]:
-    """Write ``contacts.<fmt>`` and ``events.<fmt>`` into ``out_dir`` (created if needed)."""
+    """Write ``contacts.<fmt>``, ``events.<fmt>`` and ``accounts.<fmt>`` into ``out_dir``
+    (created if needed); return the contacts' and the events' paths (the accounts' is
+    :func:`accounts_path`)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use parquet or csv")
     say = report or (lambda _what, _share: None)
@@ -653,7 +779,11 @@ def write(
         raise UsageError(f"{str(out)!r} is a file; give a folder for the generated data")
     out.mkdir(parents=True, exist_ok=True)
     contacts_path, events_path = out / f"contacts.{fmt}", out / f"events.{fmt}"
-    _write(data.contacts, contacts_path, fmt, say, 0.05)
+    _write(data.contacts, contacts_path, fmt, say, 0.04)
+    if data.accounts is not None:
+        _write(data.accounts, accounts_path(out, fmt), fmt, say, 0.01)
+    else:
+        say("writing files", 0.01)
     _write(data.events, events_path, fmt, say, 0.45)
     return contacts_path, events_path
 
@@ -664,16 +794,22 @@ def generate(
     out_dir: str | Path,
     *,
     events_per_contact: float = 20,
+    accounts: int | None = None,
     fmt: str = "parquet",
     report: Report | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``contacts.<fmt>`` and ``events.<fmt>`` into ``out_dir``; return both paths.
+    """Write ``contacts.<fmt>``, ``events.<fmt>`` and ``accounts.<fmt>`` into ``out_dir``;
+    return the contacts' and the events' paths (the accounts are at
+    :func:`accounts_path`).
 
     ``events_per_contact`` is the average number of events per contact (the
-    count varies with each contact's propensity). ``report(what, share)`` is
-    called as work is done, the shares adding up to 1.
+    count varies with each contact's propensity); ``accounts`` the number of
+    companies (see :func:`simulate`). ``report(what, share)`` is called as work
+    is done, the shares adding up to 1.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}: use parquet or csv")
-    data = simulate(contacts, seed, events_per_contact=events_per_contact, report=report)
+    data = simulate(
+        contacts, seed, events_per_contact=events_per_contact, accounts=accounts, report=report
+    )
     return write(data, out_dir, fmt=fmt, report=report)
