@@ -11,6 +11,7 @@ from .helpers import model_yaml
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 SAMPLE_PARAMS = {
     "contact_id": "no-such-contact",
+    "account_id": "no-such-account",
     "name": "no-such-model",
     "version": "999",
     "delivery_id": "999",

@@ -366,3 +366,25 @@ def score_population(
     final = {aid: score_account(model, index.by_id[aid], members[aid], as_of=when) for aid in ids}
     second = score_all(final) if use.score_fields else first
     return Population(second, [final[aid] for aid in ids], links)
+
+
+def account_outcomes(model: ScoringModel, record: Mapping[str, Any]) -> tuple:
+    """What the contact's rules that read account fields decide for ``record``: equal
+    outcomes for two sets of account fields mean equal scores (only those rules read
+    them), so a contact need not be scored again when its account changes."""
+    from ..model.accounts import rule_fields
+    from ..model.schema import CompletenessRule, PropertyRule
+
+    names = model.account_use.rules
+    out: list[Any] = []
+    for _, rule in model.rules():
+        if rule.name not in names:
+            continue
+        if isinstance(rule, PropertyRule):
+            conds = [rule.when] if rule.when is not None else [c.when for c in rule.cases]
+            out.append(tuple(evaluate(c, record) for c in conds))
+        elif isinstance(rule, CompletenessRule):
+            fields = sorted(f for f in rule_fields(rule) if f.startswith(ACCOUNT))
+            out.append(tuple(V.is_missing(record.get(f)) for f in fields))
+    out += [evaluate(x.when, record) for x in model.exclusions if x.name in names and x.when]
+    return tuple(out)

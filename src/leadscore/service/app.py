@@ -16,6 +16,7 @@ from ..enrich import Enricher
 from . import problems
 from .core import Service
 from .deps import KeyCache
+from .routes_accounts import router as accounts_router
 from .routes_admin import health_router
 from .routes_admin import router as admin_router
 from .routes_contacts import router as contacts_router
@@ -122,7 +123,14 @@ def create_app(
     app.state.sweeper = sweeper
     app.state.key_cache = KeyCache()
     problems.install(app)
-    routers = (health_router, contacts_router, enrich_router, events_router, models_router)
+    routers = (
+        health_router,
+        contacts_router,
+        accounts_router,
+        enrich_router,
+        events_router,
+        models_router,
+    )
     for router in (*routers, admin_router):
         app.include_router(router)
     from ..web import install as install_web  # the web app's pages at /, same service

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from ..enrich import Enricher
 from ..store import Store
 from ..store import tables as T
+from ..store.links import link_columns
+from .accounts import account_aware, links, stale_links
 from .enrichment import ServiceEnrichment
 from .problems import ApiProblem
 from .published import ModelCache, Published
@@ -88,6 +90,8 @@ class Service:
         fire=True,
         detail=None,
         models: Sequence[Published] | None = None,
+        accounts: Sequence[str] = (),
+        changed_accounts: Sequence[str] = (),
     ) -> dict[str, dict[str, Adjusted]]:
         pubs = self.published(conn) if models is None else models
         return rescore(
@@ -99,6 +103,8 @@ class Service:
             hysteresis=self.settings.trigger_hysteresis,
             fire=fire,
             detail=detail,
+            accounts=accounts,
+            changed_accounts=changed_accounts,
         )
 
     def notify_outbox(self) -> None:
@@ -116,11 +122,14 @@ class Service:
         def work(conn: sa.Connection) -> tuple[list[dict[str, Any]], dict]:
             results: list[dict[str, Any]] = [{} for _ in items]
             ids = []
+            before: dict[str, str | None] = {}
             for i in order:
-                cid, created = self._upsert_one(conn, items[i], now)
+                cid, created, old_account = self._upsert_one(conn, items[i], now)
                 ids.append(cid)
+                before.setdefault(cid, old_account)
                 results[i] = {"id": cid, "created": created}
-            scored = self._rescore(conn, ids, "contact", now)
+            left = stale_links(conn, before, ids)  # accounts some of them moved away from
+            scored = self._rescore(conn, ids, "contact", now, accounts=sorted(left))
             audit(conn, actor, "contacts.upsert", None, {"count": len(items)}, at=now)
             return results, scored
 
@@ -133,7 +142,10 @@ class Service:
             r["scores"] = {m: _brief(a) for m, a in scored.get(r["id"], {}).items()}
         return results
 
-    def _upsert_one(self, conn: sa.Connection, item: Any, now: datetime) -> tuple[str, bool]:
+    def _upsert_one(
+        self, conn: sa.Connection, item: Any, now: datetime
+    ) -> tuple[str, bool, str | None]:
+        """Write one contact; its id, whether it is new, and its account before."""
         c = T.contacts.c
         email = item.email.strip().lower() if item.email else None
         row = None
@@ -164,10 +176,15 @@ class Service:
             cid = item.id or "c_" + uuid.uuid4().hex[:16]
             conn.execute(
                 sa.insert(T.contacts).values(
-                    id=cid, email=email, properties=props, created_at=now, updated_at=now
+                    id=cid,
+                    email=email,
+                    properties=props,
+                    created_at=now,
+                    updated_at=now,
+                    **link_columns(props, email),
                 )
             )
-            return cid, True
+            return cid, True, None
         props = {} if item.replace else dict(row.properties or {})
         for k, v in item.properties.items():
             if v is None:
@@ -183,12 +200,13 @@ class Service:
             changed.append("email")
         if changed or item.replace:
             props = self.enrichment.offline(props, changed=changed if not item.replace else props)
+        old_account = links(conn, [row])[row.id]
         conn.execute(
             sa.update(T.contacts)
             .where(c.id == row.id)
-            .values(email=email, properties=props, updated_at=now)
+            .values(email=email, properties=props, updated_at=now, **link_columns(props, email))
         )
-        return row.id, False
+        return row.id, False, old_account
 
     def delete_contact(self, contact_id: str, actor: str, *, erase: bool) -> None:
         now = utcnow()
@@ -198,6 +216,8 @@ class Service:
             ).first()
             if row is None:
                 raise ApiProblem(404, f"no contact {contact_id!r}")
+            full = conn.execute(sa.select(T.contacts).where(T.contacts.c.id == contact_id)).one()
+            account = links(conn, [full])[contact_id]
             counts = {}
             for table in (
                 T.events,
@@ -212,6 +232,8 @@ class Service:
                 counts[table.name] = conn.execute(
                     sa.delete(table).where(col == contact_id)
                 ).rowcount
+            if account is not None:  # one contact fewer in its account's roll-ups
+                self._rescore(conn, [], "contact", now, accounts=[account])
             if erase:
                 # Deliveries carry the contact's e-mail and scores: gone too. Earlier audit
                 # entries naming the contact lose the id; the new entry keeps no personal data.
@@ -226,6 +248,44 @@ class Service:
                 audit(conn, actor, "contact.erase", "erased", {"removed": counts}, at=now)
             else:
                 audit(conn, actor, "contact.delete", contact_id, {"removed": counts}, at=now)
+
+    # ----------------------------------------------------------------- accounts
+    def upsert_accounts(self, items: Sequence[Any], actor: str) -> list[dict[str, Any]]:
+        """Write accounts and rescore them (and the contacts that read them) at once."""
+        from . import account_ops
+
+        now = utcnow()
+        order = sorted(range(len(items)), key=lambda i: items[i].id)
+
+        def work(conn: sa.Connection) -> list[dict[str, Any]]:
+            results: list[dict[str, Any]] = [{} for _ in items]
+            left: set[str] = set()
+            for i in order:
+                created, lost = account_ops.upsert_account(conn, items[i], now)
+                left |= lost
+                results[i] = {"id": items[i].id, "created": created}
+            ids = sorted({it.id for it in items})
+            self._rescore(conn, sorted(left), "account", now, changed_accounts=ids)
+            audit(conn, actor, "accounts.upsert", None, {"count": len(items)}, at=now)
+            briefs = account_briefs(conn, ids)
+            for r in results:
+                r["scores"] = briefs.get(r["id"], {})
+            return results
+
+        results = self.store.transaction(work)
+        self.notify_outbox()
+        return results
+
+    def delete_account(self, account_id: str, actor: str) -> None:
+        """Delete an account; its contacts are rescored without it."""
+        from . import account_ops
+
+        now = utcnow()
+        with self.store.write() as conn:
+            members, counts = account_ops.delete_account(conn, account_id)
+            self._rescore(conn, members, "account", now)
+            audit(conn, actor, "account.delete", account_id, {"removed": counts}, at=now)
+        self.notify_outbox()
 
     # ----------------------------------------------------------------- events
     def ingest(self, items: Sequence[Any], actor: str) -> list[dict[str, Any]]:
@@ -335,6 +395,7 @@ class Service:
                         else {},
                         "created_at": now,
                         "updated_at": now,
+                        **link_columns({}, email_of.get(cid)),
                     }
                     for cid in missing
                 ],
@@ -418,8 +479,9 @@ class Service:
         has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
         with self.store.read() as conn:
             published = self.published(conn)
-        pubs = [p for p in published if _time_dependent(p)]
-        done = 0
+        timed = [p for p in published if _time_dependent(p)]
+        pubs = [p for p in timed if not account_aware(p)]
+        done = sum(self._sweep_accounts(p, now, batch) for p in timed if account_aware(p))
         last = ""
         while pubs:
             with self.store.read() as conn:
@@ -441,6 +503,35 @@ class Service:
         self.notify_outbox()
         return done
 
+    def _sweep_accounts(self, pub: Published, now: datetime, batch: int) -> int:
+        """A time sweep of an account-aware model: every account with all its contacts, a
+        page per transaction, then the contacts with events and no account."""
+        from .accounts import FullRescore
+        from .scoring import Writing
+
+        full = FullRescore(pub, Writing("time", now, self.settings.trigger_hysteresis))
+        after: str | None = ""
+        while after is not None:
+            with self.store.write() as conn:
+                _, _, after = full.accounts_page(conn, after)
+        has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
+        last = ""
+        while True:
+            with self.store.read() as conn:
+                ids = list(
+                    conn.execute(
+                        sa.select(T.contacts.c.id)
+                        .where(T.contacts.c.id > last, has_events)
+                        .order_by(T.contacts.c.id)
+                        .limit(batch)
+                    ).scalars()
+                )
+            if not ids:
+                return full.contacts_done
+            with self.store.write() as conn:
+                full.contacts_page(conn, ids)
+            last = ids[-1]
+
     def _sweep_holds(self, pubs: Sequence[Published], now: datetime, batch: int) -> int:
         """Rescore the contacts whose ``holds`` trigger period ran out (their scores do
         not change with time, so the main pass leaves them alone)."""
@@ -450,10 +541,15 @@ class Service:
         for pub in pubs:
             with self.store.read() as conn:
                 ids = due_holds(conn, pub, now)
+                accounts = due_holds(conn, pub, now, "account")
             for start in range(0, len(ids), batch):
                 with self.store.write() as conn:
                     self._rescore(conn, ids[start : start + batch], "time", now, models=[pub])
-            done += len(ids)
+            for start in range(0, len(accounts), batch):
+                with self.store.write() as conn:
+                    chunk = accounts[start : start + batch]
+                    self._rescore(conn, [], "time", now, models=[pub], accounts=chunk)
+            done += len(ids) + len(accounts)
         return done
 
 
@@ -472,6 +568,21 @@ def _time_dependent(pub: Published) -> bool:
         ):
             return True
     return any(x.within is not None for x in pub.model.exclusions)
+
+
+def account_briefs(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each account's current scores in brief, by model."""
+    out: dict[str, dict[str, Any]] = {}
+    S = T.account_scores.c
+    for r in conn.execute(sa.select(T.account_scores).where(S.account_id.in_(list(ids)))):
+        out.setdefault(r.account_id, {})[r.model_name] = {
+            "total": r.total,
+            "grade": r.grade,
+            "stage": r.stage,
+            "excluded": r.excluded,
+            "contacts": r.contacts,
+        }
+    return out
 
 
 def _brief(a: Adjusted) -> dict[str, Any]:

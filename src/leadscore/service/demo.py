@@ -13,6 +13,7 @@ from ..data.io import load_inputs
 from ..engine import values as V
 from ..store import Store
 from ..store import tables as T
+from ..store.links import link_columns
 from .auth import create_key
 from .core import Service, audit
 from .settings import load_settings
@@ -79,7 +80,14 @@ def seed_demo(
         email = props.get("email")
         email = str(email).strip().lower() if email and "@" in str(email) else None
         contacts.append(
-            {"id": cid, "email": email, "properties": props, "created_at": now, "updated_at": now}
+            {
+                "id": cid,
+                "email": email,
+                "properties": props,
+                "created_at": now,
+                "updated_at": now,
+                **link_columns(props, email),
+            }
         )
         n_contacts += 1
         for ev in evs:

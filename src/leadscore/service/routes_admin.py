@@ -68,6 +68,7 @@ def _delivery(r: Any) -> dict[str, Any]:
         "model": r.model_name,
         "trigger": r.trigger,
         "contact_id": r.contact_id,
+        "account_id": r.account_id,
         "crossing": r.crossing,
         "action": r.action_index,
         "kind": r.kind,
@@ -85,6 +86,7 @@ def _delivery(r: Any) -> dict[str, Any]:
 def list_deliveries(
     status: Literal["pending", "delivered", "dead"] | None = None,
     contact_id: str | None = Query(None, max_length=200),
+    account_id: str | None = Query(None, max_length=200),
     trigger: str | None = Query(None, max_length=200),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -96,6 +98,8 @@ def list_deliveries(
         query = query.where(D.status == status)
     if contact_id:
         query = query.where(D.contact_id == contact_id)
+    if account_id:
+        query = query.where(D.account_id == account_id)
     if trigger:
         query = query.where(D.trigger == trigger)
     with svc.store.read() as conn:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ..store import tables as T
+from .accounts import account_aware, links, score_in_memory
 from .auth import Principal
 from .core import Service
 from .deps import require, service
@@ -162,10 +163,12 @@ def get_contact(
             .select_from(T.events)
             .where(T.events.c.contact_id == contact_id)
         ).scalar_one()
+        account = links(conn, [row])[row.id]
     return {
         "id": row.id,
         "email": row.email,
         "properties": row.properties,
+        "account_id": account,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "events": events,
@@ -222,13 +225,16 @@ def get_scores(
         contacts, events, adjustments = load_inputs(conn, [contact_id], as_of=as_of)
         out = []
         for pub in svc.published(conn):
-            adj = score_one(
-                pub,
-                contacts[contact_id],
-                events.get(contact_id, []),
-                adjustments.get(contact_id, []),
-                as_of,
-            )
+            if account_aware(pub):  # its account as of then too, from its contacts then
+                adj = score_in_memory(conn, pub, [contact_id], as_of)[0][contact_id]
+            else:
+                adj = score_one(
+                    pub,
+                    contacts[contact_id],
+                    events.get(contact_id, []),
+                    adjustments.get(contact_id, []),
+                    as_of,
+                )
             out.append(
                 {
                     "model": pub.name,

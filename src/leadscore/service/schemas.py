@@ -25,6 +25,31 @@ class ContactBatch(Strict):
     contacts: list[ContactIn] = Field(min_length=1)
 
 
+class AccountIn(Strict):
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
+    domain: str | None = Field(
+        default=None,
+        max_length=253,
+        description="web domain linking contacts by e-mail (omit: keep; null: remove)",
+    )
+    properties: dict[str, Any] = Field(default_factory=dict)
+    replace: bool = Field(default=False, description="replace all properties instead of merging")
+
+
+class AccountPut(Strict):
+    domain: str | None = Field(
+        default=None,
+        max_length=253,
+        description="web domain linking contacts by e-mail (omit: keep; null: remove)",
+    )
+    properties: dict[str, Any] = Field(default_factory=dict)
+    replace: bool = Field(default=False, description="replace all properties instead of merging")
+
+
+class AccountBatch(Strict):
+    accounts: list[AccountIn] = Field(min_length=1)
+
+
 class EventIn(Strict):
     contact_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\s/]+$")
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")

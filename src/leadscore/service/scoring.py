@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from ..engine.conditions import evaluate
 from ..engine.inprocess import score_contact
 from ..engine.result import Event, ScoreResult
+from ..model.accounts import ACCOUNT
 from ..model.schema import ScoringModel
 from ..store import tables as T
 from . import predicted as P
@@ -41,6 +42,7 @@ class Adjusted:
     stage: str | None
     adjustment: float
     breakdown: list[dict[str, Any]]
+    pub: Published | None = None  # the model version that gave it
 
 
 def stage_for(
@@ -91,6 +93,12 @@ def apply_adjustments(
 
 def contact_record(row: Any) -> dict[str, Any]:
     return {**(row.properties or {}), "id": row.id, "email": row.email}
+
+
+def with_account(record: dict[str, Any], account: dict[str, Any]) -> dict[str, Any]:
+    """The record with its account's fields (a contact's own ``account.*`` set aside)."""
+    own = {k: v for k, v in record.items() if not k.startswith(ACCOUNT)}
+    return {**own, **account}
 
 
 def to_events(rows: Iterable[Any]) -> list[Event]:
@@ -164,22 +172,26 @@ def score_one(
     prediction: Prediction | None = None,
     *,
     predict: bool = True,
+    account: dict[str, Any] | None = None,
 ) -> Adjusted:
     """One contact under one model: rule groups, the ``predicted`` group when the model
     declares a trained model (``prediction`` if computed already), then adjustments.
 
     ``predict=False`` leaves the predicted group out (a few tens of milliseconds saved
     per call): for callers that need only the total of a model whose predicted
-    ``weight`` is 0, such as a chart of the total over time.
+    ``weight`` is 0, such as a chart of the total over time. ``account`` holds the
+    ``account.<field>`` values the contact's rules read (see ``service/accounts.py``).
     """
     record, evs = contact_record(contact), to_events(events)
+    if account is not None:
+        record = with_account(record, account)
     result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of)
     if pub.model.predicted is not None and predict:
         if prediction is None:
             prediction = P.predict(pub.model, [(record, evs)], as_of)[0]
         result = P.add_predicted(pub.model, result, prediction)
     mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
-    return apply_adjustments(pub.model, result, mine)
+    return replace(apply_adjustments(pub.model, result, mine), pub=pub)
 
 
 def rescore(
@@ -192,16 +204,54 @@ def rescore(
     hysteresis: float = 0.0,
     fire: bool = True,
     detail: dict[str, Any] | None = None,
+    accounts: Iterable[str] = (),
+    changed_accounts: Iterable[str] = (),
 ) -> dict[str, dict[str, Adjusted]]:
-    """Rescore contacts under every model given; write scores, history and outbox rows."""
+    """Rescore contacts under every model given; write scores, history and outbox rows.
+
+    Under a model that scores accounts or reads them, the contacts' accounts are
+    rescored too (and ``accounts``: ones that gained or lost contacts; and
+    ``changed_accounts``: ones whose properties changed), then the contacts whose
+    account-reading rules change with them (see ``service/accounts.py``).
+    """
+    from .accounts import account_aware, cascade
+
     ids = sorted(set(contact_ids))
     out: dict[str, dict[str, Adjusted]] = {}
-    if not ids or not models:
+    plain = [p for p in models if not account_aware(p)]
+    aware = [p for p in models if account_aware(p)]
+    accounts, changed_accounts = set(accounts), set(changed_accounts)
+    if not models or not (ids or ((accounts or changed_accounts) and aware)):
         return out
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        out.update(_rescore_chunk(conn, chunk, models, cause, now, hysteresis, fire, detail or {}))
+    options = Writing(cause, now, hysteresis, fire, detail or {})
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        if plain:
+            contacts, scored = compute(conn, chunk, plain, now)
+            write_scores(conn, contacts, scored, options)
+            _merge(out, scored)
+    if aware:
+        _merge(out, cascade(conn, ids, aware, options, accounts, changed_accounts))
     return out
+
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Writing:
+    """How a rescoring writes: why, when, the hysteresis band, whether triggers fire."""
+
+    cause: str
+    now: datetime
+    hysteresis: float = 0.0
+    fire: bool = True
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _merge(out: dict, scored: dict) -> None:
+    for cid, by_model in scored.items():
+        out.setdefault(cid, {}).update(by_model)
 
 
 def predictions(
@@ -219,35 +269,67 @@ def predictions(
     return out
 
 
-def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
-    contacts, events, adjustments = load_inputs(conn, ids, lock=True)
-    names = [m.name for m in models]
-    current = {
-        (r.contact_id, r.model_name): r
-        for r in conn.execute(Q_SCORES, {"ids": list(ids), "names": names})
-    }
-    checks: list[TriggerCheck] = []
-    inserts, updates, history = [], [], []
-    out: dict[str, dict[str, Adjusted]] = {}
+def compute(
+    conn: sa.Connection,
+    ids: Sequence[str],
+    models: Sequence[Published],
+    now: datetime,
+    fields: dict[tuple[str, str], dict[str, Any]] | None = None,
+    *,
+    lock: bool = True,
+    inputs_as_of: datetime | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Adjusted]]]:
+    """Score contacts (locking their rows on PostgreSQL) without writing anything:
+    their rows, and each one's result by model. ``fields`` gives, by (model name,
+    contact id), the ``account.<field>`` values the contact reads; ``inputs_as_of``
+    reads only the events and adjustments up to that time."""
+    contacts, events, adjustments = load_inputs(conn, ids, lock=lock, as_of=inputs_as_of)
     predicted = predictions(models, [contacts[c] for c in ids if c in contacts], events, now)
+    out: dict[str, dict[str, Adjusted]] = {}
     for cid in ids:
         contact = contacts.get(cid)
         if contact is None:
             continue
         for pub in models:
-            adj = score_one(
+            out.setdefault(cid, {})[pub.name] = score_one(
                 pub,
                 contact,
                 events.get(cid, []),
                 adjustments.get(cid, []),
                 now,
                 predicted.get((pub.name, cid)),
+                account=(fields or {}).get((pub.name, cid), {} if fields is not None else None),
             )
-            out.setdefault(cid, {})[pub.name] = adj
+    return contacts, out
+
+
+def write_scores(
+    conn: sa.Connection,
+    contacts: dict[str, Any],
+    scored: dict[str, dict[str, Adjusted]],
+    options: Writing,
+) -> None:
+    """Replace the current scores, add history where something changed, check triggers."""
+    ids = sorted(scored)
+    names = sorted({m for by_model in scored.values() for m in by_model})
+    if not ids:
+        return
+    current = {
+        (r.contact_id, r.model_name): r
+        for r in conn.execute(Q_SCORES, {"ids": ids, "names": names})
+    }
+    checks: list[TriggerCheck] = []
+    inserts, updates, history = [], [], []
+    now, cause, detail = options.now, options.cause, options.detail
+    for cid in ids:
+        contact = contacts[cid]
+        for name, adj in scored[cid].items():
+            pub = adj.pub
+            assert pub is not None, "a result written is one score_one gave"
             res = adj.result
             row = {
                 "contact_id": cid,
-                "model_name": pub.name,
+                "model_name": name,
                 "version": pub.version,
                 "total": adj.total,
                 "grade": res.grade,
@@ -258,7 +340,7 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
                 "adjustment": adj.adjustment,
                 "scored_at": now,
             }
-            old = current.get((cid, pub.name))
+            old = current.get((cid, name))
             (updates if old is not None else inserts).append(row)
             changed = old is None or (
                 abs(old.total - adj.total) > 1e-9
@@ -271,7 +353,7 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
                 history.append(
                     {
                         "contact_id": cid,
-                        "model_name": pub.name,
+                        "model_name": name,
                         "version": pub.version,
                         "at": now,
                         "cause": cause,
@@ -301,5 +383,10 @@ def _rescore_chunk(conn, ids, models, cause, now, hysteresis, fire, detail):
     if history:
         conn.execute(sa.insert(T.score_history), history)
     if checks:
-        check_triggers(conn, checks, now=now, default_hysteresis=hysteresis, fire=fire)
-    return out
+        check_triggers(
+            conn,
+            checks,
+            now=now,
+            default_hysteresis=options.hysteresis,
+            fire=options.fire,
+        )

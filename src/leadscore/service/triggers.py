@@ -18,6 +18,10 @@ The state lives in ``trigger_state`` (model, trigger, contact → armed,
 crossings, since); a firing writes one outbox row per action keyed by
 ``model:trigger:contact:crossing:action``, a unique key, in the same
 transaction as the score change. The outbox worker delivers them.
+
+Account triggers (the ``triggers`` of a model's ``account:`` section) work the
+same way on account scores, with their state in ``account_trigger_state`` and
+delivery keys ``model:trigger:account:ID:crossing:action``.
 """
 
 from __future__ import annotations
@@ -37,8 +41,28 @@ from .published import Published
 @dataclass(frozen=True)
 class TriggerCheck:
     pub: Published
-    contact: Any  # a contacts row
-    adjusted: Any  # scoring.Adjusted
+    contact: Any  # a contacts row, or an accounts row for an account check
+    adjusted: Any  # scoring.Adjusted (or an account's, with the same fields)
+    kind: str = "contact"  # or "account"
+
+    @property
+    def scoring(self) -> Any:
+        """What the triggers, thresholds and stages come from: the model or its section."""
+        return self.pub.model if self.kind == "contact" else self.pub.model.account
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """Where one kind of trigger keeps its state, and the key column there."""
+
+    table: Any
+    key: str
+
+
+SUBJECTS = {
+    "contact": _Subject(T.trigger_state, "contact_id"),
+    "account": _Subject(T.account_trigger_state, "account_id"),
+}
 
 
 def _stage_with(check: TriggerCheck, delta: float) -> str | None:
@@ -46,16 +70,12 @@ def _stage_with(check: TriggerCheck, delta: float) -> str | None:
 
     res = check.adjusted.result
     return stage_for(
-        check.pub.model, res.groups, check.adjusted.total + delta, res.grade, res.excluded
+        check.scoring, res.groups, check.adjusted.total + delta, res.grade, res.excluded
     )
 
 
 CRM_REASONS = 3  # top reasons a crm action writes
-_TS = T.trigger_state.c
-Q_STATE = sa.select(T.trigger_state).where(
-    _TS.contact_id.in_(sa.bindparam("ids", expanding=True)),
-    _TS.model_name.in_(sa.bindparam("names", expanding=True)),
-)
+CONTRIBUTORS = 5  # top contacts an account trigger's payload names
 
 
 def _rearms(check: TriggerCheck, entering: bool, in_stage: bool, h: float, stage: str) -> bool:
@@ -131,7 +151,11 @@ def _step(check: TriggerCheck, trig: Any, old: Any, h: float, now: datetime) -> 
     return st
 
 
-def delivery_key(model: str, trigger: str, contact_id: str, crossing: int, action: int) -> str:
+def delivery_key(
+    model: str, trigger: str, contact_id: str, crossing: int, action: int, kind: str = "contact"
+) -> str:
+    if kind == "account":
+        return f"{model}:{trigger}:account:{contact_id}:{crossing}:{action}"
     return f"{model}:{trigger}:{contact_id}:{crossing}:{action}"
 
 
@@ -151,21 +175,29 @@ def check_triggers(
     default_hysteresis: float,
     fire: bool,
 ) -> int:
-    """Update trigger states for freshly scored contacts; returns outbox rows written."""
-    relevant = [c for c in checks if c.pub.model.triggers]
-    if not relevant:
-        return 0
+    """Update trigger states for freshly scored contacts (or accounts); returns outbox
+    rows written."""
+    written = 0
+    for kind, subject in SUBJECTS.items():
+        mine = [c for c in checks if c.kind == kind and c.scoring.triggers]
+        if mine:
+            written += _check(conn, mine, subject, now, default_hysteresis, fire)
+    return written
+
+
+def _check(conn, relevant, subject: _Subject, now, default_hysteresis, fire) -> int:
+    table, key = subject.table, subject.key
+    ts = table.c
     ids = sorted({c.contact.id for c in relevant})
     names = sorted({c.pub.name for c in relevant})
-    ts = T.trigger_state.c
     state = {
-        (r.model_name, r.trigger, r.contact_id): r
-        for r in conn.execute(Q_STATE, {"ids": ids, "names": names})
+        (r.model_name, r.trigger, getattr(r, key)): r
+        for r in conn.execute(sa.select(table).where(ts[key].in_(ids), ts.model_name.in_(names)))
     }
     inserts, updates, outbox = [], [], []
     for check in relevant:
         pub, cid = check.pub, check.contact.id
-        for trig in pub.model.triggers:
+        for trig in check.scoring.triggers:
             h = pub.hysteresis(trig.name, default_hysteresis)
             old = state.get((pub.name, trig.name, cid))
             st = _step(check, trig, old, h, now)
@@ -174,7 +206,7 @@ def check_triggers(
             row = {
                 "model_name": pub.name,
                 "trigger": trig.name,
-                "contact_id": cid,
+                key: cid,
                 "armed": st.armed,
                 "crossings": st.crossings,
                 "since": st.since,
@@ -185,14 +217,14 @@ def check_triggers(
             elif (old.armed, old.crossings, old.since) != (st.armed, st.crossings, st.since):
                 updates.append(row)
     if inserts:
-        conn.execute(sa.insert(T.trigger_state), inserts)
+        conn.execute(sa.insert(table), inserts)
     if updates:
         conn.execute(
-            sa.update(T.trigger_state)
+            sa.update(table)
             .where(
                 ts.model_name == sa.bindparam("b_m"),
                 ts.trigger == sa.bindparam("b_t"),
-                ts.contact_id == sa.bindparam("b_c"),
+                ts[key] == sa.bindparam("b_c"),
             )
             .values(
                 armed=sa.bindparam("armed"),
@@ -200,31 +232,36 @@ def check_triggers(
                 since=sa.bindparam("since"),
                 changed_at=sa.bindparam("changed_at"),
             ),
-            [
-                {**u, "b_m": u["model_name"], "b_t": u["trigger"], "b_c": u["contact_id"]}
-                for u in updates
-            ],
+            [{**u, "b_m": u["model_name"], "b_t": u["trigger"], "b_c": u[key]} for u in updates],
         )
     if outbox:
         _insert_ignore(conn, outbox)
     return len(outbox)
 
 
-def due_holds(conn: sa.Connection, pub: Published, now: datetime) -> list[str]:
-    """Contacts whose ``holds`` triggers of ``pub`` have held long enough to fire now."""
-    periods = {t.name: t.on.for_ for t in pub.model.triggers if t.on.holds is not None}
+def due_holds(
+    conn: sa.Connection, pub: Published, now: datetime, kind: str = "contact"
+) -> list[str]:
+    """Contacts (or accounts) whose ``holds`` triggers of ``pub`` have held long enough
+    to fire now."""
+    scoring = pub.model if kind == "contact" else pub.model.account
+    if scoring is None:
+        return []
+    periods = {t.name: t.on.for_ for t in scoring.triggers if t.on.holds is not None}
     if not periods:
         return []
+    subject = SUBJECTS[kind]
+    ts = subject.table.c
     rows = conn.execute(
-        sa.select(_TS.contact_id, _TS.trigger, _TS.since).where(
-            _TS.model_name == pub.name,
-            _TS.trigger.in_(sorted(periods)),
-            _TS.armed.is_(True),
-            _TS.since.is_not(None),
+        sa.select(ts[subject.key].label("subject"), ts.trigger, ts.since).where(
+            ts.model_name == pub.name,
+            ts.trigger.in_(sorted(periods)),
+            ts.armed.is_(True),
+            ts.since.is_not(None),
         )
     ).all()
     return sorted(
-        {r.contact_id for r in rows if (now - r.since).total_seconds() >= periods[r.trigger]}
+        {r.subject for r in rows if (now - r.since).total_seconds() >= periods[r.trigger]}
     )
 
 
@@ -241,9 +278,10 @@ def _outbox_rows(
 ) -> list[dict[str, Any]]:
     stage = check.adjusted.stage
     pub, contact, adj = check.pub, check.contact, check.adjusted
+    account = check.kind == "account"
     rows = []
     for i, action in enumerate(trig.actions):
-        key = delivery_key(pub.name, trig.name, contact.id, crossing, i)
+        key = delivery_key(pub.name, trig.name, contact.id, crossing, i, check.kind)
         payload = {
             "type": "trigger.fired",
             "delivery": key,
@@ -251,7 +289,11 @@ def _outbox_rows(
             "on": trig.on.describe(),
             "crossing": crossing,
             "model": {"name": pub.name, "version": pub.version},
-            "contact": {"id": contact.id, "email": contact.email},
+            **(
+                {"account": _account_payload(contact, adj)}
+                if account
+                else {"contact": {"id": contact.id, "email": contact.email}}
+            ),
             "score": {
                 "total": adj.total,
                 "grade": adj.result.grade,
@@ -274,7 +316,8 @@ def _outbox_rows(
                 "key": key,
                 "model_name": pub.name,
                 "trigger": trig.name,
-                "contact_id": contact.id,
+                "contact_id": None if account else contact.id,
+                "account_id": contact.id if account else None,
                 "crossing": crossing,
                 "action_index": i,
                 "kind": action.kind,
@@ -290,3 +333,14 @@ def _outbox_rows(
             }
         )
     return rows
+
+
+def _account_payload(row: Any, adj: Any) -> dict[str, Any]:
+    """The account in a trigger's payload: id, domain, contacts and the top contributors."""
+    shares = sorted(adj.result.contributions().items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "id": row.id,
+        "domain": row.domain,
+        "contacts": adj.result.contacts,
+        "top_contacts": [{"id": cid, "points": pts} for cid, pts in shares[:CONTRIBUTORS]],
+    }

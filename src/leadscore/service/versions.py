@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from ..errors import ModelError
 from ..model.schema import ScoringModel
 from ..store import tables as T
+from .accounts import FullRescore, account_aware, score_in_memory
 from .core import Service, audit, utcnow
 from .predicted import check_model_dir
 from .problems import ApiProblem
 from .published import Published, model_from_text
-from .scoring import load_inputs, predictions, score_one
+from .scoring import Writing, load_inputs, predictions, score_one
 
 MV = T.model_versions.c
 
@@ -117,13 +118,16 @@ def test_on_contact(
         contacts, events, adjustments = load_inputs(conn, [contact_id], as_of=when)
         if contact_id not in contacts:
             raise ApiProblem(404, f"no contact {contact_id!r}")
-        adj = score_one(
-            pub,
-            contacts[contact_id],
-            events.get(contact_id, []),
-            adjustments.get(contact_id, []),
-            when,
-        )
+        if account_aware(pub):  # its account scored under this version too, in memory
+            adj = score_in_memory(conn, pub, [contact_id], when)[0][contact_id]
+        else:
+            adj = score_one(
+                pub,
+                contacts[contact_id],
+                events.get(contact_id, []),
+                adjustments.get(contact_id, []),
+                when,
+            )
         current = conn.execute(
             sa.select(T.scores).where(
                 T.scores.c.contact_id == contact_id, T.scores.c.model_name == name
@@ -179,8 +183,8 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
     delta_sum = 0.0
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
-        for ids in contact_id_pages(conn, batch):
-            contacts, events, adjustments = load_inputs(conn, ids)
+        for scored in _impact_pages(conn, pub, batch, now):
+            ids = sorted(scored)
             current = {
                 r.contact_id: r
                 for r in conn.execute(
@@ -189,21 +193,10 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
                     )
                 )
             }
-            preds = predictions([pub], list(contacts.values()), events, now)
             for cid in ids:
-                adj = score_one(
-                    pub,
-                    contacts[cid],
-                    events.get(cid, []),
-                    adjustments.get(cid, []),
-                    now,
-                    preds.get((pub.name, cid)),
-                )
-                old = current.get(cid)
-                old_stage = old.stage if old else None
-                old_grade = old.grade if old else None
-                stage_moves[(old_stage, adj.stage)] += 1
-                grade_moves[(old_grade, adj.result.grade)] += 1
+                adj, old = scored[cid], current.get(cid)
+                stage_moves[(old.stage if old else None, adj.stage)] += 1
+                grade_moves[(old.grade if old else None, adj.result.grade)] += 1
                 delta_sum += adj.total - (old.total if old else 0.0)
                 contacts_seen += 1
 
@@ -225,6 +218,31 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
         "grades": table(grade_moves),
         "by_stage_after": _count_after(stage_moves),
     }
+
+
+def _impact_pages(conn: sa.Connection, pub: Published, batch: int, now: datetime):
+    """Each page of contacts scored under ``pub`` (nothing written), by contact id."""
+    if account_aware(pub):  # accounts with all their contacts, then the others
+        for results, _ in FullRescore(pub, Writing("impact", now), dry=True).run(
+            conn, contact_id_pages(conn, batch)
+        ):
+            if results:
+                yield results
+        return
+    for ids in contact_id_pages(conn, batch):
+        contacts, events, adjustments = load_inputs(conn, ids)
+        preds = predictions([pub], list(contacts.values()), events, now)
+        yield {
+            cid: score_one(
+                pub,
+                contacts[cid],
+                events.get(cid, []),
+                adjustments.get(cid, []),
+                now,
+                preds.get((pub.name, cid)),
+            )
+            for cid in ids
+        }
 
 
 def _count_after(moves: Counter) -> dict[str, int]:
@@ -272,11 +290,29 @@ def publish(
         )
         pub = _pub(svc, row)
         rescored = 0
-        for ids in contact_id_pages(conn, batch):
-            svc._rescore(
-                conn, ids, cause, now, fire=fire_triggers, models=[pub], detail={"version": version}
+        if pub.model.account is None:  # this version scores no accounts: none is left stale
+            for table in (T.account_scores, T.account_trigger_state):
+                conn.execute(sa.delete(table).where(table.c.model_name == name))
+        if account_aware(pub):  # accounts with all their contacts, then the others
+            options = Writing(
+                cause, now, svc.settings.trigger_hysteresis, fire_triggers, {"version": version}
             )
-            rescored += len(ids)
+            full = FullRescore(pub, options)
+            for _ in full.run(conn, contact_id_pages(conn, batch)):
+                pass
+            rescored = full.contacts_done
+        else:
+            for ids in contact_id_pages(conn, batch):
+                svc._rescore(
+                    conn,
+                    ids,
+                    cause,
+                    now,
+                    fire=fire_triggers,
+                    models=[pub],
+                    detail={"version": version},
+                )
+                rescored += len(ids)
         moved = conn.execute(
             sa.select(sa.func.count())
             .select_from(T.score_history)

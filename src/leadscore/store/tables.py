@@ -43,6 +43,69 @@ contacts = sa.Table(
     sa.Column("properties", sa.JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # what links the contact to its account (engine/linking.py), kept with each write:
+    # the explicit ``account_id`` property (trimmed), else the e-mail's domain
+    sa.Column("account_ref", sa.String(200), nullable=True, index=True),
+    sa.Column("email_domain", sa.String(253), nullable=True, index=True),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    # the domain as contacts' e-mail domains are compared with it (never free-mail)
+    sa.Column("domain", sa.String(253), nullable=True, unique=True),
+    sa.Column("properties", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+account_scores = sa.Table(
+    "account_scores",
+    metadata,
+    sa.Column("account_id", sa.String(200), primary_key=True),
+    sa.Column("model_name", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("grade", sa.String(20), nullable=True),
+    sa.Column("stage", sa.String(100), nullable=True),
+    sa.Column("excluded", sa.Boolean, nullable=False),
+    sa.Column("groups", sa.JSON, nullable=False),
+    sa.Column("breakdown", sa.JSON, nullable=False),  # with each roll-up's contributions
+    sa.Column("contacts", sa.Integer, nullable=False),
+    sa.Column("scored_at", TS, nullable=False),
+    sa.Index("ix_account_scores_model_total", "model_name", "total", "account_id"),
+)
+
+account_score_history = sa.Table(
+    "account_score_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(200), nullable=False),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("cause", sa.String(40), nullable=False),
+    sa.Column("old_total", sa.Float, nullable=True),
+    sa.Column("new_total", sa.Float, nullable=False),
+    sa.Column("old_stage", sa.String(100), nullable=True),
+    sa.Column("new_stage", sa.String(100), nullable=True),
+    sa.Column("old_grade", sa.String(20), nullable=True),
+    sa.Column("new_grade", sa.String(20), nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_account_history_account", "account_id", "model_name", "id"),
+)
+
+account_trigger_state = sa.Table(
+    "account_trigger_state",
+    metadata,
+    sa.Column("model_name", sa.String(200), primary_key=True),
+    sa.Column("trigger", sa.String(200), primary_key=True),
+    sa.Column("account_id", sa.String(200), primary_key=True),
+    sa.Column("armed", sa.Boolean, nullable=False),
+    sa.Column("crossings", sa.Integer, nullable=False),
+    sa.Column("changed_at", TS, nullable=False),
+    sa.Column("since", TS, nullable=True),
 )
 
 events = sa.Table(
@@ -152,7 +215,8 @@ deliveries = sa.Table(
     sa.Column("key", sa.String(400), nullable=False, unique=True),  # exactly-once key
     sa.Column("model_name", sa.String(200), nullable=False),
     sa.Column("trigger", sa.String(200), nullable=False),
-    sa.Column("contact_id", sa.String(200), nullable=False, index=True),
+    sa.Column("contact_id", sa.String(200), nullable=True, index=True),  # null: an account's
+    sa.Column("account_id", sa.String(200), nullable=True, index=True),
     sa.Column("crossing", sa.Integer, nullable=False),
     sa.Column("action_index", sa.Integer, nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),

@@ -19,6 +19,7 @@ from ..service import versions
 from ..service.core import Service, utcnow
 from ..service.scoring import rescore
 from ..store import tables as T
+from ..store.links import link_columns
 
 EXAMPLE_MODEL = Path(__file__).resolve().parents[3] / "examples" / "b2b_saas.yaml"
 HISTORY_WEEKS = 12
@@ -68,6 +69,7 @@ def seed(
             c["email"] = None
         elif c["email"]:
             seen_email.add(c["email"])
+        c.update(link_columns(c["properties"], c["email"]))
     event_rows = []
     for e in data.events.to_pylist():
         attrs = {

@@ -118,8 +118,11 @@ def prepare_accounts(
     events: str = "events",
     accounts: str = "accounts",
     pretty: bool = False,
+    execute: bool = True,
 ) -> AccountRun:
-    """Make the account steps' temporary tables; the scores are read from the queries."""
+    """Make the account steps' temporary tables (unless ``execute`` is false: then the
+    run only carries the statements, for ``--show-sql``); the scores are read from the
+    run's two queries, and :meth:`AccountRun.drop` removes the tables."""
     import pyarrow as pa
 
     from .accounts import DOMAINS_TABLE, AccountTables, build_plan
@@ -127,6 +130,16 @@ def prepare_accounts(
     con.execute("SET TimeZone = 'UTC'")
     src = source_of(con, contacts, events)
     columns, index = account_source(con, accounts)
+    plan = build_plan(models, "duckdb", src, AccountTables(accounts, columns), as_of=as_of)
+    run = AccountRun(
+        plan.contacts.sql(dialect="duckdb", pretty=pretty),
+        None if plan.accounts is None else plan.accounts.sql(dialect="duckdb", pretty=pretty),
+        index.report,
+        [],
+    )
+    if not execute:
+        run.statements = plan.statements("duckdb", pretty=pretty)
+        return run
     rows = index.domain_rows()
     domains = pa.table(
         {
@@ -137,17 +150,11 @@ def prepare_accounts(
     con.register("__ls_domain_rows", domains)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {DOMAINS_TABLE} AS SELECT * FROM __ls_domain_rows")
     con.unregister("__ls_domain_rows")
-    plan = build_plan(models, "duckdb", src, AccountTables(accounts, columns), as_of=as_of)
-    made = [DOMAINS_TABLE]
+    run.tables.append(DOMAINS_TABLE)
     for name, query in plan.steps:
         con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query.sql(dialect="duckdb")}')
-        made.append(name)
-    return AccountRun(
-        plan.contacts.sql(dialect="duckdb", pretty=pretty),
-        None if plan.accounts is None else plan.accounts.sql(dialect="duckdb", pretty=pretty),
-        index.report,
-        made,
-    )
+        run.tables.append(name)
+    return run
 
 
 def score_account_rows(models, con, *, as_of, **names) -> tuple[list[dict], list[dict]]:

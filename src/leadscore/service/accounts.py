@@ -1,0 +1,542 @@
+"""Accounts in the service: the stored companies, their contacts, and the rescoring
+that keeps contact and account scores true together.
+
+A contact belongs to an account as :mod:`leadscore.engine.linking` says: its
+``account_id`` property, else its e-mail domain (the ``account_ref`` and
+``email_domain`` columns of the contacts table). Under a model that scores
+accounts or reads them (``account_aware``), :func:`cascade` rescores, in the
+caller's transaction:
+
+1. the contacts asked for, each reading its account's stored scores (what every
+   other member was last scored with), or for an account whose properties just
+   changed, the scores recomputed from its members' stored scores;
+2. every account concerned, rolling up its members: the fresh results of step 1,
+   the stored scores of the others;
+3. the members whose account-reading rules decide otherwise with the new account
+   scores (:func:`~leadscore.engine.accounts.account_outcomes`), once more;
+
+then writes every result once: scores, history and triggers see final values
+only. By induction every stored member score is its score under its account's
+stored scores, which is why step 1 may read them. Publishing a version (and the
+sweep) uses :class:`FullRescore` instead: accounts a page at a time, as the
+in-process reference does (provisional scores, members, accounts, members again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..engine.accounts import AccountResult, Member, account_fields, account_outcomes, score_account
+from ..store import tables as T
+from .published import Published
+from .scoring import (
+    CHUNK,
+    Q_CONTACTS,
+    Adjusted,
+    Writing,
+    compute,
+    contact_record,
+    with_account,
+    write_scores,
+)
+from .triggers import TriggerCheck, check_triggers
+
+A, C, S = T.accounts.c, T.contacts.c, T.account_scores.c
+PAGE = 200  # accounts rescored together when publishing
+
+
+def account_aware(pub: Published) -> bool:
+    """Whether the model scores accounts or its contact rules read them."""
+    return pub.model.account is not None or pub.model.account_use.reads_account
+
+
+def account_record(row: Any) -> dict[str, Any]:
+    """An account as rules read it: ``id``, ``domain`` and its properties."""
+    return {**(row.properties or {}), "id": row.id, "domain": row.domain}
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """An account's stored scores, as a contact reads them."""
+
+    groups: dict[str, float]
+    total: float
+    grade: str | None
+    stage: str | None
+    excluded: bool
+
+
+def stored_view(row: Any) -> StoredAccount:
+    return StoredAccount(row.groups or {}, row.total, row.grade, row.stage, row.excluded)
+
+
+def member_scores(adj: Adjusted) -> dict[str, Any]:
+    """A scored contact's values as roll-ups read them (adjustments included)."""
+    res = adj.result
+    return {
+        "groups": res.groups,
+        "total": adj.total,
+        "grade": res.grade,
+        "stage": adj.stage,
+        "excluded": res.excluded,
+    }
+
+
+# ----------------------------------------------------------------------------- links
+
+
+def load_accounts(conn: sa.Connection, ids: Iterable[str], *, lock: bool = False) -> dict[str, Any]:
+    """Account rows by id; locked on PostgreSQL (in id order) when ``lock``."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    q = sa.select(T.accounts).where(A.id.in_(wanted)).order_by(A.id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    return {r.id: r for r in conn.execute(q)}
+
+
+def links(conn: sa.Connection, contacts: Iterable[Any]) -> dict[str, str | None]:
+    """Each contact row's account id (None: no account)."""
+    rows = list(contacts)
+    refs = sorted({c.account_ref for c in rows if c.account_ref})
+    domains = sorted({c.email_domain for c in rows if not c.account_ref and c.email_domain})
+    known: set[str] = set()
+    if refs:
+        known = set(conn.execute(sa.select(A.id).where(A.id.in_(refs))).scalars())
+    by_domain: dict[str, str] = {}
+    if domains:
+        by_domain = dict(conn.execute(sa.select(A.domain, A.id).where(A.domain.in_(domains))).all())
+    return {
+        c.id: (c.account_ref if c.account_ref in known else None)
+        if c.account_ref
+        else by_domain.get(c.email_domain)
+        for c in rows
+    }
+
+
+def members_of(conn: sa.Connection, accounts: Iterable[Any]) -> dict[str, list[str]]:
+    """Each account's contact ids, in id order."""
+    rows = list(accounts)
+    out: dict[str, list[str]] = {a.id: [] for a in rows}
+    if not rows:
+        return out
+    for cid, ref in conn.execute(
+        sa.select(C.id, C.account_ref).where(C.account_ref.in_(sorted(out)))
+    ):
+        out[ref].append(cid)
+    domains = {a.domain: a.id for a in rows if a.domain}
+    if domains:
+        for cid, domain in conn.execute(
+            sa.select(C.id, C.email_domain).where(
+                C.account_ref.is_(None), C.email_domain.in_(sorted(domains))
+            )
+        ):
+            out[domains[domain]].append(cid)
+    return {aid: sorted(ids) for aid, ids in out.items()}
+
+
+def account_of_members(members: dict[str, list[str]]) -> dict[str, str]:
+    return {cid: aid for aid, ids in members.items() for cid in ids}
+
+
+def contact_rows(conn: sa.Connection, ids: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted(set(ids))
+    out: dict[str, Any] = {}
+    for start in range(0, len(wanted), CHUNK):
+        for r in conn.execute(Q_CONTACTS, {"ids": wanted[start : start + CHUNK]}):
+            out[r.id] = r
+    return out
+
+
+def stored_scores(conn: sa.Connection, model: str, ids: Iterable[str]) -> dict[str, Any]:
+    """The stored score rows of contacts under one model, by contact id."""
+    wanted = sorted(set(ids))
+    out: dict[str, Any] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        q = sa.select(T.scores).where(
+            T.scores.c.model_name == model, T.scores.c.contact_id.in_(chunk)
+        )
+        out.update({r.contact_id: r for r in conn.execute(q)})
+    return out
+
+
+# ----------------------------------------------------------------------------- the cascade
+
+
+def cascade(
+    conn: sa.Connection,
+    contact_ids: Sequence[str],
+    pubs: Sequence[Published],
+    options: Writing,
+    accounts: Iterable[str] = (),
+    changed: Iterable[str] = (),
+) -> dict[str, dict[str, Adjusted]]:
+    """Rescore contacts and their accounts under account-aware models (see the module
+    docstring); ``accounts`` gained or lost contacts, ``changed`` ones changed properties."""
+    touched = set(contact_ids)
+    changed = set(changed)
+    link = links(conn, contact_rows(conn, touched).values())
+    wanted = set(accounts) | changed | {a for a in link.values() if a}
+    rows = load_accounts(conn, wanted, lock=True)
+    members = members_of(conn, rows.values())
+    out: dict[str, dict[str, Adjusted]] = {}
+    for pub in pubs:
+        run = _Cascade(conn, pub, options, rows, members)
+        for cid, adj in run.rescore(touched, link, changed & set(rows)).items():
+            out.setdefault(cid, {})[pub.name] = adj
+    return out
+
+
+class _Cascade:
+    """One model's pass of the cascade over a set of accounts and their members."""
+
+    def __init__(self, conn, pub: Published, options: Writing, rows, members):
+        self.conn, self.pub, self.options = conn, pub, options
+        self.model = pub.model
+        self.rows, self.members = rows, members
+        self.records = {aid: account_record(r) for aid, r in rows.items()}
+        self.scored = self.model.account is not None
+        self.reads = self.model.account_use.reads_account
+
+    def rescore(self, touched: set[str], link: dict, changed: set[str]) -> dict[str, Adjusted]:
+        pub, now = self.pub, self.options.now
+        stored_acc = {}
+        if self.scored and self.rows:
+            stored_acc = {
+                r.account_id: r
+                for r in self.conn.execute(
+                    sa.select(T.account_scores).where(
+                        S.model_name == pub.name, S.account_id.in_(sorted(self.rows))
+                    )
+                )
+            }
+        everyone = sorted({c for ids in self.members.values() for c in ids})
+        stored = stored_scores(self.conn, pub.name, everyone) if self.scored else {}
+        props = contact_rows(self.conn, everyone) if self.scored else {}
+        owner = {**account_of_members(self.members), **link}
+        # 1. what each account's contacts read now
+        views: dict[str, Any] = {}
+        for aid in self.rows:
+            old = stored_acc.get(aid)
+            if not self.scored:
+                views[aid] = None
+            elif aid in changed or old is None or old.version != pub.version:
+                mems = [
+                    Member.of(contact_record(props[c]), _stored(stored[c]))
+                    for c in self.members[aid]
+                    if c in stored and c in props
+                ]
+                views[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
+            else:
+                views[aid] = stored_view(old)
+        redo = set(touched)
+        if self.reads:
+            redo |= {c for aid in changed for c in self.members.get(aid, [])}
+        if self.scored:
+            redo |= {c for c in everyone if c not in stored}  # not scored under this version
+        contacts, results = self._compute(sorted(redo), owner, views)
+        # 2. the accounts, from their members
+        final: dict[str, AccountResult] = {}
+        if self.scored:
+            for aid in self.rows:
+                mems = []
+                for cid in self.members[aid]:
+                    if cid in results:
+                        record = contact_record(contacts[cid])
+                        mems.append(Member.of(record, member_scores(results[cid])))
+                    elif cid in stored and cid in props:
+                        mems.append(Member.of(contact_record(props[cid]), _stored(stored[cid])))
+                final[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
+        # 3. the members whose account-reading rules decide otherwise now
+        if self.reads and self.scored:
+            again = self._moved(views, final, contacts, props)
+            if again:
+                more_contacts, more = self._compute(sorted(again), owner, final)
+                contacts.update(more_contacts)
+                results.update(more)
+        write_scores(
+            self.conn, contacts, {c: {pub.name: a} for c, a in results.items()}, self.options
+        )
+        if final:
+            write_account_scores(self.conn, pub, final, self.rows, stored_acc, self.options)
+        return results
+
+    def _compute(self, ids: list[str], owner: dict, views: dict, dry: bool = False):
+        fields = {}
+        for cid in ids:
+            aid = owner.get(cid)
+            view = views.get(aid) if aid is not None else None
+            fields[(self.pub.name, cid)] = (
+                account_fields(self.records[aid], view) if aid in self.records else {}
+            )
+        contacts: dict[str, Any] = {}
+        results: dict[str, Adjusted] = {}
+        for start in range(0, len(ids), CHUNK):
+            rows, scored = compute(
+                self.conn,
+                ids[start : start + CHUNK],
+                [self.pub],
+                self.options.now,
+                fields,
+                lock=not dry,
+                inputs_as_of=self.options.now if dry else None,
+            )
+            contacts.update(rows)
+            results.update({c: by_model[self.pub.name] for c, by_model in scored.items()})
+        return contacts, results
+
+    def _moved(self, views, final, contacts, props) -> set[str]:
+        out: set[str] = set()
+        for aid, result in final.items():
+            before = account_fields(self.records[aid], views[aid])
+            after = account_fields(self.records[aid], result)
+            if before == after:
+                continue
+            for cid in self.members[aid]:
+                row = contacts.get(cid) or props.get(cid)
+                if row is None:
+                    continue
+                record = contact_record(row)
+                if account_outcomes(self.model, with_account(record, before)) != account_outcomes(
+                    self.model, with_account(record, after)
+                ):
+                    out.add(cid)
+        return out
+
+
+def _stored(row: Any) -> dict[str, Any]:
+    return {
+        "groups": row.groups or {},
+        "total": row.total,
+        "grade": row.grade,
+        "stage": row.stage,
+        "excluded": row.excluded,
+    }
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class AccountScore:
+    """An account's result as the trigger checks read a score (no adjustments)."""
+
+    result: AccountResult
+
+    @property
+    def total(self) -> float:
+        return self.result.total
+
+    @property
+    def stage(self) -> str | None:
+        return self.result.stage
+
+
+def write_account_scores(
+    conn: sa.Connection,
+    pub: Published,
+    results: dict[str, AccountResult],
+    rows: dict[str, Any],
+    current: dict[str, Any],
+    options: Writing,
+) -> None:
+    """Replace the accounts' current scores, add history where something changed, check
+    the account triggers."""
+    inserts, updates, history, checks = [], [], [], []
+    for aid in sorted(results):
+        res = results[aid]
+        row = {
+            "account_id": aid,
+            "model_name": pub.name,
+            "version": pub.version,
+            "total": res.total,
+            "grade": res.grade,
+            "stage": res.stage,
+            "excluded": res.excluded,
+            "groups": res.groups,
+            "breakdown": [h.model_dump() for h in res.breakdown],
+            "contacts": res.contacts,
+            "scored_at": options.now,
+        }
+        old = current.get(aid)
+        (updates if old is not None else inserts).append(row)
+        if old is None or (
+            abs(old.total - res.total) > 1e-9
+            or (old.stage, old.grade, old.excluded, old.version)
+            != (res.stage, res.grade, res.excluded, pub.version)
+        ):
+            history.append(
+                {
+                    "account_id": aid,
+                    "model_name": pub.name,
+                    "version": pub.version,
+                    "at": options.now,
+                    "cause": options.cause,
+                    "old_total": None if old is None else old.total,
+                    "new_total": res.total,
+                    "old_stage": None if old is None else old.stage,
+                    "new_stage": res.stage,
+                    "old_grade": None if old is None else old.grade,
+                    "new_grade": res.grade,
+                    "detail": {
+                        **options.detail,
+                        "groups": res.groups,
+                        "contacts": res.contacts,
+                        "excluded": res.excluded,
+                        "exclusion_reasons": list(res.exclusion_reasons),
+                    },
+                }
+            )
+        checks.append(TriggerCheck(pub, rows[aid], AccountScore(res), kind="account"))
+    if inserts:
+        conn.execute(sa.insert(T.account_scores), inserts)
+    if updates:
+        conn.execute(
+            sa.update(T.account_scores)
+            .where(S.account_id == sa.bindparam("b_aid"), S.model_name == sa.bindparam("b_model"))
+            .values(
+                {k: sa.bindparam(k) for k in updates[0] if k not in ("account_id", "model_name")}
+            ),
+            [{**u, "b_aid": u["account_id"], "b_model": u["model_name"]} for u in updates],
+        )
+    if history:
+        conn.execute(sa.insert(T.account_score_history), history)
+    check_triggers(
+        conn, checks, now=options.now, default_hysteresis=options.hysteresis, fire=options.fire
+    )
+
+
+# ----------------------------------------------------------------------------- everything
+
+
+class FullRescore:
+    """Every account and contact under one model, a page at a time, as the reference
+    evaluator scores a population: accounts (with all their members) first, then the
+    contacts with no account. ``dry`` computes without writing (for previews)."""
+
+    def __init__(self, pub: Published, options: Writing, *, dry: bool = False):
+        self.pub, self.options, self.dry = pub, options, dry
+        self.model = pub.model
+        self.scored = self.model.account is not None
+        self.contacts_done = 0
+
+    def accounts_page(self, conn: sa.Connection, after: str, size: int = PAGE):
+        """Rescore the next accounts after id ``after``; the contact results and the
+        account results, and the last account id (None when there were none)."""
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                sa.select(T.accounts).where(A.id > after).order_by(A.id).limit(size)
+            )
+        }
+        if not rows:
+            return {}, {}, None
+        results, final = self.score_accounts(conn, rows)
+        return results, final, max(rows)
+
+    def score_accounts(self, conn: sa.Connection, rows: dict[str, Any]):
+        """These accounts and all their members: provisional account scores, members,
+        accounts, the members reading account scores again; written unless ``dry``."""
+        members = members_of(conn, rows.values())
+        records = {aid: account_record(r) for aid, r in rows.items()}
+        now = self.options.now
+        provisional = {
+            aid: score_account(self.model, records[aid], (), as_of=now) if self.scored else None
+            for aid in rows
+        }
+        run = _Cascade(conn, self.pub, self.options, rows, members)
+        owner = account_of_members(members)
+        contacts, results = run._compute(sorted(owner), owner, provisional, self.dry)
+        final: dict[str, AccountResult] = {}
+        if self.scored:
+            for aid in rows:
+                mems = [
+                    Member.of(contact_record(contacts[c]), member_scores(results[c]))
+                    for c in members[aid]
+                    if c in results
+                ]
+                final[aid] = score_account(self.model, records[aid], mems, as_of=now)
+            if self.model.account_use.reads_account:
+                again = run._moved(provisional, final, contacts, {})
+                if again:
+                    more_contacts, more = run._compute(sorted(again), owner, final, self.dry)
+                    contacts.update(more_contacts)
+                    results.update(more)
+        if not self.dry:
+            write_scores(
+                conn, contacts, {c: {self.pub.name: a} for c, a in results.items()}, self.options
+            )
+            if final:
+                current = {
+                    r.account_id: r
+                    for r in conn.execute(
+                        sa.select(T.account_scores).where(
+                            S.model_name == self.pub.name, S.account_id.in_(sorted(rows))
+                        )
+                    )
+                }
+                write_account_scores(conn, self.pub, final, rows, current, self.options)
+        self.contacts_done += len(results)
+        return results, final
+
+    def contacts_page(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, Adjusted]:
+        """Rescore those of ``ids`` that belong to no account."""
+        rows = contact_rows(conn, ids)
+        alone = sorted(cid for cid, aid in links(conn, rows.values()).items() if aid is None)
+        if not alone:
+            return {}
+        fields = {(self.pub.name, cid): {} for cid in alone}
+        contacts, scored = compute(
+            conn,
+            alone,
+            [self.pub],
+            self.options.now,
+            fields,
+            lock=not self.dry,
+            inputs_as_of=self.options.now if self.dry else None,
+        )
+        if not self.dry:
+            write_scores(conn, contacts, scored, self.options)
+        self.contacts_done += len(scored)
+        return {c: by_model[self.pub.name] for c, by_model in scored.items()}
+
+    def run(self, conn: sa.Connection, contact_pages: Iterable[Sequence[str]]):
+        """Everything, in one transaction: yields each page's (contacts, accounts)."""
+        after = ""
+        while True:
+            results, final, last = self.accounts_page(conn, after)
+            if last is None:
+                break
+            yield results, final
+            after = last
+        for ids in contact_pages:
+            yield self.contacts_page(conn, ids), {}
+
+
+def stale_links(conn: sa.Connection, before: dict[str, str | None], ids: Iterable[str]) -> set[str]:
+    """Accounts that lost a contact: its account before a write, when it changed."""
+    after = links(conn, contact_rows(conn, ids).values())
+    return {old for cid, old in before.items() if old is not None and after.get(cid) != old}
+
+
+def score_in_memory(
+    conn: sa.Connection, pub: Published, contact_ids: Sequence[str], when: datetime
+) -> tuple[dict[str, Adjusted], dict[str, AccountResult]]:
+    """Contacts' scores under ``pub`` as of ``when``, their accounts scored with all their
+    members in memory (nothing written): for previews and past scores."""
+    full = FullRescore(pub, Writing("preview", when), dry=True)
+    rows = contact_rows(conn, contact_ids)
+    owner = links(conn, rows.values())
+    accounts = load_accounts(conn, {a for a in owner.values() if a})
+    results, final = full.score_accounts(conn, accounts) if accounts else ({}, {})
+    alone = [c for c in contact_ids if c in rows and owner.get(c) is None]
+    for start in range(0, len(alone), CHUNK):
+        results.update(full.contacts_page(conn, alone[start : start + CHUNK]))
+    return {c: results[c] for c in contact_ids if c in results}, final

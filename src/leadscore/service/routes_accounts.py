@@ -1,0 +1,210 @@
+"""Accounts (companies): write them, list them by score, their page, their history."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from ..store import tables as T
+from . import account_ops as ops
+from .auth import Principal
+from .core import Service
+from .deps import require, service
+from .problems import ApiProblem
+from .schemas import AccountBatch, AccountIn, AccountPut, Page
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+AccountId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
+A, S, H = T.accounts.c, T.account_scores.c, T.account_score_history.c
+
+
+def _account_model(svc: Service, conn, model: str | None) -> str | None:
+    """The model whose account scores to show: the one named, else the first published
+    that scores accounts (None when none does)."""
+    pubs = svc.published(conn)
+    scoring = [p.name for p in pubs if p.model.account is not None]
+    if model is None:
+        return scoring[0] if scoring else None
+    if model not in scoring:
+        names = ", ".join(scoring) or "none"
+        if model in {p.name for p in pubs}:
+            raise ApiProblem(404, f"model {model!r} scores no accounts; models that do: {names}")
+        raise ApiProblem(
+            404, f"no published model {model!r} scores accounts; those that do: {names}"
+        )
+    return model
+
+
+@router.put("/{account_id}", summary="Create or update the account with this id")
+def put_account(
+    body: AccountPut,
+    account_id: str = AccountId,
+    svc: Service = Depends(service),
+    who: Principal = Depends(require("write")),
+) -> dict[str, Any]:
+    item = AccountIn(id=account_id, **body.model_dump(exclude_unset=True))
+    return svc.upsert_accounts([item], who.actor)[0]
+
+
+@router.post("/batch", summary="Create or update many accounts in one transaction")
+def batch_accounts(
+    body: AccountBatch, svc: Service = Depends(service), who: Principal = Depends(require("write"))
+) -> dict[str, Any]:
+    if len(body.accounts) > svc.settings.max_batch:
+        raise ApiProblem(
+            413, f"{len(body.accounts)} accounts in one batch; at most {svc.settings.max_batch}"
+        )
+    ids = [a.id for a in body.accounts]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ApiProblem(422, f"account ids given twice: {', '.join(twice[:5])}", kind="validation")
+    return {"results": svc.upsert_accounts(body.accounts, who.actor)}
+
+
+@router.get("", summary="List accounts with their score under one model")
+def list_accounts(
+    model: str | None = Query(None, description="model name (default: the first scoring accounts)"),
+    sort: Literal["total", "id", "grade", "stage", "contacts", "updated_at"] = "total",
+    order: Literal["asc", "desc"] = "desc",
+    stage: str | None = None,
+    grade: str | None = None,
+    min_total: float | None = None,
+    q: str | None = Query(None, max_length=200, description="search id, domain and properties"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    svc: Service = Depends(service),
+    _: Principal = Depends(require("read")),
+) -> Page:
+    with svc.store.read() as conn:
+        model = _account_model(svc, conn, model)
+        query = sa.select(T.accounts, T.account_scores).select_from(
+            T.accounts.outerjoin(
+                T.account_scores, sa.and_(S.account_id == A.id, S.model_name == model)
+            )
+        )
+        if stage is not None:
+            query = query.where(S.stage == stage)
+        if grade is not None:
+            query = query.where(S.grade == grade)
+        if min_total is not None:
+            query = query.where(S.total >= min_total)
+        if q:
+            like = f"%{q.lower()}%"
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(A.id).like(like),
+                    A.domain.like(like),
+                    sa.func.lower(sa.cast(A.properties, sa.Text)).like(like),
+                )
+            )
+        count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+        key = {
+            "total": S.total,
+            "id": A.id,
+            "grade": S.grade,
+            "stage": S.stage,
+            "contacts": S.contacts,
+            "updated_at": A.updated_at,
+        }[sort]
+        key = key.desc() if order == "desc" else key.asc()
+        rows = conn.execute(
+            query.order_by(key.nulls_last(), A.id).limit(limit).offset(offset)
+        ).all()
+        counts = ops.member_counts(conn, rows)
+    items = []
+    for r in rows:
+        item = {**ops.account_out(r), "contacts": counts[r.id], "score": None}
+        if r.model_name is not None:
+            item["score"] = ops.score_out(r, breakdown=False)
+        items.append(item)
+    return Page(items=items, total=count, limit=limit, offset=offset)
+
+
+@router.get("/{account_id}", summary="An account with its scores and breakdowns")
+def get_account(
+    account_id: str = AccountId,
+    svc: Service = Depends(service),
+    _: Principal = Depends(require("read")),
+) -> dict[str, Any]:
+    with svc.store.read() as conn:
+        row = conn.execute(sa.select(T.accounts).where(A.id == account_id)).first()
+        if row is None:
+            raise ApiProblem(404, f"no account {account_id!r}")
+        scores = conn.execute(
+            sa.select(T.account_scores).where(S.account_id == account_id).order_by(S.model_name)
+        ).all()
+        counts = ops.member_counts(conn, [row])
+    return {
+        **ops.account_out(row),
+        "contacts": counts[account_id],
+        "scores": [ops.score_out(s, breakdown=True) for s in scores],
+    }
+
+
+@router.get(
+    "/{account_id}/contacts",
+    summary="The account's contacts, with their scores and what they gave the account",
+)
+def get_account_contacts(
+    account_id: str = AccountId,
+    model: str | None = Query(None, description="model name (default: the first scoring accounts)"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    svc: Service = Depends(service),
+    _: Principal = Depends(require("read")),
+) -> Page:
+    with svc.store.read() as conn:
+        if conn.execute(sa.select(A.id).where(A.id == account_id)).first() is None:
+            raise ApiProblem(404, f"no account {account_id!r}")
+        model = _account_model(svc, conn, model)
+        items, total = ops.account_contacts(conn, account_id, model, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{account_id}/history", summary="Every account score change: old → new, why, when")
+def get_account_history(
+    account_id: str = AccountId,
+    model: str | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+    svc: Service = Depends(service),
+    _: Principal = Depends(require("read")),
+) -> Page:
+    with svc.store.read() as conn:
+        if conn.execute(sa.select(A.id).where(A.id == account_id)).first() is None:
+            raise ApiProblem(404, f"no account {account_id!r}")
+        query = sa.select(T.account_score_history).where(H.account_id == account_id)
+        if model:
+            query = query.where(H.model_name == model)
+        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(H.id).limit(limit).offset(offset)).all()
+    items = [
+        {
+            "id": r.id,
+            "model": r.model_name,
+            "version": r.version,
+            "at": r.at,
+            "cause": r.cause,
+            "old_total": r.old_total,
+            "new_total": r.new_total,
+            "old_stage": r.old_stage,
+            "new_stage": r.new_stage,
+            "old_grade": r.old_grade,
+            "new_grade": r.new_grade,
+            "detail": r.detail,
+        }
+        for r in rows
+    ]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.delete("/{account_id}", status_code=204, summary="Delete an account and its scores")
+def delete_account(
+    account_id: str = AccountId,
+    svc: Service = Depends(service),
+    who: Principal = Depends(require("write")),
+) -> Response:
+    svc.delete_account(account_id, who.actor)
+    return Response(status_code=204)
