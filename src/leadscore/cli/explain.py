@@ -1,4 +1,5 @@
-"""``leadscore explain``: the breakdown of one contact's score."""
+"""``leadscore explain``: the breakdown of one contact's score (or, with
+``--accounts FILE --account ID``, of one account's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.table import Table
 from ..data.io import load_inputs
 from ..engine.inprocess import score_contact
 from ..engine.result import ScoreResult
-from ..errors import DataError
+from ..errors import DataError, UsageError
 from .common import console, fmt_points, fmt_score, load_models, parse_as_of
 
 
@@ -84,7 +85,16 @@ def explain(
     model: Path = typer.Option(..., "--model", "-m", help="Model YAML."),
     contacts: Path = typer.Option(..., "--contacts", "-c", help="Contacts: CSV, Parquet or JSONL."),
     events: Path | None = typer.Option(None, "--events", "-e", help="Events file (optional)."),
-    contact_id: str = typer.Option(..., "--id", help="The contact to explain."),
+    contact_id: str | None = typer.Option(None, "--id", help="The contact to explain."),
+    accounts: Path | None = typer.Option(
+        None,
+        "--accounts",
+        "-a",
+        help="Accounts file: score with them, as `score --accounts` does.",
+    ),
+    account_id: str | None = typer.Option(
+        None, "--account", help="The account to explain (needs --accounts)."
+    ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Score as of this time (ISO 8601; default now)."
     ),
@@ -95,13 +105,40 @@ def explain(
         False, "--enrich/--no-enrich", help="Add the built-in enrichment properties first."
     ),
     show_all: bool = typer.Option(False, "--all", help="Also list rules that did not fire."),
+    top: int = typer.Option(
+        10, "--top", help="Accounts: how many contacts to list per roll-up and in all."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Explain one contact's score: each rule that fired, matching events, points
-    before and after decay and caps, exclusions, and the stage reached."""
+    before and after decay and caps, exclusions, and the stage reached. With
+    --accounts and --account ID, one account's: each account rule, the contacts
+    behind every roll-up's points, and the account's contacts."""
+    from . import explain_accounts as ea
+
     (loaded,) = load_models([model])
     when = parse_as_of(as_of)
-    inputs = load_inputs(contacts, events, id_column=id_column, enrich=enrich)
+    if (contact_id is None) == (account_id is None):
+        raise UsageError(
+            "give the contact to explain with --id ID, or an account with --account ID"
+        )
+    if account_id is not None:
+        if accounts is None:
+            raise UsageError("--account needs the accounts: give them with --accounts FILE")
+        if loaded.account is None:
+            raise UsageError(
+                f"model {loaded.name!r} has no 'account:' section: it scores no accounts "
+                "(see the Accounts section of docs/model-reference.md); explain a contact "
+                "with --id"
+            )
+    inputs = load_inputs(contacts, events, accounts=accounts, id_column=id_column, enrich=enrich)
+    if account_id is not None:
+        pop = ea.account_population(loaded, inputs, account_id, when, str(accounts))
+        if as_json:
+            ea.print_json(pop)
+        else:
+            ea.print_account_breakdown(pop, loaded, show_all=show_all, top=top)
+        return
     found = inputs.con.execute(
         "SELECT count(*) FROM contacts WHERE id = ?", [contact_id]
     ).fetchone()[0]
@@ -117,15 +154,21 @@ def explain(
             source=str(contacts),
             hint="ids close to it: " + ", ".join(near) if near else None,
         )
-    inputs.con.execute(
-        "CREATE OR REPLACE TEMP TABLE contacts AS SELECT * FROM contacts WHERE id = ?", [contact_id]
-    )
-    contact, evs = next(inputs.contact_rows())
-    result = score_contact(loaded, contact, evs, as_of=when)
+    if accounts is not None:
+        result, pop = ea.contact_population(loaded, inputs, contact_id, when)
+    else:
+        inputs.con.execute(
+            "CREATE OR REPLACE TEMP TABLE contacts AS SELECT * FROM contacts WHERE id = ?",
+            [contact_id],
+        )
+        contact, evs = next(inputs.contact_rows())
+        result, pop = score_contact(loaded, contact, evs, as_of=when), None
     if as_json:
         print(result.model_dump_json(indent=2))
         return
     print_breakdown(result, loaded, show_all=show_all)
+    if pop is not None:
+        ea.print_account_link(pop, contact_id)
 
 
 def register(app: typer.Typer) -> None:

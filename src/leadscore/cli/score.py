@@ -156,12 +156,31 @@ def score(
         help="Add the built-in enrichment properties (email_type, email_domain, seniority, "
         "...) before scoring; files only.",
     ),
-    top: int = typer.Option(10, "--top", help="How many top contacts to show."),
+    accounts: Path | None = typer.Option(
+        None,
+        "--accounts",
+        "-a",
+        help="Accounts file (CSV, Parquet or JSONL: id or account_id, domain, properties): "
+        "score the models' accounts too; contacts link by account_id, else e-mail domain.",
+    ),
+    accounts_out: Path | None = typer.Option(
+        None,
+        "--accounts-out",
+        help="Where to write account scores (default: next to --out, scores.parquet → "
+        "scores.accounts.parquet).",
+    ),
+    accounts_table: str | None = typer.Option(
+        None, "--accounts-table", help="PostgreSQL table of accounts (id, domain + properties)."
+    ),
+    top: int = typer.Option(10, "--top", help="How many top contacts (and accounts) to show."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output path."),
 ) -> None:
     """Score every contact and write one row per contact (and model): each group,
-    total, grade, stage, excluded with its reason."""
+    total, grade, stage, excluded with its reason. With --accounts, the accounts too
+    (one row per account and model, in --accounts-out), and each contact's account_id."""
     from ..errors import UsageError
+    from . import score_accounts as acc
+    from .score_report import stale_links as report_stale_links
 
     kind = _engine_kind(engine)
     models = load_models(model)
@@ -177,6 +196,22 @@ def score(
             f"--enrich works with the duckdb and inprocess engines; for {kind}, enrich the "
             "contacts first with `leadscore enrich --contacts FILE --out FILE`"
         )
+    job = acc.plan(
+        kind,
+        models,
+        accounts=accounts,
+        table=accounts_table,
+        accounts_out=accounts_out,
+        as_of_column=as_of_column,
+        out=out,
+        show_sql=show_sql,
+    )
+    if job is not None and kind in ("postgres", "spark"):
+        acc.score_elsewhere(
+            job, kind, models, engine, contacts, events, when, master,
+            contacts_table, events_table, out, show_sql, top, quiet,
+        )  # fmt: skip
+        return
     if kind == "postgres":
         _score_postgres(
             models,
@@ -200,11 +235,20 @@ def score(
 
     con = connect(memory_limit=memory_limit)
     inputs = load_inputs(
-        contacts, events, id_column=id_column, con=con, enrich=enrich, progress=not quiet
+        contacts,
+        events,
+        accounts=job.accounts if job is not None else None,
+        id_column=id_column,
+        con=con,
+        enrich=enrich,
+        progress=not quiet,
     )
     if show_sql:
         from ..engine.sql.duckdb import query_sql
 
+        if job is not None:
+            acc.show_duckdb_sql(models, con, when)
+            return
         print(query_sql(models, con, as_of=when, as_of_column=as_of_column, pretty=True))
         return
     if inputs.orphan_events:
@@ -213,7 +257,14 @@ def score(
             f"{contacts} and were not scored (contact ids such as "
             f"{', '.join(repr(x) for x in inputs.orphan_examples)})"
         )
-    if kind == "inprocess":
+    if job is not None:
+        score_with = acc.score_inprocess if kind == "inprocess" else acc.score_duckdb
+        report = score_with(job, models, inputs, when, out, quiet)
+        if not quiet:
+            acc.link_warnings(report)
+            report_stale_links(inputs)
+            acc.print_rankings(con, out, job.out, models, top)
+    elif kind == "inprocess":
         if as_of_column is not None:
             raise UsageError("--as-of-column needs a SQL engine (duckdb, postgresql, spark)")
         rows = score_inprocess(models, inputs, when, progress=not quiet)
@@ -235,7 +286,11 @@ def score(
             + f" on {kind}",
             markup=False,
         )
+        if job is not None:
+            acc.summary(con, out, job.out if job.scored else None)
     console.print(f"wrote {out}", markup=False)
+    if job is not None and job.out is not None:
+        console.print(f"wrote {job.out}", markup=False)
 
 
 def _engine_kind(engine: str) -> str:
@@ -251,15 +306,26 @@ def _engine_kind(engine: str) -> str:
     )
 
 
-def _run_with_progress(con, work, quiet: bool) -> None:
-    """Run DuckDB work in a thread and show its progress (DuckDB reports it per query)."""
+def _run_with_progress(con, work, quiet: bool, steps: list[str] | None = None) -> None:
+    """Run DuckDB work in a thread and show its progress (DuckDB reports it per query).
+
+    With ``steps``, ``work`` is called with a function it calls with each step's name as
+    it starts one; the bar then follows the steps (each step's queries within it)."""
     import threading
 
     failure: list[BaseException] = []
+    names = steps or ["scoring"]
+    current = [0]
+
+    def step(name: str) -> None:
+        current[0] = names.index(name)
 
     def target() -> None:
         try:
-            work()
+            if steps:
+                work(step)
+            else:
+                work()
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
 
@@ -273,7 +339,8 @@ def _run_with_progress(con, work, quiet: bool) -> None:
         transient=True,
         disable=quiet,
     ) as bar:
-        task = bar.add_task("scoring", total=100)
+        task = bar.add_task(names[0], total=100)
+        share = 100 / len(names)
         thread.start()
         while thread.is_alive():
             thread.join(0.2)
@@ -281,8 +348,10 @@ def _run_with_progress(con, work, quiet: bool) -> None:
                 done = con.query_progress()
             except Exception:  # the query finished between the two calls
                 done = -1
+            i = current[0]
+            bar.update(task, description=names[i])
             if done >= 0:
-                bar.update(task, completed=done)
+                bar.update(task, completed=share * i + share * done / 100)
         bar.update(task, completed=100)
     if failure:
         raise failure[0]
