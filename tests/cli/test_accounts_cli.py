@@ -369,6 +369,27 @@ def test_explain_account_errors(files):
     assert isinstance(neither.exception, UsageError) and "--id" in str(neither.exception)
 
 
+# ----------------------------------------------------------------------------- the demo
+
+
+def test_the_demo_scores_the_sample_accounts_too(tmp_path):
+    result = invoke("demo", "--no-serve", "--contacts", "400", "--dir", str(tmp_path / "d"))
+    assert result.exit_code == 0, result.output
+    out = flat(result.output)
+    accounts = rows(tmp_path / "d" / "accounts.csv")
+    generated = rows_of_parquet(tmp_path / "d" / "data" / "accounts.parquet")
+    assert [r["account_id"] for r in accounts] == sorted(generated)
+    assert f"Top 10 of {len(accounts)} accounts — abm" in out
+    assert "and the top account? leadscore explain -m examples/abm.yaml" in out
+    assert len(rows(tmp_path / "d" / "scores.csv")) == 400  # the contacts, as before
+
+
+def rows_of_parquet(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).column("id").to_pylist()
+
+
 # ----------------------------------------------------------------------------- other engines
 
 

@@ -1,7 +1,8 @@
 """``leadscore demo``: the main job on the embedded default, on sample data.
 
-First the batch scorer on DuckDB (sample contacts and events generated, enriched,
-scored, ranked in the terminal), then the service on SQLite filled with sample
+First the batch scorer on DuckDB (sample contacts, events and accounts generated,
+enriched, scored, ranked in the terminal; the accounts with ``examples/abm.yaml``),
+then the service on SQLite filled with sample
 data and its web app, until Ctrl-C.
 """
 
@@ -13,41 +14,77 @@ import typer
 
 from .common import console
 
-EXAMPLE_MODEL = Path(__file__).resolve().parents[3] / "examples" / "b2b_saas.yaml"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+EXAMPLE_MODEL = EXAMPLES / "b2b_saas.yaml"
+ACCOUNT_MODEL = EXAMPLES / "abm.yaml"  # the same contacts, and their accounts
 DEMO_ADMIN = ("admin@example.com", "leadscore-demo")
 
 
 def _batch(folder: Path, contacts: int, seed: int, as_of: str) -> None:
-    from ..data.generate import generate
-    from ..data.io import load_inputs, write_rows
+    from ..data.generate import accounts_path, generate
+    from ..data.io import load_inputs, write_relation
+    from ..engine.sql.duckdb import prepare_accounts, query_sql
     from ..model import load_model
     from .common import parse_as_of
-    from .score import output_columns, print_ranking, score_inprocess
+    from .score import _print_ranking_from_file, _run_with_progress
+    from .score_report import link_warnings, print_account_ranking
 
     data_dir = folder / "data"
     contacts_path, events_path = data_dir / "contacts.parquet", data_dir / "events.parquet"
-    if not (contacts_path.exists() and events_path.exists()):
+    accounts_file = accounts_path(data_dir)
+    if not all(p.exists() for p in (contacts_path, events_path, accounts_file)):
         console.print(
-            f"generating {contacts} sample contacts (seed {seed}) in {data_dir}", markup=False
+            f"generating {contacts} sample contacts and their accounts (seed {seed}) in {data_dir}",
+            markup=False,
         )
         contacts_path, events_path = generate(contacts, seed, data_dir)
-    model = load_model(EXAMPLE_MODEL)
+    model, abm = load_model(EXAMPLE_MODEL), load_model(ACCOUNT_MODEL)
     when = parse_as_of(as_of)
-    inputs = load_inputs(contacts_path, events_path, enrich=True, progress=True)
-    rows = score_inprocess([model], inputs, when)
-    out = folder / "scores.csv"
-    write_rows(inputs.con, rows, output_columns([model]), out)
-    print_ranking(rows, [model], 15)
-    best = min(rows, key=lambda r: (-r["total"], r["contact_id"]))
+    inputs = load_inputs(
+        contacts_path, events_path, accounts=accounts_file, enrich=True, progress=True
+    )
+    con = inputs.con
+    out, accounts_out = folder / "scores.csv", folder / "accounts.csv"
+    runs = []
+
+    def work(step) -> None:
+        step("scoring contacts")
+        write_relation(con, query_sql([model], con, as_of=when), out)
+        step("scoring accounts")
+        run = prepare_accounts([abm], con, as_of=when)
+        runs.append(run)
+        try:
+            write_relation(con, run.accounts_sql, accounts_out)
+        finally:
+            run.drop(con)
+
+    _run_with_progress(con, work, False, steps=["scoring contacts", "scoring accounts"])
+    _print_ranking_from_file(con, out, [model], 15)
+    print_account_ranking(con, accounts_out, [abm], 10)
+    link_warnings(runs[0].report)
+    best = con.execute(
+        f"SELECT contact_id FROM read_csv('{out}') ORDER BY total DESC, contact_id LIMIT 1"
+    ).fetchone()[0]
+    top_account = con.execute(
+        f"SELECT account_id FROM read_csv('{accounts_out}') ORDER BY total DESC, account_id LIMIT 1"
+    ).fetchone()[0]
     console.print(
         f"scored {inputs.n_contacts} contacts from {inputs.n_events} events as of "
-        f"{when.isoformat()} with {EXAMPLE_MODEL.name}; wrote {out}",
+        f"{when.isoformat()} with {EXAMPLE_MODEL.name} on DuckDB, and their "
+        f"{inputs.n_accounts} accounts with {ACCOUNT_MODEL.name}; wrote {out} and "
+        f"{accounts_out}",
+        markup=False,
+    )
+    files = f"-c {contacts_path} -e {events_path} --as-of {as_of} --enrich"
+    console.print(
+        "why is the top lead on top? "
+        f"leadscore explain -m examples/b2b_saas.yaml {files} --id {best}",
         markup=False,
     )
     console.print(
-        "why is the top lead on top? "
-        f"leadscore explain -m examples/b2b_saas.yaml -c {contacts_path} -e {events_path} "
-        f"--as-of {as_of} --id {best['contact_id']}",
+        "and the top account? "
+        f"leadscore explain -m examples/abm.yaml {files} --accounts {accounts_file} "
+        f"--account {top_account}",
         markup=False,
     )
 
