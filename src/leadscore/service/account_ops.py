@@ -4,6 +4,7 @@ and the data of an account's page (its scores, contacts and their contributions)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +102,68 @@ def delete_account(conn: sa.Connection, account_id: str) -> tuple[list[str], dic
         col = table.c.id if table is T.accounts else table.c.account_id
         counts[table.name] = conn.execute(sa.delete(table).where(col == account_id)).rowcount
     return members, counts
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an account list keeps: a stage, a grade, a minimum total, a search text."""
+
+    stage: str | None = None
+    grade: str | None = None
+    min_total: float | None = None
+    q: str | None = None
+
+
+SORTS = {
+    "total": S.total,
+    "id": A.id,
+    "grade": S.grade,
+    "stage": S.stage,
+    "contacts": S.contacts,
+    "updated_at": A.updated_at,
+}
+
+
+def list_accounts(
+    conn: sa.Connection,
+    model: str | None,
+    f: Filters,
+    sort: str = "total",
+    order: str = "desc",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of accounts with their score under ``model`` (None: no score), and how
+    many match in all."""
+    query = sa.select(T.accounts, T.account_scores).select_from(
+        T.accounts.outerjoin(T.account_scores, sa.and_(S.account_id == A.id, S.model_name == model))
+    )
+    if f.stage is not None:
+        query = query.where(S.stage == f.stage)
+    if f.grade is not None:
+        query = query.where(S.grade == f.grade)
+    if f.min_total is not None:
+        query = query.where(S.total >= f.min_total)
+    if f.q:
+        like = f"%{f.q.lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(A.id).like(like),
+                A.domain.like(like),
+                sa.func.lower(sa.cast(A.properties, sa.Text)).like(like),
+            )
+        )
+    count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    key = SORTS[sort].desc() if order == "desc" else SORTS[sort].asc()
+    rows = conn.execute(query.order_by(key.nulls_last(), A.id).limit(limit).offset(offset)).all()
+    counts = member_counts(conn, rows)
+    items = []
+    for r in rows:
+        item = {**account_out(r), "contacts": counts[r.id], "score": None}
+        if r.model_name is not None:
+            item["score"] = score_out(r, breakdown=False)
+        items.append(item)
+    return items, count
 
 
 def member_counts(conn: sa.Connection, rows: Sequence[Any]) -> dict[str, int]:

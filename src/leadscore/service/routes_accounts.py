@@ -79,46 +79,8 @@ def list_accounts(
 ) -> Page:
     with svc.store.read() as conn:
         model = _account_model(svc, conn, model)
-        query = sa.select(T.accounts, T.account_scores).select_from(
-            T.accounts.outerjoin(
-                T.account_scores, sa.and_(S.account_id == A.id, S.model_name == model)
-            )
-        )
-        if stage is not None:
-            query = query.where(S.stage == stage)
-        if grade is not None:
-            query = query.where(S.grade == grade)
-        if min_total is not None:
-            query = query.where(S.total >= min_total)
-        if q:
-            like = f"%{q.lower()}%"
-            query = query.where(
-                sa.or_(
-                    sa.func.lower(A.id).like(like),
-                    A.domain.like(like),
-                    sa.func.lower(sa.cast(A.properties, sa.Text)).like(like),
-                )
-            )
-        count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-        key = {
-            "total": S.total,
-            "id": A.id,
-            "grade": S.grade,
-            "stage": S.stage,
-            "contacts": S.contacts,
-            "updated_at": A.updated_at,
-        }[sort]
-        key = key.desc() if order == "desc" else key.asc()
-        rows = conn.execute(
-            query.order_by(key.nulls_last(), A.id).limit(limit).offset(offset)
-        ).all()
-        counts = ops.member_counts(conn, rows)
-    items = []
-    for r in rows:
-        item = {**ops.account_out(r), "contacts": counts[r.id], "score": None}
-        if r.model_name is not None:
-            item["score"] = ops.score_out(r, breakdown=False)
-        items.append(item)
+        found = ops.Filters(stage=stage, grade=grade, min_total=min_total, q=q)
+        items, count = ops.list_accounts(conn, model, found, sort, order, limit, offset)
     return Page(items=items, total=count, limit=limit, offset=offset)
 
 

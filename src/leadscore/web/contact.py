@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..enrich import PROPERTY_NAMES
+from ..service.accounts import links
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
 from ..service.published import Published
@@ -84,6 +85,7 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
             .limit(HISTORY_ROWS)
         ).all()
         colours = stage_colours(conn)
+        account = links(conn, [row])[row.id]
     evs = events.get(contact_id, [])
     adjs = adjustments.get(contact_id, [])
     charts = {}
@@ -117,6 +119,7 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
     recent = sorted(evs, key=lambda e: e.ts, reverse=True)[:12]
     return {
         "contact": row,
+        "account_id": account,
         "profile": profile,
         "enriched": enriched,
         "scores": scores,

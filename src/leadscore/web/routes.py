@@ -262,9 +262,9 @@ async def add_user(page: Page = Depends(current)) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    from . import backtest, contact, editor
+    from . import account_view, backtest, contact, editor
 
     install_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
-    for r in (router, contact.router, editor.router, backtest.router):
+    for r in (router, contact.router, account_view.router, editor.router, backtest.router):
         app.include_router(r)
