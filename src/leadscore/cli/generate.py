@@ -75,7 +75,8 @@ def generate(
     linked = data.contacts.num_rows - data.contacts.column("account_id").null_count
     console.print(
         f"wrote {data.accounts.num_rows:,} accounts to {accounts_path(out, fmt)} "
-        f"({linked:,} contacts name theirs in account_id; the others link by e-mail domain)",
+        f"({linked:,} contacts name theirs in account_id; the others link by e-mail domain, "
+        "free-mail addresses not at all)",
         markup=False,
     )
     console.print(
