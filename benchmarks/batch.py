@@ -3,6 +3,10 @@
 Compares, measured in one run on the same files:
 
 * leadscore on DuckDB (the compiled query, files read as text as the CLI reads them);
+* leadscore on DuckDB scoring accounts too: examples/abm.yaml (b2b_saas's contact
+  rules, two that read the account, and an account section rolled up from the
+  contacts) over the same contacts and events plus the generated accounts (by
+  default one per 10 contacts), contacts and accounts each written to Parquet;
 * the same model written by hand as one DuckDB query (the practical limit);
 * a straightforward pandas implementation;
 * leadscore on Spark (local mode);
@@ -11,7 +15,7 @@ each in its own process, with its wall time and peak memory (resident set of the
 process and its children, sampled every 20 ms), then leadscore on DuckDB at
 0.1×, 1× and 3× the data to show how time grows.
 
-    python benchmarks/batch.py                      # 1M contacts / ~20M events
+    python benchmarks/batch.py                      # 1M contacts / ~20M events, 100k accounts
     python benchmarks/batch.py --contacts 100000 --scales 1 --skip-spark
 """
 
@@ -29,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "examples" / "b2b_saas.yaml"
+ACCOUNT_MODEL = ROOT / "examples" / "abm.yaml"
 AS_OF = "2026-01-01T00:00:00Z"
 
 
@@ -44,6 +49,30 @@ def run_leadscore_duckdb(contacts: str, events: str, out: str, threads: int | No
     sql = query_sql([load_model(MODEL)], con, as_of=AS_OF)
     con.execute(f"COPY ({sql}) TO '{out}' (FORMAT PARQUET)")
     return {}
+
+
+def run_leadscore_duckdb_accounts(
+    contacts: str, events: str, out: str, threads: int | None, accounts: str
+) -> dict:
+    """Contacts and accounts of examples/abm.yaml: the account plan's steps as temporary
+    tables, then both outputs written, as `leadscore score --accounts` does."""
+    from leadscore.engine.sql.duckdb import prepare_accounts
+    from leadscore.model import load_model
+
+    con = _duck(threads)
+    _text_views(con, contacts, events)
+    acols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{accounts}'").fetchall()]
+    asel = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in acols)
+    con.execute(f"CREATE VIEW accounts AS SELECT {asel} FROM '{accounts}'")
+    run = prepare_accounts([load_model(ACCOUNT_MODEL)], con, as_of=AS_OF)
+    con.execute(f"COPY ({run.contacts_sql}) TO '{out}' (FORMAT PARQUET)")
+    con.execute(f"COPY ({run.accounts_sql}) TO '{accounts_out(out)}' (FORMAT PARQUET)")
+    run.drop(con)
+    return {}
+
+
+def accounts_out(out: str | Path) -> str:
+    return str(out).removesuffix(".parquet") + ".accounts.parquet"
 
 
 def _duck(threads: int | None):
@@ -327,6 +356,7 @@ def run_spark(contacts: str, events: str, out: str, threads: int | None) -> dict
 
 CONTENDERS = {
     "leadscore-duckdb": run_leadscore_duckdb,
+    "leadscore-duckdb-accounts": run_leadscore_duckdb_accounts,
     "hand-duckdb": run_hand_duckdb,
     "pandas": run_pandas,
     "leadscore-spark": run_spark,
@@ -362,11 +392,23 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(name: str, contacts: Path, events: Path, out: Path, threads: int | None) -> dict:
+WITH_ACCOUNTS = {"leadscore-duckdb-accounts"}  # contenders that read the accounts file too
+
+
+def measure(
+    name: str,
+    contacts: Path,
+    events: Path,
+    out: Path,
+    threads: int | None,
+    accounts: Path | None = None,
+) -> dict:
     """Run one contender in a fresh process; wall seconds and peak memory of its tree."""
     cmd = [sys.executable, __file__, "--child", name, str(contacts), str(events), str(out)]
     if threads:
         cmd += ["--threads", str(threads)]
+    if name in WITH_ACCOUNTS:
+        cmd += ["--child-accounts", str(accounts)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     while proc.poll() is None:
@@ -380,9 +422,12 @@ def measure(name: str, contacts: Path, events: Path, out: Path, threads: int | N
     return result
 
 
-def child(name: str, contacts: str, events: str, out: str, threads: int | None) -> None:
+def child(
+    name: str, contacts: str, events: str, out: str, threads: int | None, accounts: str | None
+) -> None:
     start = time.perf_counter()
-    CONTENDERS[name](contacts, events, out, threads)
+    extra = {"accounts": accounts} if name in WITH_ACCOUNTS else {}
+    CONTENDERS[name](contacts, events, out, threads, **extra)
     print(json.dumps({"seconds": time.perf_counter() - start}))
 
 
@@ -406,24 +451,39 @@ def agreement(a: Path, b: Path) -> str:
     return f"{row[1]:,}/{row[0]:,}"
 
 
-def data(contacts: int, seed: int, root: Path) -> tuple[Path, Path]:
-    folder = root / f"c{contacts}-s{seed}"
+def data(contacts: int, seed: int, root: Path, accounts: int | None = None) -> tuple[Path, Path]:
+    """Generated contacts and events (and accounts.parquet beside them), cached by size,
+    seed and number of accounts (default one per 10 contacts)."""
+    accounts = accounts or default_accounts(contacts)
+    folder = root / f"c{contacts}-s{seed}-a{accounts}"
     c, e = folder / "contacts.parquet", folder / "events.parquet"
-    if not (c.exists() and e.exists()):
+    if not (c.exists() and e.exists() and accounts_file(c).exists()):
         from leadscore.data.generate import generate
 
-        print(f"generating {contacts:,} contacts into {folder} …", flush=True)
-        generate(contacts, seed, folder)
+        print(
+            f"generating {contacts:,} contacts, {accounts:,} accounts into {folder} …", flush=True
+        )
+        generate(contacts, seed, folder, accounts=accounts)
     return c, e
 
 
-def replicate(contacts: int, seed: int, times: int, root: Path) -> tuple[Path, Path]:
+def default_accounts(contacts: int) -> int:
+    return max(1, contacts // 10)
+
+
+def accounts_file(contacts: Path) -> Path:
+    return contacts.with_name("accounts.parquet")
+
+
+def replicate(
+    contacts: int, seed: int, times: int, root: Path, accounts: int | None = None
+) -> tuple[Path, Path]:
     """``times`` copies of the generated data with distinct ids (contact ids and event ids
     get a copy prefix), for sizes the generator is not asked to make in one go."""
     import duckdb
 
-    base_c, base_e = data(contacts, seed, root)
-    folder = root / f"c{contacts}-s{seed}-x{times}"
+    base_c, base_e = data(contacts, seed, root, accounts)
+    folder = base_c.parent.with_name(f"{base_c.parent.name}-x{times}")
     c, e = folder / "contacts.parquet", folder / "events.parquet"
     if c.exists() and e.exists():
         return c, e
@@ -451,6 +511,13 @@ def n_events(path: Path) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--contacts", type=int, default=1_000_000)
+    ap.add_argument(
+        "--accounts",
+        type=int,
+        default=None,
+        help="companies in the generated data (default: contacts // 10); the accounts "
+        "contender scores them",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--scales", default="0.1,1,3", help="data sizes for the scaling table")
     ap.add_argument("--repeat", type=int, default=3, help="runs per DuckDB figure (median)")
@@ -467,19 +534,25 @@ def main() -> None:
         help="data size for Spark (default: --contacts); Spark local mode on a "
         "small machine is slow",
     )
+    ap.add_argument("--skip-accounts", action="store_true")
     ap.add_argument("--child", nargs=4, metavar=("NAME", "CONTACTS", "EVENTS", "OUT"))
+    ap.add_argument("--child-accounts", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(*args.child, args.threads)
+        child(*args.child, args.threads, args.child_accounts)
         return
 
-    c, e = data(args.contacts, args.seed, args.data_dir)
+    n_accounts = args.accounts or default_accounts(args.contacts)
+    c, e = data(args.contacts, args.seed, args.data_dir, n_accounts)
+    a = accounts_file(c)
     out_dir = Path(tempfile.mkdtemp(prefix="leadscore-bench-out-"))
     print(
-        f"{args.contacts:,} contacts, {n_events(e):,} events; as of {AS_OF}; "
-        f"{os.cpu_count()} CPU(s)\n"
+        f"{args.contacts:,} contacts, {n_events(e):,} events, {n_events(a):,} accounts "
+        f"({n_accounts:,} companies); as of {AS_OF}; {os.cpu_count()} CPU(s)\n"
     )
     names = ["leadscore-duckdb", "hand-duckdb"]
+    if not args.skip_accounts:
+        names.insert(1, "leadscore-duckdb-accounts")
     if not args.skip_pandas:
         names.append("pandas")
     if not args.skip_spark:
@@ -491,7 +564,7 @@ def main() -> None:
         if name == "leadscore-spark" and args.spark_contacts:
             nc, ne = data(args.spark_contacts, args.seed, args.data_dir)
         got = [
-            measure(name, nc, ne, out_dir / f"{name}.parquet", args.threads) for _ in range(runs)
+            measure(name, nc, ne, out_dir / f"{name}.parquet", args.threads, a) for _ in range(runs)
         ]
         results[name] = {
             "seconds": statistics.median(r["seconds"] for r in got),
@@ -500,7 +573,7 @@ def main() -> None:
             "runs": runs,
         }
         print(
-            f"  {name:<18} {results[name]['seconds']:8.2f} s  "
+            f"  {name:<25} {results[name]['seconds']:8.2f} s  "
             f"peak {results[name]['peak_bytes'] / 2**20:8.0f} MiB  ({runs} run(s))",
             flush=True,
         )
@@ -512,7 +585,11 @@ def main() -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
-        if r["data"] == c:
+        if name in WITH_ACCOUNTS:
+            same = "(abm.yaml and its accounts)"
+            vs_ref, vs_ls = f"{r['seconds'] / ref:.2f}×", f"{r['seconds'] / ls:.2f}×"
+            size = args.contacts
+        elif r["data"] == c:
             same = agreement(out_dir / "leadscore-duckdb.parquet", out_dir / f"{name}.parquet")
             size = args.contacts
             vs_ref, vs_ls = f"{r['seconds'] / ref:.2f}×", f"{r['seconds'] / ls:.2f}×"
@@ -521,6 +598,22 @@ def main() -> None:
         print(
             f"| {name} | {size:,} | {r['seconds']:.2f} | {vs_ref} | {vs_ls} | "
             f"{r['peak_bytes'] / 2**20:.0f} | {same} |"
+        )
+
+    if "leadscore-duckdb-accounts" in results:
+        acc = results["leadscore-duckdb-accounts"]
+        scored = n_events(Path(accounts_out(out_dir / "leadscore-duckdb-accounts.parquet")))
+        print(
+            "\n| run | model | contacts | accounts | time (s) | peak memory (MiB) |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: |\n"
+            f"| contacts only | b2b_saas | {args.contacts:,} | - | {ls:.2f} | "
+            f"{results['leadscore-duckdb']['peak_bytes'] / 2**20:.0f} |\n"
+            f"| contacts and accounts | abm | {args.contacts:,} | {scored:,} | "
+            f"{acc['seconds']:.2f} | {acc['peak_bytes'] / 2**20:.0f} |"
+        )
+        print(
+            f"\naccount scoring: {acc['seconds'] / ls:.2f}× the contacts-only batch time "
+            f"({(acc['seconds'] / ls - 1) * 100:+.0f}%; target: at most +30%)"
         )
 
     scales = [float(s) for s in args.scales.split(",") if s]
@@ -533,7 +626,9 @@ def main() -> None:
         for scale in scales:
             size = round(args.contacts * scale)
             if scale > 1 and scale == int(scale):
-                sc, se = replicate(args.contacts, args.seed, int(scale), args.data_dir)
+                sc, se = replicate(args.contacts, args.seed, int(scale), args.data_dir, n_accounts)
+            elif size == args.contacts:
+                sc, se = c, e
             else:
                 sc, se = data(size, args.seed, args.data_dir)
             events = n_events(se)
