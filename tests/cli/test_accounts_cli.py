@@ -353,6 +353,12 @@ def test_explain_a_contact_with_its_account(files):
     assert "account: acme (total 49.0, grade A, stage hot)" in out
     alone = explain(files, "-a", str(files / "a.csv"), "--id", "c3")
     assert "account: none (every account.<field> is missing)" in flat(alone.output)
+    without = explain(files, "--id", "c2")
+    assert without.exit_code == 0, without.output
+    assert "total 4.0" in flat(without.output)  # no account: only the visit
+    assert "every account.<field> is missing (give them with --accounts FILE)" in flat(
+        without.output
+    )
 
 
 def test_explain_account_errors(files):

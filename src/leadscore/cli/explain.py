@@ -169,6 +169,11 @@ def explain(
     print_breakdown(result, loaded, show_all=show_all)
     if pop is not None:
         ea.print_account_link(pop, contact_id)
+    elif loaded.account_use.reads_account:
+        console.print(
+            "[yellow]note:[/] the model reads account fields and no accounts were given: "
+            "every account.<field> is missing (give them with --accounts FILE)"
+        )
 
 
 def register(app: typer.Typer) -> None:

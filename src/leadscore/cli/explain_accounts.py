@@ -10,7 +10,8 @@ what scoring the whole population gives.
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -19,7 +20,11 @@ from ..engine.accounts import AccountResult, Population, score_population
 from ..engine.linking import EMAIL_PROPERTY, LINK_PROPERTY, AccountIndex
 from ..engine.result import ScoreResult
 from ..errors import DataError
+from ..model import ScoringModel
 from .common import console, fmt_points, fmt_score
+
+if TYPE_CHECKING:
+    from ..data.io import Inputs
 
 
 def _close_ids(con, table: str, wanted: str) -> list[str]:
@@ -70,7 +75,9 @@ def _population(
     return score_population(model, people, accounts, as_of=when)
 
 
-def account_population(model, inputs, account_id: str, when, source: str) -> Population:
+def account_population(
+    model: ScoringModel, inputs: Inputs, account_id: str, when: datetime, source: str
+) -> Population:
     """The account ``account_id`` scored with its contacts (DataError if unknown)."""
     found = inputs.con.execute(
         "SELECT count(*) FROM accounts WHERE id = ?", [account_id]
@@ -87,7 +94,9 @@ def account_population(model, inputs, account_id: str, when, source: str) -> Pop
     return _population(model, inputs, index, account_id, ids, when)
 
 
-def contact_population(model, inputs, contact_id: str, when) -> tuple[ScoreResult, Population]:
+def contact_population(
+    model: ScoringModel, inputs: Inputs, contact_id: str, when: datetime
+) -> tuple[ScoreResult, Population]:
     """One contact scored as ``score --accounts`` scores it: with its account's members."""
     index = AccountIndex(inputs.account_rows())
     cols = _link_columns(inputs)
@@ -148,7 +157,7 @@ def print_json(pop: Population) -> None:
 
 
 def print_account_breakdown(
-    pop: Population, model, *, show_all: bool = False, top: int = 10
+    pop: Population, model: ScoringModel, *, show_all: bool = False, top: int = 10
 ) -> None:
     result: AccountResult = pop.accounts[0]
     acc = model.account

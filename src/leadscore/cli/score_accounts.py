@@ -10,7 +10,9 @@ column and the accounts go to their own file, with the columns of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data.io import check_readable, output_format, write_relation
 from ..engine.linking import LinkReport
@@ -19,6 +21,11 @@ from ..errors import UsageError
 from ..model import ScoringModel
 from .common import console
 from .score_report import link_warnings, print_rankings, print_sql, summary, warn
+
+if TYPE_CHECKING:
+    from ..data.io import Inputs
+
+Models = list[ScoringModel]
 
 ACCOUNT_MARK = "accounts"  # scores.parquet → scores.accounts.parquet
 __all__ = ["AccountJob", "link_warnings", "plan", "print_rankings", "summary"]
@@ -164,7 +171,9 @@ def _account_groups(models) -> list[str]:
 # ----------------------------------------------------------------------------- engines
 
 
-def score_duckdb(job: AccountJob, models, inputs, when, out: Path, quiet: bool) -> LinkReport:
+def score_duckdb(
+    job: AccountJob, models: Models, inputs: Inputs, when: datetime, out: Path, quiet: bool
+) -> LinkReport:
     """The account plan on the connection of ``inputs``; both files written."""
     from ..engine.sql.duckdb import prepare_accounts
     from .score import _run_with_progress
@@ -189,13 +198,15 @@ def score_duckdb(job: AccountJob, models, inputs, when, out: Path, quiet: bool) 
     return runs[0].report
 
 
-def show_duckdb_sql(models, con, when) -> None:
+def show_duckdb_sql(models: Models, con, when: datetime) -> None:
     from ..engine.sql.duckdb import prepare_accounts
 
     print_sql(prepare_accounts(models, con, as_of=when, pretty=True, execute=False).statements)
 
 
-def score_inprocess(job: AccountJob, models, inputs, when, out: Path, quiet: bool) -> LinkReport:
+def score_inprocess(
+    job: AccountJob, models: Models, inputs: Inputs, when: datetime, out: Path, quiet: bool
+) -> LinkReport:
     """The reference evaluator over the whole population, model by model."""
     from ..engine.accounts import score_population
     from ..engine.linking import AccountIndex
@@ -228,9 +239,9 @@ def score_inprocess(job: AccountJob, models, inputs, when, out: Path, quiet: boo
 
 def score_postgres(
     job: AccountJob,
-    models,
+    models: Models,
     url: str,
-    when,
+    when: datetime,
     contacts_table: str,
     events_table: str,
     out: Path | None,
@@ -278,10 +289,10 @@ def score_postgres(
 
 def score_spark(
     job: AccountJob,
-    models,
+    models: Models,
     contacts: Path,
     events: Path | None,
-    when,
+    when: datetime,
     master: str,
     out: Path,
     quiet: bool,
@@ -319,7 +330,9 @@ def score_spark(
     return run.report
 
 
-def show_spark_sql(models, contacts: Path, events: Path | None, accounts: Path, when) -> None:
+def show_spark_sql(
+    models: Models, contacts: Path, events: Path | None, accounts: Path, when: datetime
+) -> None:
     """Spark's account plan, with the columns read from the files (no Spark session)."""
     import duckdb
 
@@ -346,9 +359,21 @@ def show_spark_sql(models, contacts: Path, events: Path | None, accounts: Path, 
 
 
 def score_elsewhere(
-    job, kind, models, url, contacts, events, when, master, contacts_table, events_table,
-    out, show_sql, top, quiet,
-) -> None:  # fmt: skip
+    job: AccountJob,
+    kind: str,
+    models: Models,
+    url: str,
+    contacts: Path | None,
+    events: Path | None,
+    when: datetime,
+    master: str,
+    contacts_table: str,
+    events_table: str,
+    out: Path | None,
+    show_sql: bool,
+    top: int,
+    quiet: bool,
+) -> None:
     """Accounts on PostgreSQL (tables) or Spark (Parquet): score, rank, summarise."""
     from ..data.io import connect
 

@@ -4,7 +4,7 @@ written files (every engine alike), the link report's warnings and the summary."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -13,6 +13,11 @@ from ..data.io import output_format
 from ..engine.linking import LinkReport
 from ..model import ScoringModel
 from .common import console, fmt_score
+
+if TYPE_CHECKING:
+    from ..data.io import Inputs
+
+Models = list[ScoringModel]
 
 
 def warn(text: str) -> None:
@@ -29,7 +34,7 @@ def link_warnings(report: LinkReport) -> None:
         warn(line)
 
 
-def stale_links(inputs) -> None:
+def stale_links(inputs: Inputs) -> None:
     """Warn about contacts whose ``account_id`` names no account (they get none)."""
     if "account_id" not in inputs.properties or not inputs.has_accounts:
         return
@@ -74,14 +79,14 @@ def _typed(rows: list[dict], groups: list[str]) -> list[dict]:
     return rows
 
 
-def print_rankings(con, out: Path, accounts_out: Path | None, models, top: int) -> None:
+def print_rankings(con, out: Path, accounts_out: Path | None, models: Models, top: int) -> None:
     """The contact ranking, then the account ranking, read back from the written files."""
     print_contact_ranking(con, out, models, top)
     if accounts_out is not None:
         print_account_ranking(con, accounts_out, models, top)
 
 
-def print_contact_ranking(con, out: Path, models, top: int) -> None:
+def print_contact_ranking(con, out: Path, models: Models, top: int) -> None:
     from .score import _ranking_table
 
     contacts = _source(out)
@@ -96,7 +101,7 @@ def print_contact_ranking(con, out: Path, models, top: int) -> None:
         console.print("stages: " + ", ".join(f"{k} {v}" for k, v in counts), markup=False)
 
 
-def print_account_ranking(con, path: Path, models, top: int) -> None:
+def print_account_ranking(con, path: Path, models: Models, top: int) -> None:
     """Each account-scoring model's top accounts and its account stage counts."""
     accounts = _source(path)
     for model in models:
