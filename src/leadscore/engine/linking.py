@@ -72,6 +72,8 @@ def domain_kind(domain: str) -> str:
     """``free``, ``disposable`` or ``business`` (the enrichment lists)."""
     from ..enrich.email import domain_kind as kind
 
+    if domain.isascii():
+        return kind(domain)
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:

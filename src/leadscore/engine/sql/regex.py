@@ -307,4 +307,22 @@ def _merge(ranges: tuple) -> tuple:
 
 def lower_class(letter: str) -> set[int]:
     """Every character whose Python lower() is ``letter``."""
-    return {cp for cp in range(sys.maxunicode + 1) if chr(cp).lower() == letter}
+    same = {ord(letter)} if len(letter) == 1 and letter.lower() == letter else set()
+    return same | _lowered_from().get(letter, set())
+
+
+@lru_cache(maxsize=1)
+def _lowered_from() -> dict[str, set[int]]:
+    """The characters that lower() changes, by what it makes of them (one pass over
+    Unicode for every letter asked, instead of one pass per letter)."""
+    out: dict[str, set[int]] = {}
+    text, block = _all_chars(), 256
+    for start in range(0, len(text), block):
+        part = text[start : start + block]
+        if part.lower() == part:  # most blocks have no case at all
+            continue
+        for i, ch in enumerate(part):
+            low = ch.lower()
+            if low != ch:
+                out.setdefault(low, set()).add(start + i)
+    return out
