@@ -401,6 +401,35 @@ class AccountUse:
         return bool(self.score_fields & self.dynamic)
 
 
+def rollup_groups(model: ScoringModel) -> set[str]:
+    """Contact groups the roll-ups read (``of`` and the conditions' score fields)."""
+    acc = model.account
+    if acc is None:
+        return set()
+    groups = {*model.groups, "predicted"}
+    out: set[str] = set()
+    for _, rule in acc.rollups():
+        out |= {rule.of} & groups if rule.of else set()
+        for cond in [rule.where, *(rule.roles or {}).values()]:
+            if cond is not None:
+                out |= condition_fields(cond) & groups
+    return out
+
+
+def rollup_properties(model: ScoringModel) -> set[str]:
+    """Contact properties the roll-ups' conditions read (their other fields are scores)."""
+    acc = model.account
+    if acc is None:
+        return set()
+    scores = {*model.groups, *CONTACT_SCORES, "predicted"}
+    out: set[str] = set()
+    for _, rule in acc.rollups():
+        for cond in [rule.where, *(rule.roles or {}).values()]:
+            if cond is not None:
+                out |= {f for f in condition_fields(cond) if f not in scores}
+    return out
+
+
 def account_score_names(model: ScoringModel) -> set[str]:
     acc = model.account
     return set() if acc is None else {*ACCOUNT_SCORES, *acc.groups}

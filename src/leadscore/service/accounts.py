@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..engine.accounts import AccountResult, Member, account_fields, account_outcomes, score_account
+from ..model.accounts import ACCOUNT, rollup_groups, rollup_properties
 from ..store import tables as T
 from .published import Published
 from .scoring import (
@@ -154,16 +155,39 @@ def contact_rows(conn: sa.Connection, ids: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def stored_scores(conn: sa.Connection, model: str, ids: Iterable[str]) -> dict[str, Any]:
-    """The stored score rows of contacts under one model, by contact id."""
-    wanted = sorted(set(ids))
-    out: dict[str, Any] = {}
+_SC = T.scores.c
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    """What roll-ups read of a contact's stored score under one model."""
+
+    version: int
+    groups: dict[str, float]
+    total: float
+    grade: str | None
+    stage: str | None
+    excluded: bool
+
+
+def stored_scores(
+    conn: sa.Connection, model: str, ids: Iterable[str], groups: Iterable[str] = ()
+) -> dict[str, StoredMember]:
+    """The contacts' stored scores under one model, by contact id: the fixed columns and
+    only the ``groups`` named (read out of the JSON by the database, not in Python)."""
+    wanted, names = sorted(set(ids)), sorted(set(groups))
+    cols = [_SC.contact_id, _SC.version, _SC.total, _SC.grade, _SC.stage, _SC.excluded]
+    cols += [_SC.groups[g].as_float().label(f"g{i}") for i, g in enumerate(names)]
+    query = sa.select(*cols).where(
+        _SC.model_name == model, _SC.contact_id.in_(sa.bindparam("ids", expanding=True))
+    )
+    out: dict[str, StoredMember] = {}
     for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        q = sa.select(T.scores).where(
-            T.scores.c.model_name == model, T.scores.c.contact_id.in_(chunk)
-        )
-        out.update({r.contact_id: r for r in conn.execute(q)})
+        for r in conn.execute(query, {"ids": wanted[start : start + CHUNK]}):
+            values = {g: r[6 + i] for i, g in enumerate(names) if r[6 + i] is not None}
+            out[r.contact_id] = StoredMember(
+                r.version, values, r.total, r.grade, r.stage, r.excluded
+            )
     return out
 
 
@@ -204,6 +228,23 @@ class _Cascade:
         self.records = {aid: account_record(r) for aid, r in rows.items()}
         self.scored = self.model.account is not None
         self.reads = self.model.account_use.reads_account
+        # the roll-ups read these contact properties (else only scores): loaded if any
+        self.member_props = bool(rollup_properties(self.model) - {"predicted"})
+        use = self.model.account_use
+        self.read = {ACCOUNT + f for f in use.property_fields | use.score_fields}
+        self._rows: dict[str, Any] = {}
+
+    def contact(self, cid: str, contacts: dict[str, Any]) -> dict[str, Any]:
+        """A member's record: its row if loaded already, else read once when needed."""
+        row = contacts.get(cid) or self._rows.get(cid)
+        if row is None:
+            self._rows.update(contact_rows(self.conn, [cid]))
+            row = self._rows.get(cid)
+        return contact_record(row) if row is not None else {"id": cid}
+
+    def member(self, cid: str, scores: dict[str, Any], contacts: dict[str, Any]) -> Member:
+        record = self.contact(cid, contacts) if self.member_props else {"id": cid}
+        return Member.of(record, scores)
 
     def rescore(self, touched: set[str], link: dict, changed: set[str]) -> dict[str, Adjusted]:
         pub, now = self.pub, self.options.now
@@ -218,8 +259,14 @@ class _Cascade:
                 )
             }
         everyone = sorted({c for ids in self.members.values() for c in ids})
-        stored = stored_scores(self.conn, pub.name, everyone) if self.scored else {}
-        props = contact_rows(self.conn, everyone) if self.scored else {}
+        stored = (
+            stored_scores(self.conn, pub.name, everyone, rollup_groups(self.model))
+            if self.scored
+            else {}
+        )
+        stored = {c: r for c, r in stored.items() if r.version == pub.version}
+        if self.scored and self.member_props:  # one query for all rather than one each
+            self._rows.update(contact_rows(self.conn, everyone))
         owner = {**account_of_members(self.members), **link}
         # 1. what each account's contacts read now
         views: dict[str, Any] = {}
@@ -229,9 +276,7 @@ class _Cascade:
                 views[aid] = None
             elif aid in changed or old is None or old.version != pub.version:
                 mems = [
-                    Member.of(contact_record(props[c]), _stored(stored[c]))
-                    for c in self.members[aid]
-                    if c in stored and c in props
+                    self.member(c, _stored(stored[c]), {}) for c in self.members[aid] if c in stored
                 ]
                 views[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
             else:
@@ -249,14 +294,13 @@ class _Cascade:
                 mems = []
                 for cid in self.members[aid]:
                     if cid in results:
-                        record = contact_record(contacts[cid])
-                        mems.append(Member.of(record, member_scores(results[cid])))
-                    elif cid in stored and cid in props:
-                        mems.append(Member.of(contact_record(props[cid]), _stored(stored[cid])))
+                        mems.append(self.member(cid, member_scores(results[cid]), contacts))
+                    elif cid in stored:
+                        mems.append(self.member(cid, _stored(stored[cid]), contacts))
                 final[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
         # 3. the members whose account-reading rules decide otherwise now
         if self.reads and self.scored:
-            again = self._moved(views, final, contacts, props)
+            again = self._moved(views, final, contacts)
             if again:
                 more_contacts, more = self._compute(sorted(again), owner, final)
                 contacts.update(more_contacts)
@@ -292,28 +336,27 @@ class _Cascade:
             results.update({c: by_model[self.pub.name] for c, by_model in scored.items()})
         return contacts, results
 
-    def _moved(self, views, final, contacts, props) -> set[str]:
+    def _moved(self, views, final, contacts) -> set[str]:
+        """Members whose account-reading rules decide otherwise with the final scores."""
         out: set[str] = set()
         for aid, result in final.items():
             before = account_fields(self.records[aid], views[aid])
             after = account_fields(self.records[aid], result)
-            if before == after:
-                continue
+            if all(before.get(f) == after.get(f) for f in self.read):
+                continue  # what the contacts read of the account did not move
+            missing = [c for c in self.members[aid] if c not in contacts and c not in self._rows]
+            self._rows.update(contact_rows(self.conn, missing))
             for cid in self.members[aid]:
-                row = contacts.get(cid) or props.get(cid)
-                if row is None:
-                    continue
-                record = contact_record(row)
-                if account_outcomes(self.model, with_account(record, before)) != account_outcomes(
-                    self.model, with_account(record, after)
-                ):
+                record = self.contact(cid, contacts)
+                old = account_outcomes(self.model, with_account(record, before))
+                if old != account_outcomes(self.model, with_account(record, after)):
                     out.add(cid)
         return out
 
 
-def _stored(row: Any) -> dict[str, Any]:
+def _stored(row: StoredMember) -> dict[str, Any]:
     return {
-        "groups": row.groups or {},
+        "groups": row.groups,
         "total": row.total,
         "grade": row.grade,
         "stage": row.stage,
@@ -458,13 +501,13 @@ class FullRescore:
         if self.scored:
             for aid in rows:
                 mems = [
-                    Member.of(contact_record(contacts[c]), member_scores(results[c]))
+                    run.member(c, member_scores(results[c]), contacts)
                     for c in members[aid]
                     if c in results
                 ]
                 final[aid] = score_account(self.model, records[aid], mems, as_of=now)
             if self.model.account_use.reads_account:
-                again = run._moved(provisional, final, contacts, {})
+                again = run._moved(provisional, final, contacts)
                 if again:
                     more_contacts, more = run._compute(sorted(again), owner, final, self.dry)
                     contacts.update(more_contacts)

@@ -30,7 +30,13 @@ from datetime import datetime
 from sqlglot import exp
 
 from ...errors import DataError, ModelError, Problem
-from ...model.accounts import ACCOUNT, ACCOUNT_SCORES, CONTACT_SCORES, RollupRule, rule_fields
+from ...model.accounts import (
+    ACCOUNT,
+    ACCOUNT_SCORES,
+    RollupRule,
+    rollup_properties,
+    rule_fields,
+)
 from ...model.conditions import condition_fields
 from ...model.schema import EventRule, FrequencyRule, InactivityRule, ScoringModel
 from ..linking import DOMAIN_PROPERTY, EMAIL_PROPERTY, LINK_PROPERTY, AccountIndex
@@ -222,17 +228,9 @@ def _rp(prop: str) -> str:
 
 
 def _rollup_props(model: ScoringModel) -> list[str]:
-    """Contact properties the roll-ups' conditions read (the rest are scores)."""
-    acc = model.account
-    if acc is None:
-        return []
-    scores = {*model.groups, *CONTACT_SCORES}
-    out: set[str] = set()
-    for _, rule in acc.rollups():
-        for cond in [rule.where, *(rule.roles or {}).values()]:
-            if cond is not None:
-                out |= {f for f in condition_fields(cond) if f not in scores}
-    return sorted(out - {"id"})  # a contact's id is its contact_id column
+    """Contact properties the roll-ups' conditions read (a contact's id is its
+    contact_id column)."""
+    return sorted(rollup_properties(model) - {"id", "predicted"})
 
 
 # ----------------------------------------------------------------------------- account side
