@@ -385,7 +385,7 @@ def test_the_demo_scores_the_sample_accounts_too(tmp_path):
     accounts = rows(tmp_path / "d" / "accounts.csv")
     generated = rows_of_parquet(tmp_path / "d" / "data" / "accounts.parquet")
     assert [r["account_id"] for r in accounts] == sorted(generated)
-    assert f"Top 10 of {len(accounts)} accounts — abm" in out
+    assert f"Top 10 of {len(accounts)} accounts — b2b-saas-abm" in out
     assert "and the top account? leadscore explain -m examples/abm.yaml" in out
     assert len(rows(tmp_path / "d" / "scores.csv")) == 400  # the contacts, as before
 

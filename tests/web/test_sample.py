@@ -14,16 +14,28 @@ from leadscore.web.sample import main
 def test_sample_store_has_published_scores_history_and_an_admin(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     main(["--database", url, "--contacts", "30", "--password", "demo-password-1"])
-    assert "30 contacts" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "30 contacts" in printed and "b2b-saas-abm" in printed
     store = Store(url)
     with store.read() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(T.scores)).scalar_one() == 30
+        # every contact under both models: the example and the account-based one
+        models = conn.execute(
+            sa.select(T.scores.c.model_name, sa.func.count()).group_by(T.scores.c.model_name)
+        ).all()
+        assert sorted(models) == [("b2b-saas", 30), ("b2b-saas-abm", 30)]
         status = conn.execute(sa.select(T.model_versions.c.status)).scalars().all()
-        assert status == ["published"]
+        assert status == ["published", "published"]
         weeks = conn.execute(
             sa.select(sa.func.count(sa.distinct(T.score_history.c.at)))
         ).scalar_one()
-        assert weeks == 13  # twelve weekly passes, then the publish
+        assert weeks == 14  # twelve weekly passes, then each model published
+        n_accounts = conn.execute(sa.select(sa.func.count()).select_from(T.accounts)).scalar_one()
+        scored = conn.execute(sa.select(sa.func.count()).select_from(T.account_scores)).scalar_one()
+        assert n_accounts > 0 and scored == n_accounts  # the companies the contacts work for
+        account_weeks = conn.execute(
+            sa.select(sa.func.count(sa.distinct(T.account_score_history.c.at)))
+        ).scalar_one()
+        assert account_weeks > 1  # their history too
         assert accounts.authenticate(conn, "admin@example.com", "demo-password-1") is not None
     store.dispose()
     with pytest.raises(SystemExit, match="already holds contacts"):

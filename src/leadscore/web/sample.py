@@ -1,10 +1,11 @@
-"""Sample data for the web app: contacts, events and a published model in a store.
+"""Sample data for the web app: contacts, events, accounts and published models in a store.
 
-Contacts and events come from the project's seeded synthetic funnel
-(:func:`leadscore.data.generate.simulate`), moved in time so the data ends
-now, enriched offline, and written to the store; the bundled B2B SaaS model is
-then scored week by week over the last weeks (so the history, the MQLs per
-week and the triggers look like a running service) and published.
+Contacts, events and the companies they work for come from the project's seeded
+synthetic funnel (:func:`leadscore.data.generate.simulate`), moved in time so the
+data ends now, enriched offline, and written to the store; the bundled B2B SaaS
+model and the account-based one (``examples/abm.yaml``) are then scored week by
+week over the last weeks (so the history, the MQLs per week and the triggers look
+like a running service) and published.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from ..service.scoring import rescore
 from ..store import tables as T
 from ..store.links import link_columns
 
-EXAMPLE_MODEL = Path(__file__).resolve().parents[3] / "examples" / "b2b_saas.yaml"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+EXAMPLE_MODEL = EXAMPLES / "b2b_saas.yaml"
+ACCOUNT_MODEL = EXAMPLES / "abm.yaml"  # the same contacts' model, and their accounts
 HISTORY_WEEKS = 12
 
 
@@ -38,10 +41,13 @@ def seed(
     *,
     events_per_contact: float = 20,
     model_yaml: str | None = None,
+    account_model_yaml: str | None = None,
     now: datetime | None = None,
     weeks: int = HISTORY_WEEKS,
 ) -> dict[str, Any]:
-    """Fill an empty store with sample data and publish the example model."""
+    """Fill an empty store with sample data (contacts, events, the companies they work
+    for) and publish the example model, and the account-based one beside it
+    (``account_model_yaml``: another model text, or "" for none)."""
     from ..data.generate import END, simulate
     from ..enrich import enrich_contact
 
@@ -88,27 +94,62 @@ def seed(
             }
         )
     dedup = {r["idempotency_key"]: r for r in event_rows}
+    account_rows = _accounts(data.accounts, now) if data.accounts is not None else []
     with svc.store.write() as conn:
         conn.execute(sa.insert(T.contacts), contact_rows)
+        if account_rows:
+            conn.execute(sa.insert(T.accounts), account_rows)
         for start in range(0, len(dedup), 5000):
             conn.execute(sa.insert(T.events), list(dedup.values())[start : start + 5000])
-    text = model_yaml if model_yaml is not None else EXAMPLE_MODEL.read_text()
-    draft = versions.create_draft(svc, text, {}, "sample")
-    name, version = draft["name"], draft["version"]
-    with svc.store.read() as conn:
-        pub = versions._pub(svc, versions.version_row(conn, name, version))
+    texts = [model_yaml if model_yaml is not None else EXAMPLE_MODEL.read_text()]
+    if account_model_yaml is None and account_rows:
+        account_model_yaml = ACCOUNT_MODEL.read_text()
+    if account_model_yaml:
+        texts.append(account_model_yaml)
+    pubs = []
+    for text in texts:
+        draft = versions.create_draft(svc, text, {}, "sample")
+        with svc.store.read() as conn:
+            row = versions.version_row(conn, draft["name"], draft["version"])
+            pubs.append(versions._pub(svc, row))
     ids = [c["id"] for c in contact_rows]
     for k in range(weeks, 0, -1):
         with svc.store.write() as conn:
-            rescore(conn, ids, [pub], cause="event", now=now - timedelta(weeks=k), fire=True)
-    result = versions.publish(svc, name, version, "sample", fire_triggers=True)
+            rescore(conn, ids, pubs, cause="event", now=now - timedelta(weeks=k), fire=True)
+    results = [versions.publish(svc, p.name, p.version, "sample", fire_triggers=True) for p in pubs]
     return {
         "contacts": len(contact_rows),
         "events": len(dedup),
-        "model": name,
-        "version": version,
-        "published": result,
+        "accounts": len(account_rows),
+        "model": pubs[0].name,
+        "version": pubs[0].version,
+        "models": [p.name for p in pubs],
+        "published": results[0],
     }
+
+
+def _accounts(table: Any, now: datetime) -> list[dict[str, Any]]:
+    """Store rows for the generated accounts: a domain kept only where contacts may link
+    by it (as the API would accept it), the rest as properties."""
+    from ..engine.linking import domain_kind, normalise_domain
+
+    rows, taken = [], set()
+    for r in table.to_pylist():
+        domain = normalise_domain(r.get("domain"))
+        if domain is None or domain in taken or domain_kind(domain) != "business":
+            domain = None
+        taken.add(domain)
+        props = {k: v for k, v in r.items() if k not in ("id", "domain") and v is not None}
+        rows.append(
+            {
+                "id": r["id"],
+                "domain": domain,
+                "properties": props,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,8 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     except LeadscoreError as exc:
         raise SystemExit(f"Error: {exc}") from None
     print(
-        f"{done['contacts']} contacts, {done['events']} events, {done['model']} "
-        f"v{done['version']} published; sign in as {args.admin} / {args.password} "
+        f"{done['contacts']} contacts, {done['events']} events, {done['accounts']} accounts; "
+        f"{', '.join(done['models'])} published; sign in as {args.admin} / {args.password} "
         "after `leadscore serve`"
     )
 
