@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..model.accounts import RollupRule
 from ..model.conditions import describe
 from ..model.durations import format_duration
 from ..model.schema import (
@@ -102,13 +103,79 @@ def print_summary(model: ScoringModel) -> None:
             + (f"; otherwise {model.default_stage}" if model.default_stage else "")
         )
     if model.triggers:
-        lines.append(
-            "triggers: "
-            + ", ".join(
-                f"{t.name} ({'enters' if t.on.enters else 'leaves'} {t.on.enters or t.on.leaves})"
-                for t in model.triggers
+        lines.append("triggers: " + ", ".join(_trigger(t) for t in model.triggers))
+    for line in lines:
+        console.print(line, markup=False)
+    if model.account is not None:
+        _print_account(model)
+
+
+def _trigger(t) -> str:
+    on = t.on.describe()
+    ((kind, what),) = list(on.items())[:1]
+    if kind == "crosses":
+        side = "above" if "above" in what else "below"
+        what = f"{what.get('score', 'total')} {side} {what[side]:g}"
+    elif kind == "holds":
+        what = f"{describe(t.on.holds)} for {format_duration(t.on.for_)}"
+    return f"{t.name} ({kind} {what})"
+
+
+def _rollup_summary(rule) -> str:
+    what = {
+        "sum": f"sum of {rule.of}",
+        "max": f"highest {rule.of}",
+        "top": f"mean of the top {rule.top} {rule.of}",
+        "count": "contacts" if rule.at_least is None else f"at least {rule.at_least} contacts",
+        "roles": f"{rule.roles_needed} of the roles " + ", ".join(rule.roles or {}),
+    }[rule.rollup]
+    parts = [what]
+    if rule.where is not None:
+        parts.append(f"where {describe(rule.where)}")
+    if rule.max_points:
+        parts.append(f"cap {rule.max_points:g}")
+    return ", ".join(parts)
+
+
+def _print_account(model: ScoringModel) -> None:
+    acc = model.account
+    console.print("[bold]accounts[/]")
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("group", "rule", "kind", "points", "what"):
+        table.add_column(col, overflow="fold")
+    for gname, group in acc.groups.items():
+        for i, rule in enumerate(group.rules):
+            if isinstance(rule, RollupRule):
+                pts = "value" if rule.points is None else f"{rule.points:g}"
+                what = _rollup_summary(rule)
+            else:
+                pts, what = _points(rule), rule_summary(rule)
+            table.add_row(
+                escape(gname) if i == 0 else "", escape(rule.name), rule.kind, pts, escape(what)
             )
+        if not group.rules:
+            table.add_row(escape(gname), "(no rules)", "", "", "")
+    console.print(table)
+    lines = [f"account scale {acc.scale.min:g}–{acc.scale.max:g}"]
+    if acc.exclusions:
+        lines.append("account exclusions: " + ", ".join(e.name for e in acc.exclusions))
+    if acc.grades:
+        letters = ", ".join(f"{L} ≥ {m:g}" for L, m in acc.grades.letters)
+        lines.append(
+            f"account grades from {acc.grades.group}: {letters}, else {acc.grades.otherwise}"
         )
+    if acc.thresholds:
+        lines.append(
+            "account stages: "
+            + "; ".join(f"{t.stage} when {describe(t.when)}" for t in acc.thresholds)
+            + (f"; otherwise {acc.default_stage}" if acc.default_stage else "")
+        )
+    if acc.triggers:
+        lines.append("account triggers: " + ", ".join(_trigger(t) for t in acc.triggers))
+    use = model.account_use
+    if use.reads_account:
+        read = sorted(f"account.{f}" for f in use.property_fields | use.score_fields)
+        lines.append("contact rules read: " + ", ".join(read))
     for line in lines:
         console.print(line, markup=False)
 
