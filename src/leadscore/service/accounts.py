@@ -42,6 +42,7 @@ from .scoring import (
     Writing,
     compute,
     contact_record,
+    score_one,
     with_account,
     write_scores,
 )
@@ -583,3 +584,25 @@ def score_in_memory(
     for start in range(0, len(alone), CHUNK):
         results.update(full.contacts_page(conn, alone[start : start + CHUNK]))
     return {c: results[c] for c in contact_ids if c in results}, final
+
+
+def score_contact_at(
+    conn: sa.Connection,
+    pub: Published,
+    contact_id: str,
+    inputs: tuple[dict, dict, dict],
+    when: datetime,
+) -> Adjusted:
+    """One stored contact under ``pub`` as of ``when`` (nothing written), from its
+    ``load_inputs`` (contacts, events, adjustments): with its account scored in memory
+    under ``pub`` when the model scores or reads accounts."""
+    if account_aware(pub):
+        return score_in_memory(conn, pub, [contact_id], when)[0][contact_id]
+    contacts, events, adjustments = inputs
+    return score_one(
+        pub,
+        contacts[contact_id],
+        events.get(contact_id, []),
+        adjustments.get(contact_id, []),
+        when,
+    )

@@ -476,44 +476,23 @@ class Service:
         """
         now = now or utcnow()
         self.enrichment.retry_due(self, now, batch)
-        has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
         with self.store.read() as conn:
             published = self.published(conn)
         timed = [p for p in published if _time_dependent(p)]
         pubs = [p for p in timed if not account_aware(p)]
         done = sum(self._sweep_accounts(p, now, batch) for p in timed if account_aware(p))
-        last = ""
-        while pubs:
-            with self.store.read() as conn:
-                ids = list(
-                    conn.execute(
-                        sa.select(T.contacts.c.id)
-                        .where(T.contacts.c.id > last, has_events)
-                        .order_by(T.contacts.c.id)
-                        .limit(batch)
-                    ).scalars()
-                )
-            if not ids:
-                break
-            with self.store.write() as conn:
-                self._rescore(conn, ids, "time", now, models=pubs)
-            done += len(ids)
-            last = ids[-1]
+        if pubs:
+            for ids in self._ids_with_events(batch):
+                with self.store.write() as conn:
+                    self._rescore(conn, ids, "time", now, models=pubs)
+                done += len(ids)
         done += self._sweep_holds(published, now, batch)
         self.notify_outbox()
         return done
 
-    def _sweep_accounts(self, pub: Published, now: datetime, batch: int) -> int:
-        """A time sweep of an account-aware model: every account with all its contacts, a
-        page per transaction, then the contacts with events and no account."""
-        from .accounts import FullRescore
-        from .scoring import Writing
-
-        full = FullRescore(pub, Writing("time", now, self.settings.trigger_hysteresis))
-        after: str | None = ""
-        while after is not None:
-            with self.store.write() as conn:
-                _, _, after = full.accounts_page(conn, after)
+    def _ids_with_events(self, batch: int):
+        """The ids of the contacts that have events, ``batch`` at a time, each page read
+        in a transaction of its own (keyset paging on the id)."""
         has_events = sa.exists().where(T.events.c.contact_id == T.contacts.c.id)
         last = ""
         while True:
@@ -527,10 +506,25 @@ class Service:
                     ).scalars()
                 )
             if not ids:
-                return full.contacts_done
+                return
+            yield ids
+            last = ids[-1]
+
+    def _sweep_accounts(self, pub: Published, now: datetime, batch: int) -> int:
+        """A time sweep of an account-aware model: every account with all its contacts, a
+        page per transaction, then the contacts with events and no account."""
+        from .accounts import FullRescore
+        from .scoring import Writing
+
+        full = FullRescore(pub, Writing("time", now, self.settings.trigger_hysteresis))
+        after: str | None = ""
+        while after is not None:
+            with self.store.write() as conn:
+                _, _, after = full.accounts_page(conn, after)
+        for ids in self._ids_with_events(batch):
             with self.store.write() as conn:
                 full.contacts_page(conn, ids)
-            last = ids[-1]
+        return full.contacts_done
 
     def _sweep_holds(self, pubs: Sequence[Published], now: datetime, batch: int) -> int:
         """Rescore the contacts whose ``holds`` trigger period ran out (their scores do

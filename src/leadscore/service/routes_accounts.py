@@ -13,6 +13,7 @@ from .auth import Principal
 from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
+from .routes_contacts import history_item
 from .schemas import AccountBatch, AccountIn, AccountPut, Page
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -142,24 +143,7 @@ def get_account_history(
             query = query.where(H.model_name == model)
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(H.id).limit(limit).offset(offset)).all()
-    items = [
-        {
-            "id": r.id,
-            "model": r.model_name,
-            "version": r.version,
-            "at": r.at,
-            "cause": r.cause,
-            "old_total": r.old_total,
-            "new_total": r.new_total,
-            "old_stage": r.old_stage,
-            "new_stage": r.new_stage,
-            "old_grade": r.old_grade,
-            "new_grade": r.new_grade,
-            "detail": r.detail,
-        }
-        for r in rows
-    ]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=[history_item(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.delete("/{account_id}", status_code=204, summary="Delete an account and its scores")

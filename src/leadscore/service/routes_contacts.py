@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ..store import tables as T
-from .accounts import account_aware, links, score_in_memory
+from .accounts import links, score_contact_at
 from .auth import Principal
 from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
 from .schemas import AdjustmentIn, ContactBatch, ContactIn, Page
-from .scoring import load_inputs, score_one
+from .scoring import load_inputs
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 ContactId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
@@ -222,19 +222,10 @@ def get_scores(
             from datetime import UTC
 
             as_of = as_of.replace(tzinfo=UTC)
-        contacts, events, adjustments = load_inputs(conn, [contact_id], as_of=as_of)
+        inputs = load_inputs(conn, [contact_id], as_of=as_of)
         out = []
         for pub in svc.published(conn):
-            if account_aware(pub):  # its account as of then too, from its contacts then
-                adj = score_in_memory(conn, pub, [contact_id], as_of)[0][contact_id]
-            else:
-                adj = score_one(
-                    pub,
-                    contacts[contact_id],
-                    events.get(contact_id, []),
-                    adjustments.get(contact_id, []),
-                    as_of,
-                )
+            adj = score_contact_at(conn, pub, contact_id, inputs, as_of)
             out.append(
                 {
                     "model": pub.name,
@@ -269,24 +260,25 @@ def get_history(
             query = query.where(H.model_name == model)
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(H.id).limit(limit).offset(offset)).all()
-    items = [
-        {
-            "id": r.id,
-            "model": r.model_name,
-            "version": r.version,
-            "at": r.at,
-            "cause": r.cause,
-            "old_total": r.old_total,
-            "new_total": r.new_total,
-            "old_stage": r.old_stage,
-            "new_stage": r.new_stage,
-            "old_grade": r.old_grade,
-            "new_grade": r.new_grade,
-            "detail": r.detail,
-        }
-        for r in rows
-    ]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=[history_item(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def history_item(r: Any) -> dict[str, Any]:
+    """A score change (a contact's or an account's) as the API shows it."""
+    return {
+        "id": r.id,
+        "model": r.model_name,
+        "version": r.version,
+        "at": r.at,
+        "cause": r.cause,
+        "old_total": r.old_total,
+        "new_total": r.new_total,
+        "old_stage": r.old_stage,
+        "new_stage": r.new_stage,
+        "old_grade": r.old_grade,
+        "new_grade": r.new_grade,
+        "detail": r.detail,
+    }
 
 
 @router.post(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ..errors import ModelError
 from ..model.schema import ScoringModel
 from ..store import tables as T
-from .accounts import FullRescore, account_aware, score_in_memory
+from .accounts import FullRescore, account_aware, score_contact_at
 from .core import Service, audit, utcnow
 from .predicted import check_model_dir
 from .problems import ApiProblem
@@ -115,19 +115,10 @@ def test_on_contact(
     when = as_of or utcnow()
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
-        contacts, events, adjustments = load_inputs(conn, [contact_id], as_of=when)
-        if contact_id not in contacts:
+        inputs = load_inputs(conn, [contact_id], as_of=when)
+        if contact_id not in inputs[0]:
             raise ApiProblem(404, f"no contact {contact_id!r}")
-        if account_aware(pub):  # its account scored under this version too, in memory
-            adj = score_in_memory(conn, pub, [contact_id], when)[0][contact_id]
-        else:
-            adj = score_one(
-                pub,
-                contacts[contact_id],
-                events.get(contact_id, []),
-                adjustments.get(contact_id, []),
-                when,
-            )
+        adj = score_contact_at(conn, pub, contact_id, inputs, when)
         current = conn.execute(
             sa.select(T.scores).where(
                 T.scores.c.contact_id == contact_id, T.scores.c.model_name == name
