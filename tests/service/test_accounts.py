@@ -336,3 +336,45 @@ def assert_matches_reference(api, after: str = "") -> None:
             a.groups,
             a.contacts,
         ), f"{after}: account {a.account_id}"
+
+
+DECAYING = """\
+name: abm
+groups:
+  engagement:
+    decay: {{half_life: 10d}}
+    rules:
+      - {{name: Visits, on: {{type: page_view}}, points: 40}}
+account:
+  groups:
+    team: {{rules: [{{name: Team, rollup: sum, of: engagement}}]}}
+  triggers:
+    - name: Warm for a week
+      on: {{holds: {{total: {{gte: 10}}}}, for: 7d}}
+      actions: [{{webhook: {{url: "{url}"}}}}]
+"""
+
+
+def test_the_sweep_keeps_account_scores_true_as_time_passes(api, receiver):
+    from datetime import timedelta
+
+    from leadscore.service.core import utcnow
+
+    assert api.put("/v1/accounts/acme", {"domain": "acme.com"}).status_code == 200
+    assert api.put("/v1/contacts/c1", {"email": "ann@acme.com"}).status_code == 200
+    api.publish_model(DECAYING.format(url=receiver.url))
+    now = utcnow()
+    api.event("c1", "page_view", ts=now.isoformat())
+    assert account(api)["scores"][0]["total"] == pytest.approx(40, abs=0.01)
+    # ten days on, the sweep halves the contact's engagement, and so the account's
+    api.service.sweep(now=now + timedelta(days=10))
+    assert account(api)["scores"][0]["total"] == pytest.approx(20, abs=0.01)
+    assert api.score("c1", "abm")["total"] == pytest.approx(20, abs=0.01)
+    assert account(api)["scores"][0]["contacts"] == 1
+    history = api.get("/v1/accounts/acme/history").json()["items"]
+    assert history[-1]["cause"] == "time"
+    # the account held 10 or more since the event: a sweep past seven days fires it
+    api.service.sweep(now=now + timedelta(days=11))
+    api.deliver()
+    assert [r["json"]["trigger"] for r in receiver.received] == ["Warm for a week"]
+    assert receiver.received[0]["json"]["account"]["id"] == "acme"
