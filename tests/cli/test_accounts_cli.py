@@ -539,3 +539,34 @@ def test_spark_gives_the_same_account_rows(files):
             f"{key}) TO '{files / part}.csv' (HEADER)"
         )
     check_scores(rows(files / "sp.parquet.csv"), rows(files / "sp.accounts.parquet.csv"))
+
+
+def test_backtest_says_it_scores_no_accounts(tmp_path):
+    """A backtest scores each contact just before its outcome: account fields are
+    missing there, and it says so rather than quietly scoring without them."""
+    from leadscore.data.generate import generate
+
+    folder = tmp_path / "data"
+    contacts, events = generate(300, 3, folder)
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--model",
+            str(Path(__file__).resolve().parents[2] / "examples" / "abm.yaml"),
+            "--contacts",
+            str(contacts),
+            "--events",
+            str(events),
+            "--outcome",
+            "converted",
+            "--outcome-time",
+            "converted_at",
+            "--bootstrap",
+            "0",
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "backtest scores contacts without their accounts" in result.output
+    assert "'b2b-saas-abm'" in result.output

@@ -91,6 +91,21 @@ def print_backtest(bt: Backtest) -> None:
         console.print(f"[yellow]warning:[/] {w}")
 
 
+def _warn_accounts(models, command: str) -> None:
+    """Backtests score each contact just before its outcome, one time per contact; an
+    account rolls up contacts scored at one time, so accounts are not scored here."""
+    from .score_report import warn
+
+    readers = [m.name for m in models if m.account_use.reads_account]
+    if readers:
+        warn(
+            f"{command} scores contacts without their accounts: every account.<field> that "
+            f"model(s) {', '.join(map(repr, readers))} read is missing here (their account "
+            "rules give no points); compare variants that differ elsewhere, or score with "
+            "`leadscore score --accounts` to see the account rules at work"
+        )
+
+
 def backtest(
     model: list[Path] = typer.Option(
         ..., "--model", "-m", help="Model YAML to compare (repeat; the first is the baseline)."
@@ -140,6 +155,7 @@ def backtest(
     if html is not None and html.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--html {str(html)!r}: give a file name ending in .html")
     models = load_models(model)
+    _warn_accounts(models, "backtest")
     cutoff = parse_as_of(as_of) if as_of is not None else None
     options = Options(
         stage=stage,
@@ -254,6 +270,7 @@ def impact(
             problems.extend(exc.problems)
     if problems:
         raise ModelError(problems)
+    _warn_accounts(loaded, "impact")
     when = parse_as_of(as_of)
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
