@@ -256,3 +256,24 @@ def test_a_contact_s_own_account_dot_property_is_not_read_when_accounts_are():
     assert pop.contacts[0].groups["fit"] == 0
     # scored alone (no accounts), the property is read as written
     assert READER.score(contact, [], as_of=AS_OF).groups["fit"] == 1
+
+
+def test_the_python_example_of_the_accounts_page_runs(monkeypatch):
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "accounts.md").read_text()
+    (block,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    monkeypatch.chdir(root)
+    namespace: dict = {}
+    exec(compile(block, "docs/accounts.md", "exec"), namespace)
+    pop = namespace["population"]
+    assert pop.links == {"c1": "acme", "c2": "acme"}  # by domain, and explicitly
+    (acme,) = pop.accounts
+    assert acme.contacts == 2
+    # fit by hand: Software 15 + 240 employees 15 + FR 10 + not a customer 5 + 4 of 4
+    # firmographics filled 8 = 53, above the group's max of 50
+    assert acme.groups["fit"] == 50
+    assert acme.grade == "A"
+    assert set(acme.contributions()) <= {"c1", "c2"}
