@@ -79,13 +79,7 @@ def _ranking_table(best: list[dict], model: ScoringModel, top: int, total: int) 
     table.add_column("grade")
     table.add_column("stage")
     for i, r in enumerate(best[:top], start=1):
-        stage = r["stage"] or ""
-        if r["excluded"]:
-            stage = f"[red]excluded: {escape(r['exclusion_reason'] or '')}[/]"
-        elif stage and stage != model.default_stage:
-            stage = f"[bold green]{escape(stage)}[/]"
-        else:
-            stage = escape(stage)
+        stage = stage_cell(r, model.default_stage)
         table.add_row(
             str(i),
             escape(str(r["contact_id"])),
@@ -95,6 +89,17 @@ def _ranking_table(best: list[dict], model: ScoringModel, top: int, total: int) 
             stage,
         )
     console.print(table)
+
+
+def stage_cell(row: dict, default_stage: str | None) -> str:
+    """A ranking's stage cell: the exclusion in red, a stage above the default in green
+    (text printed literally, never read as markup)."""
+    stage = row["stage"] or ""
+    if row["excluded"]:
+        return f"[red]excluded: {escape(row['exclusion_reason'] or '')}[/]"
+    if stage and stage != default_stage:
+        return f"[bold green]{escape(stage)}[/]"
+    return escape(stage)
 
 
 def _stage_counts(rows: list[dict]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from ..data.io import output_format
 from ..engine.linking import LinkReport
 from ..model import ScoringModel
 from .common import console, fmt_score
+from .score import stage_cell
 
 if TYPE_CHECKING:
     from ..data.io import Inputs
@@ -144,13 +145,7 @@ def _account_table(best: list[dict], model: ScoringModel, top: int, counts) -> N
     table.add_column("stage")
     table.add_column("contacts", justify="right")
     for i, r in enumerate(best, start=1):
-        stage = r["stage"] or ""
-        if r["excluded"]:
-            stage = f"[red]excluded: {escape(r['exclusion_reason'] or '')}[/]"
-        elif stage and stage != acc.default_stage:
-            stage = f"[bold green]{escape(stage)}[/]"
-        else:
-            stage = escape(stage)
+        stage = stage_cell(r, acc.default_stage)
         table.add_row(
             str(i),
             escape(str(r["account_id"])),
