@@ -25,10 +25,15 @@ def test_sample_store_has_published_scores_history_and_an_admin(tmp_path, capsys
         assert sorted(models) == [("b2b-saas", 30), ("b2b-saas-abm", 30)]
         status = conn.execute(sa.select(T.model_versions.c.status)).scalars().all()
         assert status == ["published", "published"]
+        H = T.score_history.c
         weeks = conn.execute(
-            sa.select(sa.func.count(sa.distinct(T.score_history.c.at)))
+            sa.select(sa.func.count(sa.distinct(H.at))).where(H.cause == "event")
         ).scalar_one()
-        assert weeks == 14  # twelve weekly passes, then each model published
+        assert weeks == 12  # twelve weekly passes
+        published = conn.execute(
+            sa.select(sa.distinct(H.model_name)).where(H.cause == "publish")
+        ).scalars()
+        assert sorted(published) == ["b2b-saas", "b2b-saas-abm"]  # then each model published
         n_accounts = conn.execute(sa.select(sa.func.count()).select_from(T.accounts)).scalar_one()
         scored = conn.execute(sa.select(sa.func.count()).select_from(T.account_scores)).scalar_one()
         assert n_accounts > 0 and scored == n_accounts  # the companies the contacts work for

@@ -25,7 +25,7 @@ in-process reference does (provisional scores, members, accounts, members again)
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,9 @@ from .scoring import (
     Writing,
     compute,
     contact_record,
+    lock_contacts,
     score_one,
+    scoring_time,
     with_account,
     write_scores,
 )
@@ -490,12 +492,13 @@ class FullRescore:
         accounts, the members reading account scores again; written unless ``dry``."""
         members = members_of(conn, rows.values())
         records = {aid: account_record(r) for aid, r in rows.items()}
-        now = self.options.now
+        options = self._page(conn, sorted({c for ids in members.values() for c in ids}))
+        now = options.now
         provisional = {
             aid: score_account(self.model, records[aid], (), as_of=now) if self.scored else None
             for aid in rows
         }
-        run = _Cascade(conn, self.pub, self.options, rows, members)
+        run = _Cascade(conn, self.pub, options, rows, members)
         owner = account_of_members(members)
         contacts, results = run._compute(sorted(owner), owner, provisional, self.dry)
         final: dict[str, AccountResult] = {}
@@ -515,7 +518,7 @@ class FullRescore:
                     results.update(more)
         if not self.dry:
             write_scores(
-                conn, contacts, {c: {self.pub.name: a} for c, a in results.items()}, self.options
+                conn, contacts, {c: {self.pub.name: a} for c, a in results.items()}, options
             )
             if final:
                 current = {
@@ -526,7 +529,7 @@ class FullRescore:
                         )
                     )
                 }
-                write_account_scores(conn, self.pub, final, rows, current, self.options)
+                write_account_scores(conn, self.pub, final, rows, current, options)
         self.contacts_done += len(results)
         return results, final
 
@@ -537,19 +540,29 @@ class FullRescore:
         if not alone:
             return {}
         fields = {(self.pub.name, cid): {} for cid in alone}
+        options = self._page(conn, alone)
         contacts, scored = compute(
             conn,
             alone,
             [self.pub],
-            self.options.now,
+            options.now,
             fields,
             lock=not self.dry,
-            inputs_as_of=self.options.now if self.dry else None,
+            inputs_as_of=options.now if self.dry else None,
         )
         if not self.dry:
-            write_scores(conn, contacts, scored, self.options)
+            write_scores(conn, contacts, scored, options)
         self.contacts_done += len(scored)
         return {c: by_model[self.pub.name] for c, by_model in scored.items()}
+
+    def _page(self, conn: sa.Connection, ids: Sequence[str]) -> Writing:
+        """How this page writes: at the time asked, or, for a live rescoring (``now`` None),
+        at the time read once the page's contacts are locked (see ``scoring_time``)."""
+        if self.options.now is not None:
+            return self.options
+        if not self.dry:
+            lock_contacts(conn, ids)
+        return replace(self.options, now=scoring_time(conn, ids))
 
     def run(self, conn: sa.Connection, contact_pages: Iterable[Sequence[str]]):
         """Everything, in one transaction: yields each page's (contacts, accounts)."""

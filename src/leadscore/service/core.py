@@ -21,7 +21,7 @@ from .accounts import account_aware, links, stale_links
 from .enrichment import ServiceEnrichment
 from .problems import ApiProblem
 from .published import ModelCache, Published
-from .scoring import Adjusted, rescore
+from .scoring import Adjusted, lock_contacts, rescore, scoring_time
 from .settings import Settings
 
 Q_KNOWN_KEYS = sa.select(T.events.c.idempotency_key).where(
@@ -85,7 +85,7 @@ class Service:
         conn,
         ids,
         cause,
-        now,
+        now: datetime | None,
         *,
         fire=True,
         detail=None,
@@ -129,7 +129,7 @@ class Service:
                 before.setdefault(cid, old_account)
                 results[i] = {"id": cid, "created": created}
             left = stale_links(conn, before, ids)  # accounts some of them moved away from
-            scored = self._rescore(conn, ids, "contact", now, accounts=sorted(left))
+            scored = self._rescore(conn, ids, "contact", None, accounts=sorted(left))
             audit(conn, actor, "contacts.upsert", None, {"count": len(items)}, at=now)
             return results, scored
 
@@ -233,7 +233,7 @@ class Service:
                     sa.delete(table).where(col == contact_id)
                 ).rowcount
             if account is not None:  # one contact fewer in its account's roll-ups
-                self._rescore(conn, [], "contact", now, accounts=[account])
+                self._rescore(conn, [], "contact", None, accounts=[account])
             if erase:
                 # Deliveries carry the contact's e-mail and scores: gone too. Earlier audit
                 # entries naming the contact lose the id; the new entry keeps no personal data.
@@ -265,7 +265,7 @@ class Service:
                 left |= lost
                 results[i] = {"id": items[i].id, "created": created}
             ids = sorted({it.id for it in items})
-            self._rescore(conn, sorted(left), "account", now, changed_accounts=ids)
+            self._rescore(conn, sorted(left), "account", None, changed_accounts=ids)
             audit(conn, actor, "accounts.upsert", None, {"count": len(items)}, at=now)
             briefs = account_briefs(conn, ids)
             for r in results:
@@ -283,7 +283,7 @@ class Service:
         now = utcnow()
         with self.store.write() as conn:
             members, counts = account_ops.delete_account(conn, account_id)
-            self._rescore(conn, members, "account", now)
+            self._rescore(conn, members, "account", None)
             audit(conn, actor, "account.delete", account_id, {"removed": counts}, at=now)
         self.notify_outbox()
 
@@ -296,17 +296,22 @@ class Service:
                 f"{len(items)} events in one batch; at most "
                 f"{self.settings.max_batch} (setting max_batch)",
             )
-        now = utcnow()
+        received = utcnow()
+        times = [self._event_time(it.ts, i, received) for i, it in enumerate(items)]
 
         def work(conn: sa.Connection) -> tuple[list[dict[str, Any]], dict]:
             results: list[dict[str, Any]] = []
-            ids = self._resolve_contacts(conn, items, now)
+            ids = self._resolve_contacts(conn, items, received)
+            # Lock the contacts before reading anything of theirs, then read the clock: every
+            # event committed for them lies at or before ``now`` (see scoring_time).
+            lock_contacts(conn, ids)
+            now = scoring_time(conn, ids)
             keys = [it.idempotency_key for it in items if it.idempotency_key]
             seen: set[str] = set()
             if keys:
                 seen = set(conn.execute(Q_KNOWN_KEYS, {"keys": keys}).scalars())
             rows = []
-            for it, cid in zip(items, ids, strict=True):
+            for it, cid, ts in zip(items, ids, times, strict=True):
                 key = it.idempotency_key
                 if key is not None and key in seen:
                     results.append(
@@ -315,13 +320,12 @@ class Service:
                     continue
                 if key is not None:
                     seen.add(key)
-                ts = it.ts or now
-                ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
                 rows.append(
                     {
                         "contact_id": cid,
                         "type": it.type,
-                        "ts": ts,
+                        # No time, or a time ahead of the service's clock: it happened now.
+                        "ts": now if ts is None or ts > now else ts,
                         "idempotency_key": key,
                         "attributes": it.attributes,
                         "received_at": now,
@@ -345,6 +349,26 @@ class Service:
         for r in results:
             r["scores"] = {m: _brief(a) for m, a in scored.get(r["contact_id"], {}).items()}
         return results
+
+    def _event_time(self, ts: datetime | None, index: int, received: datetime) -> datetime | None:
+        """An event's time in UTC; refused when it lies further ahead of the service's clock
+        than ``max_clock_skew`` allows (a time in milliseconds read as seconds, a wrong
+        year). A time ahead by less is taken as the moment the event is stored."""
+        if ts is None:
+            return None
+        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        ahead = (ts - received).total_seconds()
+        limit = self.settings.max_clock_skew
+        if ahead > limit:
+            raise ApiProblem(
+                422,
+                f"events[{index}].ts: {ts.isoformat()} is {ahead:,.0f} s ahead of the service's"
+                f" clock ({received.isoformat(timespec='seconds')}); at most {limit:g} s is"
+                " taken as clock skew (setting max_clock_skew). Send the time the event"
+                " happened, in UTC or with its offset, or leave ts out to mean now",
+                kind="validation",
+            )
+        return ts
 
     def _resolve_contacts(self, conn, items, now) -> list[str]:
         c = T.contacts.c
@@ -440,7 +464,7 @@ class Service:
                 conn,
                 [contact_id],
                 "adjustment",
-                now,
+                None,
                 detail={
                     "adjustment": {"points": body.points, "reason": body.reason, "author": author}
                 },
@@ -472,10 +496,13 @@ class Service:
         Decay, windows and inactivity change scores without new events; the
         sweep makes the stored scores (and triggers) catch up, under the
         published models that read time, for the contacts that have events (a
-        contact without events scores the same at any time).
+        contact without events scores the same at any time). Each page is scored
+        as of its own live time (read once its contacts are locked), so a page
+        never writes a score older than one an event has just stored; ``now``
+        scores every page as of that time instead (a replay, or a test's clock).
         """
-        now = now or utcnow()
-        self.enrichment.retry_due(self, now, batch)
+        at = now or utcnow()
+        self.enrichment.retry_due(self, at, batch)
         with self.store.read() as conn:
             published = self.published(conn)
         timed = [p for p in published if _time_dependent(p)]
@@ -510,7 +537,7 @@ class Service:
             yield ids
             last = ids[-1]
 
-    def _sweep_accounts(self, pub: Published, now: datetime, batch: int) -> int:
+    def _sweep_accounts(self, pub: Published, now: datetime | None, batch: int) -> int:
         """A time sweep of an account-aware model: every account with all its contacts, a
         page per transaction, then the contacts with events and no account."""
         from .accounts import FullRescore
@@ -526,7 +553,7 @@ class Service:
                 full.contacts_page(conn, ids)
         return full.contacts_done
 
-    def _sweep_holds(self, pubs: Sequence[Published], now: datetime, batch: int) -> int:
+    def _sweep_holds(self, pubs: Sequence[Published], now: datetime | None, batch: int) -> int:
         """Rescore the contacts whose ``holds`` trigger period ran out (their scores do
         not change with time, so the main pass leaves them alone)."""
         from .triggers import due_holds
@@ -534,8 +561,8 @@ class Service:
         done = 0
         for pub in pubs:
             with self.store.read() as conn:
-                ids = due_holds(conn, pub, now)
-                accounts = due_holds(conn, pub, now, "account")
+                ids = due_holds(conn, pub, now or utcnow())
+                accounts = due_holds(conn, pub, now or utcnow(), "account")
             for start in range(0, len(ids), batch):
                 with self.store.write() as conn:
                     self._rescore(conn, ids[start : start + batch], "time", now, models=[pub])

@@ -155,7 +155,7 @@ class ServiceEnrichment:
                 tried, outcome = found[cid]
                 if self._write(conn, cid, tried, outcome, now):
                     touched.append(cid)
-            return svc._rescore(conn, touched, "enrichment", now) if touched else {}
+            return svc._rescore(conn, touched, "enrichment", None) if touched else {}
 
         scored = svc.store.transaction(work)
         svc.notify_outbox()

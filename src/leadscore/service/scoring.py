@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,40 @@ Q_ADJUSTMENTS_AS_OF = (
 Q_SCORES = sa.select(T.scores).where(
     T.scores.c.contact_id.in_(_IDS), T.scores.c.model_name.in_(_NAMES)
 )
+Q_LOCK = (
+    sa.select(T.contacts.c.id)
+    .where(T.contacts.c.id.in_(_IDS))
+    .order_by(T.contacts.c.id)
+    .with_for_update()
+)
+Q_LATEST_EVENT = sa.select(sa.func.max(T.events.c.ts)).where(T.events.c.contact_id.in_(_IDS))
+
+
+def lock_contacts(conn: sa.Connection, ids: Sequence[str]) -> None:
+    """Take the contacts' row locks, in id order (so two writers never wait on each other
+    in a circle). On PostgreSQL a row lock; on SQLite the writer already holds the
+    database (``Store.write`` begins an immediate transaction under the process's lock)."""
+    if ids and conn.dialect.name == "postgresql":
+        conn.execute(Q_LOCK, {"ids": sorted(set(ids))})
+
+
+def scoring_time(conn: sa.Connection, ids: Sequence[str]) -> datetime:
+    """The time a live write scores as of, read once the contacts' locks are held.
+
+    Every event committed for these contacts was committed before the locks were granted,
+    so it lies at or before this time: a request that waited behind a later one never
+    scores as of a moment before an event that is already stored (the later event would be
+    left out of its score). The latest stored event time is a floor too, against clocks
+    that differ between the service's processes by a few milliseconds.
+    """
+    now = datetime.now(UTC)
+    if not ids:
+        return now
+    latest = conn.execute(Q_LATEST_EVENT, {"ids": sorted(set(ids))}).scalar()
+    if latest is None:
+        return now
+    latest = latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest.astimezone(UTC)
+    return max(now, latest)
 
 
 @lru_cache(maxsize=8)
@@ -200,7 +234,7 @@ def rescore(
     models: Sequence[Published],
     *,
     cause: str,
-    now: datetime,
+    now: datetime | None,
     hysteresis: float = 0.0,
     fire: bool = True,
     detail: dict[str, Any] | None = None,
@@ -208,6 +242,10 @@ def rescore(
     changed_accounts: Iterable[str] = (),
 ) -> dict[str, dict[str, Adjusted]]:
     """Rescore contacts under every model given; write scores, history and outbox rows.
+
+    ``now=None`` is a live write: the contacts are locked first and scored as of
+    :func:`scoring_time`. A time given is used as it is (a replay, the demo's past weeks,
+    a sweep asked for a time).
 
     Under a model that scores accounts or reads them, the contacts' accounts are
     rescored too (and ``accounts``: ones that gained or lost contacts; and
@@ -223,6 +261,9 @@ def rescore(
     accounts, changed_accounts = set(accounts), set(changed_accounts)
     if not models or not (ids or ((accounts or changed_accounts) and aware)):
         return out
+    if now is None:
+        lock_contacts(conn, ids)
+        now = scoring_time(conn, ids)
     options = Writing(cause, now, hysteresis, fire, detail or {})
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -240,10 +281,11 @@ CHUNK = 500
 
 @dataclass(frozen=True)
 class Writing:
-    """How a rescoring writes: why, when, the hysteresis band, whether triggers fire."""
+    """How a rescoring writes: why, when, the hysteresis band, whether triggers fire.
+    ``now`` None (for a page-by-page rescoring) means each page's live scoring time."""
 
     cause: str
-    now: datetime
+    now: datetime | None
     hysteresis: float = 0.0
     fire: bool = True
     detail: dict[str, Any] = field(default_factory=dict)

@@ -109,6 +109,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between two time-based rescoring sweeps (0 disables the sweep).",
     ),
     Setting(
+        "max_clock_skew",
+        float,
+        3600.0,
+        "Seconds an event's ts may lie ahead of the service's clock: such an event is "
+        "stored as happening when it arrives; one further ahead is refused (422).",
+    ),
+    Setting(
         "trigger_hysteresis",
         float,
         0.0,

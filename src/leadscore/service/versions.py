@@ -284,9 +284,11 @@ def publish(
         if pub.model.account is None:  # this version scores no accounts: none is left stale
             for table in (T.account_scores, T.account_trigger_state):
                 conn.execute(sa.delete(table).where(table.c.model_name == name))
+        # Each page is scored as of its live time (None): an event committed for a
+        # contact before its page is locked counts, whatever its time.
         if account_aware(pub):  # accounts with all their contacts, then the others
             options = Writing(
-                cause, now, svc.settings.trigger_hysteresis, fire_triggers, {"version": version}
+                cause, None, svc.settings.trigger_hysteresis, fire_triggers, {"version": version}
             )
             full = FullRescore(pub, options)
             for _ in full.run(conn, contact_id_pages(conn, batch)):
@@ -298,7 +300,7 @@ def publish(
                     conn,
                     ids,
                     cause,
-                    now,
+                    None,
                     fire=fire_triggers,
                     models=[pub],
                     detail={"version": version},
@@ -309,7 +311,8 @@ def publish(
             .select_from(T.score_history)
             .where(
                 T.score_history.c.model_name == name,
-                T.score_history.c.at == now,
+                T.score_history.c.at >= now,
+                T.score_history.c.version == version,
                 T.score_history.c.cause == cause,
                 T.score_history.c.old_stage.is_distinct_from(T.score_history.c.new_stage),
             )

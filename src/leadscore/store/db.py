@@ -1,8 +1,11 @@
 """Connecting to the store and migrating its schema.
 
 SQLite (a file, the default) and PostgreSQL are both supported. On SQLite the
-store runs in WAL mode and serialises write transactions inside the process;
-on PostgreSQL concurrent writers are serialised per contact by row locks.
+store runs in WAL mode and serialises write transactions inside the process, and
+each write transaction begins IMMEDIATE (it takes the database's write lock
+before its first read, so a writer in another process cannot slip in between
+what it read and what it writes); on PostgreSQL concurrent writers are
+serialised per contact by row locks.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from alembic.script import ScriptDirectory
 from ..errors import UsageError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+WRITE_OPTION = "leadscore_write"  # execution option: this connection's transaction writes
 RETRY_STATES = frozenset({"40P01", "40001", "23505"})  # deadlock, serialisation, unique key
 T_ = TypeVar("T_")
 
@@ -49,11 +53,19 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+            # The driver's own implicit BEGIN is switched off: SQLAlchemy's "begin"
+            # below emits it, IMMEDIATE for writes.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:  # pragma: no cover - trivial
+            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -107,7 +119,11 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self.engine.begin() as conn:
+        with (
+            self._write_lock,
+            self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     def transaction(self, work: Callable[[sa.Connection], T_], *, attempts: int = 4) -> T_:
