@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from .config import IntegrationsConfig
 from .crm.synclog import SyncLog
@@ -111,9 +112,14 @@ def build_router(
             result = parse_hook(source, spec, body, headers, now=now())
         except HookRejected as exc:
             return problem(exc.status, exc.detail, exc.kind, where)
-        if result.contacts:
-            sink.upsert_contacts(result.contacts)
-        results = ingest(result.events)
+
+        def store() -> list[dict[str, Any]]:
+            if result.contacts:
+                sink.upsert_contacts(result.contacts)
+            return ingest(result.events)
+
+        # Storing and scoring block (the store, user regexes): never on the event loop.
+        results = await run_in_threadpool(store)
         return JSONResponse(
             {
                 "accepted": sum(1 for r in results if r.get("status") == "accepted"),
@@ -148,7 +154,7 @@ def build_router(
                 raise HookRejected(
                     400, "tracking: the body is not JSON", kind="malformed"
                 ) from None
-            outcome = tracker.collect(hit, headers)
+            outcome = await run_in_threadpool(tracker.collect, hit, headers)
         except HookRejected as exc:
             return problem(exc.status, exc.detail, exc.kind, where)
         # A public endpoint says only what happened, never a contact or a score.

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import LeadscoreError
 from ..store import tables as T
@@ -98,12 +99,17 @@ def backtest_page(
 
 @router.post("/backtest", response_class=HTMLResponse)
 async def run(page: Page = Depends(current)) -> Response:
+    data = await form(page)
+    # A backtest scores the whole store: in a worker thread, never on the event loop.
+    return await run_in_threadpool(_run, page, data)
+
+
+def _run(page: Page, data: dict[str, str]) -> Response:
     from ..data.io import load_inputs
     from ..evaluate import Options, run_backtest
     from ..evaluate.charts import render_svg
     from ..evaluate.summary import headline, metric_rows
 
-    data = await form(page)
     choice = data.get("draft", "")
     name, _, num = choice.rpartition("@")
     outcome = data.get("outcome", "").strip()

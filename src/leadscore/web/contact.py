@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..enrich import PROPERTY_NAMES
 from ..service.accounts import links
@@ -155,6 +156,11 @@ def contact_page(contact_id: str, page: Page = Depends(current)) -> Response:
 async def adjust(contact_id: str, page: Page = Depends(current)) -> Response:
     page.require("write", "A manual adjustment")
     data = await form(page)
+    # Rescoring blocks (the store, user regexes): in a worker thread, never on the event loop.
+    return await run_in_threadpool(_adjusted, page, contact_id, data)
+
+
+def _adjusted(page: Page, contact_id: str, data: dict[str, str]) -> Response:
     try:
         _adjust(page, contact_id, data)
     except PageError as exc:

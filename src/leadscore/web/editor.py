@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..service import versions
 from ..service.core import utcnow
@@ -83,7 +84,8 @@ def edit(
 @router.post("/models/validate", response_class=HTMLResponse)
 async def validate(page: Page = Depends(current)) -> Response:
     data = await form(page)
-    return page.render("_problems.html", check=versions.validate(_text(data)))
+    check = await run_in_threadpool(versions.validate, _text(data))
+    return page.render("_problems.html", check=check)
 
 
 @router.post("/models/drafts", response_class=HTMLResponse)
@@ -91,10 +93,12 @@ async def save_draft(page: Page = Depends(current)) -> Response:
     page.require("admin", "Saving a model draft")
     data = await form(page)
     text = _text(data)
-    check = versions.validate(text)
+    check = await run_in_threadpool(versions.validate, text)
     if not check["valid"]:
         return page.render("editor.html", 422, text=text, base=None, check=check)
-    draft = _call(versions.create_draft, page.svc, text, {}, page.user.actor)
+    draft = await run_in_threadpool(
+        _call, versions.create_draft, page.svc, text, {}, page.user.actor
+    )
     return RedirectResponse(f"/models/{draft['name']}/versions/{draft['version']}", status_code=303)
 
 
@@ -113,7 +117,9 @@ async def test(name: str, version: int, page: Page = Depends(current)) -> Respon
     cid = data.get("contact_id", "").strip()
     if not cid:
         raise PageError(422, "type the id of a contact to test the version on")
-    result = _call(versions.test_on_contact, page.svc, name, version, cid, None)
+    result = await run_in_threadpool(
+        _call, versions.test_on_contact, page.svc, name, version, cid, None
+    )
     return page.render("_test_result.html", result=result)
 
 
@@ -128,7 +134,9 @@ async def publish(name: str, version: int, page: Page = Depends(current)) -> Res
     page.require("admin", "Publishing a model")
     data = await form(page)
     fire = data.get("fire_triggers") == "on"
-    _call(versions.publish, page.svc, name, version, page.user.actor, fire_triggers=fire)
+    await run_in_threadpool(
+        _call, versions.publish, page.svc, name, version, page.user.actor, fire_triggers=fire
+    )
     return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
 
 
@@ -140,7 +148,9 @@ async def rollback(name: str, page: Page = Depends(current)) -> Response:
         version = int(data.get("version", ""))
     except ValueError:
         raise PageError(422, "choose the version to roll back to") from None
-    _call(versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=False)
+    await run_in_threadpool(
+        _call, versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=False
+    )
     return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
 
 
