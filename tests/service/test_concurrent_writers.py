@@ -11,6 +11,7 @@ and no committed event may lie after that time.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from leadscore.engine.inprocess import score_contact
 from leadscore.model.loader import load_model
 from leadscore.service.auth import create_key
-from leadscore.service.schemas import ContactIn, EventIn
+from leadscore.service.schemas import AdjustmentIn, ContactIn, EventIn
+from leadscore.service.scoring import apply_adjustments, contact_record, to_events
 from leadscore.store import Store
 from leadscore.store import tables as T
 
@@ -66,6 +68,10 @@ def _send_rounds(svc, skew: timedelta) -> list[BaseException]:
     return errors
 
 
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
 def _check(store: Store) -> None:
     model = load_model(MODEL)
     with store.read() as conn:
@@ -84,12 +90,9 @@ def _check(store: Store) -> None:
     assert missing == [], f"{len(missing)} contacts never fired their MQL trigger: {missing}"
     assert len(outbox) == CONTACTS, "a crossing fired more than once"
 
-    def aware(ts: datetime) -> datetime:
-        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
-
     for cid, row in scores.items():
-        at = aware(row.scored_at)
-        late = [e.seq for e in events[cid] if aware(e.ts) > at]
+        at = _utc(row.scored_at)
+        late = [e.seq for e in events[cid] if _utc(e.ts) > at]
         assert late == [], f"{cid}: events {late} lie after the time its score was computed"
         record = {**(contacts[cid].properties or {}), "id": cid}
         fresh = score_contact(
@@ -214,3 +217,94 @@ def test_two_server_processes_on_one_store_lose_nothing(tmp_path, database_url):
         _check(store)
     finally:
         store.dispose()
+
+
+DECAYING = model_yaml(
+    **{"  engagement:\n    rules:": "  engagement:\n    decay: {half_life: 1d}\n    rules:"}
+)
+
+
+def test_every_write_path_at_once_keeps_scores_equal_to_a_rescoring(api):
+    """Events, contact updates, manual adjustments and the time sweep, all at once on
+    the same contacts, under a decaying model: every stored score equals a rescoring
+    from scratch of what is committed (adjustments included) as of its own time, and
+    every entry into MQL that history shows was delivered exactly once."""
+    assert "decay: {half_life: 1d}" in DECAYING
+    api.publish_model(DECAYING)
+    svc = api.service
+    ids = [f"c{c:02d}" for c in range(8)]
+    svc.upsert_contacts([ContactIn(id=i) for i in ids], "test")
+    errors: list[BaseException] = []
+    rounds = 12
+
+    def events(k: int) -> None:
+        for r in range(rounds):
+            svc.ingest(
+                [
+                    EventIn(
+                        contact_id=ids[(k + r) % len(ids)],
+                        type="page_view" if r % 3 else "form_submit",
+                        attributes={"url": "/pricing"},
+                        idempotency_key=f"e{k}-{r}",
+                    )
+                ],
+                "test",
+            )
+
+    def contacts(_: int) -> None:
+        for r in range(rounds):
+            country = "FR" if r % 2 == 0 else None
+            svc.upsert_contacts(
+                [ContactIn(id=ids[r % len(ids)], properties={"country": country})], "test"
+            )
+
+    def adjustments(_: int) -> None:
+        for r in range(rounds):
+            body = AdjustmentIn(points=5 if r % 2 else -5, reason=f"call {r}")
+            svc.adjust(ids[(r * 3) % len(ids)], body, "test")
+
+    def sweeps(_: int) -> None:
+        for _r in range(rounds // 3):
+            svc.sweep()
+
+    def run(work, k: int) -> None:
+        try:
+            work(k)
+        except BaseException as exc:
+            errors.append(exc)
+
+    jobs = [events, events, events, contacts, adjustments, sweeps]
+    threads = [threading.Thread(target=run, args=(w, k)) for k, w in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+    model = load_model(DECAYING)
+    with svc.store.read() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(T.contacts))}
+        evs: dict[str, list] = {}
+        for r in conn.execute(sa.select(T.events).order_by(T.events.c.ts, T.events.c.seq)):
+            evs.setdefault(r.contact_id, []).append(r)
+        adjs: dict[str, list] = {}
+        for r in conn.execute(sa.select(T.adjustments).order_by(T.adjustments.c.id)):
+            adjs.setdefault(r.contact_id, []).append(r._asdict())
+        scores = {r.contact_id: r for r in conn.execute(sa.select(T.scores))}
+        history = conn.execute(sa.select(T.score_history).order_by(T.score_history.c.id)).all()
+        outbox = conn.execute(sa.select(T.deliveries)).all()
+    assert set(scores) == set(ids)
+    for cid, row in scores.items():
+        at = row.scored_at.replace(tzinfo=UTC) if row.scored_at.tzinfo is None else row.scored_at
+        late = [e.seq for e in evs.get(cid, []) if _utc(e.ts) > at]
+        assert late == [], f"{cid}: events {late} were committed but left out of its score"
+        fresh = apply_adjustments(
+            model,
+            score_contact(model, contact_record(rows[cid]), to_events(evs.get(cid, [])), as_of=at),
+            adjs.get(cid, []),
+        )
+        assert (row.total, row.stage) == (pytest.approx(fresh.total, abs=1e-9), fresh.stage), cid
+    entries = Counter(
+        h.contact_id for h in history if h.new_stage == "MQL" and h.old_stage != "MQL"
+    )
+    assert Counter(d.contact_id for d in outbox) == entries
