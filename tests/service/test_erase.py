@@ -252,3 +252,16 @@ def test_the_sync_log_file_and_an_http_enrichers_cache_forget_a_contact(tmp_path
     assert not any("ann" in url for url in enricher._cache)
     enricher.enrich(bob)
     assert len(calls) == 2  # bob's answer is still cached
+
+
+def test_delete_with_erase_true_erases_and_needs_an_admin_key(api):
+    # an erase asked for as DELETE ?erase=true is an erase, not a plain delete
+    api.put("/v1/contacts/c1", {"email": EMAIL})
+    api.post("/v1/contacts/c1/adjustments", {"points": 5, "reason": f"{EMAIL} called"})
+    assert api.delete("/v1/contacts/c1?erase=true", scope="write").status_code == 403
+    assert api.get("/v1/contacts/c1").status_code == 200
+    assert api.client.delete("/v1/contacts/c1?erase=true", headers=api.h()).status_code == 204
+    log = api.get("/v1/audit", params={"limit": 1000}).json()["items"]
+    assert "c1" not in str(log) and EMAIL not in str(log)
+    actions = {e["action"] for e in log}
+    assert "contact.erase" in actions and "contact.delete" not in actions
