@@ -109,3 +109,6 @@ class Forget:
         self.log.forget(erased.contact_id)
         for sync in self.syncs:
             sync.state.forget(erased.contact_id)
+            forget = getattr(sync.connector, "forget", None)  # e.g. an e-mail -> id cache
+            if callable(forget):
+                forget(erased.email)
