@@ -224,9 +224,8 @@ class Service:
                 raise ApiProblem(404, f"no contact {contact_id!r}")
             full = conn.execute(sa.select(T.contacts).where(T.contacts.c.id == contact_id)).one()
             account = links(conn, [full])[contact_id]
-            erased = Erased(
-                contact_id, full.email, dict(full.properties or {}), visitors_of(conn, contact_id)
-            )
+            visitors = visitors_of(conn, contact_id) if erase else ()
+            erased = Erased(contact_id, full.email, dict(full.properties or {}), visitors)
             counts = {}
             for table in (
                 T.events,
