@@ -92,3 +92,16 @@ def test_import_follows_next_cursor(pd):
     assert people[0].properties == {"name": "P0", "email": "p0@acme.example", "pipedrive_id": "1"}
     cursors = [r["query"].get("cursor") for r in pd.requests if r["path"] == "/api/v2/persons"]
     assert cursors == [None, "2", "4"]
+
+
+def test_an_erased_address_is_looked_up_again_not_remembered(pd):
+    pd.add_person("Ann", "ann@acme.example")
+    conn = connector(pd)
+    sync = CrmSync(conn)
+    sync.push([ScoreUpdate("c1", 10, T0, email="ann@acme.example")])
+    searches = lambda: sum(r["path"] == "/api/v2/persons/search" for r in pd.requests)  # noqa: E731
+    assert searches() == 1
+    conn.forget("Ann@Acme.example")  # what a GDPR erase in the service calls
+    sync.state.forget("c1")
+    sync.push([ScoreUpdate("c1", 20, T0, email="ann@acme.example")])
+    assert searches() == 2  # the person id was not kept for the erased address

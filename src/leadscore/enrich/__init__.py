@@ -33,6 +33,16 @@ from .remote import (
     enrich_on_upsert,
 )
 
+
+def forget_cached_values() -> None:
+    """Empty the offline enrichment's caches keyed by whole addresses and phone numbers
+    (personal data); the caches of domains, countries and titles stay."""
+    from . import email, phone
+
+    email._full.cache_clear()
+    phone._facts.cache_clear()
+
+
 __all__ = [
     "DEFAULT_OPTIONS",
     "PROPERTIES",
@@ -52,6 +62,7 @@ __all__ = [
     "enrich_contact",
     "enrich_on_upsert",
     "enrich_table",
+    "forget_cached_values",
     "forget_derived",
     "merge",
     "next_questions",

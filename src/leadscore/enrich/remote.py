@@ -180,6 +180,13 @@ class HttpEnricher:
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(sorted(query.items()))
         return url
 
+    def forget(self, contact: Mapping[str, Any]) -> None:
+        """Drop the cached answer for this contact (its request URL names it)."""
+        url = self.request_url(contact)
+        if url is not None:
+            with self._lock:
+                self._cache.pop(url, None)
+
     def enrich(self, contact: Mapping[str, Any]) -> dict[str, Any]:
         url = self.request_url(contact)
         if url is None:

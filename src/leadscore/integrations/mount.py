@@ -13,6 +13,9 @@ What it leaves on ``app.state.integrations``:
   ``crm: {system: ...}`` trigger action's payload to that CRM, raising
   :class:`~.http.CrmError` so the outbox retries;
 * ``sync_log``, ``config``, ``forwarder``, ``visitors``.
+
+A GDPR erase in the service (``Service.on_erase``) makes them forget the
+contact too: see :class:`Forget`.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ def install(
             protect=[require("read")],
         )
     )
+    svc.on_erase.append(Forget(visitors, log, list(syncs.values()), forwarder))
     app.state.integrations = {
         "config": config,
         "sync_log": log,
@@ -87,3 +91,24 @@ def install(
         "forwarder": forwarder,
         "visitors": visitors,
     }
+
+
+class Forget:
+    """What a GDPR erase of a contact removes from the integrations: the browsers linked
+    to its e-mail (so their next hits wait as anonymous ones instead of re-creating the
+    contact), its CRM sync log entries and sync state (after the CRM writes already
+    queued for it are done). The CRM's own record is the CRM's to erase."""
+
+    def __init__(self, visitors: Any, log: SyncLog, syncs: list[CrmSync], forwarder: Any):
+        self.visitors, self.log, self.syncs, self.forwarder = visitors, log, syncs, forwarder
+
+    def __call__(self, erased: Any) -> None:
+        self.visitors.forget(erased.email, erased.visitors)
+        if self.forwarder is not None:
+            self.forwarder.flush()
+        self.log.forget(erased.contact_id)
+        for sync in self.syncs:
+            sync.state.forget(erased.contact_id)
+            forget = getattr(sync.connector, "forget", None)  # e.g. an e-mail -> id cache
+            if callable(forget):
+                forget(erased.email)

@@ -42,7 +42,9 @@ from .scoring import (
     Writing,
     compute,
     contact_record,
+    last_recorded,
     lock_contacts,
+    recorded_change,
     score_one,
     scoring_time,
     with_account,
@@ -393,8 +395,8 @@ def write_account_scores(
     current: dict[str, Any],
     options: Writing,
 ) -> None:
-    """Replace the accounts' current scores, add history where something changed, check
-    the account triggers."""
+    """Replace the accounts' current scores, add history where a shown value changed
+    (as for contacts: :func:`~.scoring.recorded_change`), check the account triggers."""
     inserts, updates, history, checks = [], [], [], []
     for aid in sorted(results):
         res = results[aid]
@@ -413,11 +415,7 @@ def write_account_scores(
         }
         old = current.get(aid)
         (updates if old is not None else inserts).append(row)
-        if old is None or (
-            abs(old.total - res.total) > 1e-9
-            or (old.stage, old.grade, old.excluded, old.version)
-            != (res.stage, res.grade, res.excluded, pub.version)
-        ):
+        if recorded_change(old, res.total, res.grade, res.stage, res.excluded, pub.version):
             history.append(
                 {
                     "account_id": aid,
@@ -453,6 +451,7 @@ def write_account_scores(
             [{**u, "b_aid": u["account_id"], "b_model": u["model_name"]} for u in updates],
         )
     if history:
+        last_recorded(conn, T.account_score_history, "account_id", history)
         conn.execute(sa.insert(T.account_score_history), history)
     check_triggers(
         conn, checks, now=options.now, default_hysteresis=options.hysteresis, fire=options.fire

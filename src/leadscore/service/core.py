@@ -75,6 +75,7 @@ class Service:
         self.models = ModelCache()
         self.enrichment = ServiceEnrichment(settings, enrichers)
         self.on_outbox: list[Any] = []  # callbacks run after a commit that wrote outbox rows
+        self.on_erase: list[Any] = []  # callbacks(Erased) run after an erase committed
 
     # ----------------------------------------------------------------- helpers
     def published(self, conn: sa.Connection) -> list[Published]:
@@ -209,6 +210,11 @@ class Service:
         return row.id, False, old_account
 
     def delete_contact(self, contact_id: str, actor: str, *, erase: bool) -> None:
+        """Delete a contact and what is keyed by it; ``erase`` (GDPR) also removes every
+        mention of it elsewhere in the store and in the parts outside it (see
+        ``service/erase.py``)."""
+        from .erase import Erased, visitors_of
+
         now = utcnow()
         with self.store.write() as conn:
             row = conn.execute(
@@ -218,6 +224,8 @@ class Service:
                 raise ApiProblem(404, f"no contact {contact_id!r}")
             full = conn.execute(sa.select(T.contacts).where(T.contacts.c.id == contact_id)).one()
             account = links(conn, [full])[contact_id]
+            visitors = visitors_of(conn, contact_id) if erase else ()
+            erased = Erased(contact_id, full.email, dict(full.properties or {}), visitors)
             counts = {}
             for table in (
                 T.events,
@@ -235,19 +243,36 @@ class Service:
             if account is not None:  # one contact fewer in its account's roll-ups
                 self._rescore(conn, [], "contact", None, accounts=[account])
             if erase:
-                # Deliveries carry the contact's e-mail and scores: gone too. Earlier audit
-                # entries naming the contact lose the id; the new entry keeps no personal data.
-                counts["deliveries"] = conn.execute(
-                    sa.delete(T.deliveries).where(T.deliveries.c.contact_id == contact_id)
-                ).rowcount
-                conn.execute(
-                    sa.update(T.audit_log)
-                    .where(T.audit_log.c.target == contact_id)
-                    .values(target="erased")
-                )
+                counts.update(self._erase_mentions(conn, erased))
                 audit(conn, actor, "contact.erase", "erased", {"removed": counts}, at=now)
             else:
                 audit(conn, actor, "contact.delete", contact_id, {"removed": counts}, at=now)
+        self.notify_outbox()
+        if erase:
+            self.enrichment.forget(erased.properties)
+            for forget in self.on_erase:
+                forget(erased)
+
+    def _erase_mentions(self, conn: sa.Connection, erased: Any) -> dict[str, int]:
+        """Deliveries carry the contact's e-mail and scores: gone. Earlier audit entries
+        about the contact keep only who did what when; every other mention of the id or
+        the e-mail left in the store is rewritten (``erase.scrub_store``)."""
+        from .erase import ERASED, scrub_store
+
+        cid = erased.contact_id
+        counts = {
+            "deliveries": conn.execute(
+                sa.delete(T.deliveries).where(T.deliveries.c.contact_id == cid)
+            ).rowcount
+        }
+        conn.execute(
+            sa.update(T.audit_log)
+            .where(T.audit_log.c.target == cid)
+            .values(target=ERASED, detail={})
+        )
+        for name, n in scrub_store(conn, cid, erased.email).items():
+            counts[f"mentions.{name}"] = n
+        return counts
 
     # ----------------------------------------------------------------- accounts
     def upsert_accounts(self, items: Sequence[Any], actor: str) -> list[dict[str, Any]]:

@@ -119,6 +119,18 @@ class ServiceEnrichment:
             out[PENDING_PROPERTY] = properties[PENDING_PROPERTY]
         return out
 
+    def forget(self, properties: Mapping[str, Any]) -> None:
+        """Drop what the enrichers keep in memory about an erased contact: the outside
+        enrichers' cached answers for it (those with a ``forget``), and the offline
+        enrichment's caches of addresses and phone numbers."""
+        from ..enrich import forget_cached_values
+
+        forget_cached_values()
+        for enricher in self.enrichers:
+            forget = getattr(enricher, "forget", None)
+            if callable(forget):
+                forget(properties)
+
     # ------------------------------------------------------------ outside services
     def run_outside(
         self,

@@ -179,17 +179,27 @@ def get_contact(
 @router.delete("/{contact_id}", status_code=204, summary="Delete a contact and its data")
 def delete_contact(
     contact_id: str = ContactId,
+    erase: bool = Query(
+        False, description="GDPR erase, as POST /v1/contacts/{id}/erase (admin key)"
+    ),
     svc: Service = Depends(service),
     who: Principal = Depends(require("write")),
 ) -> Response:
-    svc.delete_contact(contact_id, who.actor, erase=False)
+    if erase and not who.allows("admin"):
+        raise ApiProblem(
+            403,
+            f"the key {who.name!r} has scope {who.scope!r}; erasing a contact (erase=true) "
+            "needs an 'admin' key; without erase=true the contact is deleted",
+            kind="forbidden",
+        )
+    svc.delete_contact(contact_id, who.actor, erase=erase)
     return Response(status_code=204)
 
 
 @router.post(
     "/{contact_id}/erase",
     status_code=204,
-    summary="GDPR erase: the contact, events, history and deliveries; audit anonymised",
+    summary="GDPR erase: the contact and every mention of it (store, tracking, CRM log)",
 )
 def erase_contact(
     contact_id: str = ContactId,

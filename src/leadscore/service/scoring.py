@@ -345,13 +345,62 @@ def compute(
     return contacts, out
 
 
+HISTORY_DECIMALS = 1  # totals as people see them: the web pages and the CRM fields
+
+
+def shown(total: float) -> float:
+    """A total rounded as it is shown (one decimal), what history compares."""
+    return round(float(total), HISTORY_DECIMALS)
+
+
+def recorded_change(
+    old: Any, total: float, grade: str | None, stage: str | None, excluded: bool, version: int
+) -> bool:
+    """Whether a new score is worth a history row against the stored one ``old`` (a
+    scores or account_scores row, None for a first score): the shown total, the grade,
+    the stage, the excluded flag or the model version differs. A decay step that
+    moves only hidden decimals changes the current score, not the history."""
+    return old is None or (
+        shown(old.total) != shown(total)
+        or (old.grade, old.stage, old.excluded, old.version) != (grade, stage, excluded, version)
+    )
+
+
+def last_recorded(conn: sa.Connection, table: sa.Table, key: str, rows: list[dict]) -> None:
+    """Set each history row's ``old_total`` to the total its previous history row
+    recorded (not the current score, which moves between rows), so a chart of the
+    history joins up: one row's old total is the previous row's new total."""
+    h = table.c
+    pairs = {(r[key], r["model_name"]) for r in rows if r["old_total"] is not None}
+    if not pairs:
+        return
+    ids, names = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
+    latest = (
+        sa.select(sa.func.max(h.id))
+        .where(h[key].in_(ids), h.model_name.in_(names))
+        .group_by(h[key], h.model_name)
+    )
+    found = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            sa.select(h[key], h.model_name, h.new_total).where(h.id.in_(latest.scalar_subquery()))
+        )
+    }
+    for r in rows:
+        before = found.get((r[key], r["model_name"]))
+        if r["old_total"] is not None and before is not None:
+            r["old_total"] = before
+
+
 def write_scores(
     conn: sa.Connection,
     contacts: dict[str, Any],
     scored: dict[str, dict[str, Adjusted]],
     options: Writing,
 ) -> None:
-    """Replace the current scores, add history where something changed, check triggers."""
+    """Replace the current scores, add history where a shown value changed (see
+    :func:`recorded_change`), check triggers (on every change: they read the exact
+    current scores)."""
     ids = sorted(scored)
     names = sorted({m for by_model in scored.values() for m in by_model})
     if not ids:
@@ -384,14 +433,7 @@ def write_scores(
             }
             old = current.get((cid, name))
             (updates if old is not None else inserts).append(row)
-            changed = old is None or (
-                abs(old.total - adj.total) > 1e-9
-                or old.stage != adj.stage
-                or old.grade != res.grade
-                or old.excluded != res.excluded
-                or old.version != pub.version
-            )
-            if changed:
+            if recorded_change(old, adj.total, res.grade, adj.stage, res.excluded, pub.version):
                 history.append(
                     {
                         "contact_id": cid,
@@ -423,6 +465,7 @@ def write_scores(
             [{**u, "b_cid": u["contact_id"], "b_model": u["model_name"]} for u in updates],
         )
     if history:
+        last_recorded(conn, T.score_history, "contact_id", history)
         conn.execute(sa.insert(T.score_history), history)
     if checks:
         check_triggers(

@@ -114,6 +114,13 @@ class SyncState:
         with self._lock:
             self._values.setdefault(system, {})[contact_id] = dict(values)
 
+    def forget(self, contact_id: str) -> None:
+        """Drop what was written for a contact, in every system (a GDPR erase)."""
+        with self._lock:
+            for values in self._values.values():
+                values.pop(contact_id, None)
+        self.save()
+
     def save(self) -> None:
         if self.path is None:
             return

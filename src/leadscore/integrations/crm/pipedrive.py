@@ -69,6 +69,11 @@ class PipedriveConnector:
     def close(self) -> None:
         self.client.close()
 
+    def forget(self, email: str | None) -> None:
+        """Drop the remembered person id of an address (a GDPR erase)."""
+        if email:
+            self._person_of.pop(email.strip().lower(), None)
+
     # ------------------------------------------------------------------ fields
     @property
     def fields(self) -> ScoreFields:

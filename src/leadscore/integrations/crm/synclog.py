@@ -49,6 +49,21 @@ class SyncLog:
                     fh.write(json.dumps(entry, sort_keys=True) + "\n")
             return entry
 
+    def forget(self, contact_id: str) -> int:
+        """Drop every entry of a contact (a GDPR erase), from memory and from the file."""
+        with self._lock:
+            kept = [e for e in self._items if e["contact_id"] != contact_id]
+            gone = len(self._items) - len(kept)
+            self._items.clear()
+            self._items.extend(kept)
+            if self.path is not None and self.path.exists():
+                lines = self.path.read_text(encoding="utf-8").splitlines()
+                keep = [ln for ln in lines if ln and json.loads(ln).get("contact_id") != contact_id]
+                tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+                tmp.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
+                tmp.replace(self.path)
+            return gone
+
     def entries(
         self,
         *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -89,6 +90,28 @@ class SqliteVisitorStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def forget(self, email: str | None, visitors: Sequence[str] = ()) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                gone = set(visitors)
+                if email:
+                    gone |= {
+                        v
+                        for (v,) in self._db.execute(
+                            "SELECT visitor_id FROM links WHERE email = ?", (email,)
+                        )
+                    }
+                for table in ("links", "waiting"):
+                    self._db.executemany(
+                        f"DELETE FROM {table} WHERE visitor_id = ?", [(v,) for v in sorted(gone)]
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(gone)
 
     def stats(self) -> dict[str, int]:
         with self._lock:

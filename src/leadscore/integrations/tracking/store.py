@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 from .identity import Hit
@@ -23,6 +24,11 @@ class VisitorStore(Protocol):
 
     def link(self, visitor_id: str, email: str, merged: list[str]) -> None:
         """Link the visitor and drop the waiting hits whose ids are in ``merged``."""
+        ...
+
+    def forget(self, email: str | None, visitors: Sequence[str] = ()) -> int:
+        """Unlink (and drop the waiting hits of) every visitor linked to ``email`` and
+        the ``visitors`` named: a GDPR erase. Returns how many visitors were forgotten."""
         ...
 
 
@@ -62,6 +68,14 @@ class InMemoryVisitorStore:
                 "waiting_visitors": len(self._waiting),
                 "waiting_hits": sum(len(h) for h in self._waiting.values()),
             }
+
+    def forget(self, email: str | None, visitors: Sequence[str] = ()) -> int:
+        with self._lock:
+            gone = set(visitors) | {v for v, e in self._links.items() if email and e == email}
+            for v in gone:
+                self._links.pop(v, None)
+                self._waiting.pop(v, None)
+            return len(gone)
 
     def link(self, visitor_id: str, email: str, merged: list[str]) -> None:
         with self._lock:
