@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from leadscore.cli.score import score_inprocess  # noqa: E402
 from leadscore.data.generate import END, generate  # noqa: E402
 from leadscore.data.io import load_inputs  # noqa: E402
+from leadscore.engine.batch import score_batch  # noqa: E402
 from leadscore.engine.sql.duckdb import score_relation  # noqa: E402
 from leadscore.evaluate import Options, run_backtest  # noqa: E402
 from leadscore.evaluate.scoring import without_rule  # noqa: E402
@@ -54,7 +54,7 @@ def time_batch(contacts: Path, events: Path, engine: str) -> tuple[float, float]
         if hasattr(table, "read_all"):
             table.read_all()
     else:
-        score_inprocess(models(), inputs, END, progress=False)
+        score_batch(models(), inputs, engine="inprocess", as_of=END).rows()
     return time.perf_counter() - start, time.process_time() - cpu
 
 

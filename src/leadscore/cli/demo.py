@@ -22,12 +22,12 @@ DEMO_ADMIN = ("admin@example.com", "leadscore-demo")
 
 def _batch(folder: Path, contacts: int, seed: int, as_of: str) -> None:
     from ..data.generate import accounts_path, generate
-    from ..data.io import load_inputs, write_relation
-    from ..engine.sql.duckdb import prepare_accounts, query_sql
+    from ..data.io import load_inputs
+    from ..engine.batch import score_batch
     from ..model import load_model
     from .common import parse_as_of
-    from .score import _print_ranking_from_file, _run_with_progress
-    from .score_report import link_warnings, print_account_ranking
+    from .progress import run_with_progress
+    from .score_report import link_warnings, print_account_ranking, print_contact_ranking
 
     data_dir = folder / "data"
     contacts_path, events_path = data_dir / "contacts.parquet", data_dir / "events.parquet"
@@ -49,17 +49,15 @@ def _batch(folder: Path, contacts: int, seed: int, as_of: str) -> None:
 
     def work(step) -> None:
         step("scoring contacts")
-        write_relation(con, query_sql([model], con, as_of=when), out)
+        with score_batch([model], inputs, as_of=when, accounts=False) as run:
+            run.write(out)
         step("scoring accounts")
-        run = prepare_accounts([abm], con, as_of=when)
-        runs.append(run)
-        try:
-            write_relation(con, run.accounts_sql, accounts_out)
-        finally:
-            run.drop(con)
+        with score_batch([abm], inputs, as_of=when, accounts=True) as run:
+            runs.append(run)
+            run.write(None, accounts_out)
 
-    _run_with_progress(con, work, False, steps=["scoring contacts", "scoring accounts"])
-    _print_ranking_from_file(con, out, [model], 15)
+    run_with_progress(con, work, False, steps=["scoring contacts", "scoring accounts"])
+    print_contact_ranking(con, out, [model], 15)
     print_account_ranking(con, accounts_out, [abm], 10)
     link_warnings(runs[0].report)
     best = con.execute(

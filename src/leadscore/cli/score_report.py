@@ -1,5 +1,5 @@
-"""What ``leadscore score`` prints about accounts: the rankings read back from the
-written files (every engine alike), the link report's warnings and the summary."""
+"""What ``leadscore score`` prints: the rankings read back from the written files
+(every engine alike), the link report's warnings and the summary."""
 
 from __future__ import annotations
 
@@ -13,12 +13,48 @@ from ..data.io import output_format
 from ..engine.linking import LinkReport
 from ..model import ScoringModel
 from .common import console, fmt_score
-from .score import stage_cell
 
 if TYPE_CHECKING:
     from ..data.io import Inputs
 
 Models = list[ScoringModel]
+
+
+def stage_cell(row: dict, default_stage: str | None) -> str:
+    """A ranking's stage cell: the exclusion in red, a stage above the default in green
+    (text printed literally, never read as markup)."""
+    stage = row["stage"] or ""
+    if row["excluded"]:
+        return f"[red]excluded: {escape(row['exclusion_reason'] or '')}[/]"
+    if stage and stage != default_stage:
+        return f"[bold green]{escape(stage)}[/]"
+    return escape(stage)
+
+
+def ranking_table(best: list[dict], model: ScoringModel, top: int, total: int) -> None:
+    """The top contacts of one model: each group, the total, grade and stage."""
+    table = Table(
+        title=f"Top {min(top, total)} of {total} — {escape(model.name)}",
+        header_style="bold",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("contact")
+    for g in model.groups:
+        table.add_column(g, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    table.add_column("grade")
+    table.add_column("stage")
+    for i, r in enumerate(best[:top], start=1):
+        table.add_row(
+            str(i),
+            escape(str(r["contact_id"])),
+            *(fmt_score(r[g]) for g in model.groups),
+            fmt_score(r["total"]),
+            r["grade"] or "",
+            stage_cell(r, model.default_stage),
+        )
+    console.print(table)
 
 
 def warn(text: str) -> None:
@@ -88,8 +124,7 @@ def print_rankings(con, out: Path, accounts_out: Path | None, models: Models, to
 
 
 def print_contact_ranking(con, out: Path, models: Models, top: int) -> None:
-    from .score import _ranking_table
-
+    """Each model's top contacts and its stage counts, read back from ``out``."""
     contacts = _source(out)
     for model in models:
         best = _fetch(
@@ -98,7 +133,7 @@ def print_contact_ranking(con, out: Path, models: Models, top: int) -> None:
             [model.name, top],
         )
         counts = _stage_counts(con, contacts, model.name)
-        _ranking_table(_typed(best, list(model.groups)), model, top, sum(n for _, n in counts))
+        ranking_table(_typed(best, list(model.groups)), model, top, sum(n for _, n in counts))
         console.print("stages: " + ", ".join(f"{k} {v}" for k, v in counts), markup=False)
 
 
@@ -156,6 +191,11 @@ def _account_table(best: list[dict], model: ScoringModel, top: int, counts) -> N
             str(r["contacts"]),
         )
     console.print(table)
+
+
+def count_rows(con, out: Path) -> int:
+    """How many score rows a written result holds."""
+    return con.execute(f"SELECT count(*) FROM {_source(out)}").fetchone()[0]
 
 
 def summary(con, out: Path, accounts_out: Path | None) -> None:
