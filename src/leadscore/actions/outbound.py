@@ -236,7 +236,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         self,
         policy: OutboundPolicy,
         *,
-        resolver: Resolver = resolve,
+        resolver: Resolver | None = None,
         inner: httpcore.NetworkBackend | None = None,
     ):
         self.policy, self.resolver = policy, resolver
@@ -248,7 +248,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             found = [str(literal)]
         else:
             try:
-                found = list(self.resolver(host, port))
+                found = list((self.resolver or resolve)(host, port))
             except (OSError, UnicodeError) as exc:
                 raise httpcore.ConnectError("dns: the host name did not resolve") from exc
             if not found:
