@@ -94,7 +94,7 @@ def test_the_allow_list_takes_hosts_and_cidrs():
         OutboundPolicy.parse("not a host!")
 
 
-@pytest.mark.parametrize("url", REFUSED[:4] + ["http://0x7f000001/hook"])
+@pytest.mark.parametrize("url", [*REFUSED[:4], "http://0x7f000001/hook"])
 def test_a_refused_literal_target_is_never_connected_to(url, attempts):
     client = guarded_client(OutboundPolicy(), 2.0)
     with pytest.raises(DeliveryFailed) as err:
