@@ -140,3 +140,62 @@ def test_failures_are_classified_without_the_raw_error(attempts):
         post(client, f"http://127.0.0.1:{port}/hook", b"{}", secret="s", delivery="d")
     assert err.value.reason == "refused" and not err.value.permanent
     assert str(err.value) == "refused: the receiver refused the connection"
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS receiver on 127.0.0.1 whose certificate names hooks.test only."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=hooks.test", "-addext", "subjectAltName=DNS:hooks.test",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], cert
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_is_checked_against_the_host_name_not_the_address(monkeypatch, tls_receiver):
+    import ssl
+
+    port, cert = tls_receiver
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: ["127.0.0.1"])
+    trusted = ssl.create_default_context(cafile=str(cert))
+    client = guarded_client(OutboundPolicy.parse("127.0.0.1"), 5.0, verify=trusted)
+    assert post(client, f"https://hooks.test:{port}/h", b"{}", secret="s", delivery="d") == 204
+    # the same certificate does not name the address: refused, classified as tls
+    with pytest.raises(DeliveryFailed) as err:
+        post(client, f"https://127.0.0.1:{port}/h", b"{}", secret="s", delivery="d")
+    assert err.value.reason == "tls"
+    # a certificate nobody vouches for: refused by default
+    with pytest.raises(DeliveryFailed) as err:
+        post(
+            guarded_client(OutboundPolicy.parse("127.0.0.1"), 5.0),
+            f"https://hooks.test:{port}/h", b"{}", secret="s", delivery="d",
+        )  # fmt: skip
+    assert err.value.reason == "tls"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -282,20 +283,30 @@ class GuardedTransport(httpx.HTTPTransport):
     """An httpx transport whose every connection goes through :class:`GuardedBackend`.
     Host header, TLS server name and certificate checks stay those of the URL's host."""
 
-    def __init__(self, policy: OutboundPolicy, *, backend: GuardedBackend | None = None):
-        super().__init__(retries=0, trust_env=False)
+    def __init__(
+        self,
+        policy: OutboundPolicy,
+        *,
+        backend: GuardedBackend | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ):
+        super().__init__(verify=verify, retries=0, trust_env=False)
         # The pool httpx builds, with its TLS settings, connecting through the guard.
         self._pool._network_backend = backend or GuardedBackend(policy)
 
 
 def guarded_client(
-    policy: OutboundPolicy, timeout: float, *, backend: GuardedBackend | None = None
+    policy: OutboundPolicy,
+    timeout: float,
+    *,
+    backend: GuardedBackend | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
     """An httpx client for user-written URLs: guarded connections, no proxy from the
     environment (a proxy would resolve the host itself), no redirects followed."""
     return httpx.Client(
         timeout=timeout,
-        transport=GuardedTransport(policy, backend=backend),
+        transport=GuardedTransport(policy, backend=backend, verify=verify),
         trust_env=False,
         follow_redirects=False,
     )
