@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadscore.cli.main import app
-from leadscore.integrations.exports import score_changed_payload
+from leadscore.integrations.exports import ScoreChangedWebhook, score_changed_payload
 
 from .fakes import FakeHubSpot, FakePipedrive
 
@@ -209,7 +209,9 @@ def test_score_changed_webhook_posts_signed_flat_payloads_only_when_the_score_mo
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
     ).start()
     try:
-        hook = ScoreChangedWebhook(f"http://127.0.0.1:{server.server_address[1]}/zap", secret="s3")
+        hook = ScoreChangedWebhook(
+            f"http://127.0.0.1:{server.server_address[1]}/zap", secret="s3", allow="127.0.0.1"
+        )
         ev = LeadEvent("page_view", datetime(2026, 3, 1, tzinfo=UTC), "t:1", email="a@b.io")
 
         def result(total, stage):
@@ -301,3 +303,14 @@ def test_crm_import_straight_into_the_service_store_scores_the_contacts(files):
             {"leadscore_score": "30", "leadscore_grade": "", "leadscore_stage": "lead",
              "leadscore_reasons": "Decision maker +20; Pricing page +10"}
         ]  # fmt: skip
+
+
+def test_score_changed_webhook_refuses_internal_targets_unless_allowed():
+    from leadscore.errors import LeadscoreError
+
+    for url in ("http://169.254.169.254/", "http://0x7f000001/", "http://u:p@crm.example/"):
+        with pytest.raises(LeadscoreError):
+            ScoreChangedWebhook(url)
+    assert ScoreChangedWebhook("HTTP://127.0.0.1:9/x", allow="127.0.0.1").url == (
+        "http://127.0.0.1:9/x"
+    )

@@ -105,6 +105,7 @@ def make_api(
             "outbox_poll_interval": 0,
             "sweep_interval": 0,
             "delivery_backoff_base": 0.0,
+            "outbound_allow": "127.0.0.1",  # the local Receiver; the default refuses it
             **overrides,
         },
         env={},

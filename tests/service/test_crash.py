@@ -86,7 +86,11 @@ def _start(url: str, port: int, log: Path) -> subprocess.Popen:
         "--delivery-backoff-max",
         "0.5",
     ]
-    env = {**os.environ, "LEADSCORE_WEBHOOK_SECRET": SECRET}
+    env = {
+        **os.environ,
+        "LEADSCORE_WEBHOOK_SECRET": SECRET,
+        "LEADSCORE_OUTBOUND_ALLOW": "127.0.0.1",
+    }
     proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -271,3 +271,21 @@ def test_enrichers_file_errors_say_what_to_fix(tmp_path):
         load_enrichers(str(conf), env={})
     with pytest.raises(UsageError, match="not found"):
         load_enrichers(str(tmp_path / "missing.yaml"))
+
+
+def test_an_enricher_url_cannot_take_its_host_from_a_contact(tmp_path):
+    import pytest
+
+    from leadscore.errors import UsageError
+    from leadscore.service.enrichment import load_enrichers
+
+    conf = tmp_path / "e.yaml"
+    for url in ("http://{email_domain}/company", "https://api.{company}.example/x",
+                "http://h:{port}/x", "{scheme}://h/x"):  # fmt: skip
+        conf.write_text(f"enrichers:\n  - {{name: x, url: '{url}', outputs: {{a: b}}}}\n")
+        with pytest.raises(UsageError, match="takes its host from a contact property"):
+            load_enrichers(str(conf))
+    conf.write_text(
+        "enrichers:\n  - {name: x, url: 'https://h/c/{email_domain}?q={x}', outputs: {a: b}}\n"
+    )
+    assert load_enrichers(str(conf))[0].url == "https://h/c/{email_domain}?q={x}"

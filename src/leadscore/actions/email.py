@@ -28,7 +28,9 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
 
 def send(settings: Any, to: list[str], payload: dict[str, Any]) -> None:
     if not settings.smtp_host:
-        raise DeliveryFailed("e-mail is not configured: set LEADSCORE_SMTP_HOST (--smtp-host)")
+        raise DeliveryFailed(
+            "e-mail is not configured: set LEADSCORE_SMTP_HOST (--smtp-host)", reason="config"
+        )
     subject, body = render(payload)
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
@@ -46,4 +48,7 @@ def send(settings: Any, to: list[str], payload: dict[str, Any]) -> None:
                 smtp.login(settings.smtp_user, settings.smtp_password)
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryFailed(f"SMTP: {type(exc).__name__}: {exc}") from None
+        reason = "timeout" if isinstance(exc, TimeoutError) else "smtp"
+        raise DeliveryFailed(
+            f"the SMTP server failed ({type(exc).__name__})", reason=reason
+        ) from None

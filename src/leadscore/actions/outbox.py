@@ -20,11 +20,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 from ..store import tables as T
 from . import email as email_action
+from .outbound import OutboundPolicy, UrlRefused, guarded_client
 from .webhook import DeliveryFailed, post
 
 CRM_NOT_CONFIGURED = (
@@ -48,6 +48,9 @@ def backoff_delay(
 class PermanentFailure(DeliveryFailed):
     """A delivery that no retry can fix (a missing configuration): dead at once."""
 
+    def __init__(self, message: str, *, reason: str = "config"):
+        super().__init__(message, reason=reason, permanent=True)
+
 
 class OutboxWorker:
     """Delivers the outbox. ``crm_delivery(system, payload)`` writes ``crm`` actions (the
@@ -65,7 +68,8 @@ class OutboxWorker:
         self.crm_delivery = crm_delivery
         self.settings = settings
         self.rng = rng or random.Random()
-        self.client = httpx.Client(timeout=settings.webhook_timeout)
+        self.policy = OutboundPolicy.parse(getattr(settings, "outbound_allow", ""))
+        self.client = guarded_client(self.policy, settings.webhook_timeout)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,9 +118,7 @@ class OutboxWorker:
             self._send(row)
         except DeliveryFailed as exc:
             done = datetime.now(UTC)
-            dead = attempts >= self.settings.delivery_max_attempts or isinstance(
-                exc, PermanentFailure
-            )
+            dead = attempts >= self.settings.delivery_max_attempts or exc.permanent
             delay = backoff_delay(
                 attempts,
                 self.settings.delivery_backoff_base,
@@ -152,8 +154,14 @@ class OutboxWorker:
             secret = self.settings.webhook_secret
             if row.secret_env:
                 secret = os.environ.get(row.secret_env, secret)
+            try:  # a target stored before the policy, or no longer allowed
+                url = self.policy.check_url(row.target)
+            except UrlRefused as exc:
+                raise PermanentFailure(
+                    f"{exc.message}; no connection was attempted ({exc.hint})", reason="blocked"
+                ) from None
             body = json.dumps(row.payload, sort_keys=True, separators=(",", ":")).encode()
-            post(self.client, row.target, body, secret=secret, delivery=row.key)
+            post(self.client, url, body, secret=secret, delivery=row.key)
         elif row.kind == "email":
             email_action.send(self.settings, row.target.split(","), row.payload)
         elif row.kind == "crm":
@@ -164,12 +172,23 @@ class OutboxWorker:
     def _send_crm(self, row: Any) -> None:
         if self.crm_delivery is None:
             raise PermanentFailure(CRM_NOT_CONFIGURED.format(system=row.target))
-        from ..integrations.http import CrmError
+        from ..integrations.http import CrmAuthError, CrmError, CrmRequestError
 
         try:
             self.crm_delivery(row.target, row.payload)
-        except CrmError as exc:
-            raise DeliveryFailed(str(exc)) from None
+        except CrmAuthError:
+            raise DeliveryFailed(
+                f"{row.target} refused the token (401/403); check the token and its scopes",
+                reason="auth",
+            ) from None
+        except CrmRequestError as exc:
+            raise DeliveryFailed(
+                f"{row.target} refused the request (HTTP {exc.status})",
+                reason="http_4xx",
+                status=exc.status,
+            ) from None
+        except CrmError as exc:  # our own messages (retries ran out, configuration)
+            raise DeliveryFailed(str(exc), reason="crm") from None
 
     # ------------------------------------------------------------------ background
     def wake(self) -> None:

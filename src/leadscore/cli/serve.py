@@ -23,9 +23,12 @@ def _serve(**flags: Any) -> None:
     import uvicorn
 
     from ..service.app import create_app, default_extensions
+    from ..service.webhooks import serve_warnings
 
     settings = load_settings(flags)
     app = create_app(settings, extensions=default_extensions())
+    for line in serve_warnings(settings):
+        console.print(line, style="bold yellow" if line.startswith("Warning") else None)
     console.print(
         f"leadscore serving on http://{settings.host}:{settings.port} "
         f"(API docs at /docs, store {app.state.service.store.dialect})"

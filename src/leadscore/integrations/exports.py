@@ -32,9 +32,11 @@ from typing import Any
 
 import httpx
 
+from ..actions.outbound import OutboundPolicy, UrlRefused, guarded_client
 from ..actions.webhook import DeliveryFailed, post
 from ..data.io import load_inputs, output_format, write_rows
 from ..engine.inprocess import score_contact
+from ..errors import LeadscoreError
 from ..model import ScoringModel
 from .crm.base import ScoreUpdate, top_reasons
 from .events import LeadEvent
@@ -178,6 +180,8 @@ class ScoreChangedWebhook:
 
     ``min_delta`` skips small moves (0: every change). Deliveries that fail are
     logged and dropped: durable retried deliveries are the trigger outbox's job.
+    The URL follows the service's outgoing-request policy: public addresses only,
+    unless ``allow`` lists hosts or CIDRs (the ``outbound_allow`` setting's form).
     """
 
     def __init__(
@@ -187,9 +191,15 @@ class ScoreChangedWebhook:
         secret: str = "",
         min_delta: float = 0.0,
         client: httpx.Client | None = None,
+        allow: str = "",
     ):
+        policy = OutboundPolicy.parse(allow)
+        try:
+            url = policy.check_url(url)
+        except UrlRefused as exc:
+            raise LeadscoreError(f"score.changed webhook: {exc.message} ({exc.hint})") from None
         self.url, self.secret, self.min_delta = url, secret, min_delta
-        self.client = client or httpx.Client(timeout=5.0)
+        self.client = client or guarded_client(policy, 5.0)
         self._last: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.sent = 0

@@ -151,7 +151,7 @@ def _friendly(err: dict[str, Any]) -> tuple[str, str | None]:
         return f"{value!r} is out of range: {msg.removeprefix('Input should be ')}", None
     if kind == "string_pattern_mismatch":
         return f"{value!r} has the wrong form", "a URL starts with http:// or https://"
-    if kind in ("condition",):
+    if kind in ("condition", "url"):
         return ctx.get("message", msg), ctx.get("hint")
     return msg.removeprefix("Value error, "), None
 
@@ -160,8 +160,14 @@ def problems_from_validation(
     exc: ValidationError, data: Any, marks: _Marks, source: str | None
 ) -> list[Problem]:
     problems: list[Problem] = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors:
         loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc
+            for other in errors
+        ):
+            continue  # a list whose items failed is not empty: report the items only
         kind = err["type"]
         ctx = err.get("ctx") or {}
         if kind == "crosscheck":

@@ -507,10 +507,22 @@ class TriggerOn(Frozen):
 
 class WebhookAction(Frozen):
     kind: Literal["webhook"] = "webhook"
-    url: str = Field(pattern=r"^https?://")
+    url: str = Field(description="http(s) URL; scheme and host are normalised to lower case")
     secret_env: str | None = Field(
         default=None, description="environment variable holding the signing secret"
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url_form(cls, value: str) -> str:
+        from ..actions.outbound import UrlRefused, normalise_url
+
+        try:
+            return normalise_url(value)
+        except UrlRefused as exc:
+            raise PydanticCustomError(
+                "url", "{message}", {"message": exc.message, "hint": exc.hint}
+            ) from None
 
 
 class EmailAction(Frozen):

@@ -82,6 +82,16 @@ def load_enrichers(path: str, env: Mapping[str, str] | None = None) -> list[Enri
         missing = [k for k in ("name", "url", "outputs") if not item.get(k)]
         if missing:
             raise UsageError(f"{where}: missing {', '.join(missing)}")
+        url = str(item["url"])
+        authority = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+        if "{" in url.split("://", 1)[0] or "{" in authority:
+            # contact properties come from users (even the public track key): letting them
+            # choose the host would let anyone point the service at an internal address
+            raise UsageError(
+                f"{where}: the url {url!r} takes its host from a contact property; "
+                "placeholders may fill only the path and the query, e.g. "
+                "https://api.example/companies/{email_domain}"
+            )
         headers = {}
         for header, var in (item.get("headers_env") or {}).items():
             if var not in env:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -61,7 +62,41 @@ def list_triggers(
     return {"items": items}
 
 
+REASONS = frozenset(
+    [
+        "timeout",
+        "refused",
+        "tls",
+        "dns",
+        "blocked",
+        "unreachable",
+        "network",
+        "http_3xx",
+        "http_4xx",
+        "http_5xx",
+        "smtp",
+        "config",
+        "auth",
+        "crm",
+        "error",
+    ]
+)
+
+
+def _error(text: str | None) -> tuple[str | None, str | None, int | None]:
+    """The stored error as (message, reason, HTTP status); text not written in the
+    classified form (rows from older versions) is withheld: it may echo a receiver."""
+    if not text:
+        return None, None, None
+    reason = text.split(":", 1)[0]
+    if reason not in REASONS:
+        return "error: the delivery failed (details withheld)", "error", None
+    found = re.search(r"HTTP (\d{3})", text) if reason.startswith("http_") else None
+    return text, reason, int(found.group(1)) if found else None
+
+
 def _delivery(r: Any) -> dict[str, Any]:
+    message, reason, status = _error(r.last_error)
     return {
         "id": r.id,
         "key": r.key,
@@ -76,7 +111,9 @@ def _delivery(r: Any) -> dict[str, Any]:
         "status": r.status,
         "attempts": r.attempts,
         "next_attempt_at": r.next_attempt_at,
-        "last_error": r.last_error,
+        "last_error": message,
+        "last_reason": reason,
+        "last_status": status,
         "created_at": r.created_at,
         "delivered_at": r.delivered_at,
     }

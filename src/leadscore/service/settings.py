@@ -88,6 +88,13 @@ SETTINGS: tuple[Setting, ...] = (
         "overrides it).",
     ),
     Setting("webhook_timeout", float, 5.0, "Seconds to wait for a webhook receiver."),
+    Setting(
+        "outbound_allow",
+        str,
+        "",
+        "Hosts and CIDRs (comma-separated) that webhooks may reach although they are private, "
+        "loopback or link-local, e.g. 10.0.0.0/8,hooks.internal (empty: public addresses only).",
+    ),
     Setting("delivery_max_attempts", int, 8, "Tries before a trigger delivery is dead-lettered."),
     Setting(
         "delivery_backoff_base",

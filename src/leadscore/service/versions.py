@@ -19,6 +19,7 @@ from .predicted import check_model_dir
 from .problems import ApiProblem
 from .published import Published, model_from_text
 from .scoring import Writing, load_inputs, predictions, score_one
+from .webhooks import check_webhooks, warnings
 
 MV = T.model_versions.c
 
@@ -64,6 +65,7 @@ def describe(row: Any, *, with_yaml: bool = False) -> dict[str, Any]:
 
 def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: str) -> dict:
     model = parse(text)
+    check_webhooks(model, text, svc.settings)
     check_model_dir(model, text)  # a declared trained model must load on this machine
     unknown = sorted(set(hysteresis) - {t.name for t in model.triggers})
     if unknown:
@@ -102,7 +104,7 @@ def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: s
         )
         audit(conn, actor, "model.draft", f"{model.name}@{last + 1}", at=now)
         row = version_row(conn, model.name, last + 1)
-    return describe(row)
+    return {**describe(row), "warnings": warnings(model, svc.settings)}
 
 
 def _pub(svc: Service, row: Any) -> Published:
@@ -261,6 +263,8 @@ def publish(
     now = utcnow()
     with svc.store.write() as conn:
         row = version_row(conn, name, version)
+        model = svc.models.parse(row.id, row.yaml)
+        check_webhooks(model, row.yaml, svc.settings)  # the allow-list may have changed
         conn.execute(
             sa.update(T.model_versions)
             .where(MV.name == name, MV.status == "published", MV.version != version)
@@ -325,6 +329,7 @@ def publish(
         "rescored": rescored,
         "stage_changes": moved,
         "triggers_fired": fire_triggers,
+        "warnings": warnings(pub.model, svc.settings),
     }
 
 
@@ -384,9 +389,10 @@ def diff(svc: Service, name: str, a: int, b: int) -> dict[str, Any]:
     }
 
 
-def validate(text: str) -> dict[str, Any]:
+def validate(text: str, settings: Any) -> dict[str, Any]:
     try:
         model = parse(text)
+        check_webhooks(model, text, settings)
         check_model_dir(model, text)
     except ModelError as exc:
         return {"valid": False, "problems": [p.to_dict() for p in exc.problems]}
@@ -396,4 +402,5 @@ def validate(text: str) -> dict[str, Any]:
         "name": model.name,
         "groups": list(model.groups),
         "triggers": [t.name for t in model.triggers],
+        "warnings": warnings(model, settings),
     }

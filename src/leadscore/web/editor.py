@@ -78,13 +78,15 @@ def edit(
             row = next((r for r in rows if r.version == version), None) if version else None
             row = row or next((r for r in rows if r.status == "published"), rows[0])
         text, base = row.yaml, row
-    return page.render("editor.html", text=text, base=base, check=versions.validate(text))
+    return page.render(
+        "editor.html", text=text, base=base, check=versions.validate(text, page.svc.settings)
+    )
 
 
 @router.post("/models/validate", response_class=HTMLResponse)
 async def validate(page: Page = Depends(current)) -> Response:
     data = await form(page)
-    check = await run_in_threadpool(versions.validate, _text(data))
+    check = await run_in_threadpool(versions.validate, _text(data), page.svc.settings)
     return page.render("_problems.html", check=check)
 
 
@@ -93,7 +95,7 @@ async def save_draft(page: Page = Depends(current)) -> Response:
     page.require("admin", "Saving a model draft")
     data = await form(page)
     text = _text(data)
-    check = await run_in_threadpool(versions.validate, text)
+    check = await run_in_threadpool(versions.validate, text, page.svc.settings)
     if not check["valid"]:
         return page.render("editor.html", 422, text=text, base=None, check=check)
     draft = await run_in_threadpool(
