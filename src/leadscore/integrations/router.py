@@ -6,7 +6,8 @@ Routes:
   forms). 200 with counts; 400 malformed, 401 unsigned or bad signature, 404
   unknown source, 413 too big, 415 wrong content type, 422 unmappable, 503
   source misconfigured (missing secret). Nothing is stored from a refused
-  payload.
+  payload: a value that cannot be stored (NUL in text, NaN or infinite
+  numbers, nesting beyond ``values.MAX_DEPTH``) refuses the whole delivery (422).
 * ``GET /t.js``: the tracking script. ``POST /t``: one tracking hit (202).
 * ``GET /integrations/sync-log``: the latest CRM writes (protected by the
   dependencies given in ``protect``).
@@ -26,6 +27,7 @@ from .config import IntegrationsConfig
 from .crm.synclog import SyncLog
 from .events import LeadEvent, LeadSink
 from .inbound import HookRejected, parse_hook
+from .inbound.base import check_storable
 from .tracking import InMemoryVisitorStore, Tracker, VisitorStore, script
 
 PROBLEM = "application/problem+json"
@@ -109,11 +111,12 @@ def build_router(
             body = await _body(request, config.max_body_bytes)
             headers = {k.lower(): v for k, v in request.headers.items()}
             result = parse_hook(source, spec, body, headers, now=now())
+            check_storable(result, source)
+            if result.contacts:
+                sink.upsert_contacts(result.contacts)
+            results = ingest(result.events)
         except HookRejected as exc:
             return problem(exc.status, exc.detail, exc.kind, where)
-        if result.contacts:
-            sink.upsert_contacts(result.contacts)
-        results = ingest(result.events)
         return JSONResponse(
             {
                 "accepted": sum(1 for r in results if r.get("status") == "accepted"),
@@ -144,9 +147,11 @@ def build_router(
             raw = await _body(request, 16_384)
             try:
                 hit = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 raise HookRejected(
-                    400, "tracking: the body is not JSON", kind="malformed"
+                    400,
+                    "tracking: the body is not JSON (or is nested too deeply)",
+                    kind="malformed",
                 ) from None
             outcome = tracker.collect(hit, headers)
         except HookRejected as exc:
