@@ -302,3 +302,28 @@ def test_form_hook_refuses_what_cannot_be_stored_and_stores_nothing(hooked, body
     assert (_count(hooked, T.events), _count(hooked, T.contacts)) == (0, 0)
     r = _form(hooked, {"email": "ann@acme.example", "company": "Acme", "page": "/demo"})
     assert r.status_code == 200 and r.json()["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("get", "/v1/deliveries", {"offset": 2**63}),
+        ("get", "/v1/audit", {"offset": 2**63}),
+        ("get", "/v1/contacts/c1/history", {"offset": 2**63}),
+        ("get", "/v1/accounts/a1/history", {"offset": 2**63}),
+        ("get", "/v1/accounts/a1/contacts", {"offset": 2**63}),
+        ("delete", "/v1/keys/4611686018427387903", {}),
+        ("post", "/v1/deliveries/4611686018427387903/retry", {}),
+    ],
+)
+def test_numbers_beyond_the_store_columns_are_refused(api, method, path, params):
+    api.put("/v1/contacts/c1", {})
+    api.put("/v1/accounts/a1", {})
+    r = api.client.request(method.upper(), path, params=params, headers=api.h())
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_tracking_refuses_a_hit_type_that_is_not_text(hooked):
+    r = _hit(hooked, {"t": {}, "v": "visitor-0001", "id": "hit00001"})
+    _problem(r, 400, "'t' must be one of")

@@ -42,6 +42,41 @@ TITLES = {
     503: "Service unavailable",
 }
 
+_TEXT = {"type": "string", "maxLength": 2000}
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}
+HIT = {  # the body the router reads itself, described for the OpenAPI document
+    "required": True,
+    "description": "one hit as JSON; sent as text/plain by t.js (no CORS preflight)",
+    "content": {
+        media: {
+            "schema": {
+                "type": "object",
+                "required": ["t", "v", "id"],
+                "properties": {
+                    "t": {"type": "string", "enum": ["page_view", "form_submit"]},
+                    "v": _ID,
+                    "id": _ID,
+                    "u": _TEXT,
+                    "r": _TEXT,
+                    "ti": _TEXT,
+                    "f": _TEXT,
+                    "e": {"type": "string", "maxLength": 320},
+                    "consent": {"type": "boolean"},
+                },
+            }
+        }
+        for media in ("application/json", "text/plain")
+    },
+}
+HOOK_BODY = {
+    "required": True,
+    "description": "the platform's payload, as it sends it (signed where configured)",
+    "content": {
+        "application/json": {"schema": {}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+    },
+}
+
 
 def problem(status: int, detail: str, kind: str, instance: str) -> JSONResponse:
     body = {
@@ -95,7 +130,11 @@ def build_router(
         config.tracking, visitors or InMemoryVisitorStore(), _Forwarding(sink, ingest), now=now
     )
 
-    @router.post("/hooks/{source}", summary="Receive a configured platform's webhook")
+    @router.post(
+        "/hooks/{source}",
+        summary="Receive a configured platform's webhook",
+        openapi_extra={"requestBody": HOOK_BODY},
+    )
     async def hook(source: str, request: Request) -> Response:
         where = request.url.path
         spec = config.hooks.get(source)
@@ -133,7 +172,12 @@ def build_router(
             headers={"Cache-Control": "public, max-age=3600"},
         )
 
-    @router.post("/t", status_code=202, summary="Collect one tracking hit")
+    @router.post(
+        "/t",
+        status_code=202,
+        summary="Collect one tracking hit",
+        openapi_extra={"requestBody": HIT},
+    )
     async def collect(request: Request) -> Response:
         where = request.url.path
         headers = {k.lower(): v for k, v in request.headers.items()}

@@ -114,7 +114,7 @@ def get_account_contacts(
     account_id: str = AccountId,
     model: str | None = Query(None, description="model name (default: the first scoring accounts)"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:
@@ -131,7 +131,7 @@ def get_account_history(
     account_id: str = AccountId,
     model: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:

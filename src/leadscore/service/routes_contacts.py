@@ -243,7 +243,7 @@ def get_history(
     contact_id: str = ContactId,
     model: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:

@@ -76,7 +76,7 @@ class Tracker:
         if self.config.consent_required and hit.get("consent") is not True:
             return {"status": "ignored", "reason": "no-consent"}
         kind, visitor, hit_id = hit.get("t"), hit.get("v"), hit.get("id")
-        if kind not in TYPES:
+        if not isinstance(kind, str) or kind not in TYPES:
             raise HookRejected(
                 400, f"tracking: 't' must be one of {sorted(TYPES)}, not {kind!r}", kind="malformed"
             )
