@@ -127,7 +127,18 @@ def test_no_server_error_with_other_keys_or_none(case, served):
 
 
 # ------------------------------------------------------------------ model files
-BASE = yaml.safe_load(model_yaml())
+
+
+def _on_is_a_key(node: Any) -> Any:
+    """YAML 1.1 reads the key ``on`` as true; the model language means the word."""
+    if isinstance(node, dict):
+        return {("on" if k is True else k): _on_is_a_key(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_on_is_a_key(v) for v in node]
+    return node
+
+
+BASE = _on_is_a_key(yaml.safe_load(model_yaml()))
 ODD = st.one_of(
     st.none(),
     st.booleans(),
@@ -158,7 +169,14 @@ def _paths(node: Any, at: tuple = ()) -> list[tuple]:
     return out
 
 
+def _at(doc: Any, path: tuple) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
 PATHS = [p for p in _paths(BASE) if p]
+LEAVES = [p for p in PATHS if not isinstance(_at(BASE, p), dict | list)]
 
 
 def _replace(doc: Any, path: tuple, value: Any) -> Any:
@@ -175,15 +193,41 @@ def _replace(doc: Any, path: tuple, value: Any) -> Any:
     return doc
 
 
+TEXTS = st.one_of(
+    st.text(min_size=1, max_size=12),
+    st.sampled_from(["", "\x00", "a\x00b", "a/b", " ", "Ωμέγα", "x" * 300, "(a+)+$", "["]),
+)
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
 @st.composite
 def model_files(draw) -> str:
+    """The test model with one to three parts replaced: mostly by a value of the same
+    kind (text for text, a number for a number), so that many files stay valid and
+    reach the store, sometimes by anything; sometimes the text is damaged too."""
     doc = BASE
-    for _ in range(draw(st.integers(1, 3))):
-        doc = _replace(doc, draw(st.sampled_from(PATHS)), draw(JSONISH))
-        if not isinstance(doc, dict):
-            break
+    for _ in range(draw(st.integers(1, 2))):
+        path = draw(st.sampled_from(LEAVES if draw(st.integers(0, 3)) < 3 else PATHS))
+        try:
+            old = _at(doc, path)
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(old, str) and draw(st.integers(0, 3)) < 3:
+            value = draw(TEXTS)
+        elif (
+            isinstance(old, int | float)
+            and not isinstance(old, bool)
+            and draw(st.integers(0, 3)) < 3
+        ):
+            value = draw(NUMBERS)
+        else:
+            value = draw(JSONISH)
+        doc = _replace(doc, path, value)
     text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-    if draw(st.booleans()):  # and some damage to the text itself
+    if draw(st.integers(0, 3)) == 3:
         cut = draw(st.integers(0, len(text)))
         text = text[:cut] + draw(st.sampled_from(["", ":", "\t", "- ", "{", "\\0"])) + text[cut:]
     return text
