@@ -185,6 +185,7 @@ def test_an_invalid_email_is_stored_and_scored_not_refusing_the_batch(api):
     r = api.post("/v1/events", {"email": "Not-An-Address", "type": "page_view"})
     assert r.status_code == 202 and r.json()["contact_id"] == bad
     _refused(api.post("/v1/contacts", {"email": "   "}), "email", "blank")
+    _refused(api.post("/v1/contacts", {"email": "a" * 400 + "@acme.example"}), "email", "320")
 
 
 def test_a_track_key_learns_nothing_but_its_events_are_stored_and_scored(api):

@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..values import BadValue, check_json
@@ -74,12 +81,12 @@ def _email(value: str | None) -> str | None:
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 
 
 class ContactIn(Strict):
     id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\s/]+$")
-    email: Email | None = Field(default=None, max_length=320, description=EMAIL_HELP)
+    email: Email | None = Field(default=None, description=EMAIL_HELP)
     properties: dict[str, Any] = Field(default_factory=dict)
     replace: bool = Field(default=False, description="replace all properties instead of merging")
 
@@ -115,7 +122,7 @@ class AccountBatch(Strict):
 
 class EventIn(Strict):
     contact_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\s/]+$")
-    email: Email | None = Field(default=None, max_length=320, description=EMAIL_HELP)
+    email: Email | None = Field(default=None, description=EMAIL_HELP)
     type: str = Field(min_length=1, max_length=100)
     ts: Instant | None = Field(default=None, description="when it happened (default: now)")
     attributes: dict[str, Any] = Field(default_factory=dict)
