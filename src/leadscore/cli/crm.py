@@ -114,6 +114,7 @@ def crm_import(
 
 
 def _import_to_service(conn: Any, database: str, limit: int | None) -> None:
+    from ..integrations.inbound.base import HookRejected
     from ..integrations.service_sink import ServiceSink
     from ..service.core import Service
     from ..service.settings import load_settings
@@ -137,6 +138,8 @@ def _import_to_service(conn: Any, database: str, limit: int | None) -> None:
             console.print(
                 f"imported {new} events ({len(events) - new} already there)", markup=False
             )
+    except HookRejected as exc:  # a value the store cannot keep: say which, store no more
+        raise LeadscoreError(f"the {conn.system} import stopped: {exc.detail}") from None
     finally:
         svc.store.dispose()
 

@@ -6,7 +6,8 @@ Routes:
   forms). 200 with counts; 400 malformed, 401 unsigned or bad signature, 404
   unknown source, 413 too big, 415 wrong content type, 422 unmappable, 503
   source misconfigured (missing secret). Nothing is stored from a refused
-  payload.
+  payload: a value that cannot be stored (NUL in text, NaN or infinite
+  numbers, nesting beyond ``values.MAX_DEPTH``) refuses the whole delivery (422).
 * ``GET /t.js``: the tracking script. ``POST /t``: one tracking hit (202).
 * ``GET /integrations/sync-log``: the latest CRM writes (protected by the
   dependencies given in ``protect``).
@@ -27,6 +28,7 @@ from .config import IntegrationsConfig
 from .crm.synclog import SyncLog
 from .events import LeadEvent, LeadSink
 from .inbound import HookRejected, parse_hook
+from .inbound.base import check_storable
 from .tracking import InMemoryVisitorStore, Tracker, VisitorStore, script
 
 PROBLEM = "application/problem+json"
@@ -39,6 +41,41 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     503: "Service unavailable",
+}
+
+_TEXT = {"type": "string", "maxLength": 2000}
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}
+HIT = {  # the body the router reads itself, described for the OpenAPI document
+    "required": True,
+    "description": "one hit as JSON; sent as text/plain by t.js (no CORS preflight)",
+    "content": {
+        media: {
+            "schema": {
+                "type": "object",
+                "required": ["t", "v", "id"],
+                "properties": {
+                    "t": {"type": "string", "enum": ["page_view", "form_submit"]},
+                    "v": _ID,
+                    "id": _ID,
+                    "u": _TEXT,
+                    "r": _TEXT,
+                    "ti": _TEXT,
+                    "f": _TEXT,
+                    "e": {"type": "string", "maxLength": 320},
+                    "consent": {"type": "boolean"},
+                },
+            }
+        }
+        for media in ("application/json", "text/plain")
+    },
+}
+HOOK_BODY = {
+    "required": True,
+    "description": "the platform's payload, as it sends it (signed where configured)",
+    "content": {
+        "application/json": {"schema": {}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+    },
 }
 
 
@@ -94,7 +131,11 @@ def build_router(
         config.tracking, visitors or InMemoryVisitorStore(), _Forwarding(sink, ingest), now=now
     )
 
-    @router.post("/hooks/{source}", summary="Receive a configured platform's webhook")
+    @router.post(
+        "/hooks/{source}",
+        summary="Receive a configured platform's webhook",
+        openapi_extra={"requestBody": HOOK_BODY},
+    )
     async def hook(source: str, request: Request) -> Response:
         where = request.url.path
         spec = config.hooks.get(source)
@@ -110,16 +151,17 @@ def build_router(
             body = await _body(request, config.max_body_bytes)
             headers = {k.lower(): v for k, v in request.headers.items()}
             result = parse_hook(source, spec, body, headers, now=now())
+            check_storable(result, source)
+
+            def store() -> list[dict[str, Any]]:
+                if result.contacts:
+                    sink.upsert_contacts(result.contacts)
+                return ingest(result.events)
+
+            # Storing and scoring block (the store, user regexes): never on the event loop.
+            results = await run_in_threadpool(store)
         except HookRejected as exc:
             return problem(exc.status, exc.detail, exc.kind, where)
-
-        def store() -> list[dict[str, Any]]:
-            if result.contacts:
-                sink.upsert_contacts(result.contacts)
-            return ingest(result.events)
-
-        # Storing and scoring block (the store, user regexes): never on the event loop.
-        results = await run_in_threadpool(store)
         return JSONResponse(
             {
                 "accepted": sum(1 for r in results if r.get("status") == "accepted"),
@@ -136,7 +178,12 @@ def build_router(
             headers={"Cache-Control": "public, max-age=3600"},
         )
 
-    @router.post("/t", status_code=202, summary="Collect one tracking hit")
+    @router.post(
+        "/t",
+        status_code=202,
+        summary="Collect one tracking hit",
+        openapi_extra={"requestBody": HIT},
+    )
     async def collect(request: Request) -> Response:
         where = request.url.path
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -150,9 +197,11 @@ def build_router(
             raw = await _body(request, 16_384)
             try:
                 hit = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 raise HookRejected(
-                    400, "tracking: the body is not JSON", kind="malformed"
+                    400,
+                    "tracking: the body is not JSON (or is nested too deeply)",
+                    kind="malformed",
                 ) from None
             outcome = await run_in_threadpool(tracker.collect, hit, headers)
         except HookRejected as exc:

@@ -10,11 +10,28 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from ..service.schemas import ContactIn, EventIn
 from ..store import tables as T
 from .crm.base import reasons_from_breakdown
 from .events import ContactRecord, LeadEvent
+from .inbound.base import HookRejected
+
+
+def _valid(schema: type[Any], where: str, **values: Any) -> Any:
+    """The API's own schema for an event or contact from outside; what it refuses is
+    refused as the API would (422, naming the field), not as a server error."""
+    try:
+        return schema(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise HookRejected(
+            422,
+            f"{where}{'.' + field if field else ''}: {first.get('msg', 'invalid')}",
+            kind="unstorable",
+        ) from None
 
 
 class ServiceSink:
@@ -26,20 +43,22 @@ class ServiceSink:
     def ingest(self, events: Sequence[LeadEvent]) -> list[dict[str, Any]]:
         size = max(1, int(self.service.settings.max_batch))
         results: list[dict[str, Any]] = []
-        for start in range(0, len(events), size):
-            chunk = events[start : start + size]
-            items = [
-                EventIn(
-                    contact_id=e.contact_id,
-                    email=None if e.contact_id else e.email,
-                    type=e.type,
-                    ts=e.ts,
-                    attributes=dict(e.attributes),
-                    idempotency_key=e.event_id[:200],
-                )
-                for e in chunk
-            ]
-            results.extend(self.service.ingest(items, self.actor))
+        # Every event is checked before the first is stored: a refused one stores nothing.
+        items = [
+            _valid(
+                EventIn,
+                f"events[{i}]",
+                contact_id=e.contact_id,
+                email=None if e.contact_id else e.email,
+                type=e.type,
+                ts=e.ts,
+                attributes=dict(e.attributes),
+                idempotency_key=e.event_id[:200],
+            )
+            for i, e in enumerate(events)
+        ]
+        for start in range(0, len(items), size):
+            results.extend(self.service.ingest(items[start : start + size], self.actor))
         if self.reasons:
             self._add_reasons(results)
         return results
@@ -68,7 +87,15 @@ class ServiceSink:
             cid = c.contact_id
             if cid is None and not c.email:
                 cid = f"{c.source or 'ext'}-{c.external_id}"
-            items.append(ContactIn(id=cid, email=c.email, properties=dict(c.properties)))
+            items.append(
+                _valid(
+                    ContactIn,
+                    f"contacts[{len(items)}]",
+                    id=cid,
+                    email=c.email,
+                    properties=dict(c.properties),
+                )
+            )
         size = max(1, int(self.service.settings.max_batch))
         out: list[str] = []
         for start in range(0, len(items), size):

@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..actions.outbox import OutboxWorker
 from ..enrich import Enricher
 from . import problems
 from .core import Service
-from .deps import KeyCache
+from .deps import KeyCache, storable_params
 from .routes_accounts import router as accounts_router
 from .routes_admin import health_router
 from .routes_admin import router as admin_router
@@ -113,6 +113,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(storable_params)],
         responses={
             code: {"description": problems.TITLES[code], "content": {problems.MEDIA_TYPE: {}}}
             for code in (400, 401, 403, 404, 413, 422)

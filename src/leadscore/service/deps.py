@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ..values import BadValue, check_text
 from .auth import Principal, authenticate
 from .core import Service
 from .problems import ApiProblem
@@ -41,6 +42,28 @@ class KeyCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def storable_params(request: Request) -> None:
+    """Refuse a path or query parameter (or the stored Idempotency-Key header) that the
+    stores cannot hold or compare (NUL in text): the one check every route shares,
+    besides the body's (see ``schemas.Strict``)."""
+    params = [("path", k, v) for k, v in request.path_params.items()]
+    params += [("query", k, v) for k, v in request.query_params.multi_items()]
+    if "idempotency-key" in request.headers:  # the one header that is stored
+        params.append(("header", "idempotency-key", request.headers["idempotency-key"]))
+    for where, name, value in params:
+        try:
+            check_text(str(value), f"{where}.{name}")
+        except BadValue as exc:
+            raise ApiProblem(
+                422,
+                str(exc),
+                kind="validation",
+                errors=[
+                    {"location": exc.where, "message": exc.message, "type": "unstorable_value"}
+                ],
+            ) from None
 
 
 def service(request: Request) -> Service:

@@ -14,7 +14,7 @@ from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
 from .routes_contacts import history_item
-from .schemas import AccountBatch, AccountIn, AccountPut, Page
+from .schemas import AccountBatch, AccountIn, AccountPut, Finite, Page
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 AccountId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
@@ -71,7 +71,7 @@ def list_accounts(
     order: Literal["asc", "desc"] = "desc",
     stage: str | None = None,
     grade: str | None = None,
-    min_total: float | None = None,
+    min_total: Finite | None = None,
     q: str | None = Query(None, max_length=200, description="search id, domain and properties"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10_000_000),
@@ -114,7 +114,7 @@ def get_account_contacts(
     account_id: str = AccountId,
     model: str | None = Query(None, description="model name (default: the first scoring accounts)"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:
@@ -131,7 +131,7 @@ def get_account_history(
     account_id: str = AccountId,
     model: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:

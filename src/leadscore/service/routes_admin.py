@@ -17,6 +17,7 @@ from .problems import ApiProblem
 from .schemas import KeyIn, Page
 
 router = APIRouter(prefix="/v1", tags=["admin"])
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: a larger one is no row, not a store error
 health_router = APIRouter(tags=["health"])
 D = T.deliveries.c
 
@@ -126,7 +127,7 @@ def list_deliveries(
     account_id: str | None = Query(None, max_length=200),
     trigger: str | None = Query(None, max_length=200),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:
@@ -150,7 +151,7 @@ def list_deliveries(
 )
 def retry_delivery(
     request: Request,
-    delivery_id: int = Path(ge=1, le=2**62),
+    delivery_id: int = Path(ge=1, le=MAX_ROW_ID),
     svc: Service = Depends(service),
     who: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def list_keys(
 @router.delete("/keys/{key_id}", status_code=204, tags=["keys"], summary="Revoke an API key")
 def revoke_key(
     request: Request,
-    key_id: int = Path(ge=1, le=2**62),
+    key_id: int = Path(ge=1, le=MAX_ROW_ID),
     svc: Service = Depends(service),
     who: Principal = Depends(require("admin")),
 ) -> Response:
@@ -237,7 +238,7 @@ def revoke_key(
 @router.get("/audit", tags=["admin"], summary="The audit log, newest first")
 def list_audit(
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("admin")),
 ) -> Page:

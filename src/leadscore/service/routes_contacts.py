@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from .auth import Principal
 from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
-from .schemas import AdjustmentIn, ContactBatch, ContactIn, Page
+from .schemas import AdjustmentIn, ContactBatch, ContactIn, Finite, Instant, Page
 from .scoring import load_inputs
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -82,8 +81,8 @@ def list_contacts(
     stage: str | None = None,
     grade: str | None = None,
     excluded: bool | None = None,
-    min_total: float | None = None,
-    max_total: float | None = None,
+    min_total: Finite | None = None,
+    max_total: Finite | None = None,
     q: str | None = Query(None, max_length=200, description="search id, e-mail and properties"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10_000_000),
@@ -213,7 +212,7 @@ def erase_contact(
 @router.get("/{contact_id}/scores", summary="Current scores, or scores as of a past time")
 def get_scores(
     contact_id: str = ContactId,
-    as_of: datetime | None = Query(None, description="ISO 8601 time; default now"),
+    as_of: Instant | None = Query(None, description="ISO 8601 time; default now"),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> dict[str, Any]:
@@ -228,10 +227,6 @@ def get_scores(
                 "as_of": None,
                 "scores": [_score(r, breakdown=True) for r in rows],
             }
-        if as_of.tzinfo is None:
-            from datetime import UTC
-
-            as_of = as_of.replace(tzinfo=UTC)
         inputs = load_inputs(conn, [contact_id], as_of=as_of)
         out = []
         for pub in svc.published(conn):
@@ -258,7 +253,7 @@ def get_history(
     contact_id: str = ContactId,
     model: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> Page:

@@ -1,4 +1,8 @@
-"""Event ingest: one or a batch; the contacts' scores are updated before the answer."""
+"""Event ingest: one or a batch; the contacts' scores are updated before the answer.
+
+A ``track`` key is public (it sits in web pages), so its answer says only that the
+events were received: never a contact id, a duplicate or a score.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,10 @@ def post_event(
         )
     if idempotency_key and not body.idempotency_key:
         body = body.model_copy(update={"idempotency_key": idempotency_key})
-    return svc.ingest([body], who.actor)[0]
+    result = svc.ingest([body], who.actor)[0]
+    if who.scope == "track":
+        return {"status": "received"}
+    return result
 
 
 @router.post("/batch", status_code=202, summary="Record up to max_batch events in one transaction")
@@ -38,6 +45,8 @@ def post_events(
     body: EventBatch, svc: Service = Depends(service), who: Principal = Depends(require("track"))
 ) -> dict[str, Any]:
     results = svc.ingest(body.events, who.actor)
+    if who.scope == "track":
+        return {"received": len(results)}
     return {
         "accepted": sum(1 for r in results if r["status"] == "accepted"),
         "duplicates": sum(1 for r in results if r["status"] == "duplicate"),

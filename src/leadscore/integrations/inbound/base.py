@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ...values import MAX_DEPTH, BadValue, check_json, check_text
 from ..config import FormHook, MailgunHook, SendGridHook
 from ..events import ContactRecord, LeadEvent
 
@@ -35,6 +36,33 @@ def parse_json(body: bytes, what: str) -> Any:
         raise HookRejected(
             400, f"{what}: the body is not valid JSON ({exc})", kind="malformed"
         ) from None
+    except RecursionError:
+        raise HookRejected(
+            400,
+            f"{what}: the JSON body is nested too deeply to read; send at most "
+            f"{MAX_DEPTH} levels of objects and arrays",
+            kind="malformed",
+        ) from None
+
+
+def check_storable(result: HookResult, what: str) -> None:
+    """Refuse the whole delivery when any value in it cannot be stored (NUL in text,
+    NaN or infinite numbers, too deep), before anything is stored."""
+    try:
+        for i, ev in enumerate(result.events):
+            for name in ("type", "event_id", "email", "contact_id"):
+                value = getattr(ev, name)
+                if value is not None:
+                    check_text(value, f"events[{i}].{name}")
+            check_json(ev.attributes, f"events[{i}].attributes")
+        for i, c in enumerate(result.contacts):
+            for name in ("email", "external_id", "contact_id"):
+                value = getattr(c, name)
+                if value is not None:
+                    check_text(str(value), f"contacts[{i}].{name}")
+            check_json(c.properties, f"contacts[{i}].properties")
+    except BadValue as exc:
+        raise HookRejected(422, f"{what}: {exc}", kind="unstorable") from None
 
 
 def stable_id(*parts: Any) -> str:

@@ -23,6 +23,12 @@ from .base import HookRejected, HookResult, media_type, parse_json, stable_id
 
 SIGNATURE_HEADER = "x-leadscore-signature"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 320  # the longest e-mail the API stores
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -85,7 +91,14 @@ def parse(source: str, hook: FormHook, body: bytes, headers: Mapping[str, str], 
         raise HookRejected(
             422,
             f"{source}: field {hook.email_field!r} must hold an e-mail address "
-            f"(got {email!r}); set email_field in the hook's configuration",
+            f"(got {_short(email)}); set email_field in the hook's configuration",
+            kind="unmappable",
+        )
+    if len(email.strip()) > MAX_EMAIL:
+        raise HookRejected(
+            422,
+            f"{source}: field {hook.email_field!r} holds {len(email.strip())} characters; "
+            f"an e-mail address has at most {MAX_EMAIL}",
             kind="unmappable",
         )
     email = email.strip().lower()

@@ -30,6 +30,7 @@ ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TYPES = {"page_view", "form_submit"}
 MAX_TEXT = 2000
+MAX_EMAIL = 320  # the longest e-mail the API stores (local part 64 + @ + domain 255)
 
 
 def script() -> str:
@@ -43,6 +44,10 @@ def _text(hit: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise HookRejected(400, f"tracking: {key!r} must be text", kind="malformed")
+    if "\x00" in value:
+        raise HookRejected(
+            400, f"tracking: {key!r} must not contain the NUL character", kind="malformed"
+        )
     return value[:MAX_TEXT]
 
 
@@ -71,7 +76,7 @@ class Tracker:
         if self.config.consent_required and hit.get("consent") is not True:
             return {"status": "ignored", "reason": "no-consent"}
         kind, visitor, hit_id = hit.get("t"), hit.get("v"), hit.get("id")
-        if kind not in TYPES:
+        if not isinstance(kind, str) or kind not in TYPES:
             raise HookRejected(
                 400, f"tracking: 't' must be one of {sorted(TYPES)}, not {kind!r}", kind="malformed"
             )
@@ -91,8 +96,8 @@ class Tracker:
             if v is not None
         }
         email = _text(hit, "e")
-        if email is not None and not EMAIL.match(email.strip()):
-            email = None  # a typo in a form is not an identity
+        if email is not None and (len(email.strip()) > MAX_EMAIL or not EMAIL.match(email.strip())):
+            email = None  # a typo in a form is not an identity, nor is a 400-character "address"
         h = Hit(visitor, hit_id, kind, self.now(), attrs)
         linked = self.store.contact_of(visitor)
         if kind == "form_submit" and email:
