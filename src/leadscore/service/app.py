@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..actions.outbox import OutboxWorker
 from ..enrich import Enricher
-from . import problems
+from . import docs_ui, problems
 from .core import Service
 from .deps import KeyCache
 from .routes_accounts import router as accounts_router
@@ -113,6 +113,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by docs_ui, from the package rather than a CDN
+        redoc_url=None,
         responses={
             code: {"description": problems.TITLES[code], "content": {problems.MEDIA_TYPE: {}}}
             for code in (400, 401, 403, 404, 413, 422)
@@ -133,6 +135,7 @@ def create_app(
     )
     for router in (*routers, admin_router):
         app.include_router(router)
+    docs_ui.install(app)
     from ..web import install as install_web  # the web app's pages at /, same service
 
     install_web(app)
