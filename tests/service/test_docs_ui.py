@@ -35,6 +35,7 @@ def test_the_api_docs_reference_no_other_host(client, page):
     r = client.get(page)
     assert r.status_code == 200
     html = r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
     assert not re.search(r"(https?:)?//[a-z0-9]", html, re.I), re.findall(r"\S*//\S*", html)
     urls = _urls(html)
     assert any(u.endswith(".js") for u in urls) and "/openapi.json" in urls
