@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from .. import __version__
 from ..actions.outbox import OutboxWorker
 from ..enrich import Enricher
-from . import problems
+from . import docs_ui, problems
 from .core import Service
 from .deps import KeyCache, storable_params
 from .routes_accounts import router as accounts_router
@@ -114,6 +114,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(storable_params)],
+        docs_url=None,  # served by docs_ui, from the package rather than a CDN
+        redoc_url=None,
         responses={
             code: {"description": problems.TITLES[code], "content": {problems.MEDIA_TYPE: {}}}
             for code in (400, 401, 403, 404, 413, 422)
@@ -134,6 +136,7 @@ def create_app(
     )
     for router in (*routers, admin_router):
         app.include_router(router)
+    docs_ui.install(app)
     from ..web import install as install_web  # the web app's pages at /, same service
 
     install_web(app)

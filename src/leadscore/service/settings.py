@@ -156,6 +156,39 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "Tries of an outside enricher that failed before the contact's retry is dropped.",
     ),
+    Setting(
+        "login_max_failures",
+        int,
+        5,
+        "Wrong passwords for one web account before its sign-ins back off (0: never).",
+    ),
+    Setting(
+        "login_address_max_failures",
+        int,
+        10,
+        "Wrong passwords from one client address (IPv6: its /64) before its sign-ins "
+        "back off (0: never).",
+    ),
+    Setting(
+        "login_backoff_base",
+        float,
+        30.0,
+        "Seconds a sign-in counter stays locked at its limit; doubles with each further "
+        "wrong password. Attempts while locked get 429 and their password is not checked.",
+    ),
+    Setting(
+        "login_account_backoff_max",
+        float,
+        300.0,
+        "Longest lock-out of one account, seconds (short, so a guesser cannot keep the "
+        "real user out).",
+    ),
+    Setting(
+        "login_address_backoff_max",
+        float,
+        3600.0,
+        "Longest lock-out of one client address, seconds.",
+    ),
     Setting("smtp_host", str, "", "SMTP server for e-mail actions (empty: e-mail disabled)."),
     Setting("smtp_port", int, 25, "SMTP port."),
     Setting("smtp_from", str, "leadscore@localhost", "Sender address of e-mail actions."),

@@ -13,6 +13,7 @@ Roles match the API scopes: viewer = read, editor = write, admin = admin.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -80,6 +81,12 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+@functools.cache
+def _equaliser() -> str:
+    """A stored hash to check unknown users' passwords against."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 # ---------------------------------------------------------------- users
@@ -160,13 +167,20 @@ def update_user(
         conn.execute(sa.update(W.users).where(W.users.c.id == user.id).values(**values))
     if password is not None or disabled:
         conn.execute(sa.delete(W.sessions).where(W.sessions.c.user_id == user.id))
+    if password is not None or disabled is False:  # a new password or re-enabled: no lock-out
+        from .throttle import clear_account
+
+        clear_account(conn, user.email)
     return find_user(conn, email)
 
 
 def authenticate(conn: sa.Connection, email: str, password: str) -> User | None:
-    row = conn.execute(sa.select(W.users).where(W.users.c.email == email.strip().lower())).first()
-    if row is None:
-        verify_password(password, hash_password("timing-equaliser"))
+    email = email.strip().lower()
+    row = None
+    if "\x00" not in email and len(email) <= W.users.c.email.type.length:  # else no such user
+        row = conn.execute(sa.select(W.users).where(W.users.c.email == email)).first()
+    if row is None:  # one hash, as for a real user, so the time tells nothing
+        verify_password(password, _equaliser())
         return None
     if not verify_password(password, row.password_hash) or row.disabled_at is not None:
         return None

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
-from ..service.core import audit
+from ..service.core import Service, audit
 from ..service.published import Published
-from . import accounts, queries
+from . import accounts, queries, throttle
 from .base import (
     COOKIE,
     DEFAULT_STAGE_COLOURS,
@@ -85,20 +86,26 @@ async def login(request: Request) -> Response:
             "page again and retry",
         )
     email = data.get("email", "")
-    with svc.store.write() as conn:
-        user = accounts.authenticate(conn, email, data.get("password", ""))
-        if user is None:
-            audit(
-                conn,
-                f"web:{request.client.host if request.client else '?'}",
-                "user.login_failed",
-                email.strip().lower()[:200],
-            )
-        else:
-            cookie, _ = accounts.start_session(conn, user)
-            audit(conn, user.actor, "user.login", user.email)
-    if user is None:
+    host = request.client.host if request.client else None
+    # The password hash takes a tenth of a second: off the event loop.
+    outcome = await run_in_threadpool(
+        _sign_in, svc, request.app.state.login_throttle, email, data.get("password", ""), host
+    )
+    if isinstance(outcome, throttle.Refused):
+        where = "for this account" if outcome.kind == throttle.ACCOUNT else "from your address"
         response = render(
+            request,
+            "login.html",
+            429,
+            csrf=expected,
+            next=target,
+            error=f"Too many failed sign-ins {where}: try again in {outcome.retry_after} s.",
+            email=email,
+        )
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome is None:
+        return render(
             request,
             "login.html",
             401,
@@ -107,13 +114,37 @@ async def login(request: Request) -> Response:
             error="Wrong e-mail or password (or the account is disabled).",
             email=email,
         )
-        return response
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        COOKIE, cookie, max_age=accounts.SESSION_DAYS * 86400, **cookie_args(request)
+        COOKIE, outcome, max_age=accounts.SESSION_DAYS * 86400, **cookie_args(request)
     )
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
+
+
+def _sign_in(
+    svc: Service, gate: throttle.Throttle, email: str, password: str, host: str | None
+) -> str | throttle.Refused | None:
+    """The session cookie of a right password, a refusal while backing off, or None."""
+    ticket = gate.reserve(email, host)
+    if isinstance(ticket, throttle.Refused):
+        return ticket  # the password is not even looked at
+    with svc.store.read() as conn:
+        user = accounts.authenticate(conn, email, password)
+    gate.settle(ticket, user is not None)
+    with svc.store.write() as conn:
+        if user is None:
+            detail = {"locked_s": ticket.locked} if ticket.locked else None
+            audit(conn, f"web:{host or '?'}", "user.login_failed", _printable(email), detail)
+            return None
+        cookie, _ = accounts.start_session(conn, user)
+        audit(conn, user.actor, "user.login", user.email)
+    return cookie
+
+
+def _printable(email: str) -> str:
+    """The typed e-mail as the audit log keeps it: short, no control characters."""
+    return "".join(ch for ch in email.strip().lower()[:200] if ch.isprintable())
 
 
 @router.post("/logout")
@@ -265,6 +296,10 @@ def install(app: FastAPI) -> None:
     from . import account_view, backtest, contact, editor
 
     install_handlers(app)
+    svc = app.state.service
+    app.state.login_throttle = throttle.Throttle(
+        svc.store, throttle.LoginLimits.from_settings(svc.settings)
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
     for r in (router, contact.router, account_view.router, editor.router, backtest.router):
         app.include_router(r)

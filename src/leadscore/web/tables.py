@@ -1,9 +1,11 @@
-"""The web app's tables (user accounts, sign-in sessions, settings) and its indexes.
+"""The web app's tables (user accounts, sign-in sessions, settings, sign-in back-off)
+and its indexes.
 
 They live on the store's metadata (so the schema check sees them) and are
-created by the migration ``0002_web``. The expression indexes on contact
-properties back the leads list's filters and search (see :mod:`.queries`):
-the same expression text works on PostgreSQL and on SQLite (3.38 or later).
+created by the migrations ``0002_web`` and ``0005_login_throttle``. The
+expression indexes on contact properties back the leads list's filters and
+search (see :mod:`.queries`): the same expression text works on PostgreSQL and
+on SQLite (3.38 or later).
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ settings = sa.Table(
     metadata,
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
+)
+
+#: One sign-in counter per account or client address (see :mod:`.throttle`).
+login_throttle = sa.Table(
+    "web_login_throttle",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # SHA-256 of "kind:e-mail or address"
+    sa.Column("kind", sa.String(10), nullable=False),  # account | address
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", TS, nullable=False, index=True),
+    sa.Column("locked_until", TS, nullable=True),
 )
 
 
