@@ -226,7 +226,7 @@ def _friendly(err: dict[str, Any]) -> tuple[str, str | None]:
         return f"{value!r} is out of range: {msg.removeprefix('Input should be ')}", None
     if kind == "string_pattern_mismatch":
         return f"{value!r} has the wrong form", "a URL starts with http:// or https://"
-    if kind in ("condition",):
+    if kind in ("condition", "hinted"):
         return ctx.get("message", msg), ctx.get("hint")
     return msg.removeprefix("Value error, "), None
 
@@ -386,7 +386,11 @@ def _with_source(p: Problem, source: str | None) -> Problem:
     return Problem(p.path, p.message, p.hint, p.line, p.column, source)
 
 
-def model_from_data(data: Any, marks: _Marks | None = None, source: str | None = None):
+def model_from_data(
+    data: Any, marks: _Marks | None = None, source: str | None = None, *, stored: bool = False
+):
+    """Validate parsed data into a model. ``stored``: the text is a version the service
+    accepted earlier, whose name and ``predicted.model_dir`` are not checked again."""
     marks = marks or _Marks()
     if not isinstance(data, dict):
         raise ModelError(
@@ -402,7 +406,7 @@ def model_from_data(data: Any, marks: _Marks | None = None, source: str | None =
             ]
         )
     try:
-        return schema.ScoringModel.model_validate(data)
+        return schema.ScoringModel.model_validate(data, context={schema.STORED: stored})
     except ValidationError as exc:
         raise ModelError(problems_from_validation(exc, data, marks, source)) from None
 

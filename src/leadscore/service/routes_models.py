@@ -43,8 +43,10 @@ def create_draft(
 
 
 @router.post("/validate", summary="Validate YAML; problems carry line and column")
-def validate(body: ValidateIn, _: Principal = Depends(require("read"))) -> dict[str, Any]:
-    return versions.validate(body.yaml)
+def validate(
+    body: ValidateIn, svc: Service = Depends(service), _: Principal = Depends(require("read"))
+) -> dict[str, Any]:
+    return versions.validate(body.yaml, svc.settings.max_model_bytes)
 
 
 @router.get("/{name}/versions/{version}", summary="One version with its YAML")

@@ -77,13 +77,20 @@ def edit(
             row = next((r for r in rows if r.version == version), None) if version else None
             row = row or next((r for r in rows if r.status == "published"), rows[0])
         text, base = row.yaml, row
-    return page.render("editor.html", text=text, base=base, check=versions.validate(text))
+    return page.render(
+        "editor.html",
+        text=text,
+        base=base,
+        check=versions.validate(text, page.svc.settings.max_model_bytes),
+    )
 
 
 @router.post("/models/validate", response_class=HTMLResponse)
 async def validate(page: Page = Depends(current)) -> Response:
     data = await form(page)
-    return page.render("_problems.html", check=versions.validate(_text(data)))
+    return page.render(
+        "_problems.html", check=versions.validate(_text(data), page.svc.settings.max_model_bytes)
+    )
 
 
 @router.post("/models/drafts", response_class=HTMLResponse)
@@ -91,7 +98,7 @@ async def save_draft(page: Page = Depends(current)) -> Response:
     page.require("admin", "Saving a model draft")
     data = await form(page)
     text = _text(data)
-    check = versions.validate(text)
+    check = versions.validate(text, page.svc.settings.max_model_bytes)
     if not check["valid"]:
         return page.render("editor.html", 422, text=text, base=None, check=check)
     draft = _call(versions.create_draft, page.svc, text, {}, page.user.actor)
