@@ -58,12 +58,12 @@ def declaring(model_dir: str) -> str:
     return model_yaml() + f"predicted:\n  model_dir: {model_dir}\n"
 
 
-def store_version(api, text: str) -> None:
-    """A version as the service stored it before model_dir was checked."""
+def store_version(api, text: str, name: str = "demo") -> None:
+    """A version as the service stored it before model_dir and names were checked."""
     with api.service.store.write() as conn:
         conn.execute(
             sa.insert(T.model_versions).values(
-                name="demo",
+                name=name,
                 version=1,
                 yaml=text,
                 status="draft",
@@ -209,3 +209,14 @@ def test_model_size_is_capped_by_the_max_model_bytes_setting(database_url):
         assert api.post("/v1/models", {"yaml": text}).status_code == 422
     for api in make_api(database_url, max_model_bytes=size):
         assert api.post("/v1/models/validate", {"yaml": text}).json()["valid"] is True
+
+
+def test_a_version_stored_before_the_name_rule_keeps_scoring(api):
+    text = model_yaml().replace("name: demo\n", "name: Demo model\n", 1)
+    store_version(api, text, "Demo model")
+    r = api.post("/v1/models/Demo%20model/versions/1/publish")
+    assert r.status_code == 200, r.text
+    api.put("/v1/contacts/c1", {"properties": {"country": "FR"}})
+    assert api.score("c1", "Demo model")["total"] == 20.0
+    # a new draft of it needs an allowed name
+    assert api.post("/v1/models", {"yaml": text}).status_code == 422
