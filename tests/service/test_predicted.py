@@ -5,6 +5,9 @@ follow the country (French contacts convert 8 times in 10, the others about
 1 in 12), so a French contact's predicted score is high and a US contact's
 low. Expected values are the library's own prediction for the same contact
 (``TrainedModel.predict_contact``), combined with the rule points by hand.
+
+The trained model is saved in a models folder, given to the service as its
+``models_root``; the scoring models name it by its path inside that folder.
 """
 
 from __future__ import annotations
@@ -50,8 +53,16 @@ def model_dir(tmp_path_factory) -> Path:
     return train(cpath, epath, options).save(folder / "model")
 
 
-def with_predicted(model_dir: Path, *, weight: float = 0, extra: str = "") -> str:
-    """The helpers' model (FR: fit 20; MQL at total 50) with the trained model declared."""
+@pytest.fixture
+def api(database_url, model_dir):
+    """The API with the trained model's parent folder as its models folder."""
+    yield from make_api(database_url, models_root=str(model_dir.parent))
+
+
+def with_predicted(model_dir: Path | str, *, weight: float = 0, extra: str = "") -> str:
+    """The helpers' model (FR: fit 20; MQL at total 50) with the trained model declared
+    (``model_dir``: a folder inside the models folder; its last part names it)."""
+    model_dir = Path(model_dir).name
     text = model_yaml().replace(
         "thresholds:\n",
         "thresholds:\n  - stage: Hot\n    when: {predicted: {gte: 50}}\n",
@@ -69,7 +80,7 @@ def test_training_data_makes_french_contacts_likely(model_dir):
 
 
 def test_predicted_group_breakdown_and_threshold(database_url, model_dir):
-    for api in make_api(database_url):
+    for api in make_api(database_url, models_root=str(model_dir.parent)):
         api.publish_model(with_predicted(model_dir))
         api.put("/v1/contacts/c1", {"properties": FR})
         api.put("/v1/contacts/c2", {"properties": US})
@@ -95,7 +106,7 @@ def test_predicted_group_breakdown_and_threshold(database_url, model_dir):
 
 
 def test_weight_adds_predicted_points_to_the_total(database_url, model_dir):
-    for api in make_api(database_url):
+    for api in make_api(database_url, models_root=str(model_dir.parent)):
         api.publish_model(with_predicted(model_dir, weight=0.5))
         api.put("/v1/contacts/c1", {"properties": FR})
         total = min(20 + 0.5 * expected(model_dir, "c1", FR), 100)
@@ -112,7 +123,7 @@ def test_events_feed_the_predicted_score(database_url, model_dir):
         {"type": "page_view", "ts": "2026-01-01T00:00:00Z", "url": "/pricing"},
         {"type": "form_submit", "ts": "2026-01-03T00:00:00Z", "form_id": "demo"},
     ]
-    for api in make_api(database_url):
+    for api in make_api(database_url, models_root=str(model_dir.parent)):
         api.publish_model(with_predicted(model_dir))
         api.put("/v1/contacts/c1", {"properties": FR})
         for e in events:
@@ -150,7 +161,7 @@ def test_trigger_and_grades_read_predicted(database_url, model_dir, receiver):
     )
     text = text.replace("on: {enters: MQL}", "on: {crosses: {score: predicted, above: 50}}")
     text = text.replace("http://127.0.0.1:9/hook", receiver.url)
-    for api in make_api(database_url):
+    for api in make_api(database_url, models_root=str(model_dir.parent)):
         api.publish_model(text)
         api.put("/v1/contacts/c2", {"properties": US})
         api.put("/v1/contacts/c1", {"properties": FR})
@@ -176,25 +187,36 @@ def test_test_on_a_contact_shows_the_predicted_group(api, model_dir):
     assert impact["by_stage_after"] == {"Hot": 1, "lead": 1}
 
 
-def test_missing_model_dir_is_a_located_problem(api, tmp_path):
-    for folder, says in ((tmp_path / "absent", "not a folder"), (tmp_path, "no model.pkl")):
-        text = with_predicted(folder)
-        r = api.post("/v1/models", {"yaml": text})
-        assert r.status_code == 422, r.text
-        (problem,) = r.json()["problems"]
-        assert problem["path"] == "predicted.model_dir"
-        assert says in problem["message"]
-        line = text.splitlines().index(f"  model_dir: {folder}") + 1
-        assert (problem["line"], problem["column"]) == (line, 14)
-        check = api.post("/v1/models/validate", {"yaml": text}).json()
-        assert check["valid"] is False and says in check["problems"][0]["message"]
+def test_missing_model_dir_is_a_located_problem(database_url, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for api in make_api(database_url, models_root=str(tmp_path)):
+        for name in ("absent", "empty"):  # one message: no folder, or no model.pkl in it
+            text = with_predicted(name)
+            r = api.post("/v1/models", {"yaml": text})
+            assert r.status_code == 422, r.text
+            (problem,) = r.json()["problems"]
+            assert problem["path"] == "predicted.model_dir"
+            assert problem["message"] == (
+                f"predicted.model_dir: there is no trained model {name!r} in the "
+                "service's models folder"
+            )
+            line = text.splitlines().index(f"  model_dir: {name}") + 1
+            assert (problem["line"], problem["column"]) == (line, 14)
+            assert str(tmp_path) not in r.text
+            # validation reads the name only: it loads nothing, so it cannot tell
+            check = api.post("/v1/models/validate", {"yaml": text}, scope="read").json()
+            assert check["valid"] is True
 
 
-def test_unreadable_model_file_is_a_located_problem(api, tmp_path):
-    (tmp_path / "model.pkl").write_bytes(b"not a pickle")
-    r = api.post("/v1/models", {"yaml": with_predicted(tmp_path)})
-    assert r.status_code == 422
-    assert "cannot read the trained model" in r.json()["problems"][0]["message"]
+def test_unreadable_model_file_is_a_located_problem(database_url, tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model.pkl").write_bytes(b"not a pickle")
+    for api in make_api(database_url, models_root=str(tmp_path)):
+        r = api.post("/v1/models", {"yaml": with_predicted("broken")})
+        assert r.status_code == 422
+        message = r.json()["problems"][0]["message"]
+        assert "cannot read the trained model 'broken'" in message
+        assert str(tmp_path) not in r.text
 
 
 def test_excluded_contact_keeps_predicted_but_no_points_and_diff_names_it(api, model_dir):
@@ -210,17 +232,19 @@ def test_excluded_contact_keeps_predicted_but_no_points_and_diff_names_it(api, m
     assert diff["sections_changed"] == ["predicted"]
 
 
-def test_a_model_folder_gone_after_publishing_answers_503(api, model_dir, tmp_path):
+def test_a_model_folder_gone_after_publishing_answers_503(database_url, model_dir, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(model_dir, copy)
-    api.publish_model(with_predicted(copy))
-    (copy / "model.pkl").unlink()
-    r = api.put("/v1/contacts/c1", {"properties": FR})
-    assert r.status_code == 503, r.text
-    assert "predicted.model_dir does not load" in r.json()["detail"]
-    shutil.copy(model_dir / "model.pkl", copy / "model.pkl")
-    assert api.put("/v1/contacts/c1", {"properties": FR}).status_code in (200, 201)
-    assert api.score("c1")["groups"]["predicted"] == float(expected(model_dir, "c1", FR))
+    for api in make_api(database_url, models_root=str(tmp_path)):
+        api.publish_model(with_predicted(copy))
+        (copy / "model.pkl").unlink()
+        r = api.put("/v1/contacts/c1", {"properties": FR})
+        assert r.status_code == 503, r.text
+        assert "predicted.model_dir does not load" in r.json()["detail"]
+        assert str(tmp_path) not in r.text
+        shutil.copy(model_dir / "model.pkl", copy / "model.pkl")
+        assert api.put("/v1/contacts/c1", {"properties": FR}).status_code in (200, 201)
+        assert api.score("c1")["groups"]["predicted"] == float(expected(model_dir, "c1", FR))
 
 
 def test_model_language_predicted_is_a_score_only_when_declared(model_dir):

@@ -5,6 +5,13 @@ at the offending spot.
 YAML is read with the YAML 1.2 core rules for booleans: only ``true`` and
 ``false`` are booleans, so ``on:``, ``no`` (Norway) and ``yes`` stay text.
 Dates stay text too.
+
+Text built to exhaust the reader is refused before it costs anything, each time
+with a located problem: a model larger than ``max_bytes`` (default
+:data:`MAX_MODEL_BYTES`), lists and mappings nested deeper than :data:`MAX_DEPTH`,
+and aliases (``*name``) that would add more than ``alias_budget`` values (default
+:data:`ALIAS_BUDGET`) once expanded — the "billion laughs", where a few lines
+of aliases stand for 10**9 values.
 """
 
 from __future__ import annotations
@@ -23,9 +30,77 @@ from .conditions import OPERATORS
 
 Path_ = tuple[str | int, ...]
 
+MAX_MODEL_BYTES = 1_000_000
+"""Largest model text read, in UTF-8 bytes (the biggest example is about 6 KB)."""
+MAX_DEPTH = 64
+"""Most levels of lists and mappings inside one another (a model needs about 12)."""
+ALIAS_BUDGET = 10_000
+"""Most values (scalars, lists, mappings) that aliases may add to a model in all."""
+
+
+class _Refused(Exception):
+    """Raised while composing: what was refused, the fix, and where."""
+
+    def __init__(self, message: str, hint: str, mark: Any) -> None:
+        super().__init__(message)
+        self.message, self.hint, self.mark = message, hint, mark
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and no implicit timestamps."""
+    """SafeLoader with YAML 1.2 booleans and no implicit timestamps, which counts
+    what it composes: nesting depth, and the values each alias stands for."""
+
+    def __init__(self, stream: str, *, max_depth: int, alias_budget: int) -> None:
+        super().__init__(stream)
+        self._max_depth, self._budget = max_depth, alias_budget
+        self._depth = 0
+        self._aliased = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to, once complete
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)  # refuses an undefined alias
+            size = self._sizes.get(id(node))
+            if size is None:  # its anchor is still open: the alias is inside it
+                raise _Refused(
+                    f"alias *{event.anchor} is inside the list or mapping its anchor "
+                    "names, so it contains itself without end",
+                    f"write the values out instead of *{event.anchor}",
+                    event.start_mark,
+                )
+            self._aliased += size
+            if self._aliased > self._budget:
+                raise _Refused(
+                    f"aliases add more than {self._budget} values to the model here "
+                    f"(*{event.anchor} alone stands for {size}); a model may add at most "
+                    f"{self._budget} values through aliases",
+                    "write the repeated part out where it is needed, or use fewer aliases",
+                    event.start_mark,
+                )
+            return node
+        nested = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if nested:
+            if self._depth >= self._max_depth:
+                raise _Refused(
+                    f"lists and mappings are nested more than {self._max_depth} levels deep here",
+                    "a model needs far fewer levels: look for an unclosed '[' or '{'",
+                    event.start_mark,
+                )
+            self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            if nested:
+                self._depth -= 1
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._sizes[id(v)] for v in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        else:
+            size = 1
+        self._sizes[id(node)] = size
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -151,7 +226,7 @@ def _friendly(err: dict[str, Any]) -> tuple[str, str | None]:
         return f"{value!r} is out of range: {msg.removeprefix('Input should be ')}", None
     if kind == "string_pattern_mismatch":
         return f"{value!r} has the wrong form", "a URL starts with http:// or https://"
-    if kind in ("condition", "url"):
+    if kind in ("condition", "url", "hinted"):
         return ctx.get("message", msg), ctx.get("hint")
     return msg.removeprefix("Value error, "), None
 
@@ -215,11 +290,62 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return sorted(out, key=lambda p: (p.line or 0, p.column or 0))
 
 
-def parse_yaml(text: str, source: str | None = None) -> tuple[Any, _Marks]:
+def _too_big(text: str, max_bytes: int | None) -> int | None:
+    """The text's size in UTF-8 bytes when it is above ``max_bytes``, else None."""
+    if max_bytes is None or len(text) * 4 <= max_bytes:
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return size if size > max_bytes else None
+
+
+def parse_yaml(
+    text: str,
+    source: str | None = None,
+    *,
+    max_bytes: int | None = MAX_MODEL_BYTES,
+    max_depth: int = MAX_DEPTH,
+    alias_budget: int = ALIAS_BUDGET,
+) -> tuple[Any, _Marks]:
+    """The data of a YAML model and the marks of its keys and values.
+
+    Refuses, with a located :class:`ModelError`, text above ``max_bytes`` UTF-8
+    bytes (``None``: no limit), nesting deeper than ``max_depth`` and aliases
+    adding more than ``alias_budget`` values.
+    """
     marks = _Marks()
     problems: list[Problem] = []
+    size = _too_big(text, max_bytes)
+    if size is not None:
+        raise ModelError(
+            [
+                Problem(
+                    (),
+                    f"the model is {size} bytes; the limit is {max_bytes} bytes",
+                    "a model is a few kilobytes: split it into several models, or "
+                    "remove what it does not need",
+                    1,
+                    1,
+                    source,
+                )
+            ]
+        )
+    loader = None
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        loader = _Loader(text, max_depth=max_depth, alias_budget=alias_budget)
+        node = loader.get_single_node()
+    except _Refused as exc:
+        raise ModelError(
+            [
+                Problem(
+                    (),
+                    exc.message,
+                    exc.hint,
+                    exc.mark.line + 1,
+                    exc.mark.column + 1,
+                    source,
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ModelError(
@@ -248,11 +374,14 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[Any, _Marks]:
                 )
             ]
         ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise ModelError(
             [Problem((), "the model file is empty", "start from examples/", 1, 1, source)]
         )
-    ctor = _Loader("")
+    ctor = yaml.SafeLoader("")
     data = _build(node, (), marks, problems, ctor)
     if problems:
         raise ModelError([_with_source(p, source) for p in problems])
@@ -263,7 +392,11 @@ def _with_source(p: Problem, source: str | None) -> Problem:
     return Problem(p.path, p.message, p.hint, p.line, p.column, source)
 
 
-def model_from_data(data: Any, marks: _Marks | None = None, source: str | None = None):
+def model_from_data(
+    data: Any, marks: _Marks | None = None, source: str | None = None, *, stored: bool = False
+):
+    """Validate parsed data into a model. ``stored``: the text is a version the service
+    accepted earlier, whose name and ``predicted.model_dir`` are not checked again."""
     marks = marks or _Marks()
     if not isinstance(data, dict):
         raise ModelError(
@@ -279,18 +412,30 @@ def model_from_data(data: Any, marks: _Marks | None = None, source: str | None =
             ]
         )
     try:
-        return schema.ScoringModel.model_validate(data)
+        return schema.ScoringModel.model_validate(data, context={schema.STORED: stored})
     except ValidationError as exc:
         raise ModelError(problems_from_validation(exc, data, marks, source)) from None
 
 
-def load_model_text(text: str, source: str | None = None) -> schema.ScoringModel:
-    """Load a model from YAML text only (never read as a path): for text users send."""
-    data, marks = parse_yaml(text, source)
+def load_model_text(
+    text: str,
+    source: str | None = None,
+    *,
+    max_bytes: int | None = MAX_MODEL_BYTES,
+    alias_budget: int = ALIAS_BUDGET,
+) -> schema.ScoringModel:
+    """Load a model from YAML text only (never read as a path): for text users send.
+
+    Text above ``max_bytes`` UTF-8 bytes, and aliases adding more than
+    ``alias_budget`` values, are refused with a located problem.
+    """
+    data, marks = parse_yaml(text, source, max_bytes=max_bytes, alias_budget=alias_budget)
     return model_from_data(data, marks, source)
 
 
-def load_model(source: str | Path | dict) -> schema.ScoringModel:
+def load_model(
+    source: str | Path | dict, *, max_bytes: int | None = MAX_MODEL_BYTES
+) -> schema.ScoringModel:
     """Load and validate a scoring model from a YAML file path, YAML text or a dict.
 
     A :class:`~pathlib.Path`, or a one-line string ending in ``.yaml``/``.yml``, is
@@ -320,5 +465,5 @@ def load_model(source: str | Path | dict) -> schema.ScoringModel:
         text, name = path.read_text(encoding="utf-8"), str(path)
     else:
         text, name = str(source), None
-    data, marks = parse_yaml(text, name)
+    data, marks = parse_yaml(text, name, max_bytes=max_bytes)
     return model_from_data(data, marks, name)

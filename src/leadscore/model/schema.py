@@ -17,6 +17,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -30,6 +31,19 @@ if TYPE_CHECKING:
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_GROUPS = {"total", "grade", "stage", "excluded"}
+MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+"""A model's name: it is one segment of the service's URLs (``/v1/models/{name}``)."""
+MODEL_DIR_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+"""``predicted.model_dir``: a relative path inside the service's models folder, with no
+``..``, no hidden or absolute part."""
+STORED = "stored"
+"""Validation context key: the text is a version the service stored before the
+name rules existed; its name and model_dir are not checked again (the service
+checks model_dir itself before loading anything)."""
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(STORED))
 
 
 class Frozen(BaseModel):
@@ -594,11 +608,34 @@ class Predicted(Frozen):
     ``predicted`` that thresholds, grades and triggers may read.
     """
 
-    model_dir: str = Field(min_length=1, description="the folder `leadscore train --out` wrote")
+    model_dir: str = Field(
+        min_length=1,
+        description="the folder `leadscore train --out` wrote, relative to the service's "
+        "models folder",
+    )
     weight: float = Field(
         default=0.0, ge=0, description="share of the predicted score added to the total"
     )
     reasons: int = Field(default=3, ge=0, le=10, description="top reasons kept in the breakdown")
+
+    @field_validator("model_dir")
+    @classmethod
+    def _relative(cls, value: str, info: ValidationInfo) -> str:
+        if _stored(info) or (len(value) <= 255 and MODEL_DIR_RE.fullmatch(value)):
+            return value
+        raise PydanticCustomError(
+            "hinted",
+            "{message}",
+            {
+                "message": f"model_dir {value[:100]!r} is not a folder name inside the "
+                "service's models folder: it is a relative path of letters, digits, '.', "
+                "'_' and '-', parts separated by '/', none starting with '.', never "
+                "absolute or with '..'",
+                "hint": "put the folder `leadscore train --out` wrote inside the service's "
+                "models folder (setting models_root) and give its path from there, e.g. "
+                "model_dir: current",
+            },
+        )
 
 
 PREDICTED = "predicted"
@@ -632,6 +669,22 @@ class ScoringModel(Frozen):
     )
 
     _g = field_validator("grades", mode="before")(lambda v: read_grades(v))
+
+    @field_validator("name")
+    @classmethod
+    def _url_segment(cls, value: str, info: ValidationInfo) -> str:
+        if _stored(info) or MODEL_NAME_RE.fullmatch(value):
+            return value
+        raise PydanticCustomError(
+            "hinted",
+            "{message}",
+            {
+                "message": f"model name {value[:100]!r} is not allowed: a name is 1 to 200 "
+                "letters (A-Z, a-z), digits, '.', '_' and '-', starting with a letter or "
+                "digit (it is part of the service's URLs)",
+                "hint": "e.g. name: b2b-saas",
+            },
+        )
 
     @model_validator(mode="after")
     def _crosscheck(self) -> ScoringModel:

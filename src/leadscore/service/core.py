@@ -19,6 +19,7 @@ from ..store import tables as T
 from ..store.links import link_columns
 from .accounts import account_aware, links, stale_links
 from .enrichment import ServiceEnrichment
+from .predicted import models_root
 from .problems import ApiProblem
 from .published import ModelCache, Published
 from .scoring import Adjusted, lock_contacts, rescore, scoring_time
@@ -72,7 +73,7 @@ class Service:
     ):
         self.settings = settings
         self.store = store or Store(settings.database, migrate=settings.migrate_on_start)
-        self.models = ModelCache()
+        self.models = ModelCache(models_root(settings.models_root, settings.database))
         self.enrichment = ServiceEnrichment(settings, enrichers)
         self.on_outbox: list[Any] = []  # callbacks run after a commit that wrote outbox rows
         self.on_erase: list[Any] = []  # callbacks(Erased) run after an erase committed

@@ -8,11 +8,17 @@ score, clamped to the scale with the rest), the grade when the grades read
 ``predicted``, and the stage the thresholds give with it. The breakdown shows
 one entry with the probability and band, then one per top reason.
 
-Trained models are loaded once per folder and kept while ``model.pkl`` stays
-the same file (a retrain that replaces it is picked up on the next rescoring).
-A relative ``model_dir`` is read from the service's working directory. A
-folder that no longer loads when rescoring answers 503 (the request can be
-retried once the model is back), not a client error.
+Trained models are read only from the service's models folder (the
+``models_root`` setting): ``model_dir`` is a relative path inside it, and a
+name that is absolute, climbs out with ``..`` or leads out through a symbolic
+link names no model. Validation never loads one (the language checks only the
+name's shape); a new draft and a publish load it from the models folder. A
+``model.pkl`` is a Python pickle: whoever can write in the models folder can
+run code as the service. Trained models are loaded once per folder and kept
+while ``model.pkl`` stays the same file (a retrain that replaces it is picked
+up on the next rescoring). A folder that no longer loads when rescoring
+answers 503 (the request can be retried once the model is back), not a client
+error.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from ..engine.conditions import evaluate
 from ..engine.result import Event, RuleHit, ScoreResult
 from ..errors import LeadscoreError, ModelError, Problem, UsageError
-from ..model.schema import PREDICTED, ScoringModel
+from ..model.schema import MODEL_DIR_RE, PREDICTED, ScoringModel
 from .problems import ApiProblem
 
 if TYPE_CHECKING:  # the predictive library (LightGBM) loads only when a model declares it
@@ -37,6 +45,49 @@ KIND = "predicted"
 REASON_KIND = "predicted_reason"
 
 
+def models_root(models_root: str, database: str) -> Path:
+    """The folder trained models are read from: the ``models_root`` setting, else the
+    folder ``models`` next to the SQLite database file, else ``models`` in the working
+    directory (PostgreSQL, or an in-memory SQLite store)."""
+    if models_root:
+        return Path(models_root).expanduser().resolve()
+    try:
+        url = sa.engine.make_url(database)
+    except sa.exc.ArgumentError:
+        url = None
+    if (
+        url is not None
+        and url.get_backend_name() == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+        and not url.database.startswith("file:")
+    ):
+        return Path(url.database).expanduser().resolve().parent / "models"
+    return (Path.cwd() / "models").resolve()
+
+
+def trained_folder(root: Path, model_dir: str) -> Path | None:
+    """The folder inside ``root`` that ``model_dir`` names, holding a ``model.pkl``; None
+    when it names none: not a relative name of the allowed shape, absent, without
+    ``model.pkl``, or leading out of ``root`` through a symbolic link."""
+    if len(model_dir) > 255 or not MODEL_DIR_RE.fullmatch(model_dir):
+        return None
+    base = root.resolve()
+    folder = (base / model_dir).resolve()
+    pkl = (folder / "model.pkl").resolve()
+    if not (folder.is_relative_to(base) and pkl.is_relative_to(base) and pkl.is_file()):
+        return None
+    return folder
+
+
+def _absent(model_dir: str) -> UsageError:
+    """The one answer for a name that is missing, elsewhere or forbidden: it tells
+    nothing of which folders exist on the server."""
+    return UsageError(
+        f"there is no trained model {model_dir[:100]!r} in the service's models folder"
+    )
+
+
 class _Predictors:
     """Trained models by resolved folder, reloaded when ``model.pkl`` changes."""
 
@@ -44,18 +95,20 @@ class _Predictors:
         self._loaded: dict[Path, tuple[tuple[int, int], TrainedModel]] = {}
         self._lock = threading.Lock()
 
-    def get(self, model_dir: str) -> TrainedModel:
-        folder = Path(model_dir).expanduser().resolve()
+    def get(self, root: Path, model_dir: str) -> TrainedModel:
+        folder = trained_folder(root, model_dir)
+        if folder is None:
+            raise _absent(model_dir)
         try:
             st = (folder / "model.pkl").stat()
             stamp = (st.st_mtime_ns, st.st_size)
         except OSError:
-            stamp = (-1, -1)
+            raise _absent(model_dir) from None
         with self._lock:
             hit = self._loaded.get(folder)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        model = _load(model_dir)
+        model = _load(folder, model_dir)
         with self._lock:
             self._loaded[folder] = (stamp, model)
         return model
@@ -64,48 +117,44 @@ class _Predictors:
 _PREDICTORS = _Predictors()  # a process-wide cache keyed by file identity: nothing to reset
 
 
-def _load(model_dir: str) -> TrainedModel:
+def _load(folder: Path, model_dir: str) -> TrainedModel:
+    """Unpickle the trained model of a folder :func:`trained_folder` found inside the
+    models root; errors name ``model_dir``, never the server path."""
     from ..predict import TrainedModel
 
     try:
-        return TrainedModel.load(Path(model_dir).expanduser())
-    except LeadscoreError:
-        raise
+        model = TrainedModel.load(folder)
     except Exception as exc:  # unpickling a damaged or foreign file
         raise UsageError(
-            f"cannot read the trained model in {model_dir!r} ({type(exc).__name__}: {exc}); "
+            f"cannot read the trained model {model_dir[:100]!r} ({type(exc).__name__}); "
             "train it again with `leadscore train ... --out DIR`"
         ) from None
+    return model
 
 
-def predictor(model: ScoringModel) -> TrainedModel:
-    """The trained model a scoring model declares (loaded once per file)."""
+def predictor(model: ScoringModel, root: Path) -> TrainedModel:
+    """The trained model a scoring model declares, from inside ``root`` (loaded once per
+    file)."""
     assert model.predicted is not None
-    return _PREDICTORS.get(model.predicted.model_dir)
+    return _PREDICTORS.get(root, model.predicted.model_dir)
 
 
-def check_model_dir(model: ScoringModel, text: str | None = None) -> None:
-    """Raise a :class:`ModelError` located on ``predicted.model_dir`` if the declared
-    trained model cannot be loaded (absent folder, no ``model.pkl``, unreadable file)."""
+def check_model_dir(model: ScoringModel, root: Path, text: str | None = None) -> None:
+    """Raise a :class:`ModelError` located on ``predicted.model_dir`` unless it names a
+    trained model inside ``root`` that loads. Missing, outside ``root`` and forbidden
+    names get the same message."""
     if model.predicted is None:
         return
-    where = _mark(text)
-    directory = model.predicted.model_dir
-    folder = Path(directory).expanduser()
-    if not folder.is_dir():
-        message = f"predicted.model_dir {directory!r} is not a folder on the service's machine"
-        hint = (
-            "train a model with `leadscore train ... --out DIR` and give that folder "
-            f"(relative paths are read from {str(Path.cwd())!r})"
-        )
-    else:
-        try:
-            predictor(model)
-            return
-        except LeadscoreError as exc:
-            message = f"predicted.model_dir {directory!r} holds no usable trained model: {exc}"
-            hint = "give the folder `leadscore train --out` wrote (it holds model.pkl)"
-    raise ModelError([Problem(("predicted", "model_dir"), message, hint, *where)])
+    try:
+        predictor(model, root)
+        return
+    except LeadscoreError as exc:
+        message = f"predicted.model_dir: {exc}"
+    hint = (
+        "train a model with `leadscore train ... --out DIR` into the service's models "
+        "folder (setting models_root) and give its path from there"
+    )
+    raise ModelError([Problem(("predicted", "model_dir"), message, hint, *_mark(text))])
 
 
 def _mark(text: str | None) -> tuple[int | None, int | None]:
@@ -133,15 +182,17 @@ def engine_model(model: ScoringModel) -> ScoringModel:
 
 def predict(
     model: ScoringModel,
+    root: Path,
     pairs: Sequence[tuple[Mapping[str, Any], Sequence[Event]]],
     as_of: datetime,
 ) -> list[Prediction]:
-    """Predictions for (contact record, events) pairs, in one batch, in order."""
+    """Predictions for (contact record, events) pairs, in one batch, in order, by the
+    trained model inside ``root`` the model declares."""
     assert model.predicted is not None
     if not pairs:
         return []
     try:
-        trained = predictor(model)
+        trained = predictor(model, root)
     except LeadscoreError as exc:  # the folder went away after publishing: retry later
         raise ApiProblem(
             503,

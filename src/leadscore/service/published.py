@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,10 +16,17 @@ from ..model.schema import ScoringModel
 from ..store.tables import model_versions
 
 
-def model_from_text(text: str) -> ScoringModel:
-    """Parse model YAML received as text: never read as a file path, whatever it looks like."""
+def model_from_text(
+    text: str, *, max_bytes: int | None = None, stored: bool = False
+) -> ScoringModel:
+    """Parse model YAML received as text: never read as a file path, whatever it looks like.
+
+    ``max_bytes``: the largest text accepted (None: any size, for versions already
+    stored). ``stored``: a version stored earlier, whose name and model_dir are not
+    checked again (see :data:`leadscore.model.schema.STORED`). Aliases and nesting are
+    limited either way."""
     try:
-        data, marks = parse_yaml(text)
+        data, marks = parse_yaml(text, max_bytes=max_bytes)
     except yaml.YAMLError as exc:  # e.g. control characters, which the reader refuses
         mark = getattr(exc, "problem_mark", None)
         raise ModelError(
@@ -32,17 +40,19 @@ def model_from_text(text: str) -> ScoringModel:
                 )
             ]
         ) from None
-    return model_from_data(data, marks)
+    return model_from_data(data, marks, stored=stored)
 
 
 @dataclass(frozen=True)
 class Published:
-    """One published model: its name, version number, parsed tree and service options."""
+    """One published model: its name, version number, parsed tree and service options,
+    and the folder its trained model (``predicted.model_dir``) is read from."""
 
     name: str
     version: int
     model: ScoringModel
     options: dict[str, Any] = field(default_factory=dict)
+    models_root: Path = field(default_factory=lambda: Path.cwd() / "models")
 
     def hysteresis(self, trigger: str, default: float) -> float:
         """The trigger's band: its ``hysteresis:`` key in the model, else the one given
@@ -64,9 +74,11 @@ Q_YAML = sa.select(MV.yaml).where(MV.id == sa.bindparam("id"))
 
 
 class ModelCache:
-    """Parsed models by version row id; the list of published ones is read per call."""
+    """Parsed models by version row id; the list of published ones is read per call.
+    ``models_root``: the folder their trained models are read from."""
 
-    def __init__(self) -> None:
+    def __init__(self, models_root: Path) -> None:
+        self.models_root = models_root
         self._parsed: dict[int, ScoringModel] = {}
         self._lock = threading.Lock()
 
@@ -74,7 +86,7 @@ class ModelCache:
         with self._lock:
             model = self._parsed.get(row_id)
         if model is None:
-            model = model_from_text(text)
+            model = model_from_text(text, stored=True)
             with self._lock:
                 self._parsed[row_id] = model
         return model
@@ -89,5 +101,5 @@ class ModelCache:
             if model is None:
                 text = conn.execute(Q_YAML, {"id": r.id}).scalar_one()
                 model = self.parse(r.id, text)
-            out.append(Published(r.name, r.version, model, r.options or {}))
+            out.append(Published(r.name, r.version, model, r.options or {}, self.models_root))
         return out

@@ -222,7 +222,7 @@ def score_one(
     result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of)
     if pub.model.predicted is not None and predict:
         if prediction is None:
-            prediction = P.predict(pub.model, [(record, evs)], as_of)[0]
+            prediction = P.predict(pub.model, pub.models_root, [(record, evs)], as_of)[0]
         result = P.add_predicted(pub.model, result, prediction)
     mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
     return replace(apply_adjustments(pub.model, result, mine), pub=pub)
@@ -306,7 +306,9 @@ def predictions(
         if pub.model.predicted is None or not contacts:
             continue
         pairs = [(contact_record(c), to_events(events.get(c.id, []))) for c in contacts]
-        for c, pred in zip(contacts, P.predict(pub.model, pairs, now), strict=True):
+        for c, pred in zip(
+            contacts, P.predict(pub.model, pub.models_root, pairs, now), strict=True
+        ):
             out[(pub.name, c.id)] = pred
     return out
 

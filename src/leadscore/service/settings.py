@@ -81,6 +81,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", int, 2_000_000, "Largest request body accepted (413 above)."),
     Setting("max_batch", int, 1000, "Most events or contacts in one batch request."),
     Setting(
+        "max_model_bytes",
+        int,
+        1_000_000,
+        "Largest model YAML accepted by validation and by a new draft, in UTF-8 bytes.",
+    ),
+    Setting(
+        "models_root",
+        str,
+        "",
+        "Folder of the trained models a model's predicted.model_dir names (a path inside "
+        "it); empty: the folder models next to the SQLite database file, or in the "
+        "working directory on PostgreSQL.",
+    ),
+    Setting(
         "webhook_secret",
         str,
         "",

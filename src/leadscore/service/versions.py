@@ -24,9 +24,10 @@ from .webhooks import check_webhooks, warnings
 MV = T.model_versions.c
 
 
-def parse(text: str) -> ScoringModel:
-    """Parse YAML text; a ModelError (with located problems) becomes a 422 problem."""
-    return model_from_text(text)
+def parse(text: str, max_bytes: int) -> ScoringModel:
+    """Parse YAML text a client sent (at most ``max_bytes``); a ModelError (with
+    located problems) becomes a 422 problem."""
+    return model_from_text(text, max_bytes=max_bytes)
 
 
 def version_row(conn: sa.Connection, name: str, version: int) -> Any:
@@ -64,9 +65,10 @@ def describe(row: Any, *, with_yaml: bool = False) -> dict[str, Any]:
 
 
 def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: str) -> dict:
-    model = parse(text)
+    model = parse(text, svc.settings.max_model_bytes)
     check_webhooks(model, text, svc.settings)
-    check_model_dir(model, text)  # a declared trained model must load on this machine
+    # a declared trained model must load, from the service's models folder only
+    check_model_dir(model, svc.models.models_root, text)
     unknown = sorted(set(hysteresis) - {t.name for t in model.triggers})
     if unknown:
         raise ApiProblem(
@@ -108,7 +110,13 @@ def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: s
 
 
 def _pub(svc: Service, row: Any) -> Published:
-    return Published(row.name, row.version, svc.models.parse(row.id, row.yaml), row.options or {})
+    return Published(
+        row.name,
+        row.version,
+        svc.models.parse(row.id, row.yaml),
+        row.options or {},
+        svc.models.models_root,
+    )
 
 
 def test_on_contact(
@@ -261,6 +269,10 @@ def publish(
     their state follows the new stages either way.
     """
     now = utcnow()
+    with svc.store.read() as conn:
+        row = version_row(conn, name, version)
+    # the trained model must load, from the models folder only, before anything changes
+    check_model_dir(svc.models.parse(row.id, row.yaml), svc.models.models_root, row.yaml)
     with svc.store.write() as conn:
         row = version_row(conn, name, version)
         model = svc.models.parse(row.id, row.yaml)
@@ -390,10 +402,12 @@ def diff(svc: Service, name: str, a: int, b: int) -> dict[str, Any]:
 
 
 def validate(text: str, settings: Any) -> dict[str, Any]:
+    """Whether the text is a valid model under the service's settings (size limit,
+    webhook targets). Nothing is loaded: a ``predicted.model_dir`` is checked for its
+    shape only (any read-scope key may validate)."""
     try:
-        model = parse(text)
+        model = parse(text, settings.max_model_bytes)
         check_webhooks(model, text, settings)
-        check_model_dir(model, text)
     except ModelError as exc:
         return {"valid": False, "problems": [p.to_dict() for p in exc.problems]}
     return {
