@@ -57,6 +57,8 @@ from .base import (
 from .compiler import _build, _rule_columns, scores_query, static_points
 from .conditions import Compiler, Unsupported, Values, null_text
 from .dialects import Dialect, case, dbl, get_dialect, n, s
+from .query import OUTPUT_FIXED, output_columns
+from .query import group_columns as contact_groups
 
 DOMAINS_TABLE = "__ls_domains"
 ACCOUNT_FIXED = ("total", "grade", "stage", "excluded", "exclusion_reason", "rules_fired")
@@ -92,8 +94,6 @@ class Plan:
 
 
 def contact_output_columns(models: Sequence[ScoringModel]) -> list[str]:
-    from . import output_columns
-
     return [*output_columns(models), "account_id"]
 
 
@@ -453,8 +453,6 @@ def _capped(raw: exp.Expression, cap: float | None, count: exp.Expression):
 
 def _contact_outputs(ctx: _Ctx, group_columns: list[str], table: str) -> exp.Select:
     """The contact output columns of a scores table (its ``__account_id`` as ``account_id``)."""
-    from . import OUTPUT_FIXED
-
     cols = ["contact_id", "model", *group_columns, *OUTPUT_FIXED]
     return exp.select(
         *[col(c) for c in cols], exp.alias_(col("__account_id"), "account_id", quoted=True)
@@ -585,8 +583,6 @@ def build_plan(
     as_of: datetime | str,
 ) -> Plan:
     """Every model's steps, and the union of their outputs (ordered by id, then model)."""
-    from . import group_columns as contact_groups
-
     models = [models] if isinstance(models, ScoringModel) else list(models)
     d = get_dialect(dialect) if isinstance(dialect, str) else dialect
     for m in models:

@@ -9,8 +9,8 @@ from typing import Any
 
 from ...model.schema import ScoringModel
 from ..linking import LinkReport
-from . import build_query, to_sql
-from .compiler import Source
+from .base import Source
+from .query import build_query, to_sql
 
 
 def _columns(con, table: str) -> tuple[str, ...]:

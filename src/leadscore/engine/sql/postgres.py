@@ -16,8 +16,8 @@ from typing import Any
 
 from ...errors import DataError, UsageError
 from ...model.schema import ScoringModel
-from . import build_query, to_sql
-from .compiler import Source
+from .base import Source
+from .query import build_query, to_sql
 
 MIN_VERSION = 140000  # EXTRACT(EPOCH ...) exact numeric
 

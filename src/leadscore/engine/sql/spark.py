@@ -15,8 +15,8 @@ from typing import Any
 
 from ...errors import UsageError
 from ...model.schema import ScoringModel
-from . import build_query, to_sql
-from .compiler import Source
+from .base import Source
+from .query import build_query, to_sql
 
 
 def session(master: str = "local[*]", app_name: str = "leadscore", shuffle_partitions: int = 8):
