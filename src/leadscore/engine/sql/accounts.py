@@ -31,15 +31,13 @@ from sqlglot import exp
 
 from ...errors import DataError, ModelError, Problem
 from ...model.accounts import (
-    ACCOUNT,
-    ACCOUNT_SCORES,
     RollupRule,
-    rollup_properties,
     rule_fields,
 )
 from ...model.conditions import condition_fields
 from ...model.schema import EventRule, FrequencyRule, InactivityRule, ScoringModel
-from ..linking import DOMAIN_PROPERTY, EMAIL_PROPERTY, LINK_PROPERTY, AccountIndex
+from ..linking import DOMAIN_PROPERTY, AccountIndex
+from .account_join import account_fields, account_values, rollup_column, rollup_props
 from .base import (
     AccountJoin,
     Source,
@@ -55,7 +53,7 @@ from .base import (
     ident,
 )
 from .compiler import _build, _rule_columns, scores_query, static_points
-from .conditions import Compiler, Unsupported, Values, null_text
+from .conditions import Compiler, Unsupported, null_text
 from .dialects import Dialect, case, dbl, get_dialect, n, s
 from .query import OUTPUT_FIXED, output_columns
 from .query import group_columns as contact_groups
@@ -129,110 +127,6 @@ def index_from_rows(rows: Sequence[tuple], where: str = "accounts") -> AccountIn
     return AccountIndex({"id": str(i), DOMAIN_PROPERTY: d} for i, d in rows)
 
 
-# ----------------------------------------------------------------------------- contacts side
-
-
-def account_fields(model: ScoringModel, with_scores: bool) -> dict[str, str]:
-    """The ``account.<name>`` fields the contact rules read, each with its SQL kind."""
-    use = model.account_use
-    numbers = {"total", *(model.account.groups if model.account is not None else ())}
-    out = {ACCOUNT + name: "text" for name in sorted(use.property_fields)}
-    if with_scores:
-        for name in sorted(use.score_fields):
-            out[ACCOUNT + name] = "maybe_number" if name in numbers else "text"
-    return out
-
-
-def account_values(ctx: _Ctx) -> exp.Select:
-    """Each account's id (``__aid``) and the ``account.<name>`` fields the contacts read."""
-    join, src = ctx.accounts, ctx.src
-    assert join is not None
-    acc = ctx.model.account
-    groups = set(acc.groups) if acc is not None else set()
-    cols: list[exp.Expression] = [exp.alias_(_text(src, col("id", "__a")), "__aid", quoted=True)]
-    scored = join.scores_table is not None
-    for name in join.fields:
-        short = name[len(ACCOUNT) :]
-        if scored and (short in groups or short in ACCOUNT_SCORES):
-            value: exp.Expression = col(short, "__s")
-            if short == "excluded":
-                value = case(
-                    (exp.Is(this=value, expression=exp.null()), null_text()),
-                    (value.copy(), s("true")),
-                    default=s("false"),
-                )
-        elif short in join.account_columns:
-            value = _text(src, col(short, "__a"))
-        else:
-            value = null_text()
-        cols.append(exp.alias_(value, name, quoted=True))
-    q = exp.select(*cols).from_(exp.alias_(_table(join.accounts_table), "__a", quoted=True))
-    if scored:
-        q = q.join(
-            exp.alias_(_table(join.scores_table), "__s", quoted=True),
-            on=col("account_id", "__s").eq(_text(src, col("id", "__a"))),
-            join_type="left",
-        )
-    return q
-
-
-def join_accounts(ctx: _Ctx, select: exp.Select, t: str) -> exp.Select:
-    """The contacts CTE read from ``contacts AS t`` joined with each contact's account:
-    ``__account_id`` and the account fields the rules read."""
-    d, src, join = ctx.d, ctx.src, ctx.accounts
-    assert join is not None
-    have = set(src.contact_columns)
-    q = select.from_(exp.alias_(_table(src.contacts_table), t, quoted=True))
-    explicit = by_domain = present = None
-    if LINK_PROPERTY in have:
-        raw = _text(src, col(LINK_PROPERTY, t))
-        present = Values(d).present(raw)
-        q = q.join(
-            exp.alias_(_table(join.accounts_table), "__ea", quoted=True),
-            on=exp.and_(present, _text(src, col("id", "__ea")).eq(d.trim_ws(raw.copy()))),
-            join_type="left",
-        )
-        explicit = _text(src, col("id", "__ea"))
-    if EMAIL_PROPERTY in have:
-        domain = exp.Nullif(
-            this=d.lower(d.trim_ws(d.after_last_at(_text(src, col(EMAIL_PROPERTY, t))))),
-            expression=s(""),
-        )
-        on = col("domain", "__dm").eq(domain)
-        if present is not None:
-            on = exp.and_(exp.Not(this=exp.paren(present.copy())), on)
-        q = q.join(
-            exp.alias_(_table(join.domains_table), "__dm", quoted=True), on=on, join_type="left"
-        )
-        by_domain = col("account_id", "__dm")
-    if explicit is not None and by_domain is not None:
-        aid = case((present.copy(), explicit), default=by_domain)
-    else:
-        aid = explicit or by_domain or null_text()
-    q = q.select(exp.alias_(aid, "__account_id", quoted=True))
-    for prop in _rollup_props(ctx.model):
-        value = _text(src, col(prop, t)) if prop in have else null_text()
-        q = q.select(exp.alias_(value, _rp(prop), quoted=True))
-    if join.fields:
-        q = q.join(
-            exp.alias_(exp.Subquery(this=account_values(ctx)), "__av", quoted=True),
-            on=col("__aid", "__av").eq(aid.copy()),
-            join_type="left",
-        )
-        q = q.select(*[col(f, "__av") for f in join.fields])
-    return q
-
-
-def _rp(prop: str) -> str:
-    return f"__rp.{prop}"
-
-
-def _rollup_props(model: ScoringModel) -> list[str]:
-    """Contact properties the roll-ups' conditions read (a contact's id is its
-    contact_id column)."""
-    return sorted(rollup_properties(model) - {"id", "predicted"})
-
-
 # ----------------------------------------------------------------------------- account side
 
 
@@ -249,7 +143,7 @@ def _member_resolver(model: ScoringModel):
             return case((col("excluded", "__m"), s("true")), default=s("false")), "text"
         if name == "id":
             return col("contact_id", "__m"), "text"
-        return col(_rp(name), "__m"), "text"
+        return col(rollup_column(name), "__m"), "text"
 
     return resolve
 
@@ -486,7 +380,7 @@ def model_plan(
         provisional,
         account_fields(model, provisional is not None),
     )
-    carry = ("__account_id", *(_rp(p) for p in _rollup_props(model)))
+    carry = ("__account_id", *(rollup_column(p) for p in rollup_props(model)))
     ctx = _Ctx(model, d, src, as_of_us, None, accounts=join, carry=carry)
     if not scored:
         query = _build(ctx, group_columns)

@@ -31,6 +31,7 @@ from ...model.schema import (
     PropertyRule,
     ScoringModel,
 )
+from .account_join import join_accounts
 from .base import (
     Source,
     _contact_fields,
@@ -114,8 +115,6 @@ def _contacts_cte(ctx: _Ctx, cfields: list[str], reset: bool) -> exp.Select:
         c_cols.append(exp.alias_(bound, "__entered_us", quoted=True))
     if ctx.accounts is None:
         return exp.select(*c_cols).from_(_table(src.contacts_table))
-    from .accounts import join_accounts
-
     return join_accounts(ctx, exp.select(*c_cols), t)
 
 
