@@ -36,7 +36,7 @@ from ...model.accounts import (
 )
 from ...model.conditions import condition_fields
 from ...model.schema import EventRule, FrequencyRule, InactivityRule, ScoringModel
-from ..linking import DOMAIN_PROPERTY, AccountIndex
+from ..linking import DOMAIN_PROPERTY, AccountIndex, LinkReport
 from .account_join import account_fields, account_values, rollup_column, rollup_props
 from .base import (
     AccountJoin,
@@ -89,6 +89,22 @@ class Plan:
             if q is not None:
                 out.append(q.sql(dialect=dialect, pretty=pretty))
         return out
+
+
+@dataclass
+class AccountRun:
+    """The account steps done on a connection: the two queries left to read, and what
+    reading the accounts set aside (free-mail domains, shared domains)."""
+
+    contacts_sql: str
+    accounts_sql: str | None
+    report: LinkReport
+    tables: list[str]
+    statements: list[str] = field(default_factory=list)  # the steps, when only shown
+
+    def drop(self, con) -> None:
+        for name in reversed(self.tables):
+            con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def contact_output_columns(models: Sequence[ScoringModel]) -> list[str]:
@@ -527,6 +543,7 @@ def uses_accounts(models: Sequence[ScoringModel]) -> bool:
 
 
 __all__ = [
+    "AccountRun",
     "AccountTables",
     "Plan",
     "account_output_columns",

@@ -131,8 +131,7 @@ def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execut
     """The account plan on Spark: each step cached as a temporary view."""
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
-    from .duckdb import AccountRun
+    from .accounts import DOMAINS_TABLE, AccountRun, AccountTables, build_plan, index_from_rows
 
     src = source_of(spark)
     tables = {t.name for t in spark.catalog.listTables()}
