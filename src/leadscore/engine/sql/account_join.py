@@ -10,7 +10,7 @@ from sqlglot import exp
 from ...model.accounts import ACCOUNT, ACCOUNT_SCORES, rollup_properties
 from ...model.schema import ScoringModel
 from ..linking import EMAIL_PROPERTY, LINK_PROPERTY
-from .base import _Ctx, _table, _text, col
+from .base import CompileContext, as_text, col, table_ref
 from .conditions import Values, null_text
 from .dialects import case, s
 
@@ -26,13 +26,13 @@ def account_fields(model: ScoringModel, with_scores: bool) -> dict[str, str]:
     return out
 
 
-def account_values(ctx: _Ctx) -> exp.Select:
+def account_values(ctx: CompileContext) -> exp.Select:
     """Each account's id (``__aid``) and the ``account.<name>`` fields the contacts read."""
     join, src = ctx.accounts, ctx.src
     assert join is not None
     acc = ctx.model.account
     groups = set(acc.groups) if acc is not None else set()
-    cols: list[exp.Expression] = [exp.alias_(_text(src, col("id", "__a")), "__aid", quoted=True)]
+    cols: list[exp.Expression] = [exp.alias_(as_text(src, col("id", "__a")), "__aid", quoted=True)]
     scored = join.scores_table is not None
     for name in join.fields:
         short = name[len(ACCOUNT) :]
@@ -45,47 +45,47 @@ def account_values(ctx: _Ctx) -> exp.Select:
                     default=s("false"),
                 )
         elif short in join.account_columns:
-            value = _text(src, col(short, "__a"))
+            value = as_text(src, col(short, "__a"))
         else:
             value = null_text()
         cols.append(exp.alias_(value, name, quoted=True))
-    q = exp.select(*cols).from_(exp.alias_(_table(join.accounts_table), "__a", quoted=True))
+    q = exp.select(*cols).from_(exp.alias_(table_ref(join.accounts_table), "__a", quoted=True))
     if scored:
         q = q.join(
-            exp.alias_(_table(join.scores_table), "__s", quoted=True),
-            on=col("account_id", "__s").eq(_text(src, col("id", "__a"))),
+            exp.alias_(table_ref(join.scores_table), "__s", quoted=True),
+            on=col("account_id", "__s").eq(as_text(src, col("id", "__a"))),
             join_type="left",
         )
     return q
 
 
-def join_accounts(ctx: _Ctx, select: exp.Select, t: str) -> exp.Select:
+def join_accounts(ctx: CompileContext, select: exp.Select, t: str) -> exp.Select:
     """The contacts CTE read from ``contacts AS t`` joined with each contact's account:
     ``__account_id`` and the account fields the rules read."""
     d, src, join = ctx.d, ctx.src, ctx.accounts
     assert join is not None
     have = set(src.contact_columns)
-    q = select.from_(exp.alias_(_table(src.contacts_table), t, quoted=True))
+    q = select.from_(exp.alias_(table_ref(src.contacts_table), t, quoted=True))
     explicit = by_domain = present = None
     if LINK_PROPERTY in have:
-        raw = _text(src, col(LINK_PROPERTY, t))
+        raw = as_text(src, col(LINK_PROPERTY, t))
         present = Values(d).present(raw)
         q = q.join(
-            exp.alias_(_table(join.accounts_table), "__ea", quoted=True),
-            on=exp.and_(present, _text(src, col("id", "__ea")).eq(d.trim_ws(raw.copy()))),
+            exp.alias_(table_ref(join.accounts_table), "__ea", quoted=True),
+            on=exp.and_(present, as_text(src, col("id", "__ea")).eq(d.trim_ws(raw.copy()))),
             join_type="left",
         )
-        explicit = _text(src, col("id", "__ea"))
+        explicit = as_text(src, col("id", "__ea"))
     if EMAIL_PROPERTY in have:
         domain = exp.Nullif(
-            this=d.lower(d.trim_ws(d.after_last_at(_text(src, col(EMAIL_PROPERTY, t))))),
+            this=d.lower(d.trim_ws(d.after_last_at(as_text(src, col(EMAIL_PROPERTY, t))))),
             expression=s(""),
         )
         on = col("domain", "__dm").eq(domain)
         if present is not None:
             on = exp.and_(exp.Not(this=exp.paren(present.copy())), on)
         q = q.join(
-            exp.alias_(_table(join.domains_table), "__dm", quoted=True), on=on, join_type="left"
+            exp.alias_(table_ref(join.domains_table), "__dm", quoted=True), on=on, join_type="left"
         )
         by_domain = col("account_id", "__dm")
     if explicit is not None and by_domain is not None:
@@ -94,7 +94,7 @@ def join_accounts(ctx: _Ctx, select: exp.Select, t: str) -> exp.Select:
         aid = explicit or by_domain or null_text()
     q = q.select(exp.alias_(aid, "__account_id", quoted=True))
     for prop in rollup_props(ctx.model):
-        value = _text(src, col(prop, t)) if prop in have else null_text()
+        value = as_text(src, col(prop, t)) if prop in have else null_text()
         q = q.select(exp.alias_(value, rollup_column(prop), quoted=True))
     if join.fields:
         q = q.join(

@@ -40,19 +40,19 @@ from ..linking import DOMAIN_PROPERTY, AccountIndex, LinkReport
 from .account_join import account_fields, account_values, rollup_column, rollup_props
 from .base import (
     AccountJoin,
+    CompileContext,
     Source,
-    _contact_fields,
-    _Ctx,
-    _hint,
-    _locate,
-    _table,
-    _text,
-    _uses_reset,
     as_of_micros,
+    as_text,
     col,
+    contact_fields,
+    engine_hint,
     ident,
+    located,
+    table_ref,
+    uses_reset,
 )
-from .compiler import _build, _rule_columns, scores_query, static_points
+from .compiler import build, rule_columns, scores_query, static_points
 from .conditions import Compiler, Unsupported, null_text
 from .dialects import Dialect, case, dbl, get_dialect, n, s
 from .query import OUTPUT_FIXED, output_columns
@@ -164,32 +164,40 @@ def _member_resolver(model: ScoringModel):
     return resolve
 
 
-def _account_resolver(ctx: _Ctx, columns: set[str]):
+def _account_resolver(ctx: CompileContext, columns: set[str]):
     def resolve(name: str):
         if name in columns:
-            return _text(ctx.src, col(name, "a")), "text"
+            return as_text(ctx.src, col(name, "a")), "text"
         return null_text(), "text"
 
     return resolve
 
 
 def account_scores(
-    ctx: _Ctx, join: AccountTables, members: str | None, group_columns: list[str]
+    ctx: CompileContext, join: AccountTables, members: str | None, group_columns: list[str]
 ) -> exp.Select:
     """Each account's scores; roll-ups over the contact scores in table ``members``
     (None: no contacts, the provisional scores)."""
     acc = ctx.model.account
     assert acc is not None
     d = ctx.d
-    actx = _Ctx(ctx.model, d, ctx.src, ctx.as_of_us, None, key="account_id", scoring=acc)
-    actx.carry = ("contacts",)
+    actx = CompileContext(
+        ctx.model,
+        d,
+        ctx.src,
+        ctx.as_of_us,
+        None,
+        carry=("contacts",),
+        key="account_id",
+        scoring=acc,
+    )
     member_cond = Compiler(d, _member_resolver(ctx.model))
     columns = set(join.columns)
     resolve = _account_resolver(actx, columns)
     aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__contacts", quoted=True)]
     tops: list[tuple[str, exp.Select]] = []
     rule_cols: list[exp.Expression] = [
-        exp.alias_(_text(ctx.src, col("id", "a")), "account_id", quoted=True)
+        exp.alias_(as_text(ctx.src, col("id", "a")), "account_id", quoted=True)
     ]
     k = 0
     for gname, group in acc.groups.items():
@@ -204,17 +212,17 @@ def account_scores(
             k += 1
     account_cond = Compiler(d, resolve)
     for j, x in enumerate(acc.exclusions):
-        hit = _locate(actx, ("account", "exclusions", j, "when"), lambda x=x: account_cond(x.when))
+        hit = located(actx, ("account", "exclusions", j, "when"), lambda x=x: account_cond(x.when))
         rule_cols.append(exp.alias_(hit, f"__ex{j}", quoted=True))
     rule_cols.append(exp.alias_(exp.Literal.number(ctx.as_of_us), "__asof_us", quoted=True))
     contacts = exp.func("COALESCE", col("__contacts", "__aa"), n(0)) if members else n(0)
     rule_cols.append(exp.alias_(exp.cast(contacts, "bigint"), "contacts", quoted=True))
-    r = exp.select(*rule_cols).from_(exp.alias_(_table(join.accounts), "a", quoted=True))
+    r = exp.select(*rule_cols).from_(exp.alias_(table_ref(join.accounts), "a", quoted=True))
     ctes: list[tuple[str, exp.Expression]] = []
     if members is not None:
         m = (
             exp.select("*")
-            .from_(_table(members))
+            .from_(table_ref(members))
             .where(exp.Not(this=exp.Is(this=col("__account_id"), expression=exp.null())))
         )
         ctes.append(("__am", m))
@@ -226,14 +234,14 @@ def account_scores(
         ctes.append(("__aa", agg))
         r = r.join(
             exp.alias_(exp.Table(this=ident("__aa")), "__aa", quoted=True),
-            on=col("__account_id", "__aa").eq(_text(ctx.src, col("id", "a"))),
+            on=col("__account_id", "__aa").eq(as_text(ctx.src, col("id", "a"))),
             join_type="left",
         )
         for name, q in tops:
             ctes.append((name, q))
             r = r.join(
                 exp.alias_(exp.Table(this=ident(name)), name, quoted=True),
-                on=col("__account_id", name).eq(_text(ctx.src, col("id", "a"))),
+                on=col("__account_id", name).eq(as_text(ctx.src, col("id", "a"))),
                 join_type="left",
             )
     ctes.append(("__r", r))
@@ -251,7 +259,7 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
     try:
         counted = member_cond(rule.where) if rule.where is not None else exp.true()
     except Unsupported as exc:
-        raise ModelError([Problem((*where, "where"), str(exc), _hint(ctx.d))]) from None
+        raise ModelError([Problem((*where, "where"), str(exc), engine_hint(ctx.d))]) from None
     if not rule.include_excluded:
         counted = exp.and_(exp.Not(this=col("excluded", "__m")), exp.paren(counted))
     agg = rule.rollup
@@ -270,7 +278,7 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
                 holds = member_cond(cond)
             except Unsupported as exc:
                 raise ModelError(
-                    [Problem((*where, "roles", role), str(exc), _hint(ctx.d))]
+                    [Problem((*where, "roles", role), str(exc), engine_hint(ctx.d))]
                 ) from None
             name = f"__o{k}_{i}"
             aggs.append(
@@ -361,12 +369,12 @@ def _capped(raw: exp.Expression, cap: float | None, count: exp.Expression):
 # ----------------------------------------------------------------------------- the plan
 
 
-def _contact_outputs(ctx: _Ctx, group_columns: list[str], table: str) -> exp.Select:
+def _contact_outputs(ctx: CompileContext, group_columns: list[str], table: str) -> exp.Select:
     """The contact output columns of a scores table (its ``__account_id`` as ``account_id``)."""
     cols = ["contact_id", "model", *group_columns, *OUTPUT_FIXED]
     return exp.select(
         *[col(c) for c in cols], exp.alias_(col("__account_id"), "account_id", quoted=True)
-    ).from_(_table(table))
+    ).from_(table_ref(table))
 
 
 def model_plan(
@@ -387,7 +395,7 @@ def model_plan(
     provisional = None
     if scored and use.score_fields:
         provisional = f"__ls_a0{tag}"
-        base = _Ctx(model, d, src, as_of_us, None)
+        base = CompileContext(model, d, src, as_of_us, None)
         plan.steps.append((provisional, account_scores(base, tables, None, account_columns)))
     join = AccountJoin(
         tables.accounts,
@@ -397,22 +405,22 @@ def model_plan(
         account_fields(model, provisional is not None),
     )
     carry = ("__account_id", *(rollup_column(p) for p in rollup_props(model)))
-    ctx = _Ctx(model, d, src, as_of_us, None, accounts=join, carry=carry)
+    ctx = CompileContext(model, d, src, as_of_us, None, accounts=join, carry=carry)
     if not scored:
-        query = _build(ctx, group_columns)
+        query = build(ctx, group_columns)
         plan.contacts = _contact_outputs(ctx, group_columns, "__q").with_("__q", as_=query)
         return plan
     second = use.reads_dynamic
     if second:
         rules_table = f"__ls_r{tag}"
         kept = _recomputed_fields(ctx, use.score_rules)
-        rctx = _Ctx(model, d, src, as_of_us, None, accounts=join, carry=(*carry, *kept))
-        plan.steps.append((rules_table, _build(rctx, group_columns, until_rules=True)))
+        rctx = CompileContext(model, d, src, as_of_us, None, accounts=join, carry=(*carry, *kept))
+        plan.steps.append((rules_table, build(rctx, group_columns, until_rules=True)))
         first = scores_query(
-            ctx, group_columns, [("__r", exp.select("*").from_(_table(rules_table)))]
+            ctx, group_columns, [("__r", exp.select("*").from_(table_ref(rules_table)))]
         )
     else:
-        first = _build(ctx, group_columns)
+        first = build(ctx, group_columns)
     members = f"__ls_p{tag}"
     plan.steps.append((members, first))
     final_accounts = f"__ls_acc{tag}"
@@ -422,7 +430,7 @@ def model_plan(
     else:
         plan.contacts = _contact_outputs(ctx, group_columns, members)
     plan.accounts = exp.select(*[col(c) for c in account_columns_of(model, account_columns)]).from_(
-        _table(final_accounts)
+        table_ref(final_accounts)
     )
     return plan
 
@@ -431,7 +439,7 @@ def account_columns_of(model: ScoringModel, account_columns: list[str]) -> list[
     return ["account_id", "model", *account_columns, *ACCOUNT_FIXED, "contacts"]
 
 
-def _recomputed_fields(ctx: _Ctx, rules: frozenset[str]) -> tuple[str, ...]:
+def _recomputed_fields(ctx: CompileContext, rules: frozenset[str]) -> tuple[str, ...]:
     """The contact columns the rules recomputed in the second pass read."""
     names: set[str] = set()
     for _, rule in ctx.model.rules():
@@ -440,10 +448,12 @@ def _recomputed_fields(ctx: _Ctx, rules: frozenset[str]) -> tuple[str, ...]:
     for x in ctx.model.exclusions:
         if x.name in rules and x.when is not None:
             names |= condition_fields(x.when)
-    return tuple(f for f in _contact_fields(ctx) if f in names)
+    return tuple(f for f in contact_fields(ctx) if f in names)
 
 
-def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: str, group_columns):
+def _second_pass(
+    ctx: CompileContext, join: AccountJoin, scores_table: str, rules_table: str, group_columns
+):
     """The contacts again from the stored rule points, the rules reading account scores
     recomputed with the final account scores."""
     model = ctx.model
@@ -454,7 +464,7 @@ def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: s
         scores_table,
         account_fields(model, True),
     )
-    fctx = _Ctx(
+    fctx = CompileContext(
         model, ctx.d, ctx.src, ctx.as_of_us, None, accounts=final_join, carry=("__account_id",)
     )
     c2 = (
@@ -462,7 +472,7 @@ def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: s
             exp.Column(this=exp.Star(), table=ident("__rt")),
             *[col(f, "__av") for f in final_join.fields],
         )
-        .from_(exp.alias_(_table(rules_table), "__rt", quoted=True))
+        .from_(exp.alias_(table_ref(rules_table), "__rt", quoted=True))
         .join(
             exp.alias_(exp.Subquery(this=account_values(fctx)), "__av", quoted=True),
             on=col("__aid", "__av").eq(col("__account_id", "__rt")),
@@ -476,8 +486,8 @@ def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: s
     ]
     ev_exclusions = [x for x in model.exclusions if x.on is not None]
     r = exp.select(
-        *_rule_columns(
-            fctx, event_rules, ev_exclusions, _uses_reset(model), keep=model.account_use.score_rules
+        *rule_columns(
+            fctx, event_rules, ev_exclusions, uses_reset(model), keep=model.account_use.score_rules
         )
     ).from_(exp.alias_(exp.Table(this=ident("__c2")), "c", quoted=True))
     query = scores_query(fctx, group_columns, [("__c2", c2), ("__r", r)])
