@@ -31,32 +31,32 @@ from sqlglot import exp
 
 from ...errors import DataError, ModelError, Problem
 from ...model.accounts import (
-    ACCOUNT,
-    ACCOUNT_SCORES,
     RollupRule,
-    rollup_properties,
     rule_fields,
 )
 from ...model.conditions import condition_fields
 from ...model.schema import EventRule, FrequencyRule, InactivityRule, ScoringModel
-from ..linking import DOMAIN_PROPERTY, EMAIL_PROPERTY, LINK_PROPERTY, AccountIndex
+from ..linking import DOMAIN_PROPERTY, AccountIndex, LinkReport
+from .account_join import account_fields, account_values, rollup_column, rollup_props
 from .base import (
     AccountJoin,
+    CompileContext,
     Source,
-    _contact_fields,
-    _Ctx,
-    _hint,
-    _locate,
-    _table,
-    _text,
-    _uses_reset,
     as_of_micros,
+    as_text,
     col,
+    contact_fields,
+    engine_hint,
     ident,
+    located,
+    table_ref,
+    uses_reset,
 )
-from .compiler import _build, _rule_columns, scores_query, static_points
-from .conditions import Compiler, Unsupported, Values, null_text
+from .compiler import build, rule_columns, scores_query, static_points
+from .conditions import Compiler, Unsupported, null_text
 from .dialects import Dialect, case, dbl, get_dialect, n, s
+from .query import OUTPUT_FIXED, output_columns
+from .query import group_columns as contact_groups
 
 DOMAINS_TABLE = "__ls_domains"
 ACCOUNT_FIXED = ("total", "grade", "stage", "excluded", "exclusion_reason", "rules_fired")
@@ -91,9 +91,23 @@ class Plan:
         return out
 
 
-def contact_output_columns(models: Sequence[ScoringModel]) -> list[str]:
-    from . import output_columns
+@dataclass
+class AccountRun:
+    """The account steps done on a connection: the two queries left to read, and what
+    reading the accounts set aside (free-mail domains, shared domains)."""
 
+    contacts_sql: str
+    accounts_sql: str | None
+    report: LinkReport
+    tables: list[str]
+    statements: list[str] = field(default_factory=list)  # the steps, when only shown
+
+    def drop(self, con) -> None:
+        for name in reversed(self.tables):
+            con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def contact_output_columns(models: Sequence[ScoringModel]) -> list[str]:
     return [*output_columns(models), "account_id"]
 
 
@@ -129,110 +143,6 @@ def index_from_rows(rows: Sequence[tuple], where: str = "accounts") -> AccountIn
     return AccountIndex({"id": str(i), DOMAIN_PROPERTY: d} for i, d in rows)
 
 
-# ----------------------------------------------------------------------------- contacts side
-
-
-def account_fields(model: ScoringModel, with_scores: bool) -> dict[str, str]:
-    """The ``account.<name>`` fields the contact rules read, each with its SQL kind."""
-    use = model.account_use
-    numbers = {"total", *(model.account.groups if model.account is not None else ())}
-    out = {ACCOUNT + name: "text" for name in sorted(use.property_fields)}
-    if with_scores:
-        for name in sorted(use.score_fields):
-            out[ACCOUNT + name] = "maybe_number" if name in numbers else "text"
-    return out
-
-
-def account_values(ctx: _Ctx) -> exp.Select:
-    """Each account's id (``__aid``) and the ``account.<name>`` fields the contacts read."""
-    join, src = ctx.accounts, ctx.src
-    assert join is not None
-    acc = ctx.model.account
-    groups = set(acc.groups) if acc is not None else set()
-    cols: list[exp.Expression] = [exp.alias_(_text(src, col("id", "__a")), "__aid", quoted=True)]
-    scored = join.scores_table is not None
-    for name in join.fields:
-        short = name[len(ACCOUNT) :]
-        if scored and (short in groups or short in ACCOUNT_SCORES):
-            value: exp.Expression = col(short, "__s")
-            if short == "excluded":
-                value = case(
-                    (exp.Is(this=value, expression=exp.null()), null_text()),
-                    (value.copy(), s("true")),
-                    default=s("false"),
-                )
-        elif short in join.account_columns:
-            value = _text(src, col(short, "__a"))
-        else:
-            value = null_text()
-        cols.append(exp.alias_(value, name, quoted=True))
-    q = exp.select(*cols).from_(exp.alias_(_table(join.accounts_table), "__a", quoted=True))
-    if scored:
-        q = q.join(
-            exp.alias_(_table(join.scores_table), "__s", quoted=True),
-            on=col("account_id", "__s").eq(_text(src, col("id", "__a"))),
-            join_type="left",
-        )
-    return q
-
-
-def join_accounts(ctx: _Ctx, select: exp.Select, t: str) -> exp.Select:
-    """The contacts CTE read from ``contacts AS t`` joined with each contact's account:
-    ``__account_id`` and the account fields the rules read."""
-    d, src, join = ctx.d, ctx.src, ctx.accounts
-    assert join is not None
-    have = set(src.contact_columns)
-    q = select.from_(exp.alias_(_table(src.contacts_table), t, quoted=True))
-    explicit = by_domain = present = None
-    if LINK_PROPERTY in have:
-        raw = _text(src, col(LINK_PROPERTY, t))
-        present = Values(d).present(raw)
-        q = q.join(
-            exp.alias_(_table(join.accounts_table), "__ea", quoted=True),
-            on=exp.and_(present, _text(src, col("id", "__ea")).eq(d.trim_ws(raw.copy()))),
-            join_type="left",
-        )
-        explicit = _text(src, col("id", "__ea"))
-    if EMAIL_PROPERTY in have:
-        domain = exp.Nullif(
-            this=d.lower(d.trim_ws(d.after_last_at(_text(src, col(EMAIL_PROPERTY, t))))),
-            expression=s(""),
-        )
-        on = col("domain", "__dm").eq(domain)
-        if present is not None:
-            on = exp.and_(exp.Not(this=exp.paren(present.copy())), on)
-        q = q.join(
-            exp.alias_(_table(join.domains_table), "__dm", quoted=True), on=on, join_type="left"
-        )
-        by_domain = col("account_id", "__dm")
-    if explicit is not None and by_domain is not None:
-        aid = case((present.copy(), explicit), default=by_domain)
-    else:
-        aid = explicit or by_domain or null_text()
-    q = q.select(exp.alias_(aid, "__account_id", quoted=True))
-    for prop in _rollup_props(ctx.model):
-        value = _text(src, col(prop, t)) if prop in have else null_text()
-        q = q.select(exp.alias_(value, _rp(prop), quoted=True))
-    if join.fields:
-        q = q.join(
-            exp.alias_(exp.Subquery(this=account_values(ctx)), "__av", quoted=True),
-            on=col("__aid", "__av").eq(aid.copy()),
-            join_type="left",
-        )
-        q = q.select(*[col(f, "__av") for f in join.fields])
-    return q
-
-
-def _rp(prop: str) -> str:
-    return f"__rp.{prop}"
-
-
-def _rollup_props(model: ScoringModel) -> list[str]:
-    """Contact properties the roll-ups' conditions read (a contact's id is its
-    contact_id column)."""
-    return sorted(rollup_properties(model) - {"id", "predicted"})
-
-
 # ----------------------------------------------------------------------------- account side
 
 
@@ -249,37 +159,45 @@ def _member_resolver(model: ScoringModel):
             return case((col("excluded", "__m"), s("true")), default=s("false")), "text"
         if name == "id":
             return col("contact_id", "__m"), "text"
-        return col(_rp(name), "__m"), "text"
+        return col(rollup_column(name), "__m"), "text"
 
     return resolve
 
 
-def _account_resolver(ctx: _Ctx, columns: set[str]):
+def _account_resolver(ctx: CompileContext, columns: set[str]):
     def resolve(name: str):
         if name in columns:
-            return _text(ctx.src, col(name, "a")), "text"
+            return as_text(ctx.src, col(name, "a")), "text"
         return null_text(), "text"
 
     return resolve
 
 
 def account_scores(
-    ctx: _Ctx, join: AccountTables, members: str | None, group_columns: list[str]
+    ctx: CompileContext, join: AccountTables, members: str | None, group_columns: list[str]
 ) -> exp.Select:
     """Each account's scores; roll-ups over the contact scores in table ``members``
     (None: no contacts, the provisional scores)."""
     acc = ctx.model.account
     assert acc is not None
     d = ctx.d
-    actx = _Ctx(ctx.model, d, ctx.src, ctx.as_of_us, None, key="account_id", scoring=acc)
-    actx.carry = ("contacts",)
+    actx = CompileContext(
+        ctx.model,
+        d,
+        ctx.src,
+        ctx.as_of_us,
+        None,
+        carry=("contacts",),
+        key="account_id",
+        scoring=acc,
+    )
     member_cond = Compiler(d, _member_resolver(ctx.model))
     columns = set(join.columns)
     resolve = _account_resolver(actx, columns)
     aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__contacts", quoted=True)]
     tops: list[tuple[str, exp.Select]] = []
     rule_cols: list[exp.Expression] = [
-        exp.alias_(_text(ctx.src, col("id", "a")), "account_id", quoted=True)
+        exp.alias_(as_text(ctx.src, col("id", "a")), "account_id", quoted=True)
     ]
     k = 0
     for gname, group in acc.groups.items():
@@ -294,17 +212,17 @@ def account_scores(
             k += 1
     account_cond = Compiler(d, resolve)
     for j, x in enumerate(acc.exclusions):
-        hit = _locate(actx, ("account", "exclusions", j, "when"), lambda x=x: account_cond(x.when))
+        hit = located(actx, ("account", "exclusions", j, "when"), lambda x=x: account_cond(x.when))
         rule_cols.append(exp.alias_(hit, f"__ex{j}", quoted=True))
     rule_cols.append(exp.alias_(exp.Literal.number(ctx.as_of_us), "__asof_us", quoted=True))
     contacts = exp.func("COALESCE", col("__contacts", "__aa"), n(0)) if members else n(0)
     rule_cols.append(exp.alias_(exp.cast(contacts, "bigint"), "contacts", quoted=True))
-    r = exp.select(*rule_cols).from_(exp.alias_(_table(join.accounts), "a", quoted=True))
+    r = exp.select(*rule_cols).from_(exp.alias_(table_ref(join.accounts), "a", quoted=True))
     ctes: list[tuple[str, exp.Expression]] = []
     if members is not None:
         m = (
             exp.select("*")
-            .from_(_table(members))
+            .from_(table_ref(members))
             .where(exp.Not(this=exp.Is(this=col("__account_id"), expression=exp.null())))
         )
         ctes.append(("__am", m))
@@ -316,14 +234,14 @@ def account_scores(
         ctes.append(("__aa", agg))
         r = r.join(
             exp.alias_(exp.Table(this=ident("__aa")), "__aa", quoted=True),
-            on=col("__account_id", "__aa").eq(_text(ctx.src, col("id", "a"))),
+            on=col("__account_id", "__aa").eq(as_text(ctx.src, col("id", "a"))),
             join_type="left",
         )
         for name, q in tops:
             ctes.append((name, q))
             r = r.join(
                 exp.alias_(exp.Table(this=ident(name)), name, quoted=True),
-                on=col("__account_id", name).eq(_text(ctx.src, col("id", "a"))),
+                on=col("__account_id", name).eq(as_text(ctx.src, col("id", "a"))),
                 join_type="left",
             )
     ctes.append(("__r", r))
@@ -341,7 +259,7 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
     try:
         counted = member_cond(rule.where) if rule.where is not None else exp.true()
     except Unsupported as exc:
-        raise ModelError([Problem((*where, "where"), str(exc), _hint(ctx.d))]) from None
+        raise ModelError([Problem((*where, "where"), str(exc), engine_hint(ctx.d))]) from None
     if not rule.include_excluded:
         counted = exp.and_(exp.Not(this=col("excluded", "__m")), exp.paren(counted))
     agg = rule.rollup
@@ -360,7 +278,7 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
                 holds = member_cond(cond)
             except Unsupported as exc:
                 raise ModelError(
-                    [Problem((*where, "roles", role), str(exc), _hint(ctx.d))]
+                    [Problem((*where, "roles", role), str(exc), engine_hint(ctx.d))]
                 ) from None
             name = f"__o{k}_{i}"
             aggs.append(
@@ -451,14 +369,12 @@ def _capped(raw: exp.Expression, cap: float | None, count: exp.Expression):
 # ----------------------------------------------------------------------------- the plan
 
 
-def _contact_outputs(ctx: _Ctx, group_columns: list[str], table: str) -> exp.Select:
+def _contact_outputs(ctx: CompileContext, group_columns: list[str], table: str) -> exp.Select:
     """The contact output columns of a scores table (its ``__account_id`` as ``account_id``)."""
-    from . import OUTPUT_FIXED
-
     cols = ["contact_id", "model", *group_columns, *OUTPUT_FIXED]
     return exp.select(
         *[col(c) for c in cols], exp.alias_(col("__account_id"), "account_id", quoted=True)
-    ).from_(_table(table))
+    ).from_(table_ref(table))
 
 
 def model_plan(
@@ -479,7 +395,7 @@ def model_plan(
     provisional = None
     if scored and use.score_fields:
         provisional = f"__ls_a0{tag}"
-        base = _Ctx(model, d, src, as_of_us, None)
+        base = CompileContext(model, d, src, as_of_us, None)
         plan.steps.append((provisional, account_scores(base, tables, None, account_columns)))
     join = AccountJoin(
         tables.accounts,
@@ -488,23 +404,23 @@ def model_plan(
         provisional,
         account_fields(model, provisional is not None),
     )
-    carry = ("__account_id", *(_rp(p) for p in _rollup_props(model)))
-    ctx = _Ctx(model, d, src, as_of_us, None, accounts=join, carry=carry)
+    carry = ("__account_id", *(rollup_column(p) for p in rollup_props(model)))
+    ctx = CompileContext(model, d, src, as_of_us, None, accounts=join, carry=carry)
     if not scored:
-        query = _build(ctx, group_columns)
+        query = build(ctx, group_columns)
         plan.contacts = _contact_outputs(ctx, group_columns, "__q").with_("__q", as_=query)
         return plan
     second = use.reads_dynamic
     if second:
         rules_table = f"__ls_r{tag}"
         kept = _recomputed_fields(ctx, use.score_rules)
-        rctx = _Ctx(model, d, src, as_of_us, None, accounts=join, carry=(*carry, *kept))
-        plan.steps.append((rules_table, _build(rctx, group_columns, until_rules=True)))
+        rctx = CompileContext(model, d, src, as_of_us, None, accounts=join, carry=(*carry, *kept))
+        plan.steps.append((rules_table, build(rctx, group_columns, until_rules=True)))
         first = scores_query(
-            ctx, group_columns, [("__r", exp.select("*").from_(_table(rules_table)))]
+            ctx, group_columns, [("__r", exp.select("*").from_(table_ref(rules_table)))]
         )
     else:
-        first = _build(ctx, group_columns)
+        first = build(ctx, group_columns)
     members = f"__ls_p{tag}"
     plan.steps.append((members, first))
     final_accounts = f"__ls_acc{tag}"
@@ -514,7 +430,7 @@ def model_plan(
     else:
         plan.contacts = _contact_outputs(ctx, group_columns, members)
     plan.accounts = exp.select(*[col(c) for c in account_columns_of(model, account_columns)]).from_(
-        _table(final_accounts)
+        table_ref(final_accounts)
     )
     return plan
 
@@ -523,7 +439,7 @@ def account_columns_of(model: ScoringModel, account_columns: list[str]) -> list[
     return ["account_id", "model", *account_columns, *ACCOUNT_FIXED, "contacts"]
 
 
-def _recomputed_fields(ctx: _Ctx, rules: frozenset[str]) -> tuple[str, ...]:
+def _recomputed_fields(ctx: CompileContext, rules: frozenset[str]) -> tuple[str, ...]:
     """The contact columns the rules recomputed in the second pass read."""
     names: set[str] = set()
     for _, rule in ctx.model.rules():
@@ -532,10 +448,12 @@ def _recomputed_fields(ctx: _Ctx, rules: frozenset[str]) -> tuple[str, ...]:
     for x in ctx.model.exclusions:
         if x.name in rules and x.when is not None:
             names |= condition_fields(x.when)
-    return tuple(f for f in _contact_fields(ctx) if f in names)
+    return tuple(f for f in contact_fields(ctx) if f in names)
 
 
-def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: str, group_columns):
+def _second_pass(
+    ctx: CompileContext, join: AccountJoin, scores_table: str, rules_table: str, group_columns
+):
     """The contacts again from the stored rule points, the rules reading account scores
     recomputed with the final account scores."""
     model = ctx.model
@@ -546,7 +464,7 @@ def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: s
         scores_table,
         account_fields(model, True),
     )
-    fctx = _Ctx(
+    fctx = CompileContext(
         model, ctx.d, ctx.src, ctx.as_of_us, None, accounts=final_join, carry=("__account_id",)
     )
     c2 = (
@@ -554,7 +472,7 @@ def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: s
             exp.Column(this=exp.Star(), table=ident("__rt")),
             *[col(f, "__av") for f in final_join.fields],
         )
-        .from_(exp.alias_(_table(rules_table), "__rt", quoted=True))
+        .from_(exp.alias_(table_ref(rules_table), "__rt", quoted=True))
         .join(
             exp.alias_(exp.Subquery(this=account_values(fctx)), "__av", quoted=True),
             on=col("__aid", "__av").eq(col("__account_id", "__rt")),
@@ -568,8 +486,8 @@ def _second_pass(ctx: _Ctx, join: AccountJoin, scores_table: str, rules_table: s
     ]
     ev_exclusions = [x for x in model.exclusions if x.on is not None]
     r = exp.select(
-        *_rule_columns(
-            fctx, event_rules, ev_exclusions, _uses_reset(model), keep=model.account_use.score_rules
+        *rule_columns(
+            fctx, event_rules, ev_exclusions, uses_reset(model), keep=model.account_use.score_rules
         )
     ).from_(exp.alias_(exp.Table(this=ident("__c2")), "c", quoted=True))
     query = scores_query(fctx, group_columns, [("__c2", c2), ("__r", r)])
@@ -585,8 +503,6 @@ def build_plan(
     as_of: datetime | str,
 ) -> Plan:
     """Every model's steps, and the union of their outputs (ordered by id, then model)."""
-    from . import group_columns as contact_groups
-
     models = [models] if isinstance(models, ScoringModel) else list(models)
     d = get_dialect(dialect) if isinstance(dialect, str) else dialect
     for m in models:
@@ -637,6 +553,7 @@ def uses_accounts(models: Sequence[ScoringModel]) -> bool:
 
 
 __all__ = [
+    "AccountRun",
     "AccountTables",
     "Plan",
     "account_output_columns",

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlglot import exp
 
 from ...errors import ModelError, Problem
-from ...model.accounts import ACCOUNT
+from ...model.accounts import ACCOUNT, AccountScoring
 from ...model.schema import (
     CompletenessRule,
     EventRule,
@@ -52,8 +52,16 @@ class AccountJoin:
     fields: dict[str, str]
 
 
-@dataclass
-class _Ctx:
+@dataclass(frozen=True)
+class CompileContext:
+    """What compiling one model's query needs: the model, the dialect, the data, the
+    as-of time, and what the query shares between its steps (``conds``, ``problems``).
+
+    Contact queries score with the model itself; account queries (``key`` is
+    ``account_id``) give ``scoring``, the model's account section: :attr:`spine`
+    is what groups, total, grades and stages come from either way.
+    """
+
     model: ScoringModel
     d: Dialect
     src: Source
@@ -64,11 +72,12 @@ class _Ctx:
     accounts: AccountJoin | None = None  # contacts read their account's fields
     carry: tuple[str, ...] = ()  # contacts CTE columns kept to the final select
     key: str = "contact_id"  # the key column of the scored rows
-    scoring: object = None  # what groups, total, grades and stages come from (the model)
+    scoring: AccountScoring | None = None  # account queries: the account section
 
-    def __post_init__(self) -> None:
-        if self.scoring is None:
-            self.scoring = self.model
+    @property
+    def spine(self) -> ScoringModel | AccountScoring:
+        """What groups, total, grades and stages come from."""
+        return self.model if self.scoring is None else self.scoring
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -79,7 +88,7 @@ def ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
-def _table(name: str) -> exp.Table:
+def table_ref(name: str) -> exp.Table:
     parts = name.split(".")
     if len(parts) == 1:
         return exp.Table(this=ident(parts[0]))
@@ -125,25 +134,25 @@ def parse_time_us(d: Dialect, x: exp.Expression) -> exp.Expression:
     return case((readable, d.try_timestamp_us(normal)))
 
 
-def _hint(d: Dialect) -> str:
+def engine_hint(d: Dialect) -> str:
     return f"change the model or score with another engine than {d.label} (e.g. --engine inprocess)"
 
 
-def _locate(ctx: _Ctx, where: tuple, fn):
+def located(ctx: CompileContext, where: tuple, fn):
     try:
         return fn()
     except Unsupported as exc:
-        raise ModelError([Problem(where, str(exc), _hint(ctx.d))]) from None
+        raise ModelError([Problem(where, str(exc), engine_hint(ctx.d))]) from None
 
 
 # ----------------------------------------------------------------------------- record access
 
 
-def _text(src: Source, e: exp.Expression) -> exp.Expression:
+def as_text(src: Source, e: exp.Expression) -> exp.Expression:
     return exp.cast(e, "varchar") if src.cast_text else e
 
 
-def _contact_resolver(ctx: _Ctx, table: str | None = None):
+def contact_resolver(ctx: CompileContext, table: str | None = None):
     columns = set(ctx.src.contact_columns)
     join = ctx.accounts
 
@@ -161,18 +170,18 @@ def _prop(name: str) -> str:
     return "contact_id" if name == "id" else name
 
 
-def _event_resolver(ctx: _Ctx, table: str | None = None):
+def event_resolver(ctx: CompileContext, table: str | None = None):
     columns = set(ctx.src.event_columns)
 
     def resolve(name: str):
         if name in EVENT_CORE_FIELDS or name not in columns:
             return null_text(), "text"
-        return _text(ctx.src, col(name, table)), "text"
+        return as_text(ctx.src, col(name, table)), "text"
 
     return resolve
 
 
-def _contact_fields(ctx: _Ctx) -> list[str]:
+def contact_fields(ctx: CompileContext) -> list[str]:
     from ...model.conditions import condition_fields
 
     wanted: set[str] = set()
@@ -197,7 +206,7 @@ def _contact_fields(ctx: _Ctx) -> list[str]:
 # ----------------------------------------------------------------------------- query
 
 
-def _uses_reset(model: ScoringModel) -> bool:
+def uses_reset(model: ScoringModel) -> bool:
     return any(
         g.reset_on_stage
         and any(isinstance(r, EventRule | FrequencyRule | InactivityRule) for r in g.rules)
@@ -205,14 +214,14 @@ def _uses_reset(model: ScoringModel) -> bool:
     )
 
 
-def _cond_column(ctx: _Ctx, cond) -> str:
+def cond_column(ctx: CompileContext, cond) -> str:
     key = cond.model_dump_json() if cond is not None else "null"
     if key not in ctx.conds:
         ctx.conds[key] = (f"__k{len(ctx.conds)}", cond)
     return ctx.conds[key][0]
 
 
-def _asof(ctx: _Ctx, per_row: bool = True) -> exp.Expression:
-    if ctx.as_of_column is not None or (_uses_reset(ctx.model) and per_row):
+def as_of_value(ctx: CompileContext, per_row: bool = True) -> exp.Expression:
+    if ctx.as_of_column is not None or (uses_reset(ctx.model) and per_row):
         return col("__asof_us")
     return exp.Literal.number(ctx.as_of_us)

@@ -31,30 +31,31 @@ from ...model.schema import (
     PropertyRule,
     ScoringModel,
 )
+from .account_join import join_accounts
 from .base import (
+    CompileContext,
     Source,
-    _contact_fields,
-    _contact_resolver,
-    _Ctx,
-    _hint,
-    _locate,
-    _table,
-    _text,
-    _uses_reset,
     as_of_micros,
+    as_text,
     col,
+    contact_fields,
+    contact_resolver,
+    engine_hint,
     ident,
+    located,
     parse_time_us,
+    table_ref,
+    uses_reset,
 )
 from .conditions import Compiler, Unsupported, Values, null_text
 from .dialects import Dialect, case, coalesce_false, dbl, n, s
 from .events import (
-    _aggregates,
-    _event_points,
-    _events_cte,
-    _limited_cte,
-    _matcher,
-    _register_conditions,
+    aggregates,
+    event_points,
+    events_cte,
+    limited_cte,
+    matcher,
+    register_conditions,
 )
 
 __all__ = ["Source", "as_of_micros", "compile_model"]
@@ -83,48 +84,48 @@ def compile_model(
                 )
             ]
         )
-    ctx = _Ctx(model, d, src, as_of_us, as_of_column)
+    ctx = CompileContext(model, d, src, as_of_us, as_of_column)
     try:
-        return _build(ctx, list(group_columns or model.groups))
+        return build(ctx, list(group_columns or model.groups))
     except Unsupported as exc:
-        raise ModelError([Problem(("groups",), str(exc), _hint(d))]) from None
+        raise ModelError([Problem(("groups",), str(exc), engine_hint(d))]) from None
 
 
-def _contacts_cte(ctx: _Ctx, cfields: list[str], reset: bool) -> exp.Select:
+def _contacts_cte(ctx: CompileContext, cfields: list[str], reset: bool) -> exp.Select:
     """``__c``: each contact's id, the properties the rules read, its as-of time, its
     lifecycle bound and, when accounts are joined, its account's fields."""
     d, src, model = ctx.d, ctx.src, ctx.model
     t = "__ct" if ctx.accounts is not None else None
     asof = exp.Literal.number(ctx.as_of_us)
     if ctx.as_of_column is not None:
-        own = parse_time_us(d, _text(src, col(ctx.as_of_column, t)))
+        own = parse_time_us(d, as_text(src, col(ctx.as_of_column, t)))
         asof = exp.func("COALESCE", own, asof)
-    c_cols = [exp.alias_(_text(src, col("id", t)), "contact_id", quoted=True)]
+    c_cols = [exp.alias_(as_text(src, col("id", t)), "contact_id", quoted=True)]
     c_cols += [
-        exp.alias_(_text(src, col(f, t)), f, quoted=True) for f in cfields if f != "contact_id"
+        exp.alias_(as_text(src, col(f, t)), f, quoted=True) for f in cfields if f != "contact_id"
     ]
     c_cols.append(exp.alias_(asof, "__asof_us", quoted=True))
     entered = model.lifecycle.entered_at_property
     if reset:
         bound = (
-            parse_time_us(d, _text(src, col(entered, t)))
+            parse_time_us(d, as_text(src, col(entered, t)))
             if entered in src.contact_columns
             else exp.cast(exp.null(), "bigint")
         )
         c_cols.append(exp.alias_(bound, "__entered_us", quoted=True))
     if ctx.accounts is None:
-        return exp.select(*c_cols).from_(_table(src.contacts_table))
-    from .accounts import join_accounts
-
+        return exp.select(*c_cols).from_(table_ref(src.contacts_table))
     return join_accounts(ctx, exp.select(*c_cols), t)
 
 
-def _build(ctx: _Ctx, group_columns: list[str], *, until_rules: bool = False) -> exp.Select:
+def build(
+    ctx: CompileContext, group_columns: list[str], *, until_rules: bool = False
+) -> exp.Select:
     """The whole query; ``until_rules`` stops at the rules CTE (``SELECT * FROM __r``)."""
     src, model = ctx.src, ctx.model
     per_contact = ctx.as_of_column is not None
-    reset = _uses_reset(model)
-    cfields = _contact_fields(ctx)
+    reset = uses_reset(model)
+    cfields = contact_fields(ctx)
 
     # 1. contacts
     ctes: list[tuple[str, exp.Expression]] = [("__c", _contacts_cte(ctx, cfields, reset))]
@@ -140,15 +141,15 @@ def _build(ctx: _Ctx, group_columns: list[str], *, until_rules: bool = False) ->
     limited: list[tuple[int, str, EventRule]] = []
     agg_cols: list[exp.Expression] = []
     if has_event_work:
-        _register_conditions(ctx, event_rules, ev_exclusions)
-        ctes.append(("__m", _events_cte(ctx, event_rules, per_contact or reset, reset)))
+        register_conditions(ctx, event_rules, ev_exclusions)
+        ctes.append(("__m", events_cte(ctx, event_rules, per_contact or reset, reset)))
         for i, (gname, rule) in enumerate(event_rules):
             if isinstance(rule, EventRule) and rule.limit is not None:
                 limited.append((i, gname, rule))
             else:
-                agg_cols += _aggregates(ctx, i, gname, rule)
+                agg_cols += aggregates(ctx, i, gname, rule)
         for j, x in enumerate(ev_exclusions):
-            m = _matcher(ctx, x.on, x.within, False)
+            m = matcher(ctx, x.on, x.within, False)
             agg_cols.append(
                 exp.alias_(
                     exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=m)),
@@ -160,10 +161,10 @@ def _build(ctx: _Ctx, group_columns: list[str], *, until_rules: bool = False) ->
             agg = exp.select(col("contact_id"), *agg_cols).from_("__m").group_by(col("contact_id"))
             ctes.append(("__a", agg))
         for i, gname, rule in limited:
-            ctes.append((f"__l{i}", _limited_cte(ctx, i, gname, rule)))
+            ctes.append((f"__l{i}", limited_cte(ctx, i, gname, rule)))
 
     # 5. rules → groups → total → stage
-    r_from = exp.select(*_rule_columns(ctx, event_rules, ev_exclusions, reset)).from_(
+    r_from = exp.select(*rule_columns(ctx, event_rules, ev_exclusions, reset)).from_(
         exp.alias_(exp.Table(this=ident("__c")), "c", quoted=True)
     )
     if agg_cols:
@@ -193,7 +194,7 @@ def with_ctes(final: exp.Select, ctes: list[tuple[str, exp.Expression]]) -> exp.
 
 
 def scores_query(
-    ctx: _Ctx, group_columns: list[str], ctes: list[tuple[str, exp.Expression]]
+    ctx: CompileContext, group_columns: list[str], ctes: list[tuple[str, exp.Expression]]
 ) -> exp.Select:
     """After ``ctes`` (ending with the rules CTE ``__r``), the scores: groups, total and
     grade, then the stage."""
@@ -201,8 +202,8 @@ def scores_query(
     return with_ctes(_final(ctx, group_columns), steps)
 
 
-def _rule_columns(
-    ctx: _Ctx, event_rules, ev_exclusions, reset, keep: frozenset[str] | None = None
+def rule_columns(
+    ctx: CompileContext, event_rules, ev_exclusions, reset, keep: frozenset[str] | None = None
 ) -> list[exp.Expression]:
     """Each rule's points ``__p<k>`` and fired flag ``__f<k>``, each exclusion's ``__ex<j>``.
 
@@ -210,7 +211,7 @@ def _rule_columns(
     the columns of ``c`` (a stored rules CTE): for the second pass over account scores.
     """
     d, model = ctx.d, ctx.model
-    resolve = _contact_resolver(ctx, "c")
+    resolve = contact_resolver(ctx, "c")
     contact_cond = Compiler(d, resolve)
     out: list[exp.Expression] = [col("contact_id", "c")]
     event_index = {id(r): i for i, (_, r) in enumerate(event_rules)}
@@ -228,7 +229,7 @@ def _rule_columns(
             else:
                 i = event_index[id(rule)]
                 src = f"l{i}" if id(rule) in limited else "a"
-                pts, fired = _event_points(ctx, i, rule, src)
+                pts, fired = event_points(ctx, i, rule, src)
             out.append(exp.alias_(pts, f"__p{k}", quoted=True))
             out.append(exp.alias_(case((fired, n(1)), default=n(0)), f"__f{k}", quoted=True))
             k += 1
@@ -236,7 +237,7 @@ def _rule_columns(
         if keep is not None and x.name not in keep:
             hit = col(f"__ex{j}", "c")
         elif x.when is not None:
-            hit = _locate(ctx, ("exclusions", j, "when"), lambda x=x: contact_cond(x.when))
+            hit = located(ctx, ("exclusions", j, "when"), lambda x=x: contact_cond(x.when))
         else:
             j_on = [y for y in model.exclusions if y.on is not None].index(x)
             hit = coalesce_false(col(f"__x{j_on}", "a") > 0) if ctx.src.has_events else exp.false()
@@ -246,7 +247,9 @@ def _rule_columns(
     return out
 
 
-def static_points(ctx: _Ctx, rule, where: tuple, resolve) -> tuple[exp.Expression, exp.Expression]:
+def static_points(
+    ctx: CompileContext, rule, where: tuple, resolve
+) -> tuple[exp.Expression, exp.Expression]:
     """A property or completeness rule over one record: (points, fired)."""
     cond_of = Compiler(ctx.d, resolve)
     if isinstance(rule, CompletenessRule):
@@ -262,7 +265,7 @@ def static_points(ctx: _Ctx, rule, where: tuple, resolve) -> tuple[exp.Expressio
         return pts, exp.paren(count.copy()) > 0
     if rule.cases:
         conds = [
-            _locate(ctx, (*where, "cases", ci, "when"), lambda c=c: cond_of(c.when))
+            located(ctx, (*where, "cases", ci, "when"), lambda c=c: cond_of(c.when))
             for ci, c in enumerate(rule.cases)
         ]
         pts = case(
@@ -271,7 +274,7 @@ def static_points(ctx: _Ctx, rule, where: tuple, resolve) -> tuple[exp.Expressio
         )
         fired = exp.or_(*[cd.copy() for cd in conds]) if not rule.otherwise else exp.true()
         return pts, fired
-    cond = _locate(ctx, (*where, "when"), lambda: cond_of(rule.when))
+    cond = located(ctx, (*where, "when"), lambda: cond_of(rule.when))
     return case((cond, dbl(rule.points)), default=dbl(0.0)), cond.copy()
 
 
@@ -284,8 +287,8 @@ def _sum(terms: list[exp.Expression]) -> exp.Expression:
     return out
 
 
-def _groups_cte(ctx: _Ctx) -> exp.Select:
-    model = ctx.scoring
+def _groups_cte(ctx: CompileContext) -> exp.Select:
+    model = ctx.spine
     out: list[exp.Expression] = [col(ctx.key), col("__asof_us"), *map(col, ctx.carry)]
     k = 0
     fired: list[exp.Expression] = []
@@ -323,8 +326,8 @@ def _int_sum(terms: list[exp.Expression]) -> exp.Expression:
     return out
 
 
-def _total_cte(ctx: _Ctx) -> exp.Select:
-    model = ctx.scoring
+def _total_cte(ctx: CompileContext) -> exp.Select:
+    model = ctx.spine
     if model.total.weights is not None:
         raw = _sum(
             [exp.Mul(this=col(f"g_{g}"), expression=dbl(w)) for g, w in model.total.weights.items()]
@@ -369,8 +372,8 @@ def _total_cte(ctx: _Ctx) -> exp.Select:
     return exp.select(*cols).from_("__g")
 
 
-def _final(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
-    model = ctx.scoring
+def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
+    model = ctx.spine
     scores = {g: col(f"g_{g}") for g in model.groups}
 
     def resolve(name: str):
@@ -383,7 +386,7 @@ def _final(ctx: _Ctx, group_columns: list[str]) -> exp.Select:
     compile_score = Compiler(ctx.d, resolve)
     whens = []
     for i, th in enumerate(model.thresholds):
-        cond = _locate(ctx, ("thresholds", i, "when"), lambda th=th: compile_score(th.when))
+        cond = located(ctx, ("thresholds", i, "when"), lambda th=th: compile_score(th.when))
         whens.append((exp.paren(cond), s(th.stage)))
     default = s(model.default_stage) if model.default_stage is not None else null_text()
     stage = case(*whens, default=default) if whens else default

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ...model.schema import ScoringModel
-from ..linking import LinkReport
-from . import build_query, to_sql
-from .compiler import Source
+from .accounts import AccountRun
+from .base import Source
+from .query import build_query, to_sql
 
 
 def _columns(con, table: str) -> tuple[str, ...]:
@@ -75,22 +74,6 @@ def score_rows(models, con, *, as_of, as_of_column=None, **names) -> list[dict[s
 
 
 # ----------------------------------------------------------------------------- accounts
-
-
-@dataclass
-class AccountRun:
-    """The account steps done on a connection: the two queries left to read, and what
-    reading the accounts set aside (free-mail domains, shared domains)."""
-
-    contacts_sql: str
-    accounts_sql: str | None
-    report: LinkReport
-    tables: list[str]
-    statements: list[str] = field(default_factory=list)  # the steps, when only shown
-
-    def drop(self, con) -> None:
-        for name in reversed(self.tables):
-            con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def account_source(con, accounts: str = "accounts"):

@@ -11,52 +11,54 @@ from ...model.schema import (
     FrequencyRule,
 )
 from .base import (
-    _asof,
-    _cond_column,
-    _Ctx,
-    _event_resolver,
-    _locate,
-    _table,
-    _text,
-    _uses_reset,
+    CompileContext,
+    as_of_value,
+    as_text,
     col,
+    cond_column,
+    event_resolver,
     ident,
+    located,
+    table_ref,
+    uses_reset,
 )
 from .conditions import Compiler, Values, null_text
 from .dialects import DAY_US, US, case, dbl, n
 
 
-def _events_cte(ctx: _Ctx, event_rules, join: bool, reset: bool) -> exp.Select:
+def events_cte(ctx: CompileContext, event_rules, join: bool, reset: bool) -> exp.Select:
     """Events of known contacts up to their as-of time, one per event id, each with a
     boolean per event filter (computed before de-duplication so that only booleans,
     not attribute texts, go through the window)."""
     d, src = ctx.d, ctx.src
     cols = set(src.event_columns)
     ts_us = d.epoch_us(col("ts", "ev"))
-    key = _text(src, col("event_id", "ev"))
+    key = as_text(src, col("event_id", "ev"))
     if "id" in cols:  # inprocess: an event without event_id falls back to its 'id' attribute
-        key = exp.func("COALESCE", key, _text(src, col("id", "ev")))
+        key = exp.func("COALESCE", key, as_text(src, col("id", "ev")))
     key = case((Values(d).missing(key), null_text()), default=key)
-    resolve = _event_resolver(ctx, "ev")
+    resolve = event_resolver(ctx, "ev")
     compile_cond = Compiler(d, resolve)
     limit_fields = _limit_fields(event_rules)
     preds = [(name, compile_cond(c)) for name, c in ctx.conds.values()]
     inner_cols = [
-        exp.alias_(_text(src, col("contact_id", "ev")), "contact_id", quoted=True),
+        exp.alias_(as_text(src, col("contact_id", "ev")), "contact_id", quoted=True),
         exp.alias_(ts_us, "__ts_us", quoted=True),
-        exp.alias_(_text(src, col("type", "ev")), "type", quoted=True),
+        exp.alias_(as_text(src, col("type", "ev")), "type", quoted=True),
         exp.alias_(key, "__key", quoted=True),
         *[exp.alias_(resolve(f)[0], f, quoted=True) for f in limit_fields],
         *[exp.alias_(p, name, quoted=True) for name, p in preds],
     ]
-    inner = exp.select(*inner_cols).from_(exp.alias_(_table(src.events_table), "ev", quoted=True))
+    inner = exp.select(*inner_cols).from_(
+        exp.alias_(table_ref(src.events_table), "ev", quoted=True)
+    )
     if join:
         inner = inner.select(col("__asof_us", "c"))
         if reset:
             inner = inner.select(col("__entered_us", "c"))
         inner = inner.join(
             exp.alias_(exp.Table(this=ident("__c")), "c", quoted=True),
-            on=_text(src, col("contact_id", "ev")).eq(col("contact_id", "c")),
+            on=as_text(src, col("contact_id", "ev")).eq(col("contact_id", "c")),
         )
         inner = inner.where(ts_us.copy() <= col("__asof_us", "c"))
     else:
@@ -84,11 +86,11 @@ def _events_cte(ctx: _Ctx, event_rules, join: bool, reset: bool) -> exp.Select:
     )
 
 
-def _matcher(ctx: _Ctx, cond, within: int | None, reset: bool) -> exp.Expression:
-    parts: list[exp.Expression] = [col(_cond_column(ctx, cond))] if cond is not None else []
+def matcher(ctx: CompileContext, cond, within: int | None, reset: bool) -> exp.Expression:
+    parts: list[exp.Expression] = [col(cond_column(ctx, cond))] if cond is not None else []
     ts = col("__ts_us")
     if within is not None:
-        parts.append(ts >= exp.Sub(this=_asof(ctx), expression=n(within * US)))
+        parts.append(ts >= exp.Sub(this=as_of_value(ctx), expression=n(within * US)))
     if reset:
         parts.append(
             exp.paren(
@@ -103,21 +105,21 @@ def _matcher(ctx: _Ctx, cond, within: int | None, reset: bool) -> exp.Expression
     return exp.and_(*parts)
 
 
-def _register_conditions(ctx: _Ctx, event_rules, ev_exclusions) -> None:
+def register_conditions(ctx: CompileContext, event_rules, ev_exclusions) -> None:
     """Give each distinct event filter a boolean column (refusing what the engine can't run)."""
     for gname, rule in event_rules:
         if rule.on is not None:
-            _locate(
+            located(
                 ctx,
                 ("groups", gname, "rules", rule.name, "on"),
-                lambda r=rule: Compiler(ctx.d, _event_resolver(ctx))(r.on),
+                lambda r=rule: Compiler(ctx.d, event_resolver(ctx))(r.on),
             )
-            _cond_column(ctx, rule.on)
+            cond_column(ctx, rule.on)
     for i, x in enumerate(ev_exclusions):
-        _locate(
-            ctx, ("exclusions", i, "on"), lambda x=x: Compiler(ctx.d, _event_resolver(ctx))(x.on)
+        located(
+            ctx, ("exclusions", i, "on"), lambda x=x: Compiler(ctx.d, event_resolver(ctx))(x.on)
         )
-        _cond_column(ctx, x.on)
+        cond_column(ctx, x.on)
 
 
 def _limit_fields(event_rules) -> list[str]:
@@ -130,12 +132,12 @@ def _limit_fields(event_rules) -> list[str]:
     )
 
 
-def _age_seconds(ctx: _Ctx) -> exp.Expression:
-    diff = exp.Sub(this=_asof(ctx), expression=col("__ts_us"))
+def _age_seconds(ctx: CompileContext) -> exp.Expression:
+    diff = exp.Sub(this=as_of_value(ctx), expression=col("__ts_us"))
     return exp.Div(this=exp.cast(diff, "double"), expression=dbl(float(US)))
 
 
-def _factor(ctx: _Ctx, decay: Decay) -> exp.Expression | None:
+def _factor(ctx: CompileContext, decay: Decay) -> exp.Expression | None:
     if decay.kind == "none":
         return None
     age = _age_seconds(ctx)
@@ -151,18 +153,18 @@ def _factor(ctx: _Ctx, decay: Decay) -> exp.Expression | None:
     )
 
 
-def _weighted(ctx: _Ctx, rule: EventRule, gname: str) -> exp.Expression:
+def _weighted(ctx: CompileContext, rule: EventRule, gname: str) -> exp.Expression:
     factor = _factor(ctx, ctx.model.effective_decay(gname, rule))
     return dbl(rule.points) if factor is None else exp.Mul(this=dbl(rule.points), expression=factor)
 
 
-def _reset(ctx: _Ctx, gname: str) -> bool:
+def _reset(ctx: CompileContext, gname: str) -> bool:
     return ctx.model.groups[gname].reset_on_stage
 
 
-def _aggregates(ctx: _Ctx, i: int, gname: str, rule) -> list[exp.Expression]:
+def aggregates(ctx: CompileContext, i: int, gname: str, rule) -> list[exp.Expression]:
     within = getattr(rule, "within", None)
-    m = _matcher(ctx, rule.on, within, _reset(ctx, gname))
+    m = matcher(ctx, rule.on, within, _reset(ctx, gname))
 
     def filt(agg: exp.Expression) -> exp.Expression:
         return exp.Filter(this=agg, expression=exp.Where(this=m.copy()))
@@ -177,7 +179,7 @@ def _aggregates(ctx: _Ctx, i: int, gname: str, rule) -> list[exp.Expression]:
     return [exp.alias_(filt(exp.Max(this=col("__ts_us"))), f"__last{i}", quoted=True)]
 
 
-def _limited_cte(ctx: _Ctx, i: int, gname: str, rule: EventRule) -> exp.Select:
+def limited_cte(ctx: CompileContext, i: int, gname: str, rule: EventRule) -> exp.Select:
     per = rule.limit.per
     if per == "ever":
         partition = [col("contact_id")]
@@ -192,12 +194,10 @@ def _limited_cte(ctx: _Ctx, i: int, gname: str, rule: EventRule) -> exp.Select:
         order=exp.Order(expressions=[exp.Ordered(this=col("__ts_us"), desc=True)]),
     )
     cols = [col("contact_id"), col("__ts_us"), exp.alias_(rn, "__rn", quoted=True)]
-    if ctx.as_of_column is not None or _uses_reset(ctx.model):
+    if ctx.as_of_column is not None or uses_reset(ctx.model):
         cols.append(col("__asof_us"))
     inner = (
-        exp.select(*cols)
-        .from_("__m")
-        .where(_matcher(ctx, rule.on, rule.within, _reset(ctx, gname)))
+        exp.select(*cols).from_("__m").where(matcher(ctx, rule.on, rule.within, _reset(ctx, gname)))
     )
     return (
         exp.select(
@@ -211,7 +211,7 @@ def _limited_cte(ctx: _Ctx, i: int, gname: str, rule: EventRule) -> exp.Select:
     )
 
 
-def _event_points(ctx: _Ctx, i: int, rule, src: str):
+def event_points(ctx: CompileContext, i: int, rule, src: str):
     zero_n = n(0)
     if not ctx.src.has_events:
         count, total, last = zero_n, dbl(0.0), exp.cast(exp.null(), "bigint")

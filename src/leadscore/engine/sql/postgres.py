@@ -16,8 +16,8 @@ from typing import Any
 
 from ...errors import DataError, UsageError
 from ...model.schema import ScoringModel
-from . import build_query, to_sql
-from .compiler import Source
+from .base import Source
+from .query import build_query, to_sql
 
 MIN_VERSION = 140000  # EXTRACT(EPOCH ...) exact numeric
 
@@ -152,8 +152,7 @@ def prepare_accounts(
 ):
     """The account plan on PostgreSQL: its temporary tables made (unless ``execute`` is
     false, for ``--show-sql``) and the two queries left to read."""
-    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
-    from .duckdb import AccountRun
+    from .accounts import DOMAINS_TABLE, AccountRun, AccountTables, build_plan, index_from_rows
 
     src = source_of(conn, contacts, events)
     columns = _columns(conn, accounts)

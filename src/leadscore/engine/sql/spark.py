@@ -15,8 +15,8 @@ from typing import Any
 
 from ...errors import UsageError
 from ...model.schema import ScoringModel
-from . import build_query, to_sql
-from .compiler import Source
+from .base import Source
+from .query import build_query, to_sql
 
 
 def session(master: str = "local[*]", app_name: str = "leadscore", shuffle_partitions: int = 8):
@@ -131,8 +131,7 @@ def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execut
     """The account plan on Spark: each step cached as a temporary view."""
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
-    from .duckdb import AccountRun
+    from .accounts import DOMAINS_TABLE, AccountRun, AccountTables, build_plan, index_from_rows
 
     src = source_of(spark)
     tables = {t.name for t in spark.catalog.listTables()}
