@@ -62,11 +62,14 @@ class Sweeper:
             self._thread.join(timeout=10)
 
 
-EXTENSION_PACKAGES = ("leadscore.web", "leadscore.integrations")
+# The web app is part of every service (create_app installs it); extensions are the
+# optional parts installed after it, once each.
+EXTENSION_PACKAGES = ("leadscore.integrations",)
 
 
 def default_extensions() -> list[Callable[[FastAPI], None]]:
-    """``install(app)`` of each part that serves pages or routes next to the API."""
+    """``install(app)`` of each optional part that serves routes next to the API and the
+    web app (today the integrations: hooks, tracking, CRM sync)."""
     found = []
     for name in EXTENSION_PACKAGES:
         try:
