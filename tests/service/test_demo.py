@@ -14,7 +14,7 @@ from .helpers import model_yaml
 
 def test_seed_demo_then_serve(tmp_path: Path):
     model = tmp_path / "demo.yaml"
-    model.write_text(model_yaml())
+    model.write_text(model_yaml("https://hooks.example/leadscore"))
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("id,email,country\nc1,ann@acme.example,FR\nc2,bob@acme.example,DE\n")
     events = tmp_path / "events.csv"

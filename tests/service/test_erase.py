@@ -94,6 +94,7 @@ def stack(database_url, tmp_path, monkeypatch) -> Iterator[dict[str, Any]]:
                 "outbox_poll_interval": 0,
                 "sweep_interval": 0,
                 "delivery_backoff_base": 0.0,
+                "outbound_allow": "127.0.0.1",  # the local receiver
             },
             env={},
         )

@@ -61,6 +61,7 @@ def served(request, tmp_path_factory):
                 "integrations": str(root / "integrations.yaml"),
                 "outbox_poll_interval": 0,
                 "sweep_interval": 0,
+                "outbound_allow": "127.0.0.1",  # the model's webhook receiver
             },
             env={},
         ),
