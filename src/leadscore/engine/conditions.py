@@ -4,18 +4,13 @@ event's attributes, or a score). The semantics of values live in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from ..model.conditions import AllOf, AnyOf, Condition, Not, Predicate
 from . import values as V
-
-
-@lru_cache(maxsize=4096)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+from .folding import fold
+from .regex import search
 
 
 def _equals(value: Any, literal: Any) -> bool:
@@ -25,7 +20,7 @@ def _equals(value: Any, literal: Any) -> bool:
         n = V.number(value)
         return n is not None and n == literal
     t = V.text(value)
-    return t is not None and t.lower() == literal.lower()
+    return t is not None and fold(t) == fold(literal)
 
 
 def predicate(p: Predicate, value: Any) -> bool:
@@ -59,8 +54,8 @@ def predicate(p: Predicate, value: Any) -> bool:
     if t is None:
         return False
     if op == "matches":
-        return _regex(p.value).search(t) is not None
-    low, needle = t.lower(), p.value.lower()
+        return search(p.value, t)
+    low, needle = fold(t), fold(p.value)
     if op == "contains":
         return needle in low
     if op == "starts_with":

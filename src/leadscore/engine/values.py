@@ -8,7 +8,8 @@ reproduces it exactly (see ``docs/model-reference.md``, "Values").
   prints them (``50``, ``50.5``).
 * **number**: ints and floats; text that reads as a decimal number after trimming
   (``"50"``, ``" 1.5e3 "``); anything else is not a number and fails numeric tests.
-* **boolean**: ``true``/``yes``/``1`` and ``false``/``no``/``0`` (any case).
+* **boolean**: ``true``/``yes``/``1`` and ``false``/``no``/``0`` (any case, as
+  :mod:`leadscore.engine.folding` compares it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import math
 import re
 from datetime import UTC, date, datetime
 from typing import Any
+
+from .folding import fold
 
 NUMBER_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 TRUE_WORDS = frozenset({"true", "yes", "1"})
@@ -62,7 +65,7 @@ def boolean(value: Any) -> bool | None:
     t = text(value)
     if t is None:
         return None
-    low = t.strip().lower()
+    low = fold(t.strip())
     if low in TRUE_WORDS:
         return True
     if low in FALSE_WORDS:

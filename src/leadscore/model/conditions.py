@@ -147,6 +147,7 @@ def _predicate(field: str, op: str, value: object, path: tuple) -> Predicate:
                     path,
                     "check brackets and escapes; in YAML double quotes write \\\\ for one \\",
                 ) from None
+            _check_linear(value, path)
         return Predicate(field=field, op=op, value=value)
     if op in NUMBER_OPS:
         return Predicate(field=field, op=op, value=_check_number(value, op, path))
@@ -174,6 +175,21 @@ def _predicate(field: str, op: str, value: object, path: tuple) -> Predicate:
         path,
         _did_you_mean(op, OPERATORS) or "operators: " + ", ".join(OPERATORS),
     )
+
+
+def _check_linear(pattern: str, path: tuple) -> None:
+    """Refuse what the evaluators cannot run with Python's meaning in linear time."""
+    from ..engine.regex import RegexUnsupported, check
+
+    try:
+        check(pattern)
+    except RegexUnsupported as exc:
+        raise ConditionError(
+            f"the regular expression {pattern!r} cannot be used: {exc.construct} (patterns "
+            "run in time linear in the text, with one meaning on every engine)",
+            path,
+            exc.hint,
+        ) from None
 
 
 def _did_you_mean(word: str, choices) -> str | None:

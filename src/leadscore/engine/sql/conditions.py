@@ -10,8 +10,9 @@ from sqlglot import exp
 
 from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate
 from .. import values as V
+from ..folding import fold
 from .dialects import NUMBER_BODY, Dialect, case, coalesce_false, dbl, s
-from .regex import RegexUnsupported, translate
+from ..regex import RegexUnsupported, translate
 
 
 class Unsupported(ValueError):
@@ -53,16 +54,16 @@ class Values:
             return coalesce_false(self.d.full_match(x.copy(), body))
         if isinstance(literal, int | float):
             return coalesce_false(self.number(x).eq(dbl(literal)))
-        want = literal.lower()
-        if want.strip() == "":
+        if literal.strip() == "":
             return exp.false()  # a present value is never blank
-        return coalesce_false(self.d.lower(x.copy()).eq(s(want)))
+        return coalesce_false(self.d.fold(x.copy(), [literal]).eq(s(fold(literal))))
 
     def any_equals(self, x: exp.Expression, literals) -> exp.Expression:
-        texts = sorted({v.lower() for v in literals if isinstance(v, str) and v.strip()})
+        raw = [v for v in literals if isinstance(v, str) and v.strip()]
+        texts = sorted({fold(v) for v in raw})
         parts = [self.equals(x, v) for v in literals if not isinstance(v, str)]
         if texts:
-            low = self.d.lower(x.copy())
+            low = self.d.fold(x.copy(), raw)
             parts.insert(0, coalesce_false(exp.In(this=low, expressions=[s(t) for t in texts])))
         if not parts:
             return exp.false()
@@ -75,8 +76,8 @@ class Values:
             except RegexUnsupported as exc:
                 raise Unsupported(str(exc)) from None
             return exp.and_(self.present(x), coalesce_false(self.d.regex(x.copy(), pattern)))
-        needle = value.lower()
-        low = self.d.lower(x.copy())
+        needle = fold(value)
+        low = self.d.fold(x.copy(), [value])
         if op == "contains":
             test = exp.StrPosition(this=low, substr=s(needle)) > 0
         elif op == "starts_with":

@@ -57,22 +57,22 @@ def coalesce_false(e: exp.Expression) -> exp.Expression:
 
 
 def _class(chars: str, engine: str) -> str:
-    from .regex import char_class
+    from ..regex import char_class
 
     return char_class(map(ord, chars), engine)
 
 
 def _not_class(chars: str, engine: str) -> str:
-    from .regex import not_char_class
+    from ..regex import not_char_class
 
     return not_char_class(map(ord, chars), engine)
 
 
 @lru_cache(maxsize=256)
-def _lower_class(ch: str, engine: str) -> str:
-    from .regex import char_class, lower_class
+def _fold_class(ch: str, engine: str) -> str:
+    from ..regex import char_class, fold_chars
 
-    return char_class(lower_class(ch), engine)
+    return char_class(fold_chars(ch), engine)
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,17 @@ class Dialect:
 
     def lower(self, e: exp.Expression) -> exp.Expression:
         return exp.Lower(this=e)
+
+    def fold(self, e: exp.Expression, literals) -> exp.Expression:
+        """``e`` case folded as far as comparing it with the folded ``literals`` needs
+        (see :func:`leadscore.engine.folding.pairs_for`): every engine's TRANSLATE
+        maps code points one to one, where LOWER differs from engine to engine."""
+        from ..folding import pairs_for
+
+        src, dst = pairs_for(literals)
+        if not src:
+            return e
+        return exp.Anonymous(this="TRANSLATE", expressions=[e, s(src), s(dst)])
 
     def trim_ws(self, e: exp.Expression) -> exp.Expression:
         return exp.Trim(this=e, expression=s(WHITESPACE))
@@ -106,8 +117,8 @@ class Dialect:
         return _not_class(WHITESPACE, self.name)
 
     def word_forms(self, words) -> str:
-        """``words`` as a pattern matching any text whose Python lower() is one of them."""
-        return "|".join("".join(_lower_class(ch, self.name) for ch in w) for w in sorted(words))
+        """``words`` as a pattern matching any text equal to one of them ignoring case."""
+        return "|".join("".join(_fold_class(ch, self.name) for ch in w) for w in sorted(words))
 
     def epoch_us(self, ts: exp.Expression) -> exp.Expression:
         raise NotImplementedError

@@ -1,14 +1,18 @@
-"""Translate a Python regular expression into an engine's syntax, exactly, or refuse.
+"""Regular expressions: one meaning (Python's syntax, searched) on every evaluator.
 
 Python's ``re``, RE2 (DuckDB), PostgreSQL's ARE and Java (Spark) disagree on
 ``.``, ``$``, ``\\b``, ``\\w``, ``\\d``, case-insensitivity and more. Instead of
 passing the pattern through, it is parsed with Python's own parser and written
 back in a small common form: every character class, case-insensitive letter,
 ``\\w``/``\\d``/``\\s`` and ``.`` becomes an explicit list of code-point ranges
-computed by Python itself, so it means the same on every engine. What cannot be
-written that way (back-references, look-arounds, ``$`` or ``\\b`` in the middle
-of a pattern, possessive repeats, multi-line mode) is refused with a message
-naming the engine and the construct.
+(Python's classes; case folded by :mod:`leadscore.engine.folding`), so it means
+the same on every engine. What cannot be written that way (back-references,
+look-arounds, ``$`` or ``\\b`` in the middle of a pattern, possessive repeats,
+multi-line mode) is refused with a message naming the engine and the construct.
+
+The in-process evaluator runs the same translation on RE2 (:func:`search`), whose
+time is linear in the text: no pattern can make it backtrack for ever. A model
+whose pattern RE2 cannot run is refused when it is loaded (:func:`check`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import re
 import sys
 from functools import lru_cache
 
+from .folding import close_ranges, fold_class, merge
+
 try:  # Python ≥ 3.11
     from re import _constants as C
     from re import _parser as P
@@ -24,11 +30,22 @@ except ImportError:  # pragma: no cover
     import sre_constants as C  # type: ignore[no-redef]
     import sre_parse as P  # type: ignore[no-redef]
 
-MAX_REPEAT = 255  # PostgreSQL's limit; RE2 allows 1000
+# The largest repeat count each engine compiles: PostgreSQL's limit is 255, RE2's 1000.
+MAX_REPEAT = {"postgres": 255, "duckdb": 1000, "spark": 1000, "re2": 1000}
+# RE2's memory budget for one compiled pattern (its default): bigger ones are refused.
+RE2_MAX_MEM = 8 << 20
+INPROCESS = "re2"  # the engine name of the in-process evaluator's translation
 
 
 class RegexUnsupported(ValueError):
-    """The pattern uses something an engine cannot run with Python's meaning."""
+    """The pattern uses something an engine cannot run with Python's meaning.
+
+    ``construct`` names it, ``hint`` says how to write the pattern instead.
+    """
+
+    def __init__(self, message: str, construct: str = "", hint: str | None = None):
+        super().__init__(message)
+        self.construct, self.hint = construct, hint
 
 
 @lru_cache(maxsize=1)
@@ -91,31 +108,84 @@ _CATEGORY_SOURCE = {
 }
 
 
-def _class_source(items) -> str:
-    parts = []
+def _ignore_case(ranges: tuple, flags: int) -> tuple:
+    """Under ``(?i)``: the ranges plus every character equal to one of them ignoring case."""
+    if not flags & re.IGNORECASE:
+        return merge(ranges)
+    return close_ranges(ranges, ascii_only=bool(flags & re.ASCII))
+
+
+def _literal_set(cp: int, flags: int) -> tuple:
+    if flags & re.IGNORECASE:
+        return merge((c, c) for c in fold_class(cp, bool(flags & re.ASCII)))
+    return ((cp, cp),)
+
+
+def _any_set(flags: int) -> tuple:
+    return ((0, sys.maxunicode),) if flags & re.DOTALL else _complement(((10, 10),))
+
+
+@lru_cache(maxsize=4096)
+def _class_set(items: tuple, flags: int) -> tuple:
+    """A bracket class: its letters and ranges (case folded under ``(?i)``), its
+    ``\\w``/``\\d``/``\\s`` as Python defines them (case plays no part), negated by ``^``."""
+    negate, letters, parts = False, [], []
     for op, av in items:
         if op is C.NEGATE:
-            parts.insert(0, "^")
+            negate = True
         elif op is C.LITERAL:
-            parts.append(re.escape(chr(av)))
+            letters.append((av, av))
         elif op is C.RANGE:
-            parts.append(re.escape(chr(av[0])) + "-" + re.escape(chr(av[1])))
+            letters.append((av[0], av[1]))
         elif op is C.CATEGORY:
-            parts.append(_CATEGORY_SOURCE[av])
+            parts.extend(_charset(_CATEGORY_SOURCE[av], flags & re.ASCII))
         else:  # pragma: no cover - the parser only puts the above in a class
-            raise RegexUnsupported(f"character class item {op}")
-    return "[" + "".join(parts) + "]"
+            raise RegexUnsupported(f"character class item {op}", "a character class item")
+    out = merge([*_ignore_case(tuple(letters), flags), *parts])
+    return _complement(out) if negate else out
+
+
+def _in_set(av, flags: int) -> tuple:
+    return _class_set(tuple((op, tuple(a) if isinstance(a, list) else a) for op, a in av), flags)
+
+
+_HINTS = {
+    "back-references such as \\1": "write the repeated part out, e.g. 'abab' for '(ab)\\1'",
+    "conditional groups (?(1)...)": "write the cases as alternatives '(x|y)' or as conditions "
+    "under 'any'",
+    "look-ahead or look-behind (?=...) (?<=...)": "match the neighbouring text itself, or "
+    "combine two conditions with 'all'",
+    "negative look-ahead or look-behind (?!...) (?<!...)": "combine two conditions, e.g. "
+    "all: [{title: {matches: a}}, {not: {title: {matches: ab}}}]",
+    "possessive repeats such as a++": "write a plain repeat such as 'a+': matching takes "
+    "linear time, so possessive repeats are not needed",
+    "atomic groups (?>...)": "write a plain group '(?:...)': matching takes linear time, so "
+    "atomic groups are not needed",
+    "multi-line mode '(?m)'": "test the text as a whole; match a line break with '\\n'",
+    "multi-line mode '(?m)' inside a group": "test the text as a whole; match a line break "
+    "with '\\n'",
+    "'$' is only supported at the end of the pattern": "put '$' last (on each alternative), "
+    "or match a line break with '\\n'",
+    "a character class that can match nothing": "remove the empty class",
+}
 
 
 class _Writer:
     def __init__(self, engine: str, label: str, pattern: str):
         self.engine, self.label, self.pattern = engine, label, pattern
 
-    def refuse(self, what: str) -> RegexUnsupported:
+    def refuse(self, what: str, hint: str | None = None) -> RegexUnsupported:
         return RegexUnsupported(
             f"{self.label} cannot run the regular expression {self.pattern!r} with Python's "
-            f"meaning: {what}"
+            f"meaning: {what}",
+            what,
+            hint or _HINTS.get(what),
         )
+
+    @property
+    def re2(self) -> bool:
+        """RE2 (DuckDB and the in-process evaluator): its ``\\b`` is the ASCII one."""
+        return self.engine in ("duckdb", INPROCESS)
 
     # -- characters
     def hex(self, cp: int) -> str:
@@ -157,6 +227,8 @@ class _Writer:
         return "".join(out)
 
     def boundary(self, items, i, flags, head, tail) -> str:
+        if self.re2 and flags & re.ASCII:
+            return "\\b"  # RE2's \b is exactly Python's (?a)\b, anywhere
         word = _word_set(flags)
         if head and i + 1 < len(items):
             first = self.edge_set(items[i + 1], flags, first=True)
@@ -172,20 +244,22 @@ class _Writer:
                 return self.ranges(word)
         raise self.refuse(
             "'\\b' is only supported at the start or end of the pattern, next to letters "
-            "(or next to non-letters) on every branch, e.g. '\\b(ceo|cto)\\b'"
+            "(or next to non-letters) on every branch, e.g. '\\b(ceo|cto)\\b'",
+            "move '\\b' to the start or end of the pattern"
+            + (", or add '(?a)' for ASCII word boundaries anywhere" if self.re2 else ""),
         )
 
     def edge_set(self, node, flags: int, first: bool) -> tuple | None:
         """The characters the node's first (or last) consumed character can be, if fixed."""
         op, av = node
         if op is C.LITERAL:
-            return _charset(re.escape(chr(av)), flags)
+            return _literal_set(av, flags)
         if op is C.NOT_LITERAL:
-            return _charset("[^" + re.escape(chr(av)) + "]", flags)
+            return _complement(_literal_set(av, flags))
         if op is C.IN:
-            return _charset(_class_source(av), flags)
+            return _in_set(av, flags)
         if op is C.ANY:
-            return _charset(".", flags)
+            return _any_set(flags)
         if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
             body = list(av[2])
             return self.edge_set(body[0] if first else body[-1], flags, first) if body else None
@@ -209,14 +283,14 @@ class _Writer:
     def item(self, op, av, flags: int, head: bool, tail: bool) -> str:
         if op is C.LITERAL:
             if flags & re.IGNORECASE:
-                return self.ranges(_charset(re.escape(chr(av)), flags))
+                return self.ranges(_literal_set(av, flags))
             return self.char(av)
         if op is C.NOT_LITERAL:
-            return self.ranges(_charset("[^" + re.escape(chr(av)) + "]", flags))
+            return self.ranges(_complement(_literal_set(av, flags)))
         if op is C.ANY:
-            return self.ranges(_charset(".", flags))
+            return self.ranges(_any_set(flags))
         if op is C.IN:
-            return self.ranges(_charset(_class_source(av), flags))
+            return self.ranges(_in_set(av, flags))
         if op is C.BRANCH:
             return "(?:" + "|".join(self.seq(alt, flags, head, tail) for alt in av[1]) + ")"
         if op is C.SUBPATTERN:
@@ -226,8 +300,12 @@ class _Writer:
             return "(?:" + self.seq(body, (flags | add) & ~delete, head, tail) + ")"
         if op in (C.MAX_REPEAT, C.MIN_REPEAT):
             lo, hi, body = av
-            if lo > MAX_REPEAT or (hi is not C.MAXREPEAT and hi > MAX_REPEAT):
-                raise self.refuse(f"a repeat count above {MAX_REPEAT}")
+            limit = MAX_REPEAT[self.engine]
+            if lo > limit or (hi is not C.MAXREPEAT and hi > limit):
+                raise self.refuse(
+                    f"a repeat count above {limit}",
+                    f"use a count of at most {limit}, or '+' / '*' for any number",
+                )
             inner = self.seq(body, flags, False, False)
             if hi is C.MAXREPEAT:
                 count = "*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}"
@@ -243,7 +321,12 @@ class _Writer:
                 if not tail:
                     raise self.refuse("'$' is only supported at the end of the pattern")
                 return f"(?:{self.hex(10)}?{self.end()})"
-            raise self.refuse("'\\B' (not a word boundary)")
+            if self.re2 and flags & re.ASCII:
+                return "\\B"  # RE2's \B is exactly Python's (?a)\B
+            raise self.refuse(
+                "'\\B' (not a word boundary)",
+                "add '(?a)' for ASCII words" if self.re2 else "test it with 'not' and '\\b'",
+            )
         names = {
             C.GROUPREF: "back-references such as \\1",
             C.GROUPREF_EXISTS: "conditional groups (?(1)...)",
@@ -263,8 +346,8 @@ class _Writer:
 def translate(pattern: str, engine: str, label: str | None = None) -> str:
     """``pattern`` (Python syntax, searched) → the same search in ``engine``'s syntax.
 
-    ``engine`` is ``duckdb`` (RE2), ``postgres`` (ARE) or ``spark`` (Java).
-    Raises :class:`RegexUnsupported` naming the engine and the construct.
+    ``engine`` is ``duckdb`` (RE2), ``postgres`` (ARE), ``spark`` (Java) or ``re2``
+    (the in-process evaluator: RE2, as DuckDB). Raises :class:`RegexUnsupported` naming the engine and the construct.
     """
     writer = _Writer(engine, label or engine, pattern)
     try:
@@ -292,37 +375,49 @@ def not_char_class(points, engine: str) -> str:
     """A bracket expression for every code point except the given ones."""
     inside = set(points)
     ranges = _complement(tuple((p, p) for p in sorted(inside)))
-    return _Writer(engine, engine, "").ranges(_merge(ranges))
+    return _Writer(engine, engine, "").ranges(merge(ranges))
 
 
-def _merge(ranges: tuple) -> tuple:
-    out: list[list[int]] = []
-    for lo, hi in ranges:
-        if out and out[-1][1] >= lo - 1:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return tuple((a, b) for a, b in out)
+def fold_chars(letter: str) -> set[int]:
+    """Every character equal to ``letter`` ignoring case (see :mod:`.folding`)."""
+    return set(fold_class(ord(letter)))
 
 
-def lower_class(letter: str) -> set[int]:
-    """Every character whose Python lower() is ``letter``."""
-    same = {ord(letter)} if len(letter) == 1 and letter.lower() == letter else set()
-    return same | _lowered_from().get(letter, set())
+# -------------------------------------------------------------------- the in-process matcher
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_REPLACEMENT = "\ufffd"
 
 
-@lru_cache(maxsize=1)
-def _lowered_from() -> dict[str, set[int]]:
-    """The characters that lower() changes, by what it makes of them (one pass over
-    Unicode for every letter asked, instead of one pass per letter)."""
-    out: dict[str, set[int]] = {}
-    text, block = _all_chars(), 256
-    for start in range(0, len(text), block):
-        part = text[start : start + block]
-        if part.lower() == part:  # most blocks have no case at all
-            continue
-        for i, ch in enumerate(part):
-            low = ch.lower()
-            if low != ch:
-                out.setdefault(low, set()).add(start + i)
-    return out
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str):
+    import re2
+
+    source = translate(pattern, INPROCESS, "the in-process evaluator")
+    options = re2.Options()
+    options.max_mem = RE2_MAX_MEM
+    try:
+        return re2.compile(source, options)
+    except re2.error as exc:
+        raise RegexUnsupported(
+            f"the regular expression {pattern!r} is too large to run ({exc})",
+            "a pattern too large for RE2",
+            "make it smaller: fewer or lower repeat counts, fewer alternatives",
+        ) from None
+
+
+def check(pattern: str) -> None:
+    """Raise :class:`RegexUnsupported` (with the construct and a fix) unless the
+    in-process evaluator can run ``pattern`` (Python syntax) with Python's meaning."""
+    _compiled(pattern)
+
+
+def search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` is found in ``text``, in time linear in the text (RE2).
+
+    A lone surrogate (never valid in UTF-8, so never in an SQL engine's text) is
+    read as U+FFFD, the replacement character.
+    """
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub(_REPLACEMENT, text)
+    return _compiled(pattern).search(text) is not None
