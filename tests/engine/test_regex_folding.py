@@ -16,7 +16,9 @@ def test_backtracking_pattern_runs_on_re2_and_finishes():
     assert type(_compiled(pattern)).__module__.startswith("re2")
     p = Predicate(field="url", op="matches", value=pattern)
     out: list[bool] = []
-    worker = threading.Thread(target=lambda: out.append(predicate(p, "a" * 5000 + "!")))
+    worker = threading.Thread(
+        target=lambda: out.append(predicate(p, "a" * 5000 + "!")), daemon=True
+    )
     worker.start()
     worker.join(10)  # Python's re takes longer than the age of the universe here
     assert out == [False]

@@ -37,9 +37,26 @@ TEXTS = [
     "\t",
     "ab-é",
     "abc",
+    # case outside ASCII: sigma with its final form, Turkish dotted and dotless i, sharp
+    # s and its capital, a ligature, the Kelvin sign, Cherokee, a titlecase digraph
+    "ΣΑΣ",
+    "σας",
+    "İstanbul",
+    "istanbul",
+    "ı",
+    "ẞ",
+    "ﬁ",
+    "\u212a",
+    "k",
+    "Ꭰ",
+    "ꭰ",
+    "ǅ",
 ]
-LITERALS = ["a", "A", "ab", "é", "É", "x1", "true", "b", " ", 10, 1, 0, -2.5, 5, True, False]
-NEEDLES = ["a", "B", "é", "1", "-", " ", "ab"]
+LITERALS = [
+    "a", "A", "ab", "é", "É", "x1", "true", "b", " ", 10, 1, 0, -2.5, 5, True, False,
+    "σασ", "ΣΑΣ", "istanbul", "İstanbul", "ß", "fi", "K", "ꭰ", "ǆ",
+]  # fmt: skip
+NEEDLES = ["a", "B", "é", "1", "-", " ", "ab", "Σ", "ς", "İ", "I", "ß", "k", "Ꭰ", "ǅ"]
 PATTERNS = [
     r"^a",
     r"b$",
@@ -53,6 +70,12 @@ PATTERNS = [
     r"(?i)^[A-Z]{2}$",
     r"\w+\s\w+",
     r"é\b",
+    r"(?i)σας",
+    r"(?i)^istanbul",
+    r"(?i)[α-ω]+",
+    r"(?i)k",
+    r"(?i)ß",
+    r"(?i)ꭰ",
 ]
 SECONDS = [0, 1, 59, 60, 61, 3599, 3600, 3601, 7200, 86399, 86400, 86401, 2 * 86400, 5 * 86400]
 DURATIONS = ["1m", "1h", "2h", "1d", "2d"]

@@ -347,7 +347,8 @@ def translate(pattern: str, engine: str, label: str | None = None) -> str:
     """``pattern`` (Python syntax, searched) → the same search in ``engine``'s syntax.
 
     ``engine`` is ``duckdb`` (RE2), ``postgres`` (ARE), ``spark`` (Java) or ``re2``
-    (the in-process evaluator: RE2, as DuckDB). Raises :class:`RegexUnsupported` naming the engine and the construct.
+    (the in-process evaluator: RE2, as DuckDB). Raises :class:`RegexUnsupported` naming
+    the engine and the construct.
     """
     writer = _Writer(engine, label or engine, pattern)
     try:

@@ -11,8 +11,8 @@ from sqlglot import exp
 from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate
 from .. import values as V
 from ..folding import fold
-from .dialects import NUMBER_BODY, Dialect, case, coalesce_false, dbl, s
 from ..regex import RegexUnsupported, translate
+from .dialects import NUMBER_BODY, Dialect, case, coalesce_false, dbl, s
 
 
 class Unsupported(ValueError):
