@@ -37,8 +37,12 @@ def sql(dialect: str) -> str:
 def test_duckdb():
     text = sql("duckdb")
     # case folding: each character the literal needs mapped to its simple folding
-    assert "COALESCE(TRANSLATE(\"c\".\"country\", 'FR', 'fr') = 'fr', FALSE)" in text
-    assert "LOWER(" not in text  # no engine's own lower case: they differ outside ASCII
+    # DuckDB's TRANSLATE is slow: ASCII text (one byte per character) folds as LOWER does
+    assert (
+        'COALESCE(CASE WHEN STRLEN("c"."country") = LENGTH("c"."country") '
+        'THEN LOWER("c"."country") '
+        "ELSE TRANSLATE(\"c\".\"country\", 'FR', 'fr') END = 'fr', FALSE)"
+    ) in text
     assert "CAST('0.5' AS DOUBLE)" in text  # a bare 0.5 would be a DECIMAL
     assert 'EPOCH_US("ev"."ts") <= 1767225600000000' in text  # as-of in microseconds
     # age in seconds exactly as timedelta.total_seconds(), then / half-life, as in Python
