@@ -1,13 +1,17 @@
+import typing
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leadscore.engine.conditions import evaluate
 from leadscore.model.conditions import (
+    OPERATORS,
     AllOf,
     AnyOf,
     ConditionError,
     Not,
+    Operator,
     Predicate,
     parse_condition,
 )
@@ -127,3 +131,9 @@ def test_between_is_gte_and_lte(value, low, width):
     assert holds({"f": {"between": [low, high]}}, rec) is holds(
         {"f": {"gte": low, "lte": high}}, rec
     )
+
+
+def test_every_documented_operator_is_one_a_predicate_takes():
+    # The parser accepts an operator when it is documented in OPERATORS, and then builds a
+    # Predicate with it: the two lists must be the same.
+    assert set(OPERATORS) == set(typing.get_args(Operator))

@@ -5,9 +5,9 @@ event's attributes, or a score). The semantics of values live in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from ..model.conditions import AllOf, AnyOf, Condition, Not, Predicate
+from ..model.conditions import AllOf, AnyOf, Condition, Not, Predicate, Scalar
 from . import values as V
 from .folding import fold
 from .regex import search
@@ -24,6 +24,8 @@ def _equals(value: Any, literal: Any) -> bool:
 
 
 def predicate(p: Predicate, value: Any) -> bool:
+    # The parser gives each operator its kind of value (model.conditions._predicate):
+    # a list for in/not_in, a number or [low, high] for numeric tests, text for text tests.
     op = p.op
     if op == "missing":
         return V.is_missing(value)
@@ -34,28 +36,29 @@ def predicate(p: Predicate, value: Any) -> bool:
     if op == "ne":
         return not _equals(value, p.value)
     if op == "in":
-        return any(_equals(value, item) for item in p.value)
+        return any(_equals(value, item) for item in cast(tuple[Scalar, ...], p.value))
     if op == "not_in":
-        return not any(_equals(value, item) for item in p.value)
+        return not any(_equals(value, item) for item in cast(tuple[Scalar, ...], p.value))
     if op in ("gt", "gte", "lt", "lte", "between"):
         n = V.number(value)
         if n is None:
             return False
         if op == "gt":
-            return n > p.value
+            return n > cast(float, p.value)
         if op == "gte":
-            return n >= p.value
+            return n >= cast(float, p.value)
         if op == "lt":
-            return n < p.value
+            return n < cast(float, p.value)
         if op == "lte":
-            return n <= p.value
-        return p.value[0] <= n <= p.value[1]
+            return n <= cast(float, p.value)
+        bounds = cast(tuple[float, float], p.value)
+        return bounds[0] <= n <= bounds[1]
     t = V.text(value)
     if t is None:
         return False
     if op == "matches":
-        return search(p.value, t)
-    low, needle = fold(t), fold(p.value)
+        return search(cast(str, p.value), t)
+    low, needle = fold(t), fold(cast(str, p.value))
     if op == "contains":
         return needle in low
     if op == "starts_with":

@@ -90,7 +90,7 @@ class LinkReport:
     shared: list[tuple[str, str, str]] = field(default_factory=list)  # (loser, domain, winner)
     counts: dict[str, int] = field(default_factory=lambda: {"free": 0, "invalid": 0, "shared": 0})
 
-    def add(self, kind: str, item: tuple) -> None:
+    def add(self, kind: str, item: tuple[str, ...]) -> None:
         self.counts[kind] += 1
         bucket = getattr(self, kind)
         if len(bucket) < EXAMPLES:

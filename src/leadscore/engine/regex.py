@@ -19,16 +19,29 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .folding import close_ranges, fold_class, merge
 
-try:  # Python ≥ 3.11
+if TYPE_CHECKING:  # typeshed describes re's parser under its public names of old
+    import sre_constants as C
+    import sre_parse as P
+else:  # Python ≥ 3.11 (importing sre_parse would warn that it is deprecated)
     from re import _constants as C
     from re import _parser as P
-except ImportError:  # pragma: no cover
-    import sre_constants as C  # type: ignore[no-redef]
-    import sre_parse as P  # type: ignore[no-redef]
+
+Ranges = tuple[tuple[int, int], ...]
+"""A set of code points as sorted, inclusive (low, high) ranges."""
+
+# re's parser gives a pattern as nodes (opcode, argument); the opcode decides the
+# argument's shape: LITERAL, NOT_LITERAL a code point; AT, CATEGORY a code of its own;
+# IN a list of nodes; and these:
+_Node = tuple[int, object]
+_Repeat = tuple[int, int, P.SubPattern]  # MAX_REPEAT, MIN_REPEAT: (min, max, body)
+_Group = tuple[int | None, int, int, P.SubPattern]  # SUBPATTERN: (group, on, off, body)
+_Branch = tuple[None, list[P.SubPattern]]  # BRANCH: (None, alternatives)
 
 # The largest repeat count each engine compiles: PostgreSQL's limit is 255, RE2's 1000.
 MAX_REPEAT = {"postgres": 255, "duckdb": 1000, "spark": 1000, "re2": 1000}
@@ -54,7 +67,7 @@ def _all_chars() -> str:
 
 
 @lru_cache(maxsize=4096)
-def _charset(source: str, flags: int) -> tuple[tuple[int, int], ...]:
+def _charset(source: str, flags: int) -> Ranges:
     """The exact set of characters Python's one-character pattern ``source`` matches."""
     compiled = re.compile(source, flags)
     points = sorted(ord(m.group()) for m in compiled.finditer(_all_chars()))
@@ -67,17 +80,18 @@ def _charset(source: str, flags: int) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in ranges)
 
 
-def _word_set(flags: int) -> tuple[tuple[int, int], ...]:
+def _word_set(flags: int) -> Ranges:
     return _charset(r"\w", flags & re.ASCII)
 
 
-def _subset(a: tuple, b: tuple) -> bool:
+def _subset(a: Ranges, b: Ranges) -> bool:
     """Every range of ``a`` lies inside a range of ``b``."""
     return all(any(lo >= blo and hi <= bhi for blo, bhi in b) for lo, hi in a)
 
 
-def _complement(ranges: tuple) -> tuple:
-    out, start = [], 0
+def _complement(ranges: Ranges) -> Ranges:
+    out: list[tuple[int, int]] = []
+    start = 0
     for lo, hi in ranges:
         if lo > start:
             out.append((start, lo - 1))
@@ -87,9 +101,9 @@ def _complement(ranges: tuple) -> tuple:
     return tuple(out)
 
 
-def _without_surrogates(ranges: tuple) -> tuple:
+def _without_surrogates(ranges: Ranges) -> Ranges:
     """UTF-8 text never holds U+D800..U+DFFF, and RE2 refuses them in a class."""
-    out = []
+    out: list[tuple[int, int]] = []
     for lo, hi in ranges:
         if lo < 0xD800:
             out.append((lo, min(hi, 0xD7FF)))
@@ -98,7 +112,7 @@ def _without_surrogates(ranges: tuple) -> tuple:
     return tuple(out)
 
 
-_CATEGORY_SOURCE = {
+_CATEGORY_SOURCE: dict[int, str] = {
     C.CATEGORY_DIGIT: r"\d",
     C.CATEGORY_NOT_DIGIT: r"\D",
     C.CATEGORY_SPACE: r"\s",
@@ -108,45 +122,49 @@ _CATEGORY_SOURCE = {
 }
 
 
-def _ignore_case(ranges: tuple, flags: int) -> tuple:
+def _ignore_case(ranges: Ranges, flags: int) -> Ranges:
     """Under ``(?i)``: the ranges plus every character equal to one of them ignoring case."""
     if not flags & re.IGNORECASE:
         return merge(ranges)
     return close_ranges(ranges, ascii_only=bool(flags & re.ASCII))
 
 
-def _literal_set(cp: int, flags: int) -> tuple:
+def _literal_set(cp: int, flags: int) -> Ranges:
     if flags & re.IGNORECASE:
         return merge((c, c) for c in fold_class(cp, bool(flags & re.ASCII)))
     return ((cp, cp),)
 
 
-def _any_set(flags: int) -> tuple:
+def _any_set(flags: int) -> Ranges:
     return ((0, sys.maxunicode),) if flags & re.DOTALL else _complement(((10, 10),))
 
 
 @lru_cache(maxsize=4096)
-def _class_set(items: tuple, flags: int) -> tuple:
+def _class_set(items: tuple[_Node, ...], flags: int) -> Ranges:
     """A bracket class: its letters and ranges (case folded under ``(?i)``), its
     ``\\w``/``\\d``/``\\s`` as Python defines them (case plays no part), negated by ``^``."""
-    negate, letters, parts = False, [], []
+    negate = False
+    letters: list[tuple[int, int]] = []
+    parts: list[tuple[int, int]] = []
     for op, av in items:
         if op is C.NEGATE:
             negate = True
         elif op is C.LITERAL:
-            letters.append((av, av))
+            letters.append((cast(int, av), cast(int, av)))
         elif op is C.RANGE:
-            letters.append((av[0], av[1]))
+            bounds = cast(tuple[int, int], av)
+            letters.append((bounds[0], bounds[1]))
         elif op is C.CATEGORY:
-            parts.extend(_charset(_CATEGORY_SOURCE[av], flags & re.ASCII))
+            parts.extend(_charset(_CATEGORY_SOURCE[cast(int, av)], flags & re.ASCII))
         else:  # pragma: no cover - the parser only puts the above in a class
             raise RegexUnsupported(f"character class item {op}", "a character class item")
     out = merge([*_ignore_case(tuple(letters), flags), *parts])
     return _complement(out) if negate else out
 
 
-def _in_set(av, flags: int) -> tuple:
-    return _class_set(tuple((op, tuple(a) if isinstance(a, list) else a) for op, a in av), flags)
+def _in_set(av: object, flags: int) -> Ranges:
+    items = cast(list[_Node], av)
+    return _class_set(tuple((op, tuple(a) if isinstance(a, list) else a) for op, a in items), flags)
 
 
 _HINTS = {
@@ -197,7 +215,7 @@ class _Writer:
         c = chr(cp)
         return c if c.isascii() and c.isalnum() else self.hex(cp)
 
-    def ranges(self, ranges: tuple) -> str:
+    def ranges(self, ranges: Ranges) -> str:
         ranges = _without_surrogates(ranges)
         if self.engine == "postgres":  # PostgreSQL text cannot hold NUL
             ranges = tuple((max(lo, 1), hi) for lo, hi in ranges if hi >= 1)
@@ -214,8 +232,8 @@ class _Writer:
         return "\\Z" if self.engine == "postgres" else "\\z"
 
     # -- structure
-    def seq(self, items, flags: int, head: bool, tail: bool) -> str:
-        items = list(items)
+    def seq(self, nodes: Iterable[_Node], flags: int, head: bool, tail: bool) -> str:
+        items = list(nodes)
         out = []
         for i, (op, av) in enumerate(items):
             is_head = head and i == 0
@@ -226,7 +244,7 @@ class _Writer:
                 out.append(self.item(op, av, flags, is_head, is_tail))
         return "".join(out)
 
-    def boundary(self, items, i, flags, head, tail) -> str:
+    def boundary(self, items: list[_Node], i: int, flags: int, head: bool, tail: bool) -> str:
         if self.re2 and flags & re.ASCII:
             return "\\b"  # RE2's \b is exactly Python's (?a)\b, anywhere
         word = _word_set(flags)
@@ -249,28 +267,29 @@ class _Writer:
             + (", or add '(?a)' for ASCII word boundaries anywhere" if self.re2 else ""),
         )
 
-    def edge_set(self, node, flags: int, first: bool) -> tuple | None:
+    def edge_set(self, node: _Node, flags: int, first: bool) -> Ranges | None:
         """The characters the node's first (or last) consumed character can be, if fixed."""
         op, av = node
         if op is C.LITERAL:
-            return _literal_set(av, flags)
+            return _literal_set(cast(int, av), flags)
         if op is C.NOT_LITERAL:
-            return _complement(_literal_set(av, flags))
+            return _complement(_literal_set(cast(int, av), flags))
         if op is C.IN:
             return _in_set(av, flags)
         if op is C.ANY:
             return _any_set(flags)
-        if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
-            body = list(av[2])
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT) and cast(_Repeat, av)[0] >= 1:
+            body = list(cast(_Repeat, av)[2].data)
             return self.edge_set(body[0] if first else body[-1], flags, first) if body else None
         if op is C.SUBPATTERN:
-            inner = (flags | av[1]) & ~av[2]
-            body = list(av[3])
+            group = cast(_Group, av)
+            inner = (flags | group[1]) & ~group[2]
+            body = list(group[3].data)
             return self.edge_set(body[0] if first else body[-1], inner, first) if body else None
         if op is C.BRANCH:
             acc: set[tuple[int, int]] = set()
-            for alt in av[1]:
-                alt = list(alt)
+            for alternative in cast(_Branch, av)[1]:
+                alt = list(alternative.data)
                 if not alt:
                     return None
                 part = self.edge_set(alt[0] if first else alt[-1], flags, first)
@@ -280,33 +299,34 @@ class _Writer:
             return tuple(sorted(acc))
         return None
 
-    def item(self, op, av, flags: int, head: bool, tail: bool) -> str:
+    def item(self, op: int, av: object, flags: int, head: bool, tail: bool) -> str:
         if op is C.LITERAL:
             if flags & re.IGNORECASE:
-                return self.ranges(_literal_set(av, flags))
-            return self.char(av)
+                return self.ranges(_literal_set(cast(int, av), flags))
+            return self.char(cast(int, av))
         if op is C.NOT_LITERAL:
-            return self.ranges(_complement(_literal_set(av, flags)))
+            return self.ranges(_complement(_literal_set(cast(int, av), flags)))
         if op is C.ANY:
             return self.ranges(_any_set(flags))
         if op is C.IN:
             return self.ranges(_in_set(av, flags))
         if op is C.BRANCH:
-            return "(?:" + "|".join(self.seq(alt, flags, head, tail) for alt in av[1]) + ")"
+            alternatives = cast(_Branch, av)[1]
+            return "(?:" + "|".join(self.seq(a.data, flags, head, tail) for a in alternatives) + ")"
         if op is C.SUBPATTERN:
-            _, add, delete, body = av
+            _, add, delete, group = cast(_Group, av)
             if (add | delete) & ~(re.IGNORECASE | re.ASCII | re.DOTALL | re.VERBOSE | re.UNICODE):
                 raise self.refuse("multi-line mode '(?m)' inside a group")
-            return "(?:" + self.seq(body, (flags | add) & ~delete, head, tail) + ")"
+            return "(?:" + self.seq(group.data, (flags | add) & ~delete, head, tail) + ")"
         if op in (C.MAX_REPEAT, C.MIN_REPEAT):
-            lo, hi, body = av
+            lo, hi, body = cast(_Repeat, av)
             limit = MAX_REPEAT[self.engine]
             if lo > limit or (hi is not C.MAXREPEAT and hi > limit):
                 raise self.refuse(
                     f"a repeat count above {limit}",
                     f"use a count of at most {limit}, or '+' / '*' for any number",
                 )
-            inner = self.seq(body, flags, False, False)
+            inner = self.seq(body.data, flags, False, False)
             if hi is C.MAXREPEAT:
                 count = "*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}"
             else:
@@ -327,7 +347,7 @@ class _Writer:
                 "'\\B' (not a word boundary)",
                 "add '(?a)' for ASCII words" if self.re2 else "test it with 'not' and '\\b'",
             )
-        names = {
+        names: dict[int, str] = {
             C.GROUPREF: "back-references such as \\1",
             C.GROUPREF_EXISTS: "conditional groups (?(1)...)",
             C.ASSERT: "look-ahead or look-behind (?=...) (?<=...)",
@@ -358,10 +378,10 @@ def translate(pattern: str, engine: str, label: str | None = None) -> str:
     flags = parsed.state.flags
     if flags & re.MULTILINE:
         raise writer.refuse("multi-line mode '(?m)'")
-    return writer.seq(list(parsed), flags, True, True)
+    return writer.seq(list(parsed.data), flags, True, True)
 
 
-def char_class(points, engine: str) -> str:
+def char_class(points: Iterable[int], engine: str) -> str:
     """A bracket expression for exactly the given code points, in ``engine``'s syntax."""
     ranges: list[list[int]] = []
     for cp in sorted(set(points)):
@@ -372,7 +392,7 @@ def char_class(points, engine: str) -> str:
     return _Writer(engine, engine, "").ranges(tuple((a, b) for a, b in ranges))
 
 
-def not_char_class(points, engine: str) -> str:
+def not_char_class(points: Iterable[int], engine: str) -> str:
     """A bracket expression for every code point except the given ones."""
     inside = set(points)
     ranges = _complement(tuple((p, p) for p in sorted(inside)))
@@ -390,21 +410,28 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _REPLACEMENT = "\ufffd"
 
 
+class _Matcher(Protocol):
+    """What the evaluator uses of a compiled RE2 pattern (google-re2 has no types)."""
+
+    def search(self, text: str) -> object | None: ...
+
+
 @lru_cache(maxsize=4096)
-def _compiled(pattern: str):
+def _compiled(pattern: str) -> _Matcher:
     import re2
 
     source = translate(pattern, INPROCESS, "the in-process evaluator")
     options = re2.Options()
     options.max_mem = RE2_MAX_MEM
     try:
-        return re2.compile(source, options)
+        matcher: _Matcher = re2.compile(source, options)
     except re2.error as exc:
         raise RegexUnsupported(
             f"the regular expression {pattern!r} is too large to run ({exc})",
             "a pattern too large for RE2",
             "make it smaller: fewer or lower repeat counts, fewer alternatives",
         ) from None
+    return matcher
 
 
 def check(pattern: str) -> None:

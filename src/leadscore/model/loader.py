@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import ModelError, Problem
 from . import accounts, schema
@@ -57,8 +58,8 @@ class _Loader(yaml.SafeLoader):
         self._aliased = 0
         self._sizes: dict[int, int] = {}  # id(node) -> values it expands to, once complete
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)  # refuses an undefined alias
             size = self._sizes.get(id(node))
@@ -124,7 +125,9 @@ class _Marks:
         self.value: dict[Path_, tuple[int, int]] = {}
 
 
-def _build(node: yaml.Node, path: Path_, marks: _Marks, problems: list[Problem], ctor) -> Any:
+def _build(
+    node: yaml.Node, path: Path_, marks: _Marks, problems: list[Problem], ctor: yaml.SafeLoader
+) -> Any:
     marks.value[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -192,9 +195,9 @@ def _locate(data: Any, loc: Path_, marks: _Marks) -> tuple[Path_, tuple[int, int
     path: Path_ = ()
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
             path, node = (*path, part), node[part]
         elif isinstance(part, str) and part in _TAGS:
             continue  # a union tag pydantic adds to the location
@@ -205,7 +208,7 @@ def _locate(data: Any, loc: Path_, marks: _Marks) -> tuple[Path_, tuple[int, int
     return path, mark, True
 
 
-def _friendly(err: dict[str, Any]) -> tuple[str, str | None]:
+def _friendly(err: ErrorDetails) -> tuple[str, str | None]:
     kind, msg, value = err["type"], err["msg"], err.get("input")
     ctx = err.get("ctx") or {}
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
@@ -248,20 +251,18 @@ def problems_from_validation(
         if kind == "crosscheck":
             for path, message, hint in ctx["problems"]:
                 reached, mark, _ = _locate(data, tuple(path), marks)
-                problems.append(
-                    Problem(reached, message, hint, *(mark or (None, None)), source=source)
-                )
+                line, column = mark or (None, None)
+                problems.append(Problem(reached, message, hint, line, column, source=source))
             continue
         if kind == "condition":
             loc = (*loc, *ctx.get("subpath", ()))
         reached, mark, _ = _locate(data, loc, marks)
+        line, column = mark or (None, None)
         if kind == "extra_forbidden":
             key = str(loc[-1])
             close = difflib.get_close_matches(key, sorted(_VOCAB), 1, 0.6)
             hint = f"did you mean {close[0]!r}?" if close else None
-            problems.append(
-                Problem(reached, f"unknown key {key!r}", hint, *(mark or (None, None)), source)
-            )
+            problems.append(Problem(reached, f"unknown key {key!r}", hint, line, column, source))
             continue
         if kind == "missing":
             field = str(loc[-1])
@@ -270,13 +271,14 @@ def problems_from_validation(
                     reached,
                     f"missing required key {field!r}",
                     None,
-                    *(mark or (None, None)),
+                    line,
+                    column,
                     source,
                 )
             )
             continue
         message, hint = _friendly(err)
-        problems.append(Problem(reached, message, hint, *(mark or (None, None)), source))
+        problems.append(Problem(reached, message, hint, line, column, source))
     return _dedupe(problems)
 
 
@@ -394,7 +396,7 @@ def _with_source(p: Problem, source: str | None) -> Problem:
 
 def model_from_data(
     data: Any, marks: _Marks | None = None, source: str | None = None, *, stored: bool = False
-):
+) -> schema.ScoringModel:
     """Validate parsed data into a model. ``stored``: the text is a version the service
     accepted earlier, whose name and ``predicted.model_dir`` are not checked again."""
     marks = marks or _Marks()
@@ -434,7 +436,7 @@ def load_model_text(
 
 
 def load_model(
-    source: str | Path | dict, *, max_bytes: int | None = MAX_MODEL_BYTES
+    source: str | Path | dict[str, Any], *, max_bytes: int | None = MAX_MODEL_BYTES
 ) -> schema.ScoringModel:
     """Load and validate a scoring model from a YAML file path, YAML text or a dict.
 

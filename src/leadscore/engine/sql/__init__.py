@@ -9,22 +9,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from ...model.schema import ScoringModel
 from .base import Source
 from .dialects import get_dialect
 from .query import OUTPUT_FIXED, build_query, group_columns, output_columns, to_sql
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+    from pyspark.sql import SparkSession
+
+    from .postgres import PgConnection
+
+    Connection: TypeAlias = DuckDBPyConnection | str | PgConnection | SparkSession
+    """What ``engine`` reads: a DuckDB connection, a PostgreSQL URL or connection, or a
+    SparkSession."""
+
+_Rows = list[dict[str, Any]]
+
 
 def score_sql(
     models: ScoringModel | Sequence[ScoringModel],
-    con,
+    con: Connection,
     *,
     as_of: datetime | str | None = None,
     as_of_column: str | None = None,
     engine: str = "duckdb",
-    **options,
-):
+    **options: str,
+) -> _Rows:
     """Score every contact; the rows come back as a list of dicts (ScoreResult.row() shape).
 
     ``con`` is a DuckDB connection with ``contacts`` and ``events`` (see
@@ -36,23 +49,31 @@ def score_sql(
 
     when = as_of if as_of is not None else datetime.now(UTC)
     d = get_dialect(engine)
+    # The connection is the kind ``engine`` reads (nothing checks it before it is used).
     if d.name == "duckdb":
-        from .duckdb import score_rows
-    elif d.name == "postgres":
-        from .postgres import score_rows
-    else:
-        from .spark import score_rows
-    return score_rows(models, con, as_of=when, as_of_column=as_of_column, **options)
+        from . import duckdb
+
+        duck = cast("DuckDBPyConnection", con)
+        return duckdb.score_rows(models, duck, as_of=when, as_of_column=as_of_column, **options)
+    if d.name == "postgres":
+        from . import postgres
+
+        pg = cast("str | PgConnection", con)
+        return postgres.score_rows(models, pg, as_of=when, as_of_column=as_of_column, **options)
+    from . import spark
+
+    session = cast("SparkSession", con)
+    return spark.score_rows(models, session, as_of=when, as_of_column=as_of_column, **options)
 
 
 def score_accounts_sql(
     models: ScoringModel | Sequence[ScoringModel],
-    con,
+    con: Connection,
     *,
     as_of: datetime | str | None = None,
     engine: str = "duckdb",
-    **options,
-) -> tuple[list[dict], list[dict]]:
+    **options: str,
+) -> tuple[_Rows, _Rows]:
     """Score contacts and accounts (the ``accounts`` table beside ``contacts`` and
     ``events``): contact rows with their ``account_id``, and account rows."""
     from datetime import UTC
@@ -60,12 +81,20 @@ def score_accounts_sql(
     when = as_of if as_of is not None else datetime.now(UTC)
     d = get_dialect(engine)
     if d.name == "duckdb":
-        from .duckdb import score_account_rows
-    elif d.name == "postgres":
-        from .postgres import score_account_rows
-    else:
-        from .spark import score_account_rows
-    return score_account_rows(models, con, as_of=when, **options)
+        from . import duckdb
+
+        return duckdb.score_account_rows(
+            models, cast("DuckDBPyConnection", con), as_of=when, **options
+        )
+    if d.name == "postgres":
+        from . import postgres
+
+        return postgres.score_account_rows(
+            models, cast("str | PgConnection", con), as_of=when, **options
+        )
+    from . import spark
+
+    return spark.score_account_rows(models, cast("SparkSession", con), as_of=when, **options)
 
 
 __all__ = [

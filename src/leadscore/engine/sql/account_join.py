@@ -32,12 +32,12 @@ def account_values(ctx: CompileContext) -> exp.Select:
     assert join is not None
     acc = ctx.model.account
     groups = set(acc.groups) if acc is not None else set()
-    cols: list[exp.Expression] = [exp.alias_(as_text(src, col("id", "__a")), "__aid", quoted=True)]
+    cols: list[exp.Expr] = [exp.alias_(as_text(src, col("id", "__a")), "__aid", quoted=True)]
     scored = join.scores_table is not None
     for name in join.fields:
         short = name[len(ACCOUNT) :]
         if scored and (short in groups or short in ACCOUNT_SCORES):
-            value: exp.Expression = col(short, "__s")
+            value: exp.Expr = col(short, "__s")
             if short == "excluded":
                 value = case(
                     (exp.Is(this=value, expression=exp.null()), null_text()),
@@ -50,7 +50,7 @@ def account_values(ctx: CompileContext) -> exp.Select:
             value = null_text()
         cols.append(exp.alias_(value, name, quoted=True))
     q = exp.select(*cols).from_(exp.alias_(table_ref(join.accounts_table), "__a", quoted=True))
-    if scored:
+    if join.scores_table is not None:  # scored
         q = q.join(
             exp.alias_(table_ref(join.scores_table), "__s", quoted=True),
             on=col("account_id", "__s").eq(as_text(src, col("id", "__a"))),
@@ -81,7 +81,7 @@ def join_accounts(ctx: CompileContext, select: exp.Select, t: str) -> exp.Select
             this=d.lower(d.trim_ws(d.after_last_at(as_text(src, col(EMAIL_PROPERTY, t))))),
             expression=s(""),
         )
-        on = col("domain", "__dm").eq(domain)
+        on: exp.Expr = col("domain", "__dm").eq(domain)
         if present is not None:
             on = exp.and_(exp.Not(this=exp.paren(present.copy())), on)
         q = q.join(
@@ -89,6 +89,7 @@ def join_accounts(ctx: CompileContext, select: exp.Select, t: str) -> exp.Select
         )
         by_domain = col("account_id", "__dm")
     if explicit is not None and by_domain is not None:
+        assert present is not None  # found with the explicit link
         aid = case((present.copy(), explicit), default=by_domain)
     else:
         aid = explicit or by_domain or null_text()

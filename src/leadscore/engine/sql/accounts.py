@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -53,10 +55,13 @@ from .base import (
     uses_reset,
 )
 from .compiler import build, rule_columns, scores_query, static_points
-from .conditions import Compiler, Unsupported, null_text
+from .conditions import Compiler, Resolver, Unsupported, null_text
 from .dialects import Dialect, case, dbl, get_dialect, n, s
 from .query import OUTPUT_FIXED, output_columns
 from .query import group_columns as contact_groups
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 DOMAINS_TABLE = "__ls_domains"
 ACCOUNT_FIXED = ("total", "grade", "stage", "excluded", "exclusion_reason", "rules_fired")
@@ -75,9 +80,9 @@ class AccountTables:
 class Plan:
     """Temporary tables to create in order, then the two output queries."""
 
-    steps: list[tuple[str, exp.Expression]] = field(default_factory=list)
-    contacts: exp.Expression | None = None
-    accounts: exp.Expression | None = None
+    steps: list[tuple[str, exp.Expr]] = field(default_factory=list)
+    contacts: exp.Query | None = None
+    accounts: exp.Query | None = None
 
     def statements(self, dialect: str, pretty: bool = False) -> list[str]:
         """The SQL to show (``--show-sql``): each step, then the output queries."""
@@ -102,7 +107,7 @@ class AccountRun:
     tables: list[str]
     statements: list[str] = field(default_factory=list)  # the steps, when only shown
 
-    def drop(self, con) -> None:
+    def drop(self, con: DuckDBPyConnection) -> None:
         for name in reversed(self.tables):
             con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
@@ -123,7 +128,7 @@ def account_output_columns(models: Sequence[ScoringModel]) -> list[str]:
     return ["account_id", "model", *account_group_columns(models), *ACCOUNT_FIXED, "contacts"]
 
 
-def index_from_rows(rows: Sequence[tuple], where: str = "accounts") -> AccountIndex:
+def index_from_rows(rows: Sequence[tuple[object, object]], where: str = "accounts") -> AccountIndex:
     """The account index from ``(id, domain)`` rows, refusing empty and repeated ids."""
     ids = [r[0] for r in rows]
     empty = sum(1 for i in ids if i is None or str(i).strip() == "")
@@ -146,11 +151,11 @@ def index_from_rows(rows: Sequence[tuple], where: str = "accounts") -> AccountIn
 # ----------------------------------------------------------------------------- account side
 
 
-def _member_resolver(model: ScoringModel):
+def _member_resolver(model: ScoringModel) -> Resolver:
     """Fields of a contact as roll-ups read them: its scores, else its properties."""
     groups = set(model.groups)
 
-    def resolve(name: str):
+    def resolve(name: str) -> tuple[exp.Expr, str]:
         if name in groups or name == "total":
             return col(name, "__m"), "number"
         if name in ("grade", "stage"):
@@ -164,8 +169,8 @@ def _member_resolver(model: ScoringModel):
     return resolve
 
 
-def _account_resolver(ctx: CompileContext, columns: set[str]):
-    def resolve(name: str):
+def _account_resolver(ctx: CompileContext, columns: set[str]) -> Resolver:
+    def resolve(name: str) -> tuple[exp.Expr, str]:
         if name in columns:
             return as_text(ctx.src, col(name, "a")), "text"
         return null_text(), "text"
@@ -194,9 +199,9 @@ def account_scores(
     member_cond = Compiler(d, _member_resolver(ctx.model))
     columns = set(join.columns)
     resolve = _account_resolver(actx, columns)
-    aggs: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "__contacts", quoted=True)]
+    aggs: list[exp.Expr] = [exp.alias_(exp.Count(this=exp.Star()), "__contacts", quoted=True)]
     tops: list[tuple[str, exp.Select]] = []
-    rule_cols: list[exp.Expression] = [
+    rule_cols: list[exp.Expr] = [
         exp.alias_(as_text(ctx.src, col("id", "a")), "account_id", quoted=True)
     ]
     k = 0
@@ -212,13 +217,13 @@ def account_scores(
             k += 1
     account_cond = Compiler(d, resolve)
     for j, x in enumerate(acc.exclusions):
-        hit = located(actx, ("account", "exclusions", j, "when"), lambda x=x: account_cond(x.when))
+        hit = located(actx, ("account", "exclusions", j, "when"), partial(account_cond, x.when))
         rule_cols.append(exp.alias_(hit, f"__ex{j}", quoted=True))
     rule_cols.append(exp.alias_(exp.Literal.number(ctx.as_of_us), "__asof_us", quoted=True))
     contacts = exp.func("COALESCE", col("__contacts", "__aa"), n(0)) if members else n(0)
     rule_cols.append(exp.alias_(exp.cast(contacts, "bigint"), "contacts", quoted=True))
     r = exp.select(*rule_cols).from_(exp.alias_(table_ref(join.accounts), "a", quoted=True))
-    ctes: list[tuple[str, exp.Expression]] = []
+    ctes: list[tuple[str, exp.Expr]] = []
     if members is not None:
         m = (
             exp.select("*")
@@ -248,14 +253,27 @@ def account_scores(
     return scores_query(actx, group_columns, ctes)
 
 
-def _filtered(agg: exp.Expression, cond: exp.Expression) -> exp.Expression:
+def _filtered(agg: exp.Expr, cond: exp.Expr) -> exp.Expr:
     return exp.Filter(this=agg, expression=exp.Where(this=cond))
 
 
-def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, tops):
-    """A roll-up's (points, fired) over the aggregates it adds to ``aggs`` / ``tops``."""
+def _rollup(
+    ctx: CompileContext,
+    rule: RollupRule,
+    k: int,
+    where: tuple[str | int, ...],
+    member_cond: Compiler,
+    members: str | None,
+    aggs: list[exp.Expr],
+    tops: list[tuple[str, exp.Select]],
+) -> tuple[exp.Expr, exp.Expr]:
+    """A roll-up's (points, fired) over the aggregates it adds to ``aggs`` / ``tops``.
+
+    Its shape was checked on load: ``roles`` and ``count`` have points, the others ``of``.
+    """
     if members is None:  # provisional: no contacts yet
         return dbl(0.0), exp.false()
+    counted: exp.Expr
     try:
         counted = member_cond(rule.where) if rule.where is not None else exp.true()
     except Unsupported as exc:
@@ -264,14 +282,18 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
         counted = exp.and_(exp.Not(this=col("excluded", "__m")), exp.paren(counted))
     agg = rule.rollup
 
-    def got(name: str, default: exp.Expression) -> exp.Expression:
+    def got(name: str, default: exp.Expr) -> exp.Expr:
         return exp.func("COALESCE", col(name, "__aa"), default)
 
     aggs.append(
         exp.alias_(_filtered(exp.Count(this=exp.Star()), counted.copy()), f"__n{k}", quoted=True)
     )
     count = got(f"__n{k}", n(0))
+    fired: exp.Expr
+    raw: exp.Expr
+    points = rule.points
     if agg == "roles":
+        assert points is not None
         covered = []
         for i, (role, cond) in enumerate((rule.roles or {}).items()):
             try:
@@ -291,18 +313,21 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
                 )
             )
             covered.append(case((got(name, n(0)) > 0, n(1)), default=n(0)))
-        total = covered[0]
+        total: exp.Expr = covered[0]
         for c in covered[1:]:
             total = exp.Add(this=total, expression=c)
         fired = exp.paren(total) >= n(rule.roles_needed)
-        return case((fired, dbl(rule.points)), default=dbl(0.0)), fired.copy()
+        return case((fired, dbl(points)), default=dbl(0.0)), fired.copy()
     if agg == "count":
+        assert points is not None
         if rule.at_least is not None:
             fired = count >= n(rule.at_least)
-            return case((fired, dbl(rule.points)), default=dbl(0.0)), fired.copy()
-        raw = exp.Mul(this=dbl(rule.points), expression=exp.cast(count, "double"))
+            return case((fired, dbl(points)), default=dbl(0.0)), fired.copy()
+        raw = exp.Mul(this=dbl(points), expression=exp.cast(count, "double"))
         return _capped(raw, rule.max_points, count.copy())
-    value = col(rule.of, "__m")
+    of = rule.of
+    assert of is not None
+    value = col(of, "__m")
     if agg == "sum":
         aggs.append(
             exp.alias_(_filtered(exp.Sum(this=value), counted.copy()), f"__s{k}", quoted=True)
@@ -352,7 +377,7 @@ def _rollup(ctx, rule: RollupRule, k: int, where, member_cond, members, aggs, to
     return _capped(raw, rule.max_points, count.copy())
 
 
-def _capped(raw: exp.Expression, cap: float | None, count: exp.Expression):
+def _capped(raw: exp.Expr, cap: float | None, count: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
     value = raw
     if cap is not None:
         value = case(
@@ -452,8 +477,12 @@ def _recomputed_fields(ctx: CompileContext, rules: frozenset[str]) -> tuple[str,
 
 
 def _second_pass(
-    ctx: CompileContext, join: AccountJoin, scores_table: str, rules_table: str, group_columns
-):
+    ctx: CompileContext,
+    join: AccountJoin,
+    scores_table: str,
+    rules_table: str,
+    group_columns: list[str],
+) -> exp.Select:
     """The contacts again from the stored rule points, the rules reading account scores
     recomputed with the final account scores."""
     model = ctx.model
@@ -534,14 +563,16 @@ def build_plan(
         for i, m in enumerate(models)
     ]
     out = Plan(steps=[step for p in plans for step in p.steps])
-    out.contacts = _union([p.contacts for p in plans], "contact_id")
+    contacts = [p.contacts for p in plans if p.contacts is not None]
+    assert len(contacts) == len(plans)  # every model's plan ends with its contacts query
+    out.contacts = _union(contacts, "contact_id")
     scored = [p.accounts for p in plans if p.accounts is not None]
     out.accounts = _union(scored, "account_id") if scored else None
     return out
 
 
-def _union(parts: list[exp.Expression], key: str) -> exp.Expression:
-    union: exp.Expression = exp.select("*").from_(parts[0].subquery("__u0"))
+def _union(parts: list[exp.Query], key: str) -> exp.Select:
+    union: exp.Query = exp.select("*").from_(parts[0].subquery("__u0"))
     for i, p in enumerate(parts[1:], start=1):
         union = exp.union(union, exp.select("*").from_(p.subquery(f"__u{i}")), distinct=False)
     return exp.select("*").from_(union.subquery("__all")).order_by(col(key), col("model"))

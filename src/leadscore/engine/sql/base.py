@@ -3,13 +3,16 @@ references, record access and times."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlglot import exp
 
 from ...errors import ModelError, Problem
 from ...model.accounts import ACCOUNT, AccountScoring
+from ...model.conditions import Condition
 from ...model.schema import (
     CompletenessRule,
     EventRule,
@@ -19,9 +22,10 @@ from ...model.schema import (
     ScoringModel,
 )
 from .. import values as V
-from .conditions import Unsupported, null_text
+from .conditions import Resolver, Unsupported, null_text
 from .dialects import TIME_BODY, Dialect, case, coalesce_false, n, s
 
+T = TypeVar("T")
 EVENT_CORE_FIELDS = ("ts", "id", "event_id", "contact_id")  # never attributes (inprocess.to_event)
 
 
@@ -67,7 +71,8 @@ class CompileContext:
     src: Source
     as_of_us: int
     as_of_column: str | None
-    conds: dict[str, tuple[str, object]] = field(default_factory=dict)  # json → (column, cond)
+    # a condition's JSON → (its column, the condition)
+    conds: dict[str, tuple[str, Condition | None]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     accounts: AccountJoin | None = None  # contacts read their account's fields
     carry: tuple[str, ...] = ()  # contacts CTE columns kept to the final select
@@ -95,7 +100,7 @@ def table_ref(name: str) -> exp.Table:
     return exp.Table(this=ident(parts[-1]), db=ident(parts[-2]))
 
 
-def as_of_micros(when: datetime) -> int:
+def as_of_micros(when: datetime | str) -> int:
     when = V.timestamp(when)
     return (when - datetime(1970, 1, 1, tzinfo=when.tzinfo)) // _US_DELTA
 
@@ -103,7 +108,7 @@ def as_of_micros(when: datetime) -> int:
 _US_DELTA = timedelta(microseconds=1)
 
 
-def parse_time_us(d: Dialect, x: exp.Expression) -> exp.Expression:
+def parse_time_us(d: Dialect, x: exp.Expr) -> exp.Expr:
     """Text → microseconds since the epoch, NULL when missing or not a time we read.
 
     The text is brought to one form every engine reads the same way:
@@ -138,7 +143,7 @@ def engine_hint(d: Dialect) -> str:
     return f"change the model or score with another engine than {d.label} (e.g. --engine inprocess)"
 
 
-def located(ctx: CompileContext, where: tuple, fn):
+def located(ctx: CompileContext, where: tuple[str | int, ...], fn: Callable[[], T]) -> T:
     try:
         return fn()
     except Unsupported as exc:
@@ -148,15 +153,15 @@ def located(ctx: CompileContext, where: tuple, fn):
 # ----------------------------------------------------------------------------- record access
 
 
-def as_text(src: Source, e: exp.Expression) -> exp.Expression:
+def as_text(src: Source, e: exp.Expr) -> exp.Expr:
     return exp.cast(e, "varchar") if src.cast_text else e
 
 
-def contact_resolver(ctx: CompileContext, table: str | None = None):
+def contact_resolver(ctx: CompileContext, table: str | None = None) -> Resolver:
     columns = set(ctx.src.contact_columns)
     join = ctx.accounts
 
-    def resolve(name: str):
+    def resolve(name: str) -> tuple[exp.Expr, str]:
         if join is not None and name.startswith(ACCOUNT):
             if name in join.fields:  # a contact's own 'account.x' column is not read then
                 return col(name, table), join.fields[name]
@@ -170,10 +175,10 @@ def _prop(name: str) -> str:
     return "contact_id" if name == "id" else name
 
 
-def event_resolver(ctx: CompileContext, table: str | None = None):
+def event_resolver(ctx: CompileContext, table: str | None = None) -> Resolver:
     columns = set(ctx.src.event_columns)
 
-    def resolve(name: str):
+    def resolve(name: str) -> tuple[exp.Expr, str]:
         if name in EVENT_CORE_FIELDS or name not in columns:
             return null_text(), "text"
         return as_text(ctx.src, col(name, table)), "text"
@@ -214,14 +219,14 @@ def uses_reset(model: ScoringModel) -> bool:
     )
 
 
-def cond_column(ctx: CompileContext, cond) -> str:
+def cond_column(ctx: CompileContext, cond: Condition | None) -> str:
     key = cond.model_dump_json() if cond is not None else "null"
     if key not in ctx.conds:
         ctx.conds[key] = (f"__k{len(ctx.conds)}", cond)
     return ctx.conds[key][0]
 
 
-def as_of_value(ctx: CompileContext, per_row: bool = True) -> exp.Expression:
+def as_of_value(ctx: CompileContext, per_row: bool = True) -> exp.Expr:
     if ctx.as_of_column is not None or (uses_reset(ctx.model) and per_row):
         return col("__asof_us")
     return exp.Literal.number(ctx.as_of_us)

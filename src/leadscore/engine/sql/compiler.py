@@ -19,13 +19,16 @@ Shape of the query (each step a CTE):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from sqlglot import exp
 
 from ...errors import ModelError, Problem
+from ...model.accounts import AccountExclusion
 from ...model.schema import (
     CompletenessRule,
     EventRule,
+    Exclusion,
     FrequencyRule,
     InactivityRule,
     PropertyRule,
@@ -47,9 +50,10 @@ from .base import (
     table_ref,
     uses_reset,
 )
-from .conditions import Compiler, Unsupported, Values, null_text
+from .conditions import Compiler, Resolver, Unsupported, Values, null_text
 from .dialects import Dialect, case, coalesce_false, dbl, n, s
 from .events import (
+    EventRules,
     aggregates,
     event_points,
     events_cte,
@@ -91,12 +95,15 @@ def compile_model(
         raise ModelError([Problem(("groups",), str(exc), engine_hint(d))]) from None
 
 
+_JOINED_CONTACTS = "__ct"  # the contacts table's alias when accounts are joined
+
+
 def _contacts_cte(ctx: CompileContext, cfields: list[str], reset: bool) -> exp.Select:
     """``__c``: each contact's id, the properties the rules read, its as-of time, its
     lifecycle bound and, when accounts are joined, its account's fields."""
     d, src, model = ctx.d, ctx.src, ctx.model
-    t = "__ct" if ctx.accounts is not None else None
-    asof = exp.Literal.number(ctx.as_of_us)
+    t = _JOINED_CONTACTS if ctx.accounts is not None else None
+    asof: exp.Expr = exp.Literal.number(ctx.as_of_us)
     if ctx.as_of_column is not None:
         own = parse_time_us(d, as_text(src, col(ctx.as_of_column, t)))
         asof = exp.func("COALESCE", own, asof)
@@ -115,7 +122,7 @@ def _contacts_cte(ctx: CompileContext, cfields: list[str], reset: bool) -> exp.S
         c_cols.append(exp.alias_(bound, "__entered_us", quoted=True))
     if ctx.accounts is None:
         return exp.select(*c_cols).from_(table_ref(src.contacts_table))
-    return join_accounts(ctx, exp.select(*c_cols), t)
+    return join_accounts(ctx, exp.select(*c_cols), _JOINED_CONTACTS)
 
 
 def build(
@@ -128,7 +135,7 @@ def build(
     cfields = contact_fields(ctx)
 
     # 1. contacts
-    ctes: list[tuple[str, exp.Expression]] = [("__c", _contacts_cte(ctx, cfields, reset))]
+    ctes: list[tuple[str, exp.Expr]] = [("__c", _contacts_cte(ctx, cfields, reset))]
 
     event_rules = [
         (g, r)
@@ -139,7 +146,7 @@ def build(
     has_event_work = src.has_events and (event_rules or ev_exclusions)
 
     limited: list[tuple[int, str, EventRule]] = []
-    agg_cols: list[exp.Expression] = []
+    agg_cols: list[exp.Expr] = []
     if has_event_work:
         register_conditions(ctx, event_rules, ev_exclusions)
         ctes.append(("__m", events_cte(ctx, event_rules, per_contact or reset, reset)))
@@ -187,14 +194,14 @@ def build(
     return scores_query(ctx, group_columns, ctes)
 
 
-def with_ctes(final: exp.Select, ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
+def with_ctes(final: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
     for name, query in ctes:
         final = final.with_(name, as_=query, copy=False)
     return final
 
 
 def scores_query(
-    ctx: CompileContext, group_columns: list[str], ctes: list[tuple[str, exp.Expression]]
+    ctx: CompileContext, group_columns: list[str], ctes: list[tuple[str, exp.Expr]]
 ) -> exp.Select:
     """After ``ctes`` (ending with the rules CTE ``__r``), the scores: groups, total and
     grade, then the stage."""
@@ -203,8 +210,12 @@ def scores_query(
 
 
 def rule_columns(
-    ctx: CompileContext, event_rules, ev_exclusions, reset, keep: frozenset[str] | None = None
-) -> list[exp.Expression]:
+    ctx: CompileContext,
+    event_rules: EventRules,
+    ev_exclusions: Sequence[Exclusion],
+    reset: bool,
+    keep: frozenset[str] | None = None,
+) -> list[exp.Expr]:
     """Each rule's points ``__p<k>`` and fired flag ``__f<k>``, each exclusion's ``__ex<j>``.
 
     With ``keep`` (rule names), the rules not named are read as computed already, from
@@ -213,7 +224,7 @@ def rule_columns(
     d, model = ctx.d, ctx.model
     resolve = contact_resolver(ctx, "c")
     contact_cond = Compiler(d, resolve)
-    out: list[exp.Expression] = [col("contact_id", "c")]
+    out: list[exp.Expr] = [col("contact_id", "c")]
     event_index = {id(r): i for i, (_, r) in enumerate(event_rules)}
     limited = {id(r) for _, r in event_rules if isinstance(r, EventRule) and r.limit is not None}
     k = 0
@@ -234,10 +245,11 @@ def rule_columns(
             out.append(exp.alias_(case((fired, n(1)), default=n(0)), f"__f{k}", quoted=True))
             k += 1
     for j, x in enumerate(model.exclusions):
+        hit: exp.Expr
         if keep is not None and x.name not in keep:
             hit = col(f"__ex{j}", "c")
         elif x.when is not None:
-            hit = located(ctx, ("exclusions", j, "when"), lambda x=x: contact_cond(x.when))
+            hit = located(ctx, ("exclusions", j, "when"), partial(contact_cond, x.when))
         else:
             j_on = [y for y in model.exclusions if y.on is not None].index(x)
             hit = coalesce_false(col(f"__x{j_on}", "a") > 0) if ctx.src.has_events else exp.false()
@@ -248,8 +260,11 @@ def rule_columns(
 
 
 def static_points(
-    ctx: CompileContext, rule, where: tuple, resolve
-) -> tuple[exp.Expression, exp.Expression]:
+    ctx: CompileContext,
+    rule: PropertyRule | CompletenessRule,
+    where: tuple[str | int, ...],
+    resolve: Resolver,
+) -> tuple[exp.Expr, exp.Expr]:
     """A property or completeness rule over one record: (points, fired)."""
     cond_of = Compiler(ctx.d, resolve)
     if isinstance(rule, CompletenessRule):
@@ -258,14 +273,14 @@ def static_points(
             case((exp.paren(values.present(resolve(p)[0])), n(1)), default=n(0))
             for p in rule.properties
         ]
-        count = filled[0]
+        count: exp.Expr = filled[0]
         for f in filled[1:]:
             count = exp.Add(this=count, expression=f)
-        pts = exp.Mul(this=dbl(rule.points), expression=exp.paren(count))
+        pts: exp.Expr = exp.Mul(this=dbl(rule.points), expression=exp.paren(count))
         return pts, exp.paren(count.copy()) > 0
     if rule.cases:
         conds = [
-            located(ctx, (*where, "cases", ci, "when"), lambda c=c: cond_of(c.when))
+            located(ctx, (*where, "cases", ci, "when"), partial(cond_of, c.when))
             for ci, c in enumerate(rule.cases)
         ]
         pts = case(
@@ -274,11 +289,13 @@ def static_points(
         )
         fired = exp.or_(*[cd.copy() for cd in conds]) if not rule.otherwise else exp.true()
         return pts, fired
-    cond = located(ctx, (*where, "when"), lambda: cond_of(rule.when))
-    return case((cond, dbl(rule.points)), default=dbl(0.0)), cond.copy()
+    points = rule.points
+    assert points is not None  # a rule without cases has when and points (checked on load)
+    cond = located(ctx, (*where, "when"), partial(cond_of, rule.when))
+    return case((cond, dbl(points)), default=dbl(0.0)), cond.copy()
 
 
-def _sum(terms: list[exp.Expression]) -> exp.Expression:
+def _sum(terms: list[exp.Expr]) -> exp.Expr:
     if not terms:
         return dbl(0.0)
     out = terms[0]
@@ -289,11 +306,12 @@ def _sum(terms: list[exp.Expression]) -> exp.Expression:
 
 def _groups_cte(ctx: CompileContext) -> exp.Select:
     model = ctx.spine
-    out: list[exp.Expression] = [col(ctx.key), col("__asof_us"), *map(col, ctx.carry)]
+    out: list[exp.Expr] = [col(ctx.key), col("__asof_us"), *map(col, ctx.carry)]
     k = 0
-    fired: list[exp.Expression] = []
+    fired: list[exp.Expr] = []
     for gname, group in model.groups.items():
-        terms, weights = [], []
+        terms: list[exp.Expr] = []
+        weights: list[float] = []
         for rule in group.rules:
             p = col(f"__p{k}")
             fired.append(col(f"__f{k}"))
@@ -317,7 +335,7 @@ def _groups_cte(ctx: CompileContext) -> exp.Select:
     return exp.select(*out).from_("__r")
 
 
-def _int_sum(terms: list[exp.Expression]) -> exp.Expression:
+def _int_sum(terms: list[exp.Expr]) -> exp.Expr:
     if not terms:
         return n(0)
     out = terms[0]
@@ -349,9 +367,10 @@ def _total_cte(ctx: CompileContext) -> exp.Select:
         col("__fired"),
     ]
     if exs:
+        exclusions: Sequence[Exclusion | AccountExclusion] = model.exclusions
         parts = [
             case((e.copy(), s("; " + x.name)), default=s(""))
-            for e, x in zip(exs, model.exclusions, strict=True)
+            for e, x in zip(exs, exclusions, strict=True)
         ]
         reason = parts[0]
         for p in parts[1:]:
@@ -376,7 +395,7 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
     model = ctx.spine
     scores = {g: col(f"g_{g}") for g in model.groups}
 
-    def resolve(name: str):
+    def resolve(name: str) -> tuple[exp.Expr, str]:
         if name == "grade":
             return col("grade"), "text"
         if name == "total":
@@ -384,9 +403,9 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
         return scores[name].copy(), "number"
 
     compile_score = Compiler(ctx.d, resolve)
-    whens = []
+    whens: list[tuple[exp.Expr, exp.Expr]] = []
     for i, th in enumerate(model.thresholds):
-        cond = located(ctx, ("thresholds", i, "when"), lambda th=th: compile_score(th.when))
+        cond = located(ctx, ("thresholds", i, "when"), partial(compile_score, th.when))
         whens.append((exp.paren(cond), s(th.stage)))
     default = s(model.default_stage) if model.default_stage is not None else null_text()
     stage = case(*whens, default=default) if whens else default

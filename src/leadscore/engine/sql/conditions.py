@@ -4,22 +4,26 @@ aggregate filters behave as in Python."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 from sqlglot import exp
 
-from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate
+from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate, Scalar
 from .. import values as V
 from ..folding import fold
 from ..regex import RegexUnsupported, translate
 from .dialects import NUMBER_BODY, Dialect, case, coalesce_false, dbl, s
+
+Resolver = Callable[[str], tuple[exp.Expr, str]]
+"""A field name → (its expression, its kind: ``text``, ``number`` or ``maybe_number``)."""
 
 
 class Unsupported(ValueError):
     """A model construct this engine cannot run with the reference meaning."""
 
 
-def null_text() -> exp.Expression:
+def null_text() -> exp.Expr:
     return exp.cast(exp.null(), "varchar")
 
 
@@ -29,14 +33,14 @@ class Values:
     def __init__(self, dialect: Dialect):
         self.d = dialect
 
-    def missing(self, x: exp.Expression) -> exp.Expression:
+    def missing(self, x: exp.Expr) -> exp.Expr:
         return exp.Not(this=self.present(x))
 
-    def present(self, x: exp.Expression) -> exp.Expression:
+    def present(self, x: exp.Expr) -> exp.Expr:
         """Not NULL and not blank: some character that str.strip() keeps."""
         return coalesce_false(self.d.regex(x.copy(), self.d.non_ws()))
 
-    def number(self, x: exp.Expression) -> exp.Expression:
+    def number(self, x: exp.Expr) -> exp.Expr:
         ws = self.d.ws()
         body = f"{ws}*(?:{NUMBER_BODY}){ws}*"
         return case(
@@ -46,7 +50,7 @@ class Values:
             )
         )
 
-    def equals(self, x: exp.Expression, literal) -> exp.Expression:
+    def equals(self, x: exp.Expr, literal: Scalar) -> exp.Expr:
         if isinstance(literal, bool):
             words = V.TRUE_WORDS if literal else V.FALSE_WORDS
             ws = self.d.ws()
@@ -58,7 +62,7 @@ class Values:
             return exp.false()  # a present value is never blank
         return coalesce_false(self.d.fold(x.copy(), [literal]).eq(s(fold(literal))))
 
-    def any_equals(self, x: exp.Expression, literals) -> exp.Expression:
+    def any_equals(self, x: exp.Expr, literals: Sequence[Scalar]) -> exp.Expr:
         raw = [v for v in literals if isinstance(v, str) and v.strip()]
         texts = sorted({fold(v) for v in raw})
         parts = [self.equals(x, v) for v in literals if not isinstance(v, str)]
@@ -69,7 +73,7 @@ class Values:
             return exp.false()
         return exp.or_(*parts) if len(parts) > 1 else parts[0]
 
-    def text_test(self, x: exp.Expression, op: str, value: str, label: str) -> exp.Expression:
+    def text_test(self, x: exp.Expr, op: str, value: str, label: str) -> exp.Expr:
         if op == "matches":
             try:
                 pattern = translate(value, self.d.name, label)
@@ -78,6 +82,7 @@ class Values:
             return exp.and_(self.present(x), coalesce_false(self.d.regex(x.copy(), pattern)))
         needle = fold(value)
         low = self.d.fold(x.copy(), [value])
+        test: exp.Expr
         if op == "contains":
             test = exp.StrPosition(this=low, substr=s(needle)) > 0
         elif op == "starts_with":
@@ -93,13 +98,13 @@ class Values:
 class Compiler:
     """Compile conditions over one kind of record (contact, event or score)."""
 
-    def __init__(self, dialect: Dialect, resolve: Callable[[str], tuple[exp.Expression, str]]):
+    def __init__(self, dialect: Dialect, resolve: Resolver):
         """``resolve(field)`` gives (expression, kind) with kind 'text' or 'number'."""
         self.d = dialect
         self.v = Values(dialect)
         self.resolve = resolve
 
-    def __call__(self, cond: Condition | None) -> exp.Expression:
+    def __call__(self, cond: Condition | None) -> exp.Expr:
         if cond is None:
             return exp.true()
         if isinstance(cond, Predicate):
@@ -117,33 +122,37 @@ class Compiler:
             return exp.Not(this=exp.paren(self(cond.item)))
         raise TypeError(f"not a condition: {cond!r}")
 
-    def predicate(self, p: Predicate, x: exp.Expression) -> exp.Expression:
+    def predicate(self, p: Predicate, x: exp.Expr) -> exp.Expr:
+        # Each operator has its kind of value (see model.conditions._predicate).
         op, v = p.op, self.v
         if op == "missing":
             return exp.paren(v.missing(x))
         if op == "exists":
             return exp.paren(v.present(x))
         if op == "eq":
-            return v.equals(x, p.value)
+            return v.equals(x, cast(Scalar, p.value))
         if op == "ne":
-            return exp.Not(this=v.equals(x, p.value))
+            return exp.Not(this=v.equals(x, cast(Scalar, p.value)))
         if op == "in":
-            return exp.paren(v.any_equals(x, p.value))
+            return exp.paren(v.any_equals(x, cast(tuple[Scalar, ...], p.value)))
         if op == "not_in":
-            return exp.Not(this=exp.paren(v.any_equals(x, p.value)))
+            return exp.Not(this=exp.paren(v.any_equals(x, cast(tuple[Scalar, ...], p.value))))
         if op in ("gt", "gte", "lt", "lte", "between"):
             return self._compare(op, v.number(x), p.value)
-        return v.text_test(x, op, p.value, self.d.label)
+        return v.text_test(x, op, cast(str, p.value), self.d.label)
 
-    def _compare(self, op: str, num: exp.Expression, value) -> exp.Expression:
+    def _compare(self, op: str, num: exp.Expr, value: object) -> exp.Expr:
+        """``value``: [low, high] for ``between``, else a number."""
+        test: exp.Expr
         if op == "between":
-            test = exp.Between(this=num, low=dbl(value[0]), high=dbl(value[1]))
+            bounds = cast(tuple[float, float], value)
+            test = exp.Between(this=num, low=dbl(bounds[0]), high=dbl(bounds[1]))
         else:
             cls = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
-            test = cls(this=num, expression=dbl(value))
+            test = cls(this=num, expression=dbl(cast(float, value)))
         return coalesce_false(test)
 
-    def numeric(self, p: Predicate, x: exp.Expression) -> exp.Expression:
+    def numeric(self, p: Predicate, x: exp.Expr) -> exp.Expr:
         """A score (a finite number, never missing): only numeric tests make sense."""
         op, value = p.op, p.value
         if op == "missing":
@@ -160,14 +169,16 @@ class Compiler:
                     f"({items!r})"
                 )
             nums = [i for i in items if not isinstance(i, bool)]  # true/false never equal a score
-            test = exp.or_(*[x.copy().eq(dbl(i)) for i in nums]) if nums else exp.false()
+            test = (
+                exp.or_(*[x.copy().eq(dbl(cast(float, i))) for i in nums]) if nums else exp.false()
+            )
             return exp.Not(this=exp.paren(test)) if op in ("ne", "not_in") else exp.paren(test)
         raise Unsupported(
             f"the score {p.field!r} is a number: '{op}' tests text; use gt, gte, lt, lte, "
             "between or eq with a number"
         )
 
-    def maybe_numeric(self, p: Predicate, x: exp.Expression) -> exp.Expression:
+    def maybe_numeric(self, p: Predicate, x: exp.Expr) -> exp.Expr:
         """A score that is NULL where it does not apply (an account score of a contact
         with no account): missing then, and every test two-valued as in Python."""
         op = p.op
@@ -177,10 +188,11 @@ class Compiler:
             return exp.Not(this=exp.paren(exp.Is(this=x, expression=exp.null())))
         if op not in ("eq", "ne", "in", "not_in"):
             return self.numeric(p, x)  # comparisons are already false for NULL
-        equal = self.numeric(Predicate(field=p.field, op="in", value=_items(p.value)), x)
+        value = cast(Scalar | tuple[Scalar, ...], p.value)  # eq, ne: a value; in, not_in: a list
+        equal = self.numeric(Predicate(field=p.field, op="in", value=_items(value)), x)
         equal = coalesce_false(equal)
         return exp.Not(this=equal) if op in ("ne", "not_in") else equal
 
 
-def _items(value) -> tuple:
+def _items(value: Scalar | tuple[Scalar, ...]) -> tuple[Scalar, ...]:
     return value if isinstance(value, tuple) else (value,)

@@ -8,6 +8,7 @@ reading numbers and times), the difference is spelled out here once.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -32,27 +33,27 @@ US = 1_000_000
 DAY_US = 86_400 * US
 
 
-def s(value: str) -> exp.Expression:
+def s(value: str) -> exp.Expr:
     return exp.Literal.string(value)
 
 
-def n(value: int) -> exp.Expression:
+def n(value: int) -> exp.Expr:
     return exp.Literal.number(int(value))
 
 
-def dbl(value: float) -> exp.Expression:
+def dbl(value: float) -> exp.Expr:
     """A DOUBLE literal (a bare 0.5 is DECIMAL on DuckDB and PostgreSQL)."""
     return exp.cast(s(repr(float(value))), exp.DataType.build("double"))
 
 
-def case(*whens: tuple[exp.Expression, exp.Expression], default=None) -> exp.Expression:
+def case(*whens: tuple[exp.Expr, exp.Expr], default: exp.Expr | None = None) -> exp.Expr:
     out = exp.Case()
     for cond, value in whens:
         out = out.when(cond, value)
     return out.else_(default) if default is not None else out
 
 
-def coalesce_false(e: exp.Expression) -> exp.Expression:
+def coalesce_false(e: exp.Expr) -> exp.Expr:
     return exp.func("COALESCE", e, exp.false())
 
 
@@ -83,10 +84,10 @@ class Dialect:
     label: str  # what users call it
     supports_word_boundary: bool = True
 
-    def lower(self, e: exp.Expression) -> exp.Expression:
+    def lower(self, e: exp.Expr) -> exp.Expr:
         return exp.Lower(this=e)
 
-    def fold(self, e: exp.Expression, literals) -> exp.Expression:
+    def fold(self, e: exp.Expr, literals: Iterable[str]) -> exp.Expr:
         """``e`` case folded as far as comparing it with the folded ``literals`` needs
         (see :func:`leadscore.engine.folding.pairs_for`): every engine's TRANSLATE
         maps code points one to one, where LOWER differs from engine to engine."""
@@ -97,14 +98,14 @@ class Dialect:
             return e
         return exp.Anonymous(this="TRANSLATE", expressions=[e, s(src), s(dst)])
 
-    def trim_ws(self, e: exp.Expression) -> exp.Expression:
+    def trim_ws(self, e: exp.Expr) -> exp.Expr:
         return exp.Trim(this=e, expression=s(WHITESPACE))
 
-    def regex(self, e: exp.Expression, pattern: str) -> exp.Expression:
+    def regex(self, e: exp.Expr, pattern: str) -> exp.Expr:
         """True when ``pattern`` (already in this engine's syntax) is found in ``e``."""
         return exp.RegexpLike(this=e, expression=s(pattern))
 
-    def full_match(self, e: exp.Expression, body: str) -> exp.Expression:
+    def full_match(self, e: exp.Expr, body: str) -> exp.Expr:
         """True when all of ``e`` matches ``body`` (this engine's syntax)."""
         end = "\\Z" if self.name == "postgres" else "\\z"
         return self.regex(e, f"^(?:{body}){end}")
@@ -116,32 +117,32 @@ class Dialect:
     def non_ws(self) -> str:
         return _not_class(WHITESPACE, self.name)
 
-    def word_forms(self, words) -> str:
+    def word_forms(self, words: Iterable[str]) -> str:
         """``words`` as a pattern matching any text equal to one of them ignoring case."""
         return "|".join("".join(_fold_class(ch, self.name) for ch in w) for w in sorted(words))
 
-    def epoch_us(self, ts: exp.Expression) -> exp.Expression:
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
         raise NotImplementedError
 
-    def after_last_at(self, e: exp.Expression) -> exp.Expression:
+    def after_last_at(self, e: exp.Expr) -> exp.Expr:
         """The text after the last ``@`` (empty or NULL when there is none)."""
         return exp.RegexpExtract(this=e, expression=s("@([^@]*)$"), group=n(1))
 
-    def try_double(self, text: exp.Expression) -> exp.Expression:
+    def try_double(self, text: exp.Expr) -> exp.Expr:
         """Text already known to match NUMBER_BODY → DOUBLE, or NULL when not finite."""
         raw = exp.TryCast(this=text, to=exp.DataType.build("double"), safe=True)
         return case((exp.Abs(this=raw) <= dbl(sys.float_info.max), raw))
 
-    def try_timestamp_us(self, text: exp.Expression) -> exp.Expression:
+    def try_timestamp_us(self, text: exp.Expr) -> exp.Expr:
         """Text known to match TIME_BODY → microseconds since the epoch (NULL: no such day)."""
         return self.epoch_us(
             exp.TryCast(this=text, to=exp.DataType.build("timestamptz"), safe=True)
         )
 
-    def floor_div(self, a: exp.Expression, b: int) -> exp.Expression:
+    def floor_div(self, a: exp.Expr, b: int) -> exp.Expr:
         return exp.Floor(this=exp.Div(this=exp.cast(a, "double"), expression=dbl(b)))
 
-    def half(self, x: exp.Expression) -> exp.Expression:
+    def half(self, x: exp.Expr) -> exp.Expr:
         """0.5 ** x (x ≥ 0), as Python computes it."""
         return exp.Pow(this=dbl(0.5), expression=x)
 
@@ -150,7 +151,7 @@ class Dialect:
 
 
 class DuckDB(Dialect):
-    def fold(self, e, literals):
+    def fold(self, e: exp.Expr, literals: Iterable[str]) -> exp.Expr:
         translated = super().fold(e, literals)
         if translated is e:
             return e
@@ -161,36 +162,36 @@ class DuckDB(Dialect):
         )
         return case((one_byte_each, exp.Lower(this=e.copy())), default=translated)
 
-    def epoch_us(self, ts):
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="EPOCH_US", expressions=[ts])
 
-    def regex(self, e, pattern):
+    def regex(self, e: exp.Expr, pattern: str) -> exp.Expr:
         return exp.Anonymous(this="REGEXP_MATCHES", expressions=[e, s(pattern)])
 
-    def full_match(self, e, body):
+    def full_match(self, e: exp.Expr, body: str) -> exp.Expr:
         return exp.Anonymous(this="REGEXP_FULL_MATCH", expressions=[e, s(body)])
 
 
 class Postgres(Dialect):
     """PostgreSQL ≥ 14: ICU for lower-casing (as Python does), no try-cast."""
 
-    def lower(self, e):
+    def lower(self, e: exp.Expr) -> exp.Expr:
         return exp.Lower(
             this=exp.Collate(this=e, expression=exp.Identifier(this="und-x-icu", quoted=True))
         )
 
-    def trim_ws(self, e):
+    def trim_ws(self, e: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="BTRIM", expressions=[e, s(WHITESPACE)])
 
-    def after_last_at(self, e):
+    def after_last_at(self, e: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="SUBSTRING", expressions=[e, s("@([^@]*)$")])
 
-    def epoch_us(self, ts):
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
         # EXTRACT(EPOCH ...) is an exact numeric since PostgreSQL 14.
         micros = exp.Mul(this=exp.Extract(this=exp.var("EPOCH"), expression=ts), expression=n(US))
         return exp.cast(micros, "bigint")
 
-    def try_double(self, text):
+    def try_double(self, text: exp.Expr) -> exp.Expr:
         # No try-cast: decide overflow and underflow on the exact numeric value first.
         # Exponents of four or more digits are out of NUMERIC's range: decided by sign.
         big_exp = exp.RegexpLike(this=text, expression=s(r"[eE]\+?[0-9]{4,}$"))
@@ -207,7 +208,7 @@ class Postgres(Dialect):
             default=exp.cast(text, exp.DataType.build("double")),
         )
 
-    def try_timestamp_us(self, text):
+    def try_timestamp_us(self, text: exp.Expr) -> exp.Expr:
         # No try-cast: check the calendar day first (TIME_BODY checked the rest).
         y = exp.cast(exp.Substring(this=text, start=n(1), length=n(4)), "int")
         m = exp.cast(exp.Substring(this=text, start=n(6), length=n(2)), "int")
@@ -226,10 +227,10 @@ class Postgres(Dialect):
         valid = exp.and_(y >= 1, m >= 1, m <= 12, d >= 1, d <= days)
         return case((valid, self.epoch_us(exp.cast(text, "timestamptz"))))
 
-    def floor_div(self, a, b):
+    def floor_div(self, a: exp.Expr, b: int) -> exp.Expr:
         return exp.Floor(this=exp.Div(this=exp.cast(a, "numeric"), expression=n(b)))
 
-    def half(self, x):
+    def half(self, x: exp.Expr) -> exp.Expr:
         # PostgreSQL raises an error where a float result underflows to zero (Python gives
         # 0.0): factors below 2**-1000 count as zero, a difference under 1e-300 points.
         return case(
@@ -238,10 +239,10 @@ class Postgres(Dialect):
 
 
 class Spark(Dialect):
-    def epoch_us(self, ts):
+    def epoch_us(self, ts: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="UNIX_MICROS", expressions=[ts])
 
-    def try_timestamp_us(self, text):
+    def try_timestamp_us(self, text: exp.Expr) -> exp.Expr:
         return self.epoch_us(exp.TryCast(this=text, to=exp.DataType.build("timestamp"), safe=True))
 
 

@@ -6,17 +6,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from duckdb import DuckDBPyConnection, DuckDBPyRelation
+
 from ...model.schema import ScoringModel
+from ..linking import AccountIndex
 from .accounts import AccountRun
 from .base import Source
 from .query import build_query, to_sql
 
 
-def _columns(con, table: str) -> tuple[str, ...]:
+def _columns(con: DuckDBPyConnection, table: str) -> tuple[str, ...]:
     return tuple(r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall())
 
 
-def source_of(con, contacts: str = "contacts", events: str = "events") -> Source:
+def source_of(
+    con: DuckDBPyConnection, contacts: str = "contacts", events: str = "events"
+) -> Source:
     """Describe the contacts and events tables (or views) of a connection."""
     tables = {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
@@ -33,7 +38,7 @@ def source_of(con, contacts: str = "contacts", events: str = "events") -> Source
 
 def query_sql(
     models: ScoringModel | Sequence[ScoringModel],
-    con,
+    con: DuckDBPyConnection,
     *,
     as_of: datetime | str,
     as_of_column: str | None = None,
@@ -61,14 +66,35 @@ def _check_as_of_column(src: Source, as_of_column: str | None) -> None:
         )
 
 
-def score_relation(models, con, *, as_of, as_of_column=None, **names):
+def score_relation(
+    models: ScoringModel | Sequence[ScoringModel],
+    con: DuckDBPyConnection,
+    *,
+    as_of: datetime | str,
+    as_of_column: str | None = None,
+    contacts: str = "contacts",
+    events: str = "events",
+) -> DuckDBPyRelation:
     """A DuckDB relation with the scores (nothing computed until it is read)."""
     con.execute("SET TimeZone = 'UTC'")
-    return con.sql(query_sql(models, con, as_of=as_of, as_of_column=as_of_column, **names))
+    sql = query_sql(
+        models, con, as_of=as_of, as_of_column=as_of_column, contacts=contacts, events=events
+    )
+    return con.sql(sql)
 
 
-def score_rows(models, con, *, as_of, as_of_column=None, **names) -> list[dict[str, Any]]:
-    rel = score_relation(models, con, as_of=as_of, as_of_column=as_of_column, **names)
+def score_rows(
+    models: ScoringModel | Sequence[ScoringModel],
+    con: DuckDBPyConnection,
+    *,
+    as_of: datetime | str,
+    as_of_column: str | None = None,
+    contacts: str = "contacts",
+    events: str = "events",
+) -> list[dict[str, Any]]:
+    rel = score_relation(
+        models, con, as_of=as_of, as_of_column=as_of_column, contacts=contacts, events=events
+    )
     cols = rel.columns
     return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
 
@@ -76,7 +102,9 @@ def score_rows(models, con, *, as_of, as_of_column=None, **names) -> list[dict[s
 # ----------------------------------------------------------------------------- accounts
 
 
-def account_source(con, accounts: str = "accounts"):
+def account_source(
+    con: DuckDBPyConnection, accounts: str = "accounts"
+) -> tuple[tuple[str, ...], AccountIndex]:
     """The accounts table's columns and the index of its ids and domains."""
     from ...errors import DataError
     from .accounts import index_from_rows
@@ -94,7 +122,7 @@ def account_source(con, accounts: str = "accounts"):
 
 def prepare_accounts(
     models: ScoringModel | Sequence[ScoringModel],
-    con,
+    con: DuckDBPyConnection,
     *,
     as_of: datetime | str,
     contacts: str = "contacts",
@@ -114,6 +142,7 @@ def prepare_accounts(
     src = source_of(con, contacts, events)
     columns, index = account_source(con, accounts)
     plan = build_plan(models, "duckdb", src, AccountTables(accounts, columns), as_of=as_of)
+    assert plan.contacts is not None  # build_plan always gives the contacts query
     run = AccountRun(
         plan.contacts.sql(dialect="duckdb", pretty=pretty),
         None if plan.accounts is None else plan.accounts.sql(dialect="duckdb", pretty=pretty),
@@ -140,11 +169,21 @@ def prepare_accounts(
     return run
 
 
-def score_account_rows(models, con, *, as_of, **names) -> tuple[list[dict], list[dict]]:
+def score_account_rows(
+    models: ScoringModel | Sequence[ScoringModel],
+    con: DuckDBPyConnection,
+    *,
+    as_of: datetime | str,
+    contacts: str = "contacts",
+    events: str = "events",
+    accounts: str = "accounts",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Contact rows (with ``account_id``) and account rows, as Python dicts."""
-    run = prepare_accounts(models, con, as_of=as_of, **names)
+    run = prepare_accounts(
+        models, con, as_of=as_of, contacts=contacts, events=events, accounts=accounts
+    )
     try:
-        out = []
+        out: list[list[dict[str, Any]]] = []
         for sql in (run.contacts_sql, run.accounts_sql):
             if sql is None:
                 out.append([])

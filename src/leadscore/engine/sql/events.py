@@ -3,12 +3,18 @@ pass of filtered aggregates, windows for repetition limits, decay factors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+
 from sqlglot import exp
 
+from ...model.conditions import Condition
 from ...model.schema import (
     Decay,
     EventRule,
+    Exclusion,
     FrequencyRule,
+    InactivityRule,
 )
 from .base import (
     CompileContext,
@@ -25,15 +31,19 @@ from .base import (
 from .conditions import Compiler, Values, null_text
 from .dialects import DAY_US, US, case, dbl, n
 
+EventLike = EventRule | FrequencyRule | InactivityRule
+EventRules = Sequence[tuple[str, EventLike]]
+"""The model's event rules in order, each with its group's name."""
 
-def events_cte(ctx: CompileContext, event_rules, join: bool, reset: bool) -> exp.Select:
+
+def events_cte(ctx: CompileContext, event_rules: EventRules, join: bool, reset: bool) -> exp.Select:
     """Events of known contacts up to their as-of time, one per event id, each with a
     boolean per event filter (computed before de-duplication so that only booleans,
     not attribute texts, go through the window)."""
     d, src = ctx.d, ctx.src
     cols = set(src.event_columns)
     ts_us = d.epoch_us(col("ts", "ev"))
-    key = as_text(src, col("event_id", "ev"))
+    key: exp.Expr = as_text(src, col("event_id", "ev"))
     if "id" in cols:  # inprocess: an event without event_id falls back to its 'id' attribute
         key = exp.func("COALESCE", key, as_text(src, col("id", "ev")))
     key = case((Values(d).missing(key), null_text()), default=key)
@@ -86,8 +96,10 @@ def events_cte(ctx: CompileContext, event_rules, join: bool, reset: bool) -> exp
     )
 
 
-def matcher(ctx: CompileContext, cond, within: int | None, reset: bool) -> exp.Expression:
-    parts: list[exp.Expression] = [col(cond_column(ctx, cond))] if cond is not None else []
+def matcher(
+    ctx: CompileContext, cond: Condition | None, within: int | None, reset: bool
+) -> exp.Expr:
+    parts: list[exp.Expr] = [col(cond_column(ctx, cond))] if cond is not None else []
     ts = col("__ts_us")
     if within is not None:
         parts.append(ts >= exp.Sub(this=as_of_value(ctx), expression=n(within * US)))
@@ -105,24 +117,24 @@ def matcher(ctx: CompileContext, cond, within: int | None, reset: bool) -> exp.E
     return exp.and_(*parts)
 
 
-def register_conditions(ctx: CompileContext, event_rules, ev_exclusions) -> None:
+def register_conditions(
+    ctx: CompileContext, event_rules: EventRules, ev_exclusions: Sequence[Exclusion]
+) -> None:
     """Give each distinct event filter a boolean column (refusing what the engine can't run)."""
     for gname, rule in event_rules:
         if rule.on is not None:
             located(
                 ctx,
                 ("groups", gname, "rules", rule.name, "on"),
-                lambda r=rule: Compiler(ctx.d, event_resolver(ctx))(r.on),
+                partial(Compiler(ctx.d, event_resolver(ctx)), rule.on),
             )
             cond_column(ctx, rule.on)
     for i, x in enumerate(ev_exclusions):
-        located(
-            ctx, ("exclusions", i, "on"), lambda x=x: Compiler(ctx.d, event_resolver(ctx))(x.on)
-        )
+        located(ctx, ("exclusions", i, "on"), partial(Compiler(ctx.d, event_resolver(ctx)), x.on))
         cond_column(ctx, x.on)
 
 
-def _limit_fields(event_rules) -> list[str]:
+def _limit_fields(event_rules: EventRules) -> list[str]:
     return sorted(
         {
             r.limit.per
@@ -132,28 +144,31 @@ def _limit_fields(event_rules) -> list[str]:
     )
 
 
-def _age_seconds(ctx: CompileContext) -> exp.Expression:
+def _age_seconds(ctx: CompileContext) -> exp.Expr:
     diff = exp.Sub(this=as_of_value(ctx), expression=col("__ts_us"))
     return exp.Div(this=exp.cast(diff, "double"), expression=dbl(float(US)))
 
 
-def _factor(ctx: CompileContext, decay: Decay) -> exp.Expression | None:
+def _factor(ctx: CompileContext, decay: Decay) -> exp.Expr | None:
     if decay.kind == "none":
         return None
     age = _age_seconds(ctx)
+    if decay.kind == "steps":
+        return case(
+            *[(age.copy() <= dbl(st.until), dbl(st.factor)) for st in decay.steps],
+            default=dbl(0.0),
+        )
+    seconds = decay.seconds
+    assert seconds is not None  # half_life, linear and expires always have their length
     if decay.kind == "half_life":
-        return ctx.d.half(exp.Div(this=age, expression=dbl(decay.seconds)))
+        return ctx.d.half(exp.Div(this=age, expression=dbl(seconds)))
     if decay.kind == "linear":
-        rest = exp.Sub(this=dbl(1.0), expression=exp.Div(this=age, expression=dbl(decay.seconds)))
+        rest = exp.Sub(this=dbl(1.0), expression=exp.Div(this=age, expression=dbl(seconds)))
         return case((rest > dbl(0.0), rest.copy()), default=dbl(0.0))
-    if decay.kind == "expires":
-        return case((age <= dbl(decay.seconds), dbl(1.0)), default=dbl(0.0))
-    return case(
-        *[(age.copy() <= dbl(st.until), dbl(st.factor)) for st in decay.steps], default=dbl(0.0)
-    )
+    return case((age <= dbl(seconds), dbl(1.0)), default=dbl(0.0))  # expires
 
 
-def _weighted(ctx: CompileContext, rule: EventRule, gname: str) -> exp.Expression:
+def _weighted(ctx: CompileContext, rule: EventRule, gname: str) -> exp.Expr:
     factor = _factor(ctx, ctx.model.effective_decay(gname, rule))
     return dbl(rule.points) if factor is None else exp.Mul(this=dbl(rule.points), expression=factor)
 
@@ -162,11 +177,11 @@ def _reset(ctx: CompileContext, gname: str) -> bool:
     return ctx.model.groups[gname].reset_on_stage
 
 
-def aggregates(ctx: CompileContext, i: int, gname: str, rule) -> list[exp.Expression]:
+def aggregates(ctx: CompileContext, i: int, gname: str, rule: EventLike) -> list[exp.Expr]:
     within = getattr(rule, "within", None)
     m = matcher(ctx, rule.on, within, _reset(ctx, gname))
 
-    def filt(agg: exp.Expression) -> exp.Expression:
+    def filt(agg: exp.Expr) -> exp.Expr:
         return exp.Filter(this=agg, expression=exp.Where(this=m.copy()))
 
     if isinstance(rule, EventRule):
@@ -180,7 +195,10 @@ def aggregates(ctx: CompileContext, i: int, gname: str, rule) -> list[exp.Expres
 
 
 def limited_cte(ctx: CompileContext, i: int, gname: str, rule: EventRule) -> exp.Select:
-    per = rule.limit.per
+    limit = rule.limit
+    assert limit is not None  # only rules with a repetition limit come here
+    per = limit.per
+    partition: list[exp.Expr]
     if per == "ever":
         partition = [col("contact_id")]
     elif per == "day":
@@ -206,13 +224,19 @@ def limited_cte(ctx: CompileContext, i: int, gname: str, rule: EventRule) -> exp
             exp.alias_(exp.Sum(this=_weighted(ctx, rule, gname)), f"__s{i}", quoted=True),
         )
         .from_(exp.alias_(exp.Subquery(this=inner), "__w", quoted=True))
-        .where(col("__rn") <= n(rule.limit.count))
+        .where(col("__rn") <= n(limit.count))
         .group_by(col("contact_id"))
     )
 
 
-def event_points(ctx: CompileContext, i: int, rule, src: str):
+def event_points(
+    ctx: CompileContext, i: int, rule: EventLike, src: str
+) -> tuple[exp.Expr, exp.Expr]:
+    """An event rule's (points, fired), read from its aggregates in table ``src``."""
     zero_n = n(0)
+    count: exp.Expr
+    total: exp.Expr
+    last: exp.Expr
     if not ctx.src.has_events:
         count, total, last = zero_n, dbl(0.0), exp.cast(exp.null(), "bigint")
     else:
@@ -231,6 +255,7 @@ def event_points(ctx: CompileContext, i: int, rule, src: str):
                 default=total.copy(),
             )
         return case((count.copy().eq(0), dbl(0.0)), default=capped), count.copy() > 0
+    fired: exp.Expr
     if isinstance(rule, FrequencyRule):
         fired = count >= n(rule.at_least)
         return case((fired, dbl(rule.points)), default=dbl(0.0)), fired.copy()

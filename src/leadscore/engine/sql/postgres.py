@@ -12,17 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import DataError, UsageError
 from ...model.schema import ScoringModel
+from .accounts import AccountRun
 from .base import Source
 from .query import build_query, to_sql
+
+if TYPE_CHECKING:
+    from psycopg import Connection, Cursor
+    from psycopg.rows import TupleRow
+
+    PgConnection = Connection[TupleRow]
 
 MIN_VERSION = 140000  # EXTRACT(EPOCH ...) exact numeric
 
 
-def connect(url: str):
+def connect(url: str) -> PgConnection:
     try:
         import psycopg
     except ImportError as exc:  # pragma: no cover
@@ -44,7 +51,7 @@ def _safe(url: str) -> str:
     return url
 
 
-def _columns(conn, table: str) -> tuple[str, ...]:
+def _columns(conn: PgConnection, table: str) -> tuple[str, ...]:
     schema, _, name = table.rpartition(".")
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
@@ -54,7 +61,9 @@ def _columns(conn, table: str) -> tuple[str, ...]:
     return tuple(r[0] for r in rows)
 
 
-def source_of(conn, contacts: str = "contacts", events: str | None = "events") -> Source:
+def source_of(
+    conn: PgConnection, contacts: str = "contacts", events: str | None = "events"
+) -> Source:
     ccols = _columns(conn, contacts)
     if not ccols:
         raise DataError(
@@ -89,8 +98,17 @@ def source_of(conn, contacts: str = "contacts", events: str | None = "events") -
     )
 
 
-def check_server(conn) -> None:
-    version = conn.execute("SHOW server_version_num").fetchone()[0]
+def _dicts(cur: Cursor[TupleRow]) -> list[dict[str, Any]]:
+    """A query's rows as dicts by column name."""
+    assert cur.description is not None  # a query's cursor describes its columns
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def check_server(conn: PgConnection) -> None:
+    shown = conn.execute("SHOW server_version_num").fetchone()
+    assert shown is not None  # SHOW gives one row
+    version = shown[0]
     if int(version) < MIN_VERSION:
         raise UsageError(f"PostgreSQL {version} is too old: batch scoring needs 14 or later")
     icu = conn.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'").fetchone()
@@ -103,7 +121,7 @@ def check_server(conn) -> None:
 
 def query_sql(
     models: ScoringModel | Sequence[ScoringModel],
-    conn,
+    conn: PgConnection,
     *,
     as_of: datetime | str,
     as_of_column: str | None = None,
@@ -119,7 +137,13 @@ def query_sql(
 
 
 def score_rows(
-    models, url_or_conn, *, as_of, as_of_column=None, contacts="contacts", events="events"
+    models: ScoringModel | Sequence[ScoringModel],
+    url_or_conn: str | PgConnection,
+    *,
+    as_of: datetime | str,
+    as_of_column: str | None = None,
+    contacts: str = "contacts",
+    events: str | None = "events",
 ) -> list[dict[str, Any]]:
     """Score in the database; the rows come back in ScoreResult.row() shape."""
     conn = connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
@@ -128,9 +152,7 @@ def score_rows(
         sql = query_sql(
             models, conn, as_of=as_of, as_of_column=as_of_column, contacts=contacts, events=events
         )
-        cur = conn.execute(sql)
-        names = [c.name for c in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return _dicts(conn.execute(sql))
     finally:
         if isinstance(url_or_conn, str):
             conn.close()
@@ -140,19 +162,19 @@ def score_rows(
 
 
 def prepare_accounts(
-    models,
-    conn,
+    models: ScoringModel | Sequence[ScoringModel],
+    conn: PgConnection,
     *,
-    as_of,
+    as_of: datetime | str,
     contacts: str = "contacts",
     events: str | None = "events",
     accounts: str = "accounts",
     pretty: bool = False,
     execute: bool = True,
-):
+) -> AccountRun:
     """The account plan on PostgreSQL: its temporary tables made (unless ``execute`` is
     false, for ``--show-sql``) and the two queries left to read."""
-    from .accounts import DOMAINS_TABLE, AccountRun, AccountTables, build_plan, index_from_rows
+    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
 
     src = source_of(conn, contacts, events)
     columns = _columns(conn, accounts)
@@ -170,7 +192,7 @@ def prepare_accounts(
     rows = conn.execute(f'SELECT "id"::text, {domain} FROM {_quoted(accounts)}').fetchall()
     index = index_from_rows(rows, accounts)
     plan = build_plan(models, "postgres", src, AccountTables(accounts, columns), as_of=as_of)
-    made = []
+    made: list[str] = []
     if execute:
         conn.execute(f"DROP TABLE IF EXISTS {DOMAINS_TABLE}")
         conn.execute(f"CREATE TEMPORARY TABLE {DOMAINS_TABLE} (domain text, account_id text)")
@@ -183,6 +205,7 @@ def prepare_accounts(
             conn.execute(f'CREATE TEMPORARY TABLE "{name}" AS {query.sql(dialect="postgres")}')
             made.append(name)
     statements = [] if execute else plan.statements("postgres", pretty=pretty)
+    assert plan.contacts is not None  # build_plan always gives the contacts query
     run = AccountRun(
         plan.contacts.sql(dialect="postgres", pretty=pretty),
         None if plan.accounts is None else plan.accounts.sql(dialect="postgres", pretty=pretty),
@@ -198,8 +221,14 @@ def _quoted(table: str) -> str:
 
 
 def score_account_rows(
-    models, url_or_conn, *, as_of, contacts="contacts", events="events", accounts="accounts"
-):
+    models: ScoringModel | Sequence[ScoringModel],
+    url_or_conn: str | PgConnection,
+    *,
+    as_of: datetime | str,
+    contacts: str = "contacts",
+    events: str | None = "events",
+    accounts: str = "accounts",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Contact rows (with ``account_id``) and account rows, scored in the database."""
     conn = connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
     try:
@@ -207,14 +236,10 @@ def score_account_rows(
         run = prepare_accounts(
             models, conn, as_of=as_of, contacts=contacts, events=events, accounts=accounts
         )
-        out = []
-        for sql in (run.contacts_sql, run.accounts_sql):
-            if sql is None:
-                out.append([])
-                continue
-            cur = conn.execute(sql)
-            names = [c.name for c in cur.description]
-            out.append([dict(zip(names, row, strict=True)) for row in cur.fetchall()])
+        out = [
+            [] if sql is None else _dicts(conn.execute(sql))
+            for sql in (run.contacts_sql, run.accounts_sql)
+        ]
         for name in reversed(run.tables):
             conn.execute(f'DROP TABLE IF EXISTS "{name}"')
         return out[0], out[1]

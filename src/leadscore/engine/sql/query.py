@@ -36,7 +36,7 @@ def build_query(
     as_of: datetime | str,
     as_of_column: str | None = None,
     order: bool = True,
-) -> exp.Expression:
+) -> exp.Query:
     """The query scoring every contact under every model (one row per contact per model)."""
     models = [models] if isinstance(models, ScoringModel) else list(models)
     d = get_dialect(dialect) if isinstance(dialect, str) else dialect
@@ -47,12 +47,11 @@ def build_query(
         for m in models
     ]
     if len(parts) == 1:
-        query: exp.Expression = parts[0]
+        query: exp.Query = parts[0]
         if order:
             query = query.order_by(exp.column("contact_id", quoted=True), copy=False)
         return query
-    union: exp.Expression = parts[0].subquery("__q0")
-    union = exp.select("*").from_(union)
+    union: exp.Query = exp.select("*").from_(parts[0].subquery("__q0"))
     for i, p in enumerate(parts[1:], start=1):
         union = exp.union(union, exp.select("*").from_(p.subquery(f"__q{i}")), distinct=False)
     if order:
@@ -64,7 +63,7 @@ def build_query(
     return union
 
 
-def to_sql(query: exp.Expression, dialect: str | Dialect, pretty: bool = False) -> str:
+def to_sql(query: exp.Expr, dialect: str | Dialect, pretty: bool = False) -> str:
     d = get_dialect(dialect) if isinstance(dialect, str) else dialect
     return query.sql(dialect=d.name, pretty=pretty)
 

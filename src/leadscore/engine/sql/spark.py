@@ -8,18 +8,24 @@ typed explicitly (a bare 0.5 is a DECIMAL in Spark SQL).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import UsageError
 from ...model.schema import ScoringModel
+from .accounts import AccountRun
 from .base import Source
 from .query import build_query, to_sql
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
-def session(master: str = "local[*]", app_name: str = "leadscore", shuffle_partitions: int = 8):
+
+def session(
+    master: str = "local[*]", app_name: str = "leadscore", shuffle_partitions: int = 8
+) -> SparkSession:
     """A SparkSession set up for scoring (UTC, ANSI)."""
     try:
         from pyspark.sql import SparkSession
@@ -39,7 +45,7 @@ def session(master: str = "local[*]", app_name: str = "leadscore", shuffle_parti
     return spark
 
 
-def register_parquet(spark, contacts: str | Path, events: str | Path | None) -> None:
+def register_parquet(spark: SparkSession, contacts: str | Path, events: str | Path | None) -> None:
     """Read the files as the ``contacts`` and ``events`` views, every column as text
     except ``ts`` (a timestamp), as :func:`leadscore.data.io.load_inputs` does."""
     from pyspark.sql import functions as F
@@ -70,7 +76,7 @@ def register_parquet(spark, contacts: str | Path, events: str | Path | None) -> 
     e.createOrReplaceTempView("events")
 
 
-def source_of(spark, contacts: str = "contacts", events: str = "events") -> Source:
+def source_of(spark: SparkSession, contacts: str = "contacts", events: str = "events") -> Source:
     tables = {t.name for t in spark.catalog.listTables()}
     has_events = events in tables
     return Source(
@@ -84,7 +90,7 @@ def source_of(spark, contacts: str = "contacts", events: str = "events") -> Sour
 
 def query_sql(
     models: ScoringModel | Sequence[ScoringModel],
-    spark,
+    spark: SparkSession,
     *,
     as_of: datetime | str,
     as_of_column: str | None = None,
@@ -100,13 +106,25 @@ def query_sql(
     )
 
 
-def score_frame(models, spark, *, as_of, as_of_column=None):
+def score_frame(
+    models: ScoringModel | Sequence[ScoringModel],
+    spark: SparkSession,
+    *,
+    as_of: datetime | str,
+    as_of_column: str | None = None,
+) -> DataFrame:
     """A Spark DataFrame with the scores."""
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     return spark.sql(query_sql(models, spark, as_of=as_of, as_of_column=as_of_column))
 
 
-def score_rows(models, spark, *, as_of, as_of_column=None) -> list[dict[str, Any]]:
+def score_rows(
+    models: ScoringModel | Sequence[ScoringModel],
+    spark: SparkSession,
+    *,
+    as_of: datetime | str,
+    as_of_column: str | None = None,
+) -> list[dict[str, Any]]:
     frame = score_frame(models, spark, as_of=as_of, as_of_column=as_of_column)
     return [row.asDict() for row in frame.collect()]
 
@@ -114,7 +132,7 @@ def score_rows(models, spark, *, as_of, as_of_column=None) -> list[dict[str, Any
 # ----------------------------------------------------------------------------- accounts
 
 
-def register_accounts_parquet(spark, accounts: str | Path) -> None:
+def register_accounts_parquet(spark: SparkSession, accounts: str | Path) -> None:
     """Read the accounts file as the ``accounts`` view, every column as text."""
     from pyspark.sql import functions as F
 
@@ -127,11 +145,18 @@ def register_accounts_parquet(spark, accounts: str | Path) -> None:
     a.createOrReplaceTempView("accounts")
 
 
-def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execute: bool = True):
+def prepare_accounts(
+    models: ScoringModel | Sequence[ScoringModel],
+    spark: SparkSession,
+    *,
+    as_of: datetime | str,
+    accounts: str = "accounts",
+    execute: bool = True,
+) -> AccountRun:
     """The account plan on Spark: each step cached as a temporary view."""
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from .accounts import DOMAINS_TABLE, AccountRun, AccountTables, build_plan, index_from_rows
+    from .accounts import DOMAINS_TABLE, AccountTables, build_plan, index_from_rows
 
     src = source_of(spark)
     tables = {t.name for t in spark.catalog.listTables()}
@@ -145,7 +170,7 @@ def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execut
     ]
     index = index_from_rows(rows, accounts)
     plan = build_plan(models, "spark", src, AccountTables(accounts, columns), as_of=as_of)
-    made = []
+    made: list[str] = []
     if execute:
         schema = StructType(
             [StructField("domain", StringType()), StructField("account_id", StringType())]
@@ -156,6 +181,7 @@ def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execut
             drop_views(spark, [name])
             spark.sql(f"CACHE TABLE `{name}` AS {query.sql(dialect='spark')}")
             made.append(name)
+    assert plan.contacts is not None  # build_plan always gives the contacts query
     run = AccountRun(
         plan.contacts.sql(dialect="spark"),
         None if plan.accounts is None else plan.accounts.sql(dialect="spark"),
@@ -166,18 +192,20 @@ def prepare_accounts(models, spark, *, as_of, accounts: str = "accounts", execut
     return run
 
 
-def drop_views(spark, names) -> None:
+def drop_views(spark: SparkSession, names: Iterable[str]) -> None:
     """Uncache and drop views, the last made first (a view reads the ones before it)."""
     for name in reversed(list(names)):
         spark.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
         spark.catalog.dropTempView(name)
 
 
-def score_account_rows(models, spark, *, as_of) -> tuple[list[dict], list[dict]]:
+def score_account_rows(
+    models: ScoringModel | Sequence[ScoringModel], spark: SparkSession, *, as_of: datetime | str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     run = prepare_accounts(models, spark, as_of=as_of)
     try:
-        out = []
+        out: list[list[dict[str, Any]]] = []
         for sql in (run.contacts_sql, run.accounts_sql):
             out.append([] if sql is None else [r.asDict() for r in spark.sql(sql).collect()])
         return out[0], out[1]
