@@ -44,7 +44,9 @@ EVENT_CORE = ("contact_id", "type", "ts")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def connect(memory_limit: str | None = None, temp_directory: str | None = None):
+def connect(
+    memory_limit: str | None = None, temp_directory: str | None = None
+) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
@@ -76,7 +78,14 @@ def _source_sql(path: Path) -> str:
     return f"read_parquet({literal})"
 
 
-def _columns(con, source: str, path: Path) -> list[str]:
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    """The value of a query giving one row of one column (such as a count)."""
+    row = con.execute(query).fetchone()
+    assert row is not None  # an aggregate without GROUP BY gives one row
+    return row[0]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> list[str]:
     try:
         return [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
     except duckdb.Error as exc:
@@ -87,7 +96,7 @@ def _columns(con, source: str, path: Path) -> list[str]:
 class Inputs:
     """Contacts and events loaded as DuckDB views, with what was found on the way."""
 
-    con: Any
+    con: duckdb.DuckDBPyConnection
     properties: list[str]
     attributes: list[str]
     n_contacts: int
@@ -143,7 +152,7 @@ def load_inputs(
     events: str | Path | None = None,
     *,
     accounts: str | Path | None = None,
-    con=None,
+    con: duckdb.DuckDBPyConnection | None = None,
     id_column: str | None = None,
     enrich: bool = False,
     progress: bool = False,
@@ -174,14 +183,15 @@ def load_inputs(
             )
         idc = id_column
     else:
-        idc = next((c for c in ID_COLUMNS if c in ccols), None)
-        if idc is None:
+        found = next((c for c in ID_COLUMNS if c in ccols), None)
+        if found is None:
             raise DataError(
                 "no contact id column: expected 'id' or 'contact_id'; the columns are: "
                 + ", ".join(ccols),
                 source=str(cpath),
                 hint="rename the column or pass --id-column NAME",
             )
+        idc = found
     props = [c for c in ccols if c != idc]
     select = ", ".join(
         [f"CAST({_quote(idc)} AS VARCHAR) AS id"]
@@ -191,9 +201,7 @@ def load_inputs(
         f"CREATE OR REPLACE TEMP TABLE contacts AS SELECT {select} FROM "
         f"(SELECT *, row_number() OVER () AS __row FROM {csrc}) ORDER BY __row"
     )
-    bad = con.execute("SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''").fetchone()[
-        0
-    ]
+    bad = _one(con, "SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''")
     if bad:
         raise DataError(
             f"{bad} contact(s) have an empty id",
@@ -212,7 +220,7 @@ def load_inputs(
             column=idc,
             hint="each contact id must be unique",
         )
-    n_contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    n_contacts = _one(con, "SELECT count(*) FROM contacts")
     if enrich:
         from ..enrich import enrich_table
 
@@ -236,7 +244,7 @@ def check_readable(path: str | Path) -> None:
     _source_sql(Path(path))
 
 
-def _load_accounts(con, apath: Path, inputs: Inputs) -> None:
+def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
     asrc = _source_sql(apath)
     acols = _columns(con, asrc, apath)
     idc = next((c for c in ACCOUNT_ID_COLUMNS if c in acols), None)
@@ -279,12 +287,12 @@ def _load_accounts(con, apath: Path, inputs: Inputs) -> None:
             hint="each account id must be unique",
         )
     con.execute("ALTER TABLE accounts DROP COLUMN __row")
-    inputs.n_accounts = con.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    inputs.n_accounts = _one(con, "SELECT count(*) FROM accounts")
     inputs.account_properties = props
     inputs.has_accounts = True
 
 
-def _load_events(con, epath: Path, inputs: Inputs) -> None:
+def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
     esrc = _source_sql(epath)
     ecols = _columns(con, esrc, epath)
     missing = [c for c in EVENT_CORE if c not in ecols]
@@ -306,10 +314,11 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
         "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL ORDER BY __row LIMIT 5"
     ).fetchall()
     if bad:
-        total = con.execute(
+        total = _one(
+            con,
             "SELECT count(*) FROM __raw_events WHERE ts IS NULL "
-            "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL"
-        ).fetchone()[0]
+            "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL",
+        )
         shown = "; ".join(f"row {r}: {v!r}" for r, v in bad)
         raise DataError(
             f"{total} event time(s) cannot be read ({shown})",
@@ -317,9 +326,10 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
             column="ts",
             hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z; times without a zone are UTC",
         )
-    empty_type = con.execute(
-        "SELECT min(__row) FROM __raw_events WHERE type IS NULL OR trim(CAST(type AS VARCHAR))=''"
-    ).fetchone()[0]
+    empty_type = _one(
+        con,
+        "SELECT min(__row) FROM __raw_events WHERE type IS NULL OR trim(CAST(type AS VARCHAR))=''",
+    )
     if empty_type is not None:
         raise DataError(
             "an event has no type",
@@ -341,11 +351,12 @@ def _load_events(con, epath: Path, inputs: Inputs) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE events AS SELECT {select} FROM __raw_events")
     inputs.attributes = attrs
     inputs.has_events = True
-    inputs.n_events = con.execute("SELECT count(*) FROM events").fetchone()[0]
-    orphans = con.execute(
+    inputs.n_events = _one(con, "SELECT count(*) FROM events")
+    orphans = _one(
+        con,
         "SELECT count(*) FROM events e WHERE NOT EXISTS "
-        "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id)"
-    ).fetchone()[0]
+        "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id)",
+    )
     inputs.orphan_events = orphans
     if orphans:
         inputs.orphan_examples = [
@@ -377,7 +388,7 @@ def output_format(path: str | Path) -> str:
     return WRITERS[suffix]
 
 
-def write_relation(con, query: str, path: str | Path) -> None:
+def write_relation(con: duckdb.DuckDBPyConnection, query: str, path: str | Path) -> None:
     """Write the result of ``query`` to ``path`` (CSV, Parquet or JSON Lines), atomically."""
     fmt = output_format(path)
     target = Path(path)
@@ -389,7 +400,9 @@ def write_relation(con, query: str, path: str | Path) -> None:
     tmp.replace(target)
 
 
-def write_rows(con, rows: list[dict[str, Any]], columns: list[str], path: str | Path) -> None:
+def write_rows(
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], columns: list[str], path: str | Path
+) -> None:
     """Write Python rows through DuckDB (same writers as the SQL path)."""
     import pyarrow as pa
 

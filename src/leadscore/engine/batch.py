@@ -24,18 +24,25 @@ Every engine gives the same scores (the differential tests hold them together).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UsageError
 from ..model.schema import ScoringModel
 from .linking import LinkReport
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    from duckdb import DuckDBPyConnection
+    from pyspark.sql import DataFrame, SparkSession
+
     from ..data.io import Inputs
+    from .sql.accounts import AccountRun
+    from .sql.postgres import PgConnection
 
 ENGINES = ("duckdb", "inprocess", "postgres", "spark")
 Step = Callable[[str], None]  # told the name of each step as it starts
@@ -48,7 +55,7 @@ class Tables:
     PostgreSQL URL (engine ``postgres``) or a SparkSession (engine ``spark``);
     ``accounts`` names the accounts table (None: contacts only)."""
 
-    con: Any
+    con: str | PgConnection | SparkSession
     contacts: str = "contacts"
     events: str | None = "events"
     accounts: str | None = None
@@ -71,11 +78,24 @@ class BatchRun:
         """The contact rows and the account rows (empty without accounts)."""
         raise NotImplementedError
 
-    def write(self, out: str | Path, accounts_out: str | Path | None = None, step=None) -> None:
+    def write(
+        self,
+        out: str | Path | None,
+        accounts_out: str | Path | None = None,
+        step: Step | None = None,
+    ) -> None:
         """Write the contact scores to ``out`` (and the account scores to
         ``accounts_out``); ``step`` hears each step's name as it starts. On DuckDB
         ``out`` may be None to write the accounts alone."""
         raise NotImplementedError
+
+    def _contacts_file(self, out: str | Path | None) -> str | Path:
+        if out is None:
+            raise UsageError(
+                f"the {self.engine} engine writes the contact scores with the accounts: "
+                "give a file for them"
+            )
+        return out
 
     def close(self) -> None:
         """Drop what the run made (temporary tables or views)."""
@@ -152,7 +172,7 @@ def _write_typed(rows: Rows, columns: list[str], groups: list[str], path: str | 
 
     from ..data.io import connect, write_relation
 
-    def kind(c: str):
+    def kind(c: str) -> pa.DataType:
         if c in groups or c == "total":
             return pa.float64()
         if c in ("rules_fired", "contacts"):
@@ -170,7 +190,13 @@ def _write_typed(rows: Rows, columns: list[str], groups: list[str], path: str | 
         con.close()
 
 
-def _write_rows(models: Sequence[ScoringModel], contacts: Rows, accounts: Rows, out, acc_out):
+def _write_rows(
+    models: Sequence[ScoringModel],
+    contacts: Rows,
+    accounts: Rows,
+    out: str | Path,
+    acc_out: str | Path | None,
+) -> None:
     """Contact (and account) rows from Python written as the SQL engines write them."""
     from .sql import group_columns
     from .sql.accounts import account_group_columns, account_output_columns
@@ -188,12 +214,22 @@ def _write_rows(models: Sequence[ScoringModel], contacts: Rows, accounts: Rows, 
 class _DuckDB(BatchRun):
     engine = "duckdb"
 
-    def __init__(self, models, con, as_of, as_of_column, accounts: bool, execute: bool):
+    def __init__(
+        self,
+        models: list[ScoringModel],
+        con: DuckDBPyConnection,
+        as_of: datetime | str,
+        as_of_column: str | None,
+        accounts: bool,
+        execute: bool,
+    ):
         from .sql.duckdb import prepare_accounts, query_sql
 
         self.models, self.con = models, con
-        self.account_run = None
-        self._query = {"as_of": as_of, "as_of_column": as_of_column}
+        self.account_run: AccountRun | None = None
+        self.as_of, self.as_of_column = as_of, as_of_column
+        self.contacts_sql: str
+        self.accounts_sql: str | None
         if accounts:
             self.account_run = prepare_accounts(
                 models, con, as_of=as_of, execute=execute, pretty=not execute
@@ -204,7 +240,7 @@ class _DuckDB(BatchRun):
             self.accounts_sql = self.account_run.accounts_sql
         else:
             con.execute("SET TimeZone = 'UTC'")
-            self.contacts_sql = query_sql(models, con, **self._query)
+            self.contacts_sql = query_sql(models, con, as_of=as_of, as_of_column=as_of_column)
             self.accounts_sql = None
 
     def statements(self, pretty: bool = False) -> list[str]:
@@ -213,11 +249,14 @@ class _DuckDB(BatchRun):
         if self.account_run is not None:
             return list(self.account_run.statements)
         if pretty:
-            return [query_sql(self.models, self.con, pretty=True, **self._query)]
+            query = query_sql(
+                self.models, self.con, pretty=True, as_of=self.as_of, as_of_column=self.as_of_column
+            )
+            return [query]
         return [self.contacts_sql]
 
     def rows(self) -> tuple[Rows, Rows]:
-        out = []
+        out: list[Rows] = []
         for sql in (self.contacts_sql, self.accounts_sql):
             if sql is None:
                 out.append([])
@@ -227,7 +266,12 @@ class _DuckDB(BatchRun):
             out.append([dict(zip(cols, row, strict=True)) for row in rel.fetchall()])
         return out[0], out[1]
 
-    def write(self, out, accounts_out=None, step: Step | None = None) -> None:
+    def write(
+        self,
+        out: str | Path | None,
+        accounts_out: str | Path | None = None,
+        step: Step | None = None,
+    ) -> None:
         from ..data.io import write_relation
 
         if out is not None:
@@ -255,7 +299,9 @@ class _InProcess(BatchRun):
 
     engine = "inprocess"
 
-    def __init__(self, models, inputs: Inputs, as_of, accounts: bool):
+    def __init__(
+        self, models: list[ScoringModel], inputs: Inputs, as_of: datetime | str, accounts: bool
+    ):
         self.models, self.inputs, self.as_of, self.accounts = models, inputs, as_of, accounts
         self.scores_accounts = accounts and _scored(models)
         self.on_contact: Callable[[], None] | None = None  # called after each contact
@@ -297,10 +343,16 @@ class _InProcess(BatchRun):
         self.report = index.report
         return contacts, accounts
 
-    def write(self, out, accounts_out=None, step: Step | None = None) -> None:
+    def write(
+        self,
+        out: str | Path | None,
+        accounts_out: str | Path | None = None,
+        step: Step | None = None,
+    ) -> None:
         from ..data.io import write_rows
         from .sql import output_columns
 
+        out = self._contacts_file(out)
         contacts, accounts = self.rows()
         (step or _quiet)("writing contacts")
         if self.accounts:
@@ -317,28 +369,49 @@ class _Postgres(BatchRun):
 
     engine = "postgres"
 
-    def __init__(self, models, tables: Tables, as_of, as_of_column, accounts: bool, execute):
+    def __init__(
+        self,
+        models: list[ScoringModel],
+        tables: Tables,
+        as_of: datetime | str,
+        as_of_column: str | None,
+        accounts: bool,
+        execute: bool,
+    ):
         from .sql import postgres
 
         self.models, self.tables = models, tables
-        self.owned = isinstance(tables.con, str)
-        self.conn = postgres.connect(tables.con) if self.owned else tables.con
-        self.account_run = None
+        con = cast("str | PgConnection", tables.con)  # what the postgres engine reads
+        self.owned = isinstance(con, str)
+        conn = postgres.connect(con) if isinstance(con, str) else con
+        self.conn: PgConnection | None = conn
+        self.account_run: AccountRun | None = None
+        self.sql: tuple[str, str | None]
+        self._pretty: str
         try:
-            postgres.check_server(self.conn)
-            names = {"contacts": tables.contacts, "events": tables.events}
+            postgres.check_server(conn)
+            contacts, events = tables.contacts, tables.events
             if accounts:
+                assert tables.accounts is not None  # score_batch checked there are accounts
                 self.account_run = postgres.prepare_accounts(
-                    models, self.conn, as_of=as_of, accounts=tables.accounts, execute=execute,
-                    pretty=not execute, **names,
+                    models, conn, as_of=as_of, accounts=tables.accounts, execute=execute,
+                    pretty=not execute, contacts=contacts, events=events,
                 )  # fmt: skip
                 self.report = self.account_run.report
                 self.scores_accounts = _scored(models)
                 self.sql = (self.account_run.contacts_sql, self.account_run.accounts_sql)
             else:
-                kw = dict(as_of=as_of, as_of_column=as_of_column, **names)
-                self.sql = (postgres.query_sql(models, self.conn, **kw), None)
-                self._pretty = postgres.query_sql(models, self.conn, pretty=True, **kw)
+                query = functools.partial(
+                    postgres.query_sql,
+                    models,
+                    conn,
+                    as_of=as_of,
+                    as_of_column=as_of_column,
+                    contacts=contacts,
+                    events=events,
+                )
+                self.sql = (query(), None)
+                self._pretty = query(pretty=True)
         except BaseException:
             self.close()
             raise
@@ -349,20 +422,23 @@ class _Postgres(BatchRun):
         return [self._pretty if pretty else self.sql[0]]
 
     def rows(self) -> tuple[Rows, Rows]:
-        got = []
-        for sql in self.sql:
-            if sql is None:
-                got.append([])
-                continue
-            cur = self.conn.execute(sql)
-            names = [c.name for c in cur.description]
-            got.append([dict(zip(names, row, strict=True)) for row in cur.fetchall()])
+        from .sql.postgres import dict_rows
+
+        conn = self.conn
+        assert conn is not None, "the run is closed"
+        got = [[] if sql is None else dict_rows(conn.execute(sql)) for sql in self.sql]
         return got[0], got[1]
 
-    def write(self, out, accounts_out=None, step: Step | None = None) -> None:
+    def write(
+        self,
+        out: str | Path | None,
+        accounts_out: str | Path | None = None,
+        step: Step | None = None,
+    ) -> None:
         from ..data.io import connect, write_rows
         from .sql import output_columns
 
+        out = self._contacts_file(out)
         (step or _quiet)("scoring in PostgreSQL")
         contacts, accounts = self.rows()
         (step or _quiet)("writing contacts")
@@ -373,8 +449,10 @@ class _Postgres(BatchRun):
 
     def close(self) -> None:
         if self.account_run is not None:
+            conn = self.conn
+            assert conn is not None  # closed only after the run's tables are dropped
             for name in reversed(self.account_run.tables):
-                self.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')
             self.account_run = None
         if self.owned and self.conn is not None:
             self.conn.close()
@@ -389,13 +467,25 @@ class _Spark(BatchRun):
 
     engine = "spark"
 
-    def __init__(self, models, tables: Tables, as_of, as_of_column, accounts: bool, execute):
+    def __init__(
+        self,
+        models: list[ScoringModel],
+        tables: Tables,
+        as_of: datetime | str,
+        as_of_column: str | None,
+        accounts: bool,
+        execute: bool,
+    ):
         from .sql import spark as sp
 
-        self.models, self.session = models, tables.con
+        self.models = models
+        self.session = cast("SparkSession", tables.con)  # what the spark engine reads
         self.session.conf.set("spark.sql.session.timeZone", "UTC")
-        self.account_run = None
+        self.account_run: AccountRun | None = None
+        self.sql: tuple[str, str | None]
+        self._pretty: str
         if accounts:
+            assert tables.accounts is not None  # score_batch checked there are accounts
             self.account_run = sp.prepare_accounts(
                 models, self.session, as_of=as_of, accounts=tables.accounts, execute=execute
             )
@@ -403,23 +493,35 @@ class _Spark(BatchRun):
             self.scores_accounts = _scored(models)
             self.sql = (self.account_run.contacts_sql, self.account_run.accounts_sql)
         else:
-            kw = dict(as_of=as_of, as_of_column=as_of_column)
-            self.sql = (sp.query_sql(models, self.session, **kw), None)
-            self._pretty = sp.query_sql(models, self.session, pretty=True, **kw)
+            self.sql = (
+                sp.query_sql(models, self.session, as_of=as_of, as_of_column=as_of_column),
+                None,
+            )
+            self._pretty = sp.query_sql(
+                models, self.session, pretty=True, as_of=as_of, as_of_column=as_of_column
+            )
 
     def statements(self, pretty: bool = False) -> list[str]:
         if self.account_run is not None:
             return list(self.account_run.statements)
         return [self._pretty if pretty else self.sql[0]]
 
-    def frames(self):
-        return tuple(None if sql is None else self.session.sql(sql) for sql in self.sql)
+    def frames(self) -> tuple[DataFrame, DataFrame | None]:
+        contacts_sql, accounts_sql = self.sql
+        contacts = self.session.sql(contacts_sql)
+        return contacts, None if accounts_sql is None else self.session.sql(accounts_sql)
 
     def rows(self) -> tuple[Rows, Rows]:
         got = [[] if f is None else [r.asDict() for r in f.collect()] for f in self.frames()]
         return got[0], got[1]
 
-    def write(self, out, accounts_out=None, step: Step | None = None) -> None:
+    def write(
+        self,
+        out: str | Path | None,
+        accounts_out: str | Path | None = None,
+        step: Step | None = None,
+    ) -> None:
+        out = self._contacts_file(out)
         contacts, accounts = self.frames()
         (step or _quiet)("writing contacts")
         contacts.write.mode("overwrite").parquet(str(out))

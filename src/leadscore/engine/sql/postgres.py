@@ -98,7 +98,7 @@ def source_of(
     )
 
 
-def _dicts(cur: Cursor[TupleRow]) -> list[dict[str, Any]]:
+def dict_rows(cur: Cursor[TupleRow]) -> list[dict[str, Any]]:
     """A query's rows as dicts by column name."""
     assert cur.description is not None  # a query's cursor describes its columns
     names = [c.name for c in cur.description]
@@ -152,7 +152,7 @@ def score_rows(
         sql = query_sql(
             models, conn, as_of=as_of, as_of_column=as_of_column, contacts=contacts, events=events
         )
-        return _dicts(conn.execute(sql))
+        return dict_rows(conn.execute(sql))
     finally:
         if isinstance(url_or_conn, str):
             conn.close()
@@ -237,7 +237,7 @@ def score_account_rows(
             models, conn, as_of=as_of, contacts=contacts, events=events, accounts=accounts
         )
         out = [
-            [] if sql is None else _dicts(conn.execute(sql))
+            [] if sql is None else dict_rows(conn.execute(sql))
             for sql in (run.contacts_sql, run.accounts_sql)
         ]
         for name in reversed(run.tables):
