@@ -27,9 +27,10 @@ from pydantic import BaseModel, ConfigDict
 
 from ..model.accounts import ACCOUNT, AccountScoring, RollupRule
 from ..model.schema import ScoringModel
+from . import spine
 from . import values as V
 from .conditions import evaluate
-from .inprocess import _rule_hit, combine, grade_of, score_contact, stage_of, total_of
+from .inprocess import _rule_hit, score_contact
 from .linking import AccountIndex
 from .result import Event, RuleHit, ScoreResult
 
@@ -164,20 +165,17 @@ def score_account(
                 hit = _rule_hit(model, gname, False, rule, account, None, when)
                 hits.append(AccountRuleHit(**hit.model_dump()))
         breakdown += hits
-        groups[gname] = combine(group, hits)
-    total = total_of(acc, groups)
+        groups[gname] = spine.group_score(group, [h.points for h in hits])
     reasons = tuple(x.name for x in acc.exclusions if evaluate(x.when, account))
-    if reasons:
-        total = acc.scale.min
-    grade = grade_of(acc, groups)
+    spined = spine.outcome(acc, groups, excluded=bool(reasons))
     return AccountResult(
         model=model.name,
         account_id=str(account["id"]),
         as_of=when,
         groups=groups,
-        total=total,
-        grade=grade,
-        stage=None if reasons else stage_of(acc, groups, total, grade),
+        total=spined.total,
+        grade=spined.grade,
+        stage=spined.stage,
         excluded=bool(reasons),
         exclusion_reasons=reasons,
         rules_fired=sum(1 for h in breakdown if h.fired),

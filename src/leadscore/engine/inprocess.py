@@ -6,7 +6,7 @@ numbers; the differential tests hold the two together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..model.schema import (
     PropertyRule,
     ScoringModel,
 )
+from . import spine
 from . import values as V
 from .conditions import evaluate
 from .decay import decay_factor
@@ -146,8 +147,7 @@ def score_contact(
             for rule in group.rules
         ]
         breakdown += hits
-        groups[gname] = combine(group, hits)
-    total = total_of(model, groups)
+        groups[gname] = spine.group_score(group, [h.points for h in hits])
 
     reasons: list[str] = []
     for exc in model.exclusions:
@@ -158,10 +158,7 @@ def score_contact(
         if hit:
             reasons.append(exc.name)
     excluded = bool(reasons)
-    if excluded:
-        total = model.scale.min
-    grade = grade_of(model, groups)
-    stage = None if excluded else stage_of(model, groups, total, grade)
+    spined = spine.outcome(model, groups, excluded=excluded)
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -169,53 +166,13 @@ def score_contact(
         contact_id=None if cid is None else str(cid),
         as_of=when,
         groups=groups,
-        total=total,
-        grade=grade,
-        stage=stage,
+        total=spined.total,
+        grade=spined.grade,
+        stage=spined.stage,
         excluded=excluded,
         exclusion_reasons=tuple(reasons),
         rules_fired=sum(1 for h in breakdown if h.fired),
         breakdown=tuple(breakdown),
-    )
-
-
-def combine(group: Any, hits: Sequence[RuleHit]) -> float:
-    """A group's score from its rules' hits: sum or weighted mean, then min and max."""
-    if group.combine == "weighted_mean" and hits:
-        weights = [rule.weight for rule in group.rules]
-        value = sum(h.points * w for h, w in zip(hits, weights, strict=True)) / sum(weights)
-    else:
-        value = sum(h.points for h in hits)
-    if group.max is not None:
-        value = min(value, group.max)
-    if group.min is not None:
-        value = max(value, group.min)
-    return float(value)  # an empty group is 0.0, as in SQL
-
-
-def total_of(scoring: Any, groups: Mapping[str, float]) -> float:
-    """The groups summed (or weighted), clamped to the scale."""
-    if scoring.total.weights is not None:
-        raw = sum(groups[g] * w for g, w in scoring.total.weights.items())
-    else:
-        raw = sum(groups.values())
-    return min(max(raw, scoring.scale.min), scoring.scale.max)
-
-
-def grade_of(scoring: Any, groups: Mapping[str, float]) -> str | None:
-    """The first letter whose minimum the graded group reaches (None without grades)."""
-    if scoring.grades is None or scoring.grades.group not in groups:
-        # a grade on ``predicted`` is given by the service, which adds that score
-        return None
-    value = groups[scoring.grades.group]
-    return next((L for L, m in scoring.grades.letters if value >= m), scoring.grades.otherwise)
-
-
-def stage_of(scoring: Any, groups: Mapping[str, float], total: float, grade: str | None):
-    """The stage of the first threshold that holds, else the default stage."""
-    scores = {**groups, "total": total, "grade": grade}
-    return next(
-        (t.stage for t in scoring.thresholds if evaluate(t.when, scores)), scoring.default_stage
     )
 
 
