@@ -755,12 +755,6 @@ class ScoringModel(Frozen):
     def effective_decay(self, group: str, rule: EventRule) -> Decay:
         return rule.decay if rule.decay is not None else self.groups[group].decay
 
-    def score(self, contact, events=(), as_of=None):
-        """Score one contact in-process; see :func:`leadscore.engine.score_contact`."""
-        from ..engine.inprocess import score_contact
-
-        return score_contact(self, contact, events, as_of=as_of)
-
 
 def _suggest(word: str, choices) -> str | None:
     import difflib
