@@ -40,27 +40,23 @@ from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, mode
 from pydantic_core import PydanticCustomError
 
 from .conditions import Condition, Predicate, condition_fields
-from .schema import (
+from .rules import (
     CompletenessRule,
-    CrmAction,
     EventRule,
     FrequencyRule,
     Frozen,
-    Grades,
     InactivityRule,
+    Location,
+    Problems,
     PropertyRule,
-    Scale,
-    Threshold,
-    Total,
-    Trigger,
-    _condition,
-    _Rule,
-    _suggest,
+    RuleBase,
+    as_condition,
     check_groups,
-    check_thresholds,
-    check_triggers,
-    read_grades,
+    optional_condition,
+    suggest,
 )
+from .spine import PREDICTED, Grades, Scale, Threshold, Total, check_thresholds, read_grades
+from .triggers import CrmAction, Trigger, check_triggers
 
 if TYPE_CHECKING:
     from .schema import ScoringModel
@@ -74,7 +70,7 @@ VALUE_ROLLUPS = ("sum", "max", "top")
 NUMBER_OPS = ("gt", "gte", "lt", "lte", "between", "exists", "missing")
 
 
-class RollupRule(_Rule):
+class RollupRule(RuleBase):
     """Points from the account's contacts: a sum, maximum or top-N mean of one of their
     scores, a count of contacts, or the roles of a buying group that are covered."""
 
@@ -91,7 +87,7 @@ class RollupRule(_Rule):
         default=False, description="count contacts the model excludes too"
     )
 
-    _c = field_validator("where", mode="before")(lambda v: None if v is None else _condition(v))
+    _c = field_validator("where", mode="before")(optional_condition)
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -109,7 +105,7 @@ class RollupRule(_Rule):
         for name, cond in value.items():
             if not isinstance(name, str) or not name.strip():
                 raise PydanticCustomError("rule_shape", "a role needs a name", {})
-            out[name] = _condition(cond)
+            out[name] = as_condition(cond)
         return out
 
     @field_validator("max_points")
@@ -247,7 +243,7 @@ class AccountExclusion(Frozen):
     when: Condition
     description: str | None = None
 
-    _c = field_validator("when", mode="before")(_condition)
+    _c = field_validator("when", mode="before")(as_condition)
 
 
 class AccountScoring(Frozen):
@@ -290,15 +286,17 @@ class AccountScoring(Frozen):
         return False
 
 
-def _check_section(acc: AccountScoring, problems: list, contact_triggers: set[str]) -> None:
+def _check_section(acc: AccountScoring, problems: Problems, contact_triggers: set[str]) -> None:
     at = ("account",)
-    check_groups(problems, acc.groups, acc.exclusions, acc.total, at, RESERVED_ACCOUNT_GROUPS)
+    check_groups(
+        problems, acc.groups, acc.exclusions, acc.total.weights, at, RESERVED_ACCOUNT_GROUPS
+    )
     if acc.grades is not None and acc.grades.group not in acc.groups:
         problems.append(
             (
                 (*at, "grades", acc.grades.group),
                 f"account grades use unknown group {acc.grades.group!r}",
-                _suggest(acc.grades.group, acc.groups),
+                suggest(acc.grades.group, acc.groups),
             )
         )
     stages = check_thresholds(problems, acc.thresholds, acc.score_fields, at)
@@ -525,7 +523,7 @@ def _contact_dependents(model: ScoringModel, use: AccountUse) -> dict[str, str]:
     return out
 
 
-def check_account_use(model: ScoringModel, problems: list) -> None:
+def check_account_use(model: ScoringModel, problems: Problems) -> None:
     """Account fields in contact rules, roll-ups of contact scores, and no loops."""
     acc = model.account
     if acc is not None:
@@ -533,7 +531,7 @@ def check_account_use(model: ScoringModel, problems: list) -> None:
     scores = account_score_names(model)
     numbers = {"total", *(acc.groups if acc is not None else ())}
 
-    def check_fields(cond_or_fields: Any, where: tuple) -> None:
+    def check_fields(cond_or_fields: Any, where: Location) -> None:
         fields = (
             cond_or_fields if isinstance(cond_or_fields, set) else condition_fields(cond_or_fields)
         )
@@ -616,8 +614,6 @@ def check_account_use(model: ScoringModel, problems: list) -> None:
 
 
 def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, scores) -> None:
-    from .schema import PREDICTED
-
     values = {"total", *model.groups, *([PREDICTED] if model.predicted is not None else [])}
     contact_scores = {*values, *CONTACT_SCORES}
     use = account_use(model)
@@ -632,7 +628,7 @@ def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, sco
                     (
                         (*where, "of"),
                         f"roll-up of unknown contact score {rule.of!r}",
-                        _suggest(rule.of, values)
+                        suggest(rule.of, values)
                         or "roll up total or a contact group: " + ", ".join(sorted(values)),
                     )
                 )
@@ -684,14 +680,3 @@ def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, sco
                             "account scores, or read account properties only",
                         )
                     )
-
-
-def _complete_scoring_model() -> None:
-    """ScoringModel names AccountScoring (defined here, from its parts): resolve it."""
-    from . import schema
-
-    schema.AccountScoring = AccountScoring  # type: ignore[attr-defined]
-    schema.ScoringModel.model_rebuild()
-
-
-_complete_scoring_model()
