@@ -30,7 +30,7 @@ from ..model.schema import ScoringModel
 from . import spine
 from . import values as V
 from .conditions import evaluate
-from .inprocess import _rule_hit, score_contact
+from .inprocess import score_contact, static_hit
 from .linking import AccountIndex
 from .result import Event, RuleHit, ScoreResult
 
@@ -162,7 +162,7 @@ def score_account(
             if isinstance(rule, RollupRule):
                 hits.append(rollup_hit(gname, rule, people))
             else:
-                hit = _rule_hit(model, gname, False, rule, account, None, when)
+                hit = static_hit(gname, rule, account)
                 hits.append(AccountRuleHit(**hit.model_dump()))
         breakdown += hits
         groups[gname] = spine.group_score(group, [h.points for h in hits])

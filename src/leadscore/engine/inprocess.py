@@ -6,17 +6,20 @@ numbers; the differential tests hold the two together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeAlias
 
 from ..errors import DataError
+from ..model.conditions import Condition
 from ..model.schema import (
     CompletenessRule,
+    Decay,
     EventRule,
     FrequencyRule,
     InactivityRule,
     PropertyRule,
+    Rule,
     ScoringModel,
 )
 from . import spine
@@ -26,6 +29,11 @@ from .decay import decay_factor
 from .result import Event, RuleHit, ScoreResult
 
 EVENT_FIELDS = ("type", "ts", "id", "event_id", "contact_id")
+
+Matcher: TypeAlias = Callable[[Condition | None, bool, int | None], list[Event]]
+"""The events (of one contact, up to the scoring time) that match a filter (None: every
+event), counting from the stage entry (when the group resets on it) and within a window
+of seconds (None: no window)."""
 
 
 def to_event(raw: Event | Mapping[str, Any]) -> Event:
@@ -64,7 +72,7 @@ def dedupe(events: Iterable[Event]) -> list[Event]:
     return out
 
 
-def _limit_key(per: str, ev: Event) -> Any:
+def _limit_key(per: str, ev: Event) -> date | str | None:
     if per == "ever":
         return None
     if per == "day":
@@ -73,13 +81,13 @@ def _limit_key(per: str, ev: Event) -> Any:
 
 
 def _event_rule(
-    rule: EventRule, decay, events: list[Event], as_of: datetime, group: str
+    rule: EventRule, decay: Decay, events: list[Event], as_of: datetime, group: str
 ) -> RuleHit:
     if rule.limit is not None:
-        by_key: dict[Any, list[Event]] = {}
+        by_key: dict[date | str | None, list[Event]] = {}
         for ev in events:
             by_key.setdefault(_limit_key(rule.limit.per, ev), []).append(ev)
-        kept = []
+        kept: list[Event] = []
         for bucket in by_key.values():
             bucket.sort(key=lambda e: e.ts, reverse=True)
             kept.extend(bucket[: rule.limit.count])
@@ -129,7 +137,7 @@ def score_contact(
     records = [(e, e.record()) for e in all_events]
     entered_at = V.optional_timestamp(contact.get(model.lifecycle.entered_at_property))
 
-    def matching(cond, group_reset: bool, within: int | None) -> list[Event]:
+    def matching(cond: Condition | None, group_reset: bool, within: int | None) -> list[Event]:
         lower = when - timedelta(seconds=within) if within is not None else None
         if group_reset and entered_at is not None:
             lower = entered_at if lower is None else max(lower, entered_at)
@@ -176,32 +184,49 @@ def score_contact(
     )
 
 
-def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
+def static_hit(
+    group: str, rule: PropertyRule | CompletenessRule, record: Mapping[str, Any]
+) -> RuleHit:
+    """What a rule that reads only properties gives a record: a contact's, or an
+    account's (the account section's property and completeness rules)."""
     if isinstance(rule, PropertyRule):
         if rule.cases:
             for i, case in enumerate(rule.cases, start=1):
-                if evaluate(case.when, contact):
-                    return _fixed(gname, rule, case.points, f"case {i}")
+                if evaluate(case.when, record):
+                    return _fixed(group, rule, case.points, f"case {i}")
             if rule.otherwise:
-                return _fixed(gname, rule, rule.otherwise, "else")
-            return RuleHit(group=gname, rule=rule.name, kind="property", fired=False)
-        if evaluate(rule.when, contact):
-            return _fixed(gname, rule, rule.points, None)
-        return RuleHit(group=gname, rule=rule.name, kind="property", fired=False)
-    if isinstance(rule, CompletenessRule):
-        filled = [p for p in rule.properties if not V.is_missing(contact.get(p))]
-        pts = rule.points * len(filled)
-        return RuleHit(
-            group=gname,
-            rule=rule.name,
-            kind="completeness",
-            fired=bool(filled),
-            matched=len(filled),
-            points_raw=pts,
-            points_decayed=pts,
-            points=pts,
-            detail=f"{len(filled)} of {len(rule.properties)} filled",
-        )
+                return _fixed(group, rule, rule.otherwise, "else")
+            return RuleHit(group=group, rule=rule.name, kind="property", fired=False)
+        assert rule.when is not None and rule.points is not None, "validated: when + points"
+        if evaluate(rule.when, record):
+            return _fixed(group, rule, rule.points, None)
+        return RuleHit(group=group, rule=rule.name, kind="property", fired=False)
+    filled = [p for p in rule.properties if not V.is_missing(record.get(p))]
+    pts = rule.points * len(filled)
+    return RuleHit(
+        group=group,
+        rule=rule.name,
+        kind="completeness",
+        fired=bool(filled),
+        matched=len(filled),
+        points_raw=pts,
+        points_decayed=pts,
+        points=pts,
+        detail=f"{len(filled)} of {len(rule.properties)} filled",
+    )
+
+
+def _rule_hit(
+    model: ScoringModel,
+    gname: str,
+    reset: bool,
+    rule: Rule,
+    contact: Mapping[str, Any],
+    matching: Matcher,
+    when: datetime,
+) -> RuleHit:
+    if isinstance(rule, PropertyRule | CompletenessRule):
+        return static_hit(gname, rule, contact)
     if isinstance(rule, EventRule):
         events = matching(rule.on, reset, rule.within)
         return _event_rule(rule, model.effective_decay(gname, rule), events, when, gname)
@@ -242,7 +267,7 @@ def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
     raise TypeError(f"unknown rule {rule!r}")
 
 
-def _fixed(gname: str, rule, pts: float, detail: str | None) -> RuleHit:
+def _fixed(gname: str, rule: PropertyRule, pts: float, detail: str | None) -> RuleHit:
     return RuleHit(
         group=gname,
         rule=rule.name,
