@@ -33,6 +33,7 @@ what may read what, and that no score depends on itself through its account.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
@@ -261,7 +262,7 @@ class AccountScoring(Frozen):
 
     _g = field_validator("grades", mode="before")(lambda v: read_grades(v))
 
-    def rules(self):
+    def rules(self) -> Iterator[tuple[str, AccountRule]]:
         """Every (group name, rule) pair in order."""
         for gname, group in self.groups.items():
             for rule in group.rules:
@@ -271,7 +272,7 @@ class AccountScoring(Frozen):
     def score_fields(self) -> set[str]:
         return {"total", "grade", *self.groups}
 
-    def rollups(self):
+    def rollups(self) -> Iterator[tuple[str, RollupRule]]:
         """Every roll-up rule with its group name."""
         for gname, rule in self.rules():
             if isinstance(rule, RollupRule):
@@ -349,9 +350,9 @@ def rule_fields(rule: Any) -> set[str]:
     return set()
 
 
-def text_tests(cond: Any, numbers: set[str]) -> list[tuple[str, str, Any]]:
+def text_tests(cond: Condition, numbers: set[str]) -> list[tuple[str, str, Any]]:
     """(field, op, value) of each test in ``cond`` that treats a number field as text."""
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for p in _predicates(cond):
         if p.field not in numbers or p.op in NUMBER_OPS:
             continue
@@ -362,7 +363,7 @@ def text_tests(cond: Any, numbers: set[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _predicates(cond: Any):
+def _predicates(cond: Condition) -> Iterator[Predicate]:
     if isinstance(cond, Predicate):
         yield cond
         return
@@ -613,7 +614,9 @@ def check_account_use(model: ScoringModel, problems: Problems) -> None:
     _check_rollups(model, acc, problems, scores)
 
 
-def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, scores) -> None:
+def _check_rollups(
+    model: ScoringModel, acc: AccountScoring, problems: Problems, scores: set[str]
+) -> None:
     values = {"total", *model.groups, *([PREDICTED] if model.predicted is not None else [])}
     contact_scores = {*values, *CONTACT_SCORES}
     use = account_use(model)
@@ -632,9 +635,11 @@ def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, sco
                         or "roll up total or a contact group: " + ", ".join(sorted(values)),
                     )
                 )
-            conds = [("where", rule.where)] if rule.where is not None else []
+            conds: list[tuple[str | tuple[str, str], Condition]] = []
+            if rule.where is not None:
+                conds.append(("where", rule.where))
             conds += [(("roles", r), c) for r, c in (rule.roles or {}).items()]
-            read: list[tuple[tuple, str]] = []
+            read: list[tuple[Location, str]] = []
             if rule.of is not None:
                 read.append(((*where, "of"), rule.of))
             if not rule.include_excluded:
