@@ -1,8 +1,8 @@
 """leadscore: open-source lead scoring with models as code.
 
->>> from leadscore import load_model
+>>> from leadscore import load_model, score_contact
 >>> model = load_model("examples/b2b_saas.yaml")  # doctest: +SKIP
->>> model.score({"id": "c1", "country": "FR"}, [], as_of="2026-01-01")  # doctest: +SKIP
+>>> score_contact(model, {"id": "c1", "country": "FR"}, [], as_of="2026-01-01")  # doctest: +SKIP
 """
 
 from .engine import Event, RuleHit, ScoreResult, score_contact

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from leadscore.engine import score_contact
 from leadscore.engine.accounts import Member, score_account, score_population
 from leadscore.engine.linking import AccountIndex, email_domain, normalise_domain
 from leadscore.model import load_model
@@ -255,7 +256,7 @@ def test_a_contact_s_own_account_dot_property_is_not_read_when_accounts_are():
     pop = score_population(READER, [(contact, [])], [ACME], as_of=AS_OF)
     assert pop.contacts[0].groups["fit"] == 0
     # scored alone (no accounts), the property is read as written
-    assert READER.score(contact, [], as_of=AS_OF).groups["fit"] == 1
+    assert score_contact(READER, contact, [], as_of=AS_OF).groups["fit"] == 1
 
 
 def test_the_python_example_of_the_accounts_page_runs(monkeypatch):

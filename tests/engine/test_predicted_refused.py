@@ -3,7 +3,7 @@ the service only: batch evaluators refuse it clearly instead of guessing."""
 
 import pytest
 
-from leadscore import ModelError, UsageError, load_model
+from leadscore import ModelError, UsageError, load_model, score_contact
 from leadscore.cli.common import load_models
 
 MODEL = """
@@ -21,7 +21,7 @@ thresholds:
 def test_in_process_gives_rule_groups_and_leaves_predicted_grade_to_the_service():
     model = load_model(MODEL)
     assert model.reads_predicted()
-    result = model.score({"country": "FR"}, [], as_of="2026-01-01")
+    result = score_contact(model, {"country": "FR"}, [], as_of="2026-01-01")
     assert result.groups == {"fit": 10.0} and result.grade is None and result.stage is None
 
 

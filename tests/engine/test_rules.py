@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadscore import Event, load_model
+from leadscore import Event, load_model, score_contact
 from leadscore.errors import DataError
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -25,7 +25,7 @@ def model(rules: str, extra: str = "", group: str = "") -> object:
 
 
 def score(m, contact=None, events=()):
-    return m.score(contact or {"id": "c"}, events, as_of=AS_OF)
+    return score_contact(m, contact or {"id": "c"}, events, as_of=AS_OF)
 
 
 def test_property_rule_and_cases():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadscore import load_model
+from leadscore import load_model, score_contact
 
 from ..conftest import EXAMPLES
 from .helpers import AS_OF, event, points
@@ -30,7 +30,7 @@ def test_ready_buyer_is_sql(model):
         event(9, "page_view", 3, url="/integrations"),
         event(10, "form_submit", 20, form_id="demo"),
     ]
-    r = model.score(contact, events, as_of=AS_OF)
+    r = score_contact(model, contact, events, as_of=AS_OF)
     assert points(r) == {
         "Stated budget": 20,  # ≥ 50,000
         "Company can afford it": 5,  # ≥ 100 employees
@@ -55,7 +55,7 @@ def test_high_total_without_timeline_is_only_mql(model):
                "industry": "Healthcare"}  # fmt: skip
     events = [event(i, "email_click", i, email_id="nl") for i in range(1, 5)]
     events.append(event(9, "webinar_attended", 120))  # two half-lives: 8 × 0.25
-    r = model.score(contact, events, as_of=AS_OF)
+    r = score_contact(model, contact, events, as_of=AS_OF)
     assert r.groups == {"budget": 25, "authority": 25, "need": 7, "timeline": 8}
     assert r.total == 65
     # total ≥ 50 but need 7 < 8 and timeline 8 < 15: not BANT-qualified
@@ -70,7 +70,7 @@ def test_quiet_job_seeker_stays_at_the_floor(model):
         event(2, "page_view", 200, url="/careers"),
         event(3, "page_view", 200, url="/pricing"),
     ]
-    r = model.score(contact, events, as_of=AS_OF)
+    r = score_contact(model, contact, events, as_of=AS_OF)
     assert points(r) == {"Role": 3, "Job hunting": -10, "Gone quiet": -10}
     # need -10 and timeline -10 are held at the groups' floor of 0
     assert r.groups == {"budget": 0, "authority": 3, "need": 0, "timeline": 0}
@@ -78,14 +78,14 @@ def test_quiet_job_seeker_stays_at_the_floor(model):
 
 
 def test_unknown_contact_scores_zero(model):
-    r = model.score({"id": "d"}, [], as_of=AS_OF)
+    r = score_contact(model, {"id": "d"}, [], as_of=AS_OF)
     assert r.groups == {"budget": 0, "authority": 0, "need": 0, "timeline": 0}
     assert (r.total, r.grade, r.stage, r.rules_fired) == (0, "D", "lead", 0)
 
 
 def test_unsubscribed_intern_is_excluded(model):
     contact = {"id": "e", "job_title": "Marketing Intern", "budget": "80000"}
-    r = model.score(contact, [event(1, "unsubscribe", 5)], as_of=AS_OF)
+    r = score_contact(model, contact, [event(1, "unsubscribe", 5)], as_of=AS_OF)
     assert r.excluded and r.exclusion_reasons == ("Unsubscribed", "Student or intern")
     assert r.groups["budget"] == 20 and r.groups["authority"] == 3
     assert (r.total, r.stage) == (0, None)

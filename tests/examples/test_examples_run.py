@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from leadscore import load_model
+from leadscore import load_model, score_contact
 from leadscore.data.generate import generate
 from leadscore.data.io import load_inputs
 from leadscore.engine.sql import score_sql
@@ -38,7 +38,7 @@ def same_scores(model, inputs) -> None:
     columns = [*model.groups, "total", "grade", "stage", "excluded", "exclusion_reason",
                "rules_fired"]  # fmt: skip
     for contact, events in inputs.contact_rows():
-        mine = model.score(contact, events, as_of=AS_OF).row()
+        mine = score_contact(model, contact, events, as_of=AS_OF).row()
         theirs = sql[contact["id"]]
         for column in columns:
             if isinstance(mine[column], float):
@@ -58,7 +58,7 @@ def test_bant_on_generated_data_excludes_every_unsubscriber(generated):
     inputs = load_inputs(*generated)
     unsubscribed = 0
     for contact, events in inputs.contact_rows():
-        result = model.score(contact, events, as_of=AS_OF)
+        result = score_contact(model, contact, events, as_of=AS_OF)
         if any(e["type"] == "unsubscribe" for e in events):
             unsubscribed += 1
             assert result.excluded and "Unsubscribed" in result.exclusion_reasons

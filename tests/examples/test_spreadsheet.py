@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadscore import load_model
+from leadscore import load_model, score_contact
 
 from ..conftest import EXAMPLES
 from .helpers import AS_OF, points
@@ -28,7 +28,7 @@ def model():
 
 
 def test_good_lead(model):
-    r = model.score(GOOD, [], as_of=AS_OF)
+    r = score_contact(model, GOOD, [], as_of=AS_OF)
     assert points(r) == {"Company size": 100, "Role": 80, "Industry": 100, "Country": 100,
                          "Budget": 60, "Email address": 100}  # fmt: skip
     # (20·100 + 25·80 + 10·100 + 15·100 + 20·60 + 10·100) / 100 = 8700 / 100
@@ -39,7 +39,7 @@ def test_good_lead(model):
 def test_middling_lead_with_else_values_and_lower_case_country(model):
     contact = {"id": "s2", "employees": "30", "job_title": "Marketing Manager",
                "industry": "Retail", "country": "es", "email": "a.b@gmail.com"}  # fmt: skip
-    r = model.score(contact, [], as_of=AS_OF)
+    r = score_contact(model, contact, [], as_of=AS_OF)
     assert points(r) == {"Company size": 30, "Role": 50, "Industry": 20, "Country": 60,
                          "Budget": 20, "Email address": 40}  # fmt: skip
     # (600 + 1250 + 200 + 900 + 400 + 400) / 100
@@ -59,14 +59,14 @@ def test_middling_lead_with_else_values_and_lower_case_country(model):
     ],
 )
 def test_one_sinking_criterion_sinks_a_good_lead(model, change, criterion, value, group):
-    r = model.score({**GOOD, **change}, [], as_of=AS_OF)
+    r = score_contact(model, {**GOOD, **change}, [], as_of=AS_OF)
     assert points(r)[criterion] == value
     assert r.groups == {"score": group}
     assert (r.total, r.grade, r.stage, r.excluded) == (0, "D", "lead", False)
 
 
 def test_empty_contact_gets_the_else_values(model):
-    r = model.score({"id": "s7"}, [], as_of=AS_OF)
+    r = score_contact(model, {"id": "s7"}, [], as_of=AS_OF)
     assert points(r) == {"Role": 10, "Industry": 20, "Country": 20, "Budget": 20}
     # (25·10 + 10·20 + 15·20 + 20·20) / 100; size and e-mail give 0 but still weigh
     assert r.total == 11.5
@@ -74,7 +74,7 @@ def test_empty_contact_gets_the_else_values(model):
 
 
 def test_competitor_is_excluded_however_good(model):
-    r = model.score({**GOOD, "email": "bob@rival.example"}, [], as_of=AS_OF)
+    r = score_contact(model, {**GOOD, "email": "bob@rival.example"}, [], as_of=AS_OF)
     assert r.groups == {"score": 87}
     assert r.excluded and r.exclusion_reasons == ("Competitor",)
     assert (r.total, r.stage) == (0, None)

@@ -7,7 +7,7 @@ import bisect
 
 import pytest
 
-from leadscore import load_model
+from leadscore import load_model, score_contact
 from leadscore.data.io import load_inputs
 
 from ..conftest import EXAMPLES, SHARED_DATA
@@ -34,7 +34,7 @@ def test_referred_working_professional_is_sql(model):
     row = lead({OCCUPATION: "Working Professional", TIME: "1200", "TotalVisits": "6.0",
                 "Page Views Per Visit": "4.5", "Lead Origin": "Lead Add Form",
                 "Lead Source": "Reference", "Specialization": "Finance Management"})  # fmt: skip
-    r = model.score(row, as_of=AS_OF)
+    r = score_contact(model, row, as_of=AS_OF)
     assert points(r) == {"Occupation": 25, "Lead origin": 20, "Referred": 10,
                          "Time on the website": 30, "Returning visitor": 5,
                          "Reads several pages a visit": 3}  # fmt: skip
@@ -45,7 +45,7 @@ def test_referred_working_professional_is_sql(model):
 def test_empty_profile_and_short_visit_hit_the_floors(model):
     row = lead({OCCUPATION: "", TIME: "150", "Lead Source": "Olark Chat", "Specialization": "",
                 "Do Not Email": "Yes"})  # fmt: skip
-    r = model.score(row, as_of=AS_OF)
+    r = score_contact(model, row, as_of=AS_OF)
     assert points(r) == {"Came through the chat": -5, "Profile form never shown": -8,
                          "Time on the website": -5, "No e-mail please": -10}  # fmt: skip
     assert r.groups == {"fit": 0, "engagement": -10}  # -13 → 0 and -15 → -10
@@ -55,7 +55,7 @@ def test_empty_profile_and_short_visit_hit_the_floors(model):
 def test_select_is_an_unanswered_drop_down_not_an_empty_profile(model):
     row = lead({OCCUPATION: "Student", TIME: "500", "TotalVisits": "",
                 "Lead Origin": "Landing Page Submission"})  # fmt: skip
-    r = model.score(row, as_of=AS_OF)
+    r = score_contact(model, row, as_of=AS_OF)
     assert points(r) == {"Occupation": 5, "Time on the website": 12}
     assert (r.groups, r.total, r.grade, r.stage) == ({"fit": 5, "engagement": 12}, 17, "C", "lead")
 
@@ -63,13 +63,13 @@ def test_select_is_an_unanswered_drop_down_not_an_empty_profile(model):
 def test_mql_below_the_sql_total(model):
     row = lead({OCCUPATION: "Unemployed", TIME: "950", "TotalVisits": "2.0",
                 "Lead Origin": "Lead Add Form"})  # fmt: skip
-    r = model.score(row, as_of=AS_OF)
+    r = score_contact(model, row, as_of=AS_OF)
     assert r.groups == {"fit": 28, "engagement": 30}
     assert (r.total, r.grade, r.stage) == (58, "B", "MQL")
 
 
 def test_opted_out_of_everything_is_excluded(model):
-    r = model.score(lead({"Do Not Email": "Yes", "Do Not Call": "Yes"}), as_of=AS_OF)
+    r = score_contact(model, lead({"Do Not Email": "Yes", "Do Not Call": "Yes"}), as_of=AS_OF)
     assert r.excluded and r.exclusion_reasons == ("Opted out of e-mail and calls",)
     assert (r.total, r.stage) == (0, None)
 
@@ -82,7 +82,9 @@ def real_scores(model):
             "was NOT checked on real data. Put the shared data folder beside the repository."
         )
     inputs = load_inputs(CSV, id_column="Prospect ID")
-    return {c["id"]: (c, model.score(c, ev, as_of=AS_OF)) for c, ev in inputs.contact_rows()}
+    return {
+        c["id"]: (c, score_contact(model, c, ev, as_of=AS_OF)) for c, ev in inputs.contact_rows()
+    }
 
 
 def test_real_rows_scored_as_worked_out_by_hand(real_scores):

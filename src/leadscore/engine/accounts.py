@@ -25,11 +25,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..model.accounts import ACCOUNT, AccountScoring, RollupRule
-from ..model.schema import ScoringModel
+from ..model.accounts import ACCOUNT, AccountScoring, RollupRule, rule_fields
+from ..model.schema import CompletenessRule, PropertyRule, ScoringModel
+from . import spine
 from . import values as V
 from .conditions import evaluate
-from .inprocess import _rule_hit, combine, grade_of, score_contact, stage_of, total_of
+from .inprocess import score_contact, static_hit
 from .linking import AccountIndex
 from .result import Event, RuleHit, ScoreResult
 
@@ -161,23 +162,20 @@ def score_account(
             if isinstance(rule, RollupRule):
                 hits.append(rollup_hit(gname, rule, people))
             else:
-                hit = _rule_hit(model, gname, False, rule, account, None, when)
+                hit = static_hit(gname, rule, account)
                 hits.append(AccountRuleHit(**hit.model_dump()))
         breakdown += hits
-        groups[gname] = combine(group, hits)
-    total = total_of(acc, groups)
+        groups[gname] = spine.group_score(group, [h.points for h in hits])
     reasons = tuple(x.name for x in acc.exclusions if evaluate(x.when, account))
-    if reasons:
-        total = acc.scale.min
-    grade = grade_of(acc, groups)
+    spined = spine.outcome(acc, groups, excluded=bool(reasons))
     return AccountResult(
         model=model.name,
         account_id=str(account["id"]),
         as_of=when,
         groups=groups,
-        total=total,
-        grade=grade,
-        stage=None if reasons else stage_of(acc, groups, total, grade),
+        total=spined.total,
+        grade=spined.grade,
+        stage=spined.stage,
         excluded=bool(reasons),
         exclusion_reasons=reasons,
         rules_fired=sum(1 for h in breakdown if h.fired),
@@ -206,16 +204,20 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
     ]
     n = len(counted)
     agg = rule.rollup
-    base = {"group": gname, "rule": rule.name, "kind": "rollup", "matched": n}
     if agg == "roles":
-        return _roles(rule, counted, base)
+        return _roles(gname, rule, counted)
     if agg == "count":
+        points = rule.points
+        assert points is not None, "validated: a count roll-up gives points"
         if rule.at_least is not None:
             fired = n >= rule.at_least
-            pts = rule.points if fired else 0.0
+            pts = points if fired else 0.0
             share = pts / n if fired else 0.0
             return AccountRuleHit(
-                **base,
+                group=gname,
+                rule=rule.name,
+                kind="rollup",
+                matched=n,
                 fired=fired,
                 points_raw=pts,
                 points_decayed=pts,
@@ -227,11 +229,14 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
                 if fired
                 else (),
             )
-        raw = rule.points * n
+        raw = points * n
         pts, capped = _cap(raw, rule.max_points)
-        each = rule.points * (pts / raw if raw else 0.0)
+        each = points * (pts / raw if raw else 0.0)
         return AccountRuleHit(
-            **base,
+            group=gname,
+            rule=rule.name,
+            kind="rollup",
+            matched=n,
             fired=n > 0,
             points_raw=raw,
             points_decayed=raw,
@@ -242,7 +247,9 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
                 Contribution(contact_id=m.contact_id, points=each) for m in counted
             ),
         )
-    values = [(m, _value(m, rule.of)) for m in counted]
+    of = rule.of
+    assert of is not None, "validated: a sum, max or top roll-up reads a score"
+    values = [(m, _value(m, of)) for m in counted]
     if agg == "sum":
         chosen = values
         raw = sum(v for _, v in values)
@@ -260,7 +267,10 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
     ratio = pts / raw if capped else 1.0
     scale = (1.0 / (rule.top or 1)) if agg == "top" else 1.0
     return AccountRuleHit(
-        **base,
+        group=gname,
+        rule=rule.name,
+        kind="rollup",
+        matched=n,
         fired=n > 0,
         points_raw=raw,
         points_decayed=raw,
@@ -276,21 +286,26 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
     )
 
 
-def _roles(rule: RollupRule, counted: Sequence[Member], base: dict) -> AccountRuleHit:
+def _roles(gname: str, rule: RollupRule, counted: Sequence[Member]) -> AccountRuleHit:
+    points = rule.points
+    assert points is not None, "validated: a roles roll-up gives points"
     holders = {
         role: [m.contact_id for m in counted if evaluate(cond, m.record)]
         for role, cond in (rule.roles or {}).items()
     }
     covered = [role for role, who in holders.items() if who]
     fired = len(covered) >= rule.roles_needed
-    pts = rule.points if fired else 0.0
+    pts = points if fired else 0.0
     people = sorted({cid for role in covered for cid in holders[role]})
     roles_of = {cid: [r for r in covered if cid in holders[r]] for cid in people}
     detail = f"{len(covered)} of {len(holders)} roles, needs {rule.roles_needed}"
     if covered:
         detail += ": " + ", ".join(covered)
     return AccountRuleHit(
-        **{**base, "matched": len(covered)},
+        group=gname,
+        rule=rule.name,
+        kind="rollup",
+        matched=len(covered),
         fired=fired,
         points_raw=pts,
         points_decayed=pts,
@@ -346,7 +361,7 @@ def score_population(
         aid = links[cid]
         return {} if aid is None else account_fields(index.by_id[aid], results[aid])
 
-    def score_all(results) -> list[ScoreResult]:
+    def score_all(results: Mapping[str, AccountResult | None]) -> list[ScoreResult]:
         out = []
         for contact, events in people:
             cid = str(contact.get("id", contact.get("contact_id")))
@@ -368,13 +383,10 @@ def score_population(
     return Population(second, [final[aid] for aid in ids], links)
 
 
-def account_outcomes(model: ScoringModel, record: Mapping[str, Any]) -> tuple:
+def account_outcomes(model: ScoringModel, record: Mapping[str, Any]) -> tuple[object, ...]:
     """What the contact's rules that read account fields decide for ``record``: equal
     outcomes for two sets of account fields mean equal scores (only those rules read
     them), so a contact need not be scored again when its account changes."""
-    from ..model.accounts import rule_fields
-    from ..model.schema import CompletenessRule, PropertyRule
-
     names = model.account_use.rules
     out: list[Any] = []
     for _, rule in model.rules():

@@ -17,13 +17,15 @@ def decay_factor(decay: Decay, age_seconds: float) -> float:
     kind = decay.kind
     if kind == "none":
         return 1.0
+    if kind == "steps":
+        for step in decay.steps:
+            if age_seconds <= step.until:
+                return step.factor
+        return 0.0
+    seconds = decay.seconds
+    assert seconds is not None, "validated: half_life, linear and expires have seconds"
     if kind == "half_life":
-        return 0.5 ** (age_seconds / decay.seconds)
+        return float(0.5 ** (age_seconds / seconds))
     if kind == "linear":
-        return max(0.0, 1.0 - age_seconds / decay.seconds)
-    if kind == "expires":
-        return 1.0 if age_seconds <= decay.seconds else 0.0
-    for step in decay.steps:
-        if age_seconds <= step.until:
-            return step.factor
-    return 0.0
+        return max(0.0, 1.0 - age_seconds / seconds)
+    return 1.0 if age_seconds <= seconds else 0.0

@@ -6,25 +6,34 @@ numbers; the differential tests hold the two together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeAlias
 
 from ..errors import DataError
+from ..model.conditions import Condition
 from ..model.schema import (
     CompletenessRule,
+    Decay,
     EventRule,
     FrequencyRule,
     InactivityRule,
     PropertyRule,
+    Rule,
     ScoringModel,
 )
+from . import spine
 from . import values as V
 from .conditions import evaluate
 from .decay import decay_factor
 from .result import Event, RuleHit, ScoreResult
 
 EVENT_FIELDS = ("type", "ts", "id", "event_id", "contact_id")
+
+Matcher: TypeAlias = Callable[[Condition | None, bool, int | None], list[Event]]
+"""The events (of one contact, up to the scoring time) that match a filter (None: every
+event), counting from the stage entry (when the group resets on it) and within a window
+of seconds (None: no window)."""
 
 
 def to_event(raw: Event | Mapping[str, Any]) -> Event:
@@ -63,7 +72,7 @@ def dedupe(events: Iterable[Event]) -> list[Event]:
     return out
 
 
-def _limit_key(per: str, ev: Event) -> Any:
+def _limit_key(per: str, ev: Event) -> date | str | None:
     if per == "ever":
         return None
     if per == "day":
@@ -72,13 +81,13 @@ def _limit_key(per: str, ev: Event) -> Any:
 
 
 def _event_rule(
-    rule: EventRule, decay, events: list[Event], as_of: datetime, group: str
+    rule: EventRule, decay: Decay, events: list[Event], as_of: datetime, group: str
 ) -> RuleHit:
     if rule.limit is not None:
-        by_key: dict[Any, list[Event]] = {}
+        by_key: dict[date | str | None, list[Event]] = {}
         for ev in events:
             by_key.setdefault(_limit_key(rule.limit.per, ev), []).append(ev)
-        kept = []
+        kept: list[Event] = []
         for bucket in by_key.values():
             bucket.sort(key=lambda e: e.ts, reverse=True)
             kept.extend(bucket[: rule.limit.count])
@@ -128,7 +137,7 @@ def score_contact(
     records = [(e, e.record()) for e in all_events]
     entered_at = V.optional_timestamp(contact.get(model.lifecycle.entered_at_property))
 
-    def matching(cond, group_reset: bool, within: int | None) -> list[Event]:
+    def matching(cond: Condition | None, group_reset: bool, within: int | None) -> list[Event]:
         lower = when - timedelta(seconds=within) if within is not None else None
         if group_reset and entered_at is not None:
             lower = entered_at if lower is None else max(lower, entered_at)
@@ -146,8 +155,7 @@ def score_contact(
             for rule in group.rules
         ]
         breakdown += hits
-        groups[gname] = combine(group, hits)
-    total = total_of(model, groups)
+        groups[gname] = spine.group_score(group, [h.points for h in hits])
 
     reasons: list[str] = []
     for exc in model.exclusions:
@@ -158,10 +166,7 @@ def score_contact(
         if hit:
             reasons.append(exc.name)
     excluded = bool(reasons)
-    if excluded:
-        total = model.scale.min
-    grade = grade_of(model, groups)
-    stage = None if excluded else stage_of(model, groups, total, grade)
+    spined = spine.outcome(model, groups, excluded=excluded)
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -169,9 +174,9 @@ def score_contact(
         contact_id=None if cid is None else str(cid),
         as_of=when,
         groups=groups,
-        total=total,
-        grade=grade,
-        stage=stage,
+        total=spined.total,
+        grade=spined.grade,
+        stage=spined.stage,
         excluded=excluded,
         exclusion_reasons=tuple(reasons),
         rules_fired=sum(1 for h in breakdown if h.fired),
@@ -179,72 +184,49 @@ def score_contact(
     )
 
 
-def combine(group: Any, hits: Sequence[RuleHit]) -> float:
-    """A group's score from its rules' hits: sum or weighted mean, then min and max."""
-    if group.combine == "weighted_mean" and hits:
-        weights = [rule.weight for rule in group.rules]
-        value = sum(h.points * w for h, w in zip(hits, weights, strict=True)) / sum(weights)
-    else:
-        value = sum(h.points for h in hits)
-    if group.max is not None:
-        value = min(value, group.max)
-    if group.min is not None:
-        value = max(value, group.min)
-    return float(value)  # an empty group is 0.0, as in SQL
-
-
-def total_of(scoring: Any, groups: Mapping[str, float]) -> float:
-    """The groups summed (or weighted), clamped to the scale."""
-    if scoring.total.weights is not None:
-        raw = sum(groups[g] * w for g, w in scoring.total.weights.items())
-    else:
-        raw = sum(groups.values())
-    return min(max(raw, scoring.scale.min), scoring.scale.max)
-
-
-def grade_of(scoring: Any, groups: Mapping[str, float]) -> str | None:
-    """The first letter whose minimum the graded group reaches (None without grades)."""
-    if scoring.grades is None or scoring.grades.group not in groups:
-        # a grade on ``predicted`` is given by the service, which adds that score
-        return None
-    value = groups[scoring.grades.group]
-    return next((L for L, m in scoring.grades.letters if value >= m), scoring.grades.otherwise)
-
-
-def stage_of(scoring: Any, groups: Mapping[str, float], total: float, grade: str | None):
-    """The stage of the first threshold that holds, else the default stage."""
-    scores = {**groups, "total": total, "grade": grade}
-    return next(
-        (t.stage for t in scoring.thresholds if evaluate(t.when, scores)), scoring.default_stage
-    )
-
-
-def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
+def static_hit(
+    group: str, rule: PropertyRule | CompletenessRule, record: Mapping[str, Any]
+) -> RuleHit:
+    """What a rule that reads only properties gives a record: a contact's, or an
+    account's (the account section's property and completeness rules)."""
     if isinstance(rule, PropertyRule):
         if rule.cases:
             for i, case in enumerate(rule.cases, start=1):
-                if evaluate(case.when, contact):
-                    return _fixed(gname, rule, case.points, f"case {i}")
+                if evaluate(case.when, record):
+                    return _fixed(group, rule, case.points, f"case {i}")
             if rule.otherwise:
-                return _fixed(gname, rule, rule.otherwise, "else")
-            return RuleHit(group=gname, rule=rule.name, kind="property", fired=False)
-        if evaluate(rule.when, contact):
-            return _fixed(gname, rule, rule.points, None)
-        return RuleHit(group=gname, rule=rule.name, kind="property", fired=False)
-    if isinstance(rule, CompletenessRule):
-        filled = [p for p in rule.properties if not V.is_missing(contact.get(p))]
-        pts = rule.points * len(filled)
-        return RuleHit(
-            group=gname,
-            rule=rule.name,
-            kind="completeness",
-            fired=bool(filled),
-            matched=len(filled),
-            points_raw=pts,
-            points_decayed=pts,
-            points=pts,
-            detail=f"{len(filled)} of {len(rule.properties)} filled",
-        )
+                return _fixed(group, rule, rule.otherwise, "else")
+            return RuleHit(group=group, rule=rule.name, kind="property", fired=False)
+        assert rule.when is not None and rule.points is not None, "validated: when + points"
+        if evaluate(rule.when, record):
+            return _fixed(group, rule, rule.points, None)
+        return RuleHit(group=group, rule=rule.name, kind="property", fired=False)
+    filled = [p for p in rule.properties if not V.is_missing(record.get(p))]
+    pts = rule.points * len(filled)
+    return RuleHit(
+        group=group,
+        rule=rule.name,
+        kind="completeness",
+        fired=bool(filled),
+        matched=len(filled),
+        points_raw=pts,
+        points_decayed=pts,
+        points=pts,
+        detail=f"{len(filled)} of {len(rule.properties)} filled",
+    )
+
+
+def _rule_hit(
+    model: ScoringModel,
+    gname: str,
+    reset: bool,
+    rule: Rule,
+    contact: Mapping[str, Any],
+    matching: Matcher,
+    when: datetime,
+) -> RuleHit:
+    if isinstance(rule, PropertyRule | CompletenessRule):
+        return static_hit(gname, rule, contact)
     if isinstance(rule, EventRule):
         events = matching(rule.on, reset, rule.within)
         return _event_rule(rule, model.effective_decay(gname, rule), events, when, gname)
@@ -285,7 +267,7 @@ def _rule_hit(model, gname, reset, rule, contact, matching, when) -> RuleHit:
     raise TypeError(f"unknown rule {rule!r}")
 
 
-def _fixed(gname: str, rule, pts: float, detail: str | None) -> RuleHit:
+def _fixed(gname: str, rule: PropertyRule, pts: float, detail: str | None) -> RuleHit:
     return RuleHit(
         group=gname,
         rule=rule.name,

@@ -266,7 +266,9 @@ def _numeric_mask(cond: Predicate, values: np.ndarray) -> np.ndarray:
 
 
 def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Scored:
-    """Groups, total, grade and stage from each rule's points, as the evaluator does."""
+    """Groups, total, grade and stage from each rule's points: the score spine
+    (:mod:`leadscore.engine.spine`) over whole columns, held to it by
+    ``tests/engine/test_spine.py``."""
     rules = [(g, r.name) for g, r in model.rules()]
     column = {name: j for j, (_, name) in enumerate(rules)}
     groups, total = _group_values(model, points, column)

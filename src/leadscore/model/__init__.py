@@ -1,6 +1,5 @@
 """The model language: typed rules, conditions, durations, validation."""
 
-from . import accounts as _accounts  # noqa: F401 - completes ScoringModel
 from .conditions import AllOf, AnyOf, Condition, Not, Predicate, parse_condition
 from .durations import format_duration, parse_duration
 from .loader import load_model, load_model_text

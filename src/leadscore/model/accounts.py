@@ -33,6 +33,7 @@ what may read what, and that no score depends on itself through its account.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
@@ -40,27 +41,23 @@ from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, mode
 from pydantic_core import PydanticCustomError
 
 from .conditions import Condition, Predicate, condition_fields
-from .schema import (
+from .rules import (
     CompletenessRule,
-    CrmAction,
     EventRule,
     FrequencyRule,
     Frozen,
-    Grades,
     InactivityRule,
+    Location,
+    Problems,
     PropertyRule,
-    Scale,
-    Threshold,
-    Total,
-    Trigger,
-    _condition,
-    _Rule,
-    _suggest,
+    RuleBase,
+    as_condition,
     check_groups,
-    check_thresholds,
-    check_triggers,
-    read_grades,
+    optional_condition,
+    suggest,
 )
+from .spine import PREDICTED, Grades, Scale, Threshold, Total, check_thresholds, read_grades
+from .triggers import CrmAction, Trigger, check_triggers
 
 if TYPE_CHECKING:
     from .schema import ScoringModel
@@ -74,7 +71,7 @@ VALUE_ROLLUPS = ("sum", "max", "top")
 NUMBER_OPS = ("gt", "gte", "lt", "lte", "between", "exists", "missing")
 
 
-class RollupRule(_Rule):
+class RollupRule(RuleBase):
     """Points from the account's contacts: a sum, maximum or top-N mean of one of their
     scores, a count of contacts, or the roles of a buying group that are covered."""
 
@@ -91,7 +88,7 @@ class RollupRule(_Rule):
         default=False, description="count contacts the model excludes too"
     )
 
-    _c = field_validator("where", mode="before")(lambda v: None if v is None else _condition(v))
+    _c = field_validator("where", mode="before")(optional_condition)
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -109,7 +106,7 @@ class RollupRule(_Rule):
         for name, cond in value.items():
             if not isinstance(name, str) or not name.strip():
                 raise PydanticCustomError("rule_shape", "a role needs a name", {})
-            out[name] = _condition(cond)
+            out[name] = as_condition(cond)
         return out
 
     @field_validator("max_points")
@@ -247,7 +244,7 @@ class AccountExclusion(Frozen):
     when: Condition
     description: str | None = None
 
-    _c = field_validator("when", mode="before")(_condition)
+    _c = field_validator("when", mode="before")(as_condition)
 
 
 class AccountScoring(Frozen):
@@ -265,7 +262,7 @@ class AccountScoring(Frozen):
 
     _g = field_validator("grades", mode="before")(lambda v: read_grades(v))
 
-    def rules(self):
+    def rules(self) -> Iterator[tuple[str, AccountRule]]:
         """Every (group name, rule) pair in order."""
         for gname, group in self.groups.items():
             for rule in group.rules:
@@ -275,7 +272,7 @@ class AccountScoring(Frozen):
     def score_fields(self) -> set[str]:
         return {"total", "grade", *self.groups}
 
-    def rollups(self):
+    def rollups(self) -> Iterator[tuple[str, RollupRule]]:
         """Every roll-up rule with its group name."""
         for gname, rule in self.rules():
             if isinstance(rule, RollupRule):
@@ -290,15 +287,17 @@ class AccountScoring(Frozen):
         return False
 
 
-def _check_section(acc: AccountScoring, problems: list, contact_triggers: set[str]) -> None:
+def _check_section(acc: AccountScoring, problems: Problems, contact_triggers: set[str]) -> None:
     at = ("account",)
-    check_groups(problems, acc.groups, acc.exclusions, acc.total, at, RESERVED_ACCOUNT_GROUPS)
+    check_groups(
+        problems, acc.groups, acc.exclusions, acc.total.weights, at, RESERVED_ACCOUNT_GROUPS
+    )
     if acc.grades is not None and acc.grades.group not in acc.groups:
         problems.append(
             (
                 (*at, "grades", acc.grades.group),
                 f"account grades use unknown group {acc.grades.group!r}",
-                _suggest(acc.grades.group, acc.groups),
+                suggest(acc.grades.group, acc.groups),
             )
         )
     stages = check_thresholds(problems, acc.thresholds, acc.score_fields, at)
@@ -351,9 +350,9 @@ def rule_fields(rule: Any) -> set[str]:
     return set()
 
 
-def text_tests(cond: Any, numbers: set[str]) -> list[tuple[str, str, Any]]:
+def text_tests(cond: Condition, numbers: set[str]) -> list[tuple[str, str, Any]]:
     """(field, op, value) of each test in ``cond`` that treats a number field as text."""
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for p in _predicates(cond):
         if p.field not in numbers or p.op in NUMBER_OPS:
             continue
@@ -364,7 +363,7 @@ def text_tests(cond: Any, numbers: set[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _predicates(cond: Any):
+def _predicates(cond: Condition) -> Iterator[Predicate]:
     if isinstance(cond, Predicate):
         yield cond
         return
@@ -525,7 +524,7 @@ def _contact_dependents(model: ScoringModel, use: AccountUse) -> dict[str, str]:
     return out
 
 
-def check_account_use(model: ScoringModel, problems: list) -> None:
+def check_account_use(model: ScoringModel, problems: Problems) -> None:
     """Account fields in contact rules, roll-ups of contact scores, and no loops."""
     acc = model.account
     if acc is not None:
@@ -533,7 +532,7 @@ def check_account_use(model: ScoringModel, problems: list) -> None:
     scores = account_score_names(model)
     numbers = {"total", *(acc.groups if acc is not None else ())}
 
-    def check_fields(cond_or_fields: Any, where: tuple) -> None:
+    def check_fields(cond_or_fields: Any, where: Location) -> None:
         fields = (
             cond_or_fields if isinstance(cond_or_fields, set) else condition_fields(cond_or_fields)
         )
@@ -615,9 +614,9 @@ def check_account_use(model: ScoringModel, problems: list) -> None:
     _check_rollups(model, acc, problems, scores)
 
 
-def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, scores) -> None:
-    from .schema import PREDICTED
-
+def _check_rollups(
+    model: ScoringModel, acc: AccountScoring, problems: Problems, scores: set[str]
+) -> None:
     values = {"total", *model.groups, *([PREDICTED] if model.predicted is not None else [])}
     contact_scores = {*values, *CONTACT_SCORES}
     use = account_use(model)
@@ -632,13 +631,15 @@ def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, sco
                     (
                         (*where, "of"),
                         f"roll-up of unknown contact score {rule.of!r}",
-                        _suggest(rule.of, values)
+                        suggest(rule.of, values)
                         or "roll up total or a contact group: " + ", ".join(sorted(values)),
                     )
                 )
-            conds = [("where", rule.where)] if rule.where is not None else []
+            conds: list[tuple[str | tuple[str, str], Condition]] = []
+            if rule.where is not None:
+                conds.append(("where", rule.where))
             conds += [(("roles", r), c) for r, c in (rule.roles or {}).items()]
-            read: list[tuple[tuple, str]] = []
+            read: list[tuple[Location, str]] = []
             if rule.of is not None:
                 read.append(((*where, "of"), rule.of))
             if not rule.include_excluded:
@@ -684,14 +685,3 @@ def _check_rollups(model: ScoringModel, acc: AccountScoring, problems: list, sco
                             "account scores, or read account properties only",
                         )
                     )
-
-
-def _complete_scoring_model() -> None:
-    """ScoringModel names AccountScoring (defined here, from its parts): resolve it."""
-    from . import schema
-
-    schema.AccountScoring = AccountScoring  # type: ignore[attr-defined]
-    schema.ScoringModel.model_rebuild()
-
-
-_complete_scoring_model()

@@ -3,9 +3,10 @@
 A model that declares ``predicted: {model_dir: DIR, weight: W}`` gets, on every
 rescoring, the trained model's 0–100 score for the contact as the group
 ``predicted``. The rule groups come from the in-process evaluator unchanged;
-then this module adds the group, its share of the total (``W`` times the
-score, clamped to the scale with the rest), the grade when the grades read
-``predicted``, and the stage the thresholds give with it. The breakdown shows
+then this module adds the group, and the score spine (:mod:`leadscore.engine.spine`)
+gives its share of the total (``W`` times the score, clamped to the scale with the
+rest), the grade when the grades read ``predicted``, and the stage the thresholds
+give with it. The breakdown shows
 one entry with the probability and band, then one per top reason.
 
 Trained models are read only from the service's models folder (the
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..engine.conditions import evaluate
+from ..engine import spine
 from ..engine.result import Event, RuleHit, ScoreResult
 from ..errors import LeadscoreError, ModelError, Problem, UsageError
 from ..model.schema import MODEL_DIR_RE, PREDICTED, ScoringModel
@@ -209,26 +210,8 @@ def add_predicted(model: ScoringModel, result: ScoreResult, pred: Prediction) ->
     assert model.predicted is not None
     value = float(pred.score)
     groups = {**result.groups, PREDICTED: value}
-    total = result.total
     weight = model.predicted.weight
-    if result.excluded:
-        total = model.scale.min
-    elif weight:
-        rule_groups = result.groups
-        if model.total.weights is not None:
-            raw = sum(rule_groups[g] * w for g, w in model.total.weights.items())
-        else:
-            raw = sum(rule_groups.values())
-        total = min(max(raw + weight * value, model.scale.min), model.scale.max)
-    grade = result.grade
-    if model.grades is not None and model.grades.group == PREDICTED:
-        grade = next((L for L, m in model.grades.letters if value >= m), model.grades.otherwise)
-    stage = None
-    if not result.excluded:
-        scores = {**groups, "total": total, "grade": grade}
-        stage = next(
-            (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
-        )
+    spined = spine.outcome(model, groups, excluded=result.excluded)
     hits = [
         RuleHit(
             group=PREDICTED,
@@ -256,9 +239,9 @@ def add_predicted(model: ScoringModel, result: ScoreResult, pred: Prediction) ->
     return result.model_copy(
         update={
             "groups": groups,
-            "total": total,
-            "grade": grade,
-            "stage": stage,
+            "total": spined.total,
+            "grade": spined.grade,
+            "stage": spined.stage,
             "breakdown": (*result.breakdown, *hits),
         }
     )

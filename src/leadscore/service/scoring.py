@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..engine.conditions import evaluate
+from ..engine import spine
 from ..engine.inprocess import score_contact
 from ..engine.result import Event, ScoreResult
 from ..model.accounts import ACCOUNT
@@ -43,18 +43,6 @@ class Adjusted:
     adjustment: float
     breakdown: list[dict[str, Any]]
     pub: Published | None = None  # the model version that gave it
-
-
-def stage_for(
-    model: ScoringModel, groups: dict[str, float], total: float, grade: str | None, excluded: bool
-) -> str | None:
-    """The stage the model's thresholds give these scores (as the evaluator decides it)."""
-    if excluded:
-        return None
-    scores = {**groups, "total": total, "grade": grade}
-    return next(
-        (t.stage for t in model.thresholds if evaluate(t.when, scores)), model.default_stage
-    )
 
 
 def apply_adjustments(
@@ -86,9 +74,8 @@ def apply_adjustments(
         return Adjusted(
             result, result.total, result.stage, 0.0 if result.excluded else points, breakdown
         )
-    total = min(max(result.total + points, model.scale.min), model.scale.max)
-    stage = stage_for(model, result.groups, total, result.grade, False)
-    return Adjusted(result, total, stage, points, breakdown)
+    spined = spine.adjusted(model, result.groups, result.total, result.grade, points)
+    return Adjusted(result, spined.total, spined.stage, points, breakdown)
 
 
 def contact_record(row: Any) -> dict[str, Any]:

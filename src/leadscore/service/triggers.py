@@ -33,6 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..engine import spine
 from ..model.schema import EmailAction, WebhookAction
 from ..store import tables as T
 from .published import Published
@@ -66,10 +67,8 @@ SUBJECTS = {
 
 
 def _stage_with(check: TriggerCheck, delta: float) -> str | None:
-    from .scoring import stage_for
-
     res = check.adjusted.result
-    return stage_for(
+    return spine.stage(
         check.scoring, res.groups, check.adjusted.total + delta, res.grade, res.excluded
     )
 
