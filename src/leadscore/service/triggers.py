@@ -36,13 +36,14 @@ import sqlalchemy as sa
 from ..model.schema import EmailAction, WebhookAction
 from ..store import tables as T
 from .published import Published
+from .scoring import stage_for
 
 
 @dataclass(frozen=True)
 class TriggerCheck:
     pub: Published
     contact: Any  # a contacts row, or an accounts row for an account check
-    adjusted: Any  # scoring.Adjusted (or an account's, with the same fields)
+    adjusted: Any  # scoring.Adjusted (or writes.AccountScore, with the same fields)
     kind: str = "contact"  # or "account"
 
     @property
@@ -66,8 +67,6 @@ SUBJECTS = {
 
 
 def _stage_with(check: TriggerCheck, delta: float) -> str | None:
-    from .scoring import stage_for
-
     res = check.adjusted.result
     return stage_for(
         check.scoring, res.groups, check.adjusted.total + delta, res.grade, res.excluded
