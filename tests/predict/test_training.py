@@ -9,7 +9,7 @@ import pytest
 
 from leadscore.errors import DataError
 from leadscore.predict import TrainedModel, TrainOptions, train
-from leadscore.predict.artefact import BAND_QUANTILES
+from leadscore.predict.bands import BAND_QUANTILES
 
 FAST = {"max_rounds": 60, "early_stopping_rounds": 20}
 

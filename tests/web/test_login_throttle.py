@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from leadscore.service import create_app
 from leadscore.store import tables as T
+from leadscore.store import web_tables as W
 from leadscore.web import accounts, throttle
-from leadscore.web import tables as W
 
 from .helpers import PASSWORD, csrf_of, tiny_service
 

@@ -256,9 +256,9 @@ def _service_rows(database: str, reasons: int, id_property: str) -> list[dict[st
 
 
 def _read_rows(con: Any, path: Path) -> list[dict[str, Any]]:
-    from ..data.io import _source_sql  # the project's one reader of CSV/Parquet/JSONL
+    from ..data.io import source_sql  # the project's one reader of CSV/Parquet/JSONL
 
-    cur = con.execute(f"SELECT * FROM {_source_sql(path)}")
+    cur = con.execute(f"SELECT * FROM {source_sql(path)}")
     names = [d[0] for d in cur.description]
     missing = {"contact_id", "total"} - set(names)
     if missing:

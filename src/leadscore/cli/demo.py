@@ -95,7 +95,7 @@ def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
     from ..store import tables as T
     from ..web import accounts
     from ..web.sample import seed as seed_store
-    from .serve import _serve
+    from .serve import run_server
 
     database = f"sqlite:///{(folder / 'leadscore.db').resolve()}"
     svc = Service(load_settings({"database": database}))
@@ -115,7 +115,7 @@ def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
         "(Ctrl-C stops the service)",
         markup=False,
     )
-    _serve(database=database, host="127.0.0.1", port=port)
+    run_server(database=database, host="127.0.0.1", port=port)
 
 
 def demo(

@@ -19,7 +19,9 @@ console = Console(highlight=False)
 DATABASE_HELP = "Store URL: sqlite:///file.db or postgresql://user@host:port/db."
 
 
-def _serve(**flags: Any) -> None:
+def run_server(**flags: Any) -> None:
+    """Build the service app from the settings (``flags`` over the environment) and
+    serve it until stopped, as ``leadscore serve`` does."""
     import uvicorn
 
     from ..service.app import create_app, default_extensions
@@ -56,7 +58,7 @@ def _serve_command() -> Any:
 
     def serve(**flags: Any) -> None:
         """Run the scoring service (HTTP API, real-time scores, triggers)."""
-        _serve(**flags)
+        run_server(**flags)
 
     serve.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return serve

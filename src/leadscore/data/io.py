@@ -60,7 +60,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _source_sql(path: Path) -> str:
+def source_sql(path: Path) -> str:
+    """The DuckDB table function that reads a contacts, events or accounts file (CSV
+    as text, Parquet, JSON lines); refuses an unknown type or a missing file."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise UsageError(
@@ -172,7 +174,7 @@ def load_inputs(
     """
     con = con or connect()
     cpath = Path(contacts)
-    csrc = _source_sql(cpath)
+    csrc = source_sql(cpath)
     ccols = _columns(con, csrc, cpath)
     if id_column is not None:
         if id_column not in ccols:
@@ -241,11 +243,11 @@ def load_inputs(
 
 def check_readable(path: str | Path) -> None:
     """Refuse a file :func:`load_inputs` cannot read (unknown type, missing) before any work."""
-    _source_sql(Path(path))
+    source_sql(Path(path))
 
 
 def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
-    asrc = _source_sql(apath)
+    asrc = source_sql(apath)
     acols = _columns(con, asrc, apath)
     idc = next((c for c in ACCOUNT_ID_COLUMNS if c in acols), None)
     if idc is None:
@@ -293,7 +295,7 @@ def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) 
 
 
 def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
-    esrc = _source_sql(epath)
+    esrc = source_sql(epath)
     ecols = _columns(con, esrc, epath)
     missing = [c for c in EVENT_CORE if c not in ecols]
     if missing:

@@ -9,7 +9,8 @@ The small API the rest of leadscore uses::
     prediction.probability, prediction.score, prediction.band, prediction.reasons
 """
 
-from .artefact import BAND_QUANTILES, Prediction, Reason, TrainedModel
+from .artefact import Prediction, Reason, TrainedModel
+from .bands import BAND_QUANTILES
 from .baselines import LogisticOneHot, NaiveBayesScorer
 from .estimators import LeadModel
 from .scorecard import Scorecard

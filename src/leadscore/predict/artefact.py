@@ -12,7 +12,7 @@ A model directory holds:
 **Score and bands.** The score is the probability times 100, rounded. The
 priority band compares the probability with quantiles of the training
 contacts' probabilities: *very high* from the 90th percentile, *high* from the
-70th, *medium* from the 40th, *low* below (:data:`BAND_QUANTILES`).
+70th, *medium* from the 40th, *low* below (:data:`~.bands.BAND_QUANTILES`).
 
 **Reasons.** Each feature's contribution to the contact's calibrated log-odds
 (LightGBM's per-lead TreeSHAP values times the calibration slope): positive
@@ -37,19 +37,13 @@ from ..engine import values as V
 from ..engine.result import Event
 from ..errors import UsageError
 from . import features as F
+from .bands import LOW_BAND
+from .card import render_markdown
 from .estimators import LeadModel, sigmoid
 
-#: band -> the training-probability quantile from which a contact is in the band
-BAND_QUANTILES = {"very high": 0.90, "high": 0.70, "medium": 0.40}
-LOW_BAND = "low"
 #: reasons given per contact
 TOP_REASONS = 3
 FORMAT_VERSION = 1
-
-
-def band_cutoffs(probabilities: np.ndarray) -> dict[str, float]:
-    """Probability from which each band starts, from the training probabilities."""
-    return {band: float(np.quantile(probabilities, q)) for band, q in BAND_QUANTILES.items()}
 
 
 @dataclass(frozen=True)
@@ -108,8 +102,6 @@ class TrainedModel:
 
     # ------------------------------------------------------------------ disk
     def save(self, directory: str | Path) -> Path:
-        from .card import render_markdown
-
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         ids, self.training_ids = self.training_ids, []
@@ -186,9 +178,7 @@ class TrainedModel:
 
         ``as_of`` defaults to the latest event time in the inputs (now, without events).
         """
-        from .training import _as_of
-
-        when = as_of or _as_of(None, inputs)
+        when = as_of or F.resolve_as_of(None, inputs)
         ids, table = F.build(inputs, self.config, when)
         return self.predict_table(ids, table, reasons)
 

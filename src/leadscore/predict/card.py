@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .artefact import BAND_QUANTILES
+from .bands import BAND_QUANTILES
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

@@ -33,6 +33,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..data.io import Inputs
+from ..engine import values as V
 
 #: windows (days) for event counts
 WINDOWS = (7, 30, 90)
@@ -329,3 +330,14 @@ def latest_event_time(inputs: Inputs) -> datetime | None:
     if micros is None:
         return None
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+def resolve_as_of(text: str | None, inputs: Inputs) -> datetime:
+    """The time features are computed as of: ``text`` (ISO 8601) when given, else the
+    latest event time in the inputs, else now (UTC, whole seconds)."""
+    if text is not None:
+        return V.timestamp(text)
+    latest = latest_event_time(inputs)
+    return (
+        latest.astimezone(UTC) if latest is not None else datetime.now(UTC).replace(microsecond=0)
+    )

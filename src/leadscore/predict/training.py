@@ -20,7 +20,8 @@ from ..data.io import Inputs, load_inputs
 from ..engine import values as V
 from ..errors import DataError
 from . import features as F
-from .artefact import TrainedModel, band_cutoffs
+from .artefact import TrainedModel
+from .bands import band_cutoffs
 from .estimators import LeadModel
 from .metrics import single_feature_auc, summary
 from .table import TableEncoder, take
@@ -117,7 +118,7 @@ def load_dataset(
                 column=options.outcome_time,
                 hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z, or leave it empty",
             )
-    as_of = _as_of(options.as_of, inputs)
+    as_of = F.resolve_as_of(options.as_of, inputs)
     exclude = [
         options.outcome,
         *([options.outcome_time] if options.outcome_time else []),
@@ -136,15 +137,6 @@ def load_dataset(
         ids = [ids[i] for i in known]
         y = y[known]
     return Dataset(ids, table, y, config, as_of, skipped)
-
-
-def _as_of(text: str | None, inputs: Inputs) -> datetime:
-    if text is not None:
-        return V.timestamp(text)
-    latest = F.latest_event_time(inputs)
-    return (
-        latest.astimezone(UTC) if latest is not None else datetime.now(UTC).replace(microsecond=0)
-    )
 
 
 def check_classes(y: np.ndarray, column: str, skipped: int) -> None:

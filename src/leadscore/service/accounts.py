@@ -24,7 +24,7 @@ in-process reference does (provisional scores, members, accounts, members again)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -39,18 +39,14 @@ from .scoring import (
     CHUNK,
     Q_CONTACTS,
     Adjusted,
-    Writing,
     compute,
     contact_record,
-    last_recorded,
     lock_contacts,
-    recorded_change,
     score_one,
     scoring_time,
     with_account,
-    write_scores,
 )
-from .triggers import TriggerCheck, check_triggers
+from .writes import Writing, write_account_scores, write_scores
 
 A, C, S = T.accounts.c, T.contacts.c, T.account_scores.c
 PAGE = 200  # accounts rescored together when publishing
@@ -217,16 +213,29 @@ def cascade(
     members = members_of(conn, rows.values())
     out: dict[str, dict[str, Adjusted]] = {}
     for pub in pubs:
-        run = _Cascade(conn, pub, options, rows, members)
+        run = AccountPass(conn, pub, options, rows, members)
         for cid, adj in run.rescore(touched, link, changed & set(rows)).items():
             out.setdefault(cid, {})[pub.name] = adj
     return out
 
 
-class _Cascade:
-    """One model's pass of the cascade over a set of accounts and their members."""
+#: What a contact reads of its account: a fresh result, the stored scores, or nothing
+#: (the model does not score accounts).
+AccountView = AccountResult | StoredAccount | None
 
-    def __init__(self, conn, pub: Published, options: Writing, rows, members):
+
+class AccountPass:
+    """One model's pass over a set of accounts and their members: the steps of the
+    cascade (:meth:`rescore`), which :class:`FullRescore` also runs one by one."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        pub: Published,
+        options: Writing,
+        rows: dict[str, Any],
+        members: dict[str, list[str]],
+    ):
         self.conn, self.pub, self.options = conn, pub, options
         self.model = pub.model
         self.rows, self.members = rows, members
@@ -291,7 +300,7 @@ class _Cascade:
             redo |= {c for aid in changed for c in self.members.get(aid, [])}
         if self.scored:
             redo |= {c for c in everyone if c not in stored}  # not scored under this version
-        contacts, results = self._compute(sorted(redo), owner, views)
+        contacts, results = self.score_members(sorted(redo), owner, views)
         # 2. the accounts, from their members
         final: dict[str, AccountResult] = {}
         if self.scored:
@@ -305,9 +314,9 @@ class _Cascade:
                 final[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
         # 3. the members whose account-reading rules decide otherwise now
         if self.reads and self.scored:
-            again = self._moved(views, final, contacts)
+            again = self.moved_members(views, final, contacts)
             if again:
-                more_contacts, more = self._compute(sorted(again), owner, final)
+                more_contacts, more = self.score_members(sorted(again), owner, final)
                 contacts.update(more_contacts)
                 results.update(more)
         write_scores(
@@ -317,8 +326,17 @@ class _Cascade:
             write_account_scores(self.conn, pub, final, self.rows, stored_acc, self.options)
         return results
 
-    def _compute(self, ids: list[str], owner: dict, views: dict, dry: bool = False):
-        fields = {}
+    def score_members(
+        self,
+        ids: list[str],
+        owner: Mapping[str, str | None],
+        views: Mapping[str, AccountView],
+        dry: bool = False,
+    ) -> tuple[dict[str, Any], dict[str, Adjusted]]:
+        """Score these contacts (nothing written), each reading ``views`` of the account
+        ``owner`` gives it: their rows and their results. ``dry`` takes no locks and reads
+        only the inputs up to the pass's time (a preview)."""
+        fields: dict[tuple[str, str], dict[str, Any]] = {}
         for cid in ids:
             aid = owner.get(cid)
             view = views.get(aid) if aid is not None else None
@@ -341,8 +359,14 @@ class _Cascade:
             results.update({c: by_model[self.pub.name] for c, by_model in scored.items()})
         return contacts, results
 
-    def _moved(self, views, final, contacts) -> set[str]:
-        """Members whose account-reading rules decide otherwise with the final scores."""
+    def moved_members(
+        self,
+        views: Mapping[str, AccountView],
+        final: Mapping[str, AccountResult],
+        contacts: dict[str, Any],
+    ) -> set[str]:
+        """Members whose account-reading rules decide otherwise with the ``final`` account
+        scores than with the ``views`` they were scored with."""
         out: set[str] = set()
         for aid, result in final.items():
             before = account_fields(self.records[aid], views[aid])
@@ -367,95 +391,6 @@ def _stored(row: StoredMember) -> dict[str, Any]:
         "stage": row.stage,
         "excluded": row.excluded,
     }
-
-
-# ----------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True)
-class AccountScore:
-    """An account's result as the trigger checks read a score (no adjustments)."""
-
-    result: AccountResult
-
-    @property
-    def total(self) -> float:
-        return self.result.total
-
-    @property
-    def stage(self) -> str | None:
-        return self.result.stage
-
-
-def write_account_scores(
-    conn: sa.Connection,
-    pub: Published,
-    results: dict[str, AccountResult],
-    rows: dict[str, Any],
-    current: dict[str, Any],
-    options: Writing,
-) -> None:
-    """Replace the accounts' current scores, add history where a shown value changed
-    (as for contacts: :func:`~.scoring.recorded_change`), check the account triggers."""
-    inserts, updates, history, checks = [], [], [], []
-    for aid in sorted(results):
-        res = results[aid]
-        row = {
-            "account_id": aid,
-            "model_name": pub.name,
-            "version": pub.version,
-            "total": res.total,
-            "grade": res.grade,
-            "stage": res.stage,
-            "excluded": res.excluded,
-            "groups": res.groups,
-            "breakdown": [h.model_dump() for h in res.breakdown],
-            "contacts": res.contacts,
-            "scored_at": options.now,
-        }
-        old = current.get(aid)
-        (updates if old is not None else inserts).append(row)
-        if recorded_change(old, res.total, res.grade, res.stage, res.excluded, pub.version):
-            history.append(
-                {
-                    "account_id": aid,
-                    "model_name": pub.name,
-                    "version": pub.version,
-                    "at": options.now,
-                    "cause": options.cause,
-                    "old_total": None if old is None else old.total,
-                    "new_total": res.total,
-                    "old_stage": None if old is None else old.stage,
-                    "new_stage": res.stage,
-                    "old_grade": None if old is None else old.grade,
-                    "new_grade": res.grade,
-                    "detail": {
-                        **options.detail,
-                        "groups": res.groups,
-                        "contacts": res.contacts,
-                        "excluded": res.excluded,
-                        "exclusion_reasons": list(res.exclusion_reasons),
-                    },
-                }
-            )
-        checks.append(TriggerCheck(pub, rows[aid], AccountScore(res), kind="account"))
-    if inserts:
-        conn.execute(sa.insert(T.account_scores), inserts)
-    if updates:
-        conn.execute(
-            sa.update(T.account_scores)
-            .where(S.account_id == sa.bindparam("b_aid"), S.model_name == sa.bindparam("b_model"))
-            .values(
-                {k: sa.bindparam(k) for k in updates[0] if k not in ("account_id", "model_name")}
-            ),
-            [{**u, "b_aid": u["account_id"], "b_model": u["model_name"]} for u in updates],
-        )
-    if history:
-        last_recorded(conn, T.account_score_history, "account_id", history)
-        conn.execute(sa.insert(T.account_score_history), history)
-    check_triggers(
-        conn, checks, now=options.now, default_hysteresis=options.hysteresis, fire=options.fire
-    )
 
 
 # ----------------------------------------------------------------------------- everything
@@ -497,9 +432,9 @@ class FullRescore:
             aid: score_account(self.model, records[aid], (), as_of=now) if self.scored else None
             for aid in rows
         }
-        run = _Cascade(conn, self.pub, options, rows, members)
+        run = AccountPass(conn, self.pub, options, rows, members)
         owner = account_of_members(members)
-        contacts, results = run._compute(sorted(owner), owner, provisional, self.dry)
+        contacts, results = run.score_members(sorted(owner), owner, provisional, self.dry)
         final: dict[str, AccountResult] = {}
         if self.scored:
             for aid in rows:
@@ -510,9 +445,9 @@ class FullRescore:
                 ]
                 final[aid] = score_account(self.model, records[aid], mems, as_of=now)
             if self.model.account_use.reads_account:
-                again = run._moved(provisional, final, contacts)
+                again = run.moved_members(provisional, final, contacts)
                 if again:
-                    more_contacts, more = run._compute(sorted(again), owner, final, self.dry)
+                    more_contacts, more = run.score_members(sorted(again), owner, final, self.dry)
                     contacts.update(more_contacts)
                     results.update(more)
         if not self.dry:

@@ -22,7 +22,8 @@ from .enrichment import ServiceEnrichment
 from .predicted import models_root
 from .problems import ApiProblem
 from .published import ModelCache, Published
-from .scoring import Adjusted, lock_contacts, rescore, scoring_time
+from .rescoring import rescore
+from .scoring import Adjusted, lock_contacts, scoring_time
 from .settings import Settings
 
 Q_KNOWN_KEYS = sa.select(T.events.c.idempotency_key).where(
@@ -567,7 +568,7 @@ class Service:
         """A time sweep of an account-aware model: every account with all its contacts, a
         page per transaction, then the contacts with events and no account."""
         from .accounts import FullRescore
-        from .scoring import Writing
+        from .writes import Writing
 
         full = FullRescore(pub, Writing("time", now, self.settings.trigger_hysteresis))
         after: str | None = ""

@@ -1,20 +1,19 @@
-"""Rescoring contacts inside a write transaction.
+"""Contacts' scores in the service: read from the store and computed, never written.
 
-Every change that can move a score (an event, a property update, an
-adjustment, a publish, the time sweep) ends here: the contact is scored with
-the in-process evaluator under each published model, manual adjustments are
-added, the current score is replaced, the change is written to the history
-and the triggers are checked — all in the caller's transaction, so a crash
-leaves either everything or nothing.
+The contact, its events and its manual adjustments are read (:func:`load_inputs`),
+scored with the in-process evaluator under a published model (:func:`score_one`:
+rule groups, the ``predicted`` group, then the adjustments) and returned as an
+:class:`Adjusted`. Nothing here writes: :mod:`.writes` stores the results,
+:mod:`.triggers` checks them, :mod:`.accounts` rolls contacts up into accounts and
+:func:`.rescoring.rescore` puts it all together inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -27,7 +26,6 @@ from ..model.schema import ScoringModel
 from ..store import tables as T
 from . import predicted as P
 from .published import Published
-from .triggers import TriggerCheck, check_triggers
 
 if TYPE_CHECKING:
     from ..predict import Prediction
@@ -95,7 +93,6 @@ def to_events(rows: Iterable[Any]) -> list[Event]:
 
 
 _IDS = sa.bindparam("ids", expanding=True)
-_NAMES = sa.bindparam("names", expanding=True)
 _AS_OF = sa.bindparam("as_of")
 # Statements built once: the hot path (one event, one contact) skips rebuilding them.
 Q_CONTACTS = sa.select(T.contacts).where(T.contacts.c.id.in_(_IDS)).order_by(T.contacts.c.id)
@@ -116,9 +113,6 @@ Q_ADJUSTMENTS_AS_OF = (
     sa.select(T.adjustments)
     .where(T.adjustments.c.contact_id.in_(_IDS), T.adjustments.c.created_at <= _AS_OF)
     .order_by(T.adjustments.c.id)
-)
-Q_SCORES = sa.select(T.scores).where(
-    T.scores.c.contact_id.in_(_IDS), T.scores.c.model_name.in_(_NAMES)
 )
 Q_LOCK = (
     sa.select(T.contacts.c.id)
@@ -154,16 +148,6 @@ def scoring_time(conn: sa.Connection, ids: Sequence[str]) -> datetime:
         return now
     latest = latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest.astimezone(UTC)
     return max(now, latest)
-
-
-@lru_cache(maxsize=8)
-def _score_update(columns: tuple[str, ...]) -> sa.Update:
-    s = T.scores.c
-    return (
-        sa.update(T.scores)
-        .where(s.contact_id == sa.bindparam("b_cid"), s.model_name == sa.bindparam("b_model"))
-        .values({k: sa.bindparam(k) for k in columns})
-    )
 
 
 def load_inputs(
@@ -215,72 +199,7 @@ def score_one(
     return replace(apply_adjustments(pub.model, result, mine), pub=pub)
 
 
-def rescore(
-    conn: sa.Connection,
-    contact_ids: Iterable[str],
-    models: Sequence[Published],
-    *,
-    cause: str,
-    now: datetime | None,
-    hysteresis: float = 0.0,
-    fire: bool = True,
-    detail: dict[str, Any] | None = None,
-    accounts: Iterable[str] = (),
-    changed_accounts: Iterable[str] = (),
-) -> dict[str, dict[str, Adjusted]]:
-    """Rescore contacts under every model given; write scores, history and outbox rows.
-
-    ``now=None`` is a live write: the contacts are locked first and scored as of
-    :func:`scoring_time`. A time given is used as it is (a replay, the demo's past weeks,
-    a sweep asked for a time).
-
-    Under a model that scores accounts or reads them, the contacts' accounts are
-    rescored too (and ``accounts``: ones that gained or lost contacts; and
-    ``changed_accounts``: ones whose properties changed), then the contacts whose
-    account-reading rules change with them (see ``service/accounts.py``).
-    """
-    from .accounts import account_aware, cascade
-
-    ids = sorted(set(contact_ids))
-    out: dict[str, dict[str, Adjusted]] = {}
-    plain = [p for p in models if not account_aware(p)]
-    aware = [p for p in models if account_aware(p)]
-    accounts, changed_accounts = set(accounts), set(changed_accounts)
-    if not models or not (ids or ((accounts or changed_accounts) and aware)):
-        return out
-    if now is None:
-        lock_contacts(conn, ids)
-        now = scoring_time(conn, ids)
-    options = Writing(cause, now, hysteresis, fire, detail or {})
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        if plain:
-            contacts, scored = compute(conn, chunk, plain, now)
-            write_scores(conn, contacts, scored, options)
-            _merge(out, scored)
-    if aware:
-        _merge(out, cascade(conn, ids, aware, options, accounts, changed_accounts))
-    return out
-
-
 CHUNK = 500
-
-
-@dataclass(frozen=True)
-class Writing:
-    """How a rescoring writes: why, when, the hysteresis band, whether triggers fire.
-    ``now`` None (for a page-by-page rescoring) means each page's live scoring time."""
-
-    cause: str
-    now: datetime | None
-    hysteresis: float = 0.0
-    fire: bool = True
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def _merge(out: dict, scored: dict) -> None:
-    for cid, by_model in scored.items():
-        out.setdefault(cid, {}).update(by_model)
 
 
 def predictions(
@@ -332,135 +251,3 @@ def compute(
                 account=(fields or {}).get((pub.name, cid), {} if fields is not None else None),
             )
     return contacts, out
-
-
-HISTORY_DECIMALS = 1  # totals as people see them: the web pages and the CRM fields
-
-
-def shown(total: float) -> float:
-    """A total rounded as it is shown (one decimal), what history compares."""
-    return round(float(total), HISTORY_DECIMALS)
-
-
-def recorded_change(
-    old: Any, total: float, grade: str | None, stage: str | None, excluded: bool, version: int
-) -> bool:
-    """Whether a new score is worth a history row against the stored one ``old`` (a
-    scores or account_scores row, None for a first score): the shown total, the grade,
-    the stage, the excluded flag or the model version differs. A decay step that
-    moves only hidden decimals changes the current score, not the history."""
-    return old is None or (
-        shown(old.total) != shown(total)
-        or (old.grade, old.stage, old.excluded, old.version) != (grade, stage, excluded, version)
-    )
-
-
-def last_recorded(conn: sa.Connection, table: sa.Table, key: str, rows: list[dict]) -> None:
-    """Set each history row's ``old_total`` to the total its previous history row
-    recorded (not the current score, which moves between rows), so a chart of the
-    history joins up: one row's old total is the previous row's new total."""
-    h = table.c
-    pairs = {(r[key], r["model_name"]) for r in rows if r["old_total"] is not None}
-    if not pairs:
-        return
-    ids, names = sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})
-    latest = (
-        sa.select(sa.func.max(h.id))
-        .where(h[key].in_(ids), h.model_name.in_(names))
-        .group_by(h[key], h.model_name)
-    )
-    found = {
-        (r[0], r[1]): r[2]
-        for r in conn.execute(
-            sa.select(h[key], h.model_name, h.new_total).where(h.id.in_(latest.scalar_subquery()))
-        )
-    }
-    for r in rows:
-        before = found.get((r[key], r["model_name"]))
-        if r["old_total"] is not None and before is not None:
-            r["old_total"] = before
-
-
-def write_scores(
-    conn: sa.Connection,
-    contacts: dict[str, Any],
-    scored: dict[str, dict[str, Adjusted]],
-    options: Writing,
-) -> None:
-    """Replace the current scores, add history where a shown value changed (see
-    :func:`recorded_change`), check triggers (on every change: they read the exact
-    current scores)."""
-    ids = sorted(scored)
-    names = sorted({m for by_model in scored.values() for m in by_model})
-    if not ids:
-        return
-    current = {
-        (r.contact_id, r.model_name): r
-        for r in conn.execute(Q_SCORES, {"ids": ids, "names": names})
-    }
-    checks: list[TriggerCheck] = []
-    inserts, updates, history = [], [], []
-    now, cause, detail = options.now, options.cause, options.detail
-    for cid in ids:
-        contact = contacts[cid]
-        for name, adj in scored[cid].items():
-            pub = adj.pub
-            assert pub is not None, "a result written is one score_one gave"
-            res = adj.result
-            row = {
-                "contact_id": cid,
-                "model_name": name,
-                "version": pub.version,
-                "total": adj.total,
-                "grade": res.grade,
-                "stage": adj.stage,
-                "excluded": res.excluded,
-                "groups": res.groups,
-                "breakdown": adj.breakdown,
-                "adjustment": adj.adjustment,
-                "scored_at": now,
-            }
-            old = current.get((cid, name))
-            (updates if old is not None else inserts).append(row)
-            if recorded_change(old, adj.total, res.grade, adj.stage, res.excluded, pub.version):
-                history.append(
-                    {
-                        "contact_id": cid,
-                        "model_name": name,
-                        "version": pub.version,
-                        "at": now,
-                        "cause": cause,
-                        "old_total": None if old is None else old.total,
-                        "new_total": adj.total,
-                        "old_stage": None if old is None else old.stage,
-                        "new_stage": adj.stage,
-                        "old_grade": None if old is None else old.grade,
-                        "new_grade": res.grade,
-                        "detail": {
-                            **detail,
-                            "groups": res.groups,
-                            "excluded": res.excluded,
-                            "exclusion_reasons": list(res.exclusion_reasons),
-                            "adjustment": adj.adjustment,
-                        },
-                    }
-                )
-            checks.append(TriggerCheck(pub, contact, adj))
-    if inserts:
-        conn.execute(sa.insert(T.scores), inserts)
-    if updates:
-        conn.execute(
-            _score_update(tuple(k for k in updates[0] if k not in ("contact_id", "model_name"))),
-            [{**u, "b_cid": u["contact_id"], "b_model": u["model_name"]} for u in updates],
-        )
-    if history:
-        last_recorded(conn, T.score_history, "contact_id", history)
-        conn.execute(sa.insert(T.score_history), history)
-    if checks:
-        check_triggers(
-            conn,
-            checks,
-            now=now,
-            default_hysteresis=options.hysteresis,
-            fire=options.fire,
-        )

@@ -37,13 +37,14 @@ from ..engine import spine
 from ..model.schema import EmailAction, WebhookAction
 from ..store import tables as T
 from .published import Published
+from .scoring import stage_for
 
 
 @dataclass(frozen=True)
 class TriggerCheck:
     pub: Published
     contact: Any  # a contacts row, or an accounts row for an account check
-    adjusted: Any  # scoring.Adjusted (or an account's, with the same fields)
+    adjusted: Any  # scoring.Adjusted (or writes.AccountScore, with the same fields)
     kind: str = "contact"  # or "account"
 
     @property

@@ -18,8 +18,9 @@ from .core import Service, audit, utcnow
 from .predicted import check_model_dir
 from .problems import ApiProblem
 from .published import Published, model_from_text
-from .scoring import Writing, load_inputs, predictions, score_one
+from .scoring import load_inputs, predictions, score_one
 from .webhooks import check_webhooks, warnings
+from .writes import Writing
 
 MV = T.model_versions.c
 

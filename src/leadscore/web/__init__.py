@@ -12,6 +12,6 @@ from typing import Any
 
 def install(app: Any) -> None:
     """Add the pages and the static files to the service's FastAPI app."""
-    from .routes import install as _install
+    from .app import install as _install
 
     _install(app)

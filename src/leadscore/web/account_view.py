@@ -12,9 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from ..service import account_ops as ops
 from ..service.published import Published
 from ..store import tables as T
-from .base import EXCLUDED_COLOUR, Page, PageError, current
+from .base import EXCLUDED_COLOUR, Page, PageError, current, stage_colours
 from .charts import score_over_time
-from .routes import stage_colours
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

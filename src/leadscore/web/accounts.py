@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from ..errors import UsageError
 from ..service.auth import RANK
-from . import tables as W
+from ..store import web_tables as W
 
 ROLES = {"viewer": "read", "editor": "write", "admin": "admin"}
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -34,6 +35,12 @@ SECURITY_HEADERS = {
 }
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def stage_colours(conn: sa.Connection) -> dict[str, str]:
+    """Each stage's colour on the pages: the defaults, with the ones chosen in settings."""
+    saved = accounts.get_setting(conn, "stage_colours", {})
+    return {**DEFAULT_STAGE_COLOURS, **(saved if isinstance(saved, dict) else {})}
 
 
 class Redirect(Exception):

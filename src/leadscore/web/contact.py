@@ -18,9 +18,8 @@ from ..service.published import Published
 from ..service.schemas import AdjustmentIn
 from ..service.scoring import load_inputs, score_one
 from ..store import tables as T
-from .base import EXCLUDED_COLOUR, Page, PageError, current, form
+from .base import EXCLUDED_COLOUR, Page, PageError, current, form, stage_colours
 from .charts import Marker, score_over_time
-from .routes import stage_colours
 
 router = APIRouter(include_in_schema=False)
 CHART_POINTS = 48

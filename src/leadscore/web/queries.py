@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..store import tables as T
-from .tables import prop
+from ..store.web_tables import prop
 
 C, S, E, H, D = T.contacts.c, T.scores.c, T.events.c, T.score_history.c, T.deliveries.c
 PAGE_SIZE = 50

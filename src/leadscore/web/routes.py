@@ -1,4 +1,4 @@
-"""Sign-in, the leads list, the dashboard and settings; :func:`install` mounts every page."""
+"""Sign-in, the leads list, the dashboard and settings."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
@@ -17,28 +16,21 @@ from ..service.published import Published
 from . import accounts, queries, throttle
 from .base import (
     COOKIE,
-    DEFAULT_STAGE_COLOURS,
     EXCLUDED_COLOUR,
-    HERE,
     LOGIN_COOKIE,
     Page,
     PageError,
     cookie_args,
     current,
     form,
-    install_handlers,
     read_form,
     render,
     service,
+    stage_colours,
 )
 from .charts import bars
 
 router = APIRouter(include_in_schema=False)
-
-
-def stage_colours(conn: sa.Connection) -> dict[str, str]:
-    saved = accounts.get_setting(conn, "stage_colours", {})
-    return {**DEFAULT_STAGE_COLOURS, **(saved if isinstance(saved, dict) else {})}
 
 
 def choose_model(page: Page, conn: sa.Connection, name: str | None) -> Published | None:
@@ -290,16 +282,3 @@ async def add_user(page: Page = Depends(current)) -> Response:
     except UsageError as exc:
         raise PageError(422, str(exc)) from None
     return RedirectResponse("/settings", status_code=303)
-
-
-def install(app: FastAPI) -> None:
-    from . import account_view, backtest, contact, editor
-
-    install_handlers(app)
-    svc = app.state.service
-    app.state.login_throttle = throttle.Throttle(
-        svc.store, throttle.LoginLimits.from_settings(svc.settings)
-    )
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
-    for r in (router, contact.router, account_view.router, editor.router, backtest.router):
-        app.include_router(r)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..service import versions
 from ..service.core import Service, utcnow
-from ..service.scoring import rescore
+from ..service.rescoring import rescore
 from ..store import tables as T
 from ..store.links import link_columns
 

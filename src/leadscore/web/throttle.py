@@ -35,8 +35,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..service.core import utcnow
+from ..store import web_tables as W
 from ..store.db import Store
-from . import tables as W
 
 ACCOUNT, ADDRESS = "account", "address"
 IPV6_PREFIX = 64

@@ -1,4 +1,5 @@
-"""The shared shape of inbound parsing: the result, the rejection, the dispatcher."""
+"""The shared shape of inbound parsing: the result, the rejection, the helpers every
+parser uses (the dispatcher is :func:`.dispatch.parse_hook`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ...values import MAX_DEPTH, BadValue, check_json, check_text
-from ..config import FormHook, MailgunHook, SendGridHook
 from ..events import ContactRecord, LeadEvent
 
 
@@ -72,21 +71,3 @@ def stable_id(*parts: Any) -> str:
 
 def media_type(headers: Mapping[str, str]) -> str:
     return (headers.get("content-type") or "").split(";")[0].strip().lower()
-
-
-def parse_hook(
-    source: str,
-    hook: SendGridHook | MailgunHook | FormHook,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    now: datetime,
-) -> HookResult:
-    """Verify and map one webhook delivery; raises :class:`HookRejected`."""
-    from . import forms, mailgun, sendgrid
-
-    if isinstance(hook, SendGridHook):
-        return sendgrid.parse(hook, body, headers, now=now)
-    if isinstance(hook, MailgunHook):
-        return mailgun.parse(hook, body, headers, now=now)
-    return forms.parse(source, hook, body, headers, now=now)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # Registers the web tables on the store's metadata, so the schema check sees them.
-import leadscore.web.tables  # noqa: F401
+import leadscore.store.web_tables  # noqa: F401
 from leadscore.store.tables import UTCDateTime
 
 INDEXES = {

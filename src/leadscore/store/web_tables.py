@@ -1,18 +1,18 @@
-"""The web app's tables (user accounts, sign-in sessions, settings, sign-in back-off)
-and its indexes.
+"""The web app's tables (users, sign-in sessions, settings, sign-in back-off) and
+its indexes on the contacts table.
 
-They live on the store's metadata (so the schema check sees them) and are
-created by the migrations ``0002_web`` and ``0005_login_throttle``. The
-expression indexes on contact properties back the leads list's filters and
-search (see :mod:`.queries`): the same expression text works on PostgreSQL and
-on SQLite (3.38 or later).
+The store owns them as it owns every table: they live on the store's metadata
+(so the schema check sees them) and are created by the migrations ``0002_web``
+and ``0005_login_throttle``. The expression indexes on contact properties back
+the web app's leads list filters and search (``leadscore.web.queries``): the
+same expression text works on PostgreSQL and on SQLite (3.38 or later).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..store.tables import TS, contacts, metadata
+from .tables import TS, contacts, metadata
 
 users = sa.Table(
     "web_users",
@@ -43,7 +43,7 @@ settings = sa.Table(
     sa.Column("value", sa.JSON, nullable=False),
 )
 
-#: One sign-in counter per account or client address (see :mod:`.throttle`).
+#: One sign-in counter per sign-in name or client address (see ``leadscore.web.throttle``).
 login_throttle = sa.Table(
     "web_login_throttle",
     metadata,
