@@ -37,7 +37,6 @@ from ..engine import spine
 from ..model.schema import EmailAction, WebhookAction
 from ..store import tables as T
 from .published import Published
-from .scoring import stage_for
 
 
 @dataclass(frozen=True)
