@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..model.schema import EmailAction, WebhookAction
+from ..reasons import reasons_from_breakdown
 from ..store import tables as T
 from .published import Published
 from .scoring import stage_for
@@ -305,8 +306,6 @@ def _outbox_rows(
         if since is not None:
             payload["held_since"] = since.isoformat()
         if action.kind == "crm":  # the CRM's "top reasons" field, as the CRM sync writes it
-            from ..integrations.crm.base import reasons_from_breakdown
-
             payload["reasons"] = list(reasons_from_breakdown(adj.breakdown, CRM_REASONS))
         if isinstance(action, EmailAction) and action.subject:
             payload["subject"] = action.subject
