@@ -115,7 +115,7 @@ def seed(
     ids = [c["id"] for c in contact_rows]
     for k in range(weeks, 0, -1):
         with svc.store.write() as conn:
-            rescore(conn, ids, pubs, cause="event", now=now - timedelta(weeks=k), fire=True)
+            rescore(conn, ids, pubs, cause="event", as_of=now - timedelta(weeks=k), fire=True)
     results = [versions.publish(svc, p.name, p.version, "sample", fire_triggers=True) for p in pubs]
     return {
         "contacts": len(contact_rows),
