@@ -95,3 +95,24 @@ class DataError(LeadscoreError):
 
 class UsageError(LeadscoreError):
     """The command or call was used wrongly (bad option combination, missing file)."""
+
+
+class CrmError(LeadscoreError):
+    """A CRM call failed for good (raised by the integrations' connectors; the outbox
+    worker turns it into a delivery failure it retries)."""
+
+
+class CrmAuthError(CrmError):
+    """The CRM refused the credentials (401) or their scope (403)."""
+
+
+class CrmRequestError(CrmError):
+    """The CRM refused the request itself (4xx other than 401/403/429)."""
+
+    def __init__(self, message: str, status: int):
+        self.status = status
+        super().__init__(message)
+
+
+class CrmUnavailable(CrmError):
+    """Retries ran out (rate limited or failing server): nothing more was sent."""

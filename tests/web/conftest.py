@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from leadscore.service import Service, create_app, load_settings
-from leadscore.web import accounts
+from leadscore.web import users
 from leadscore.web.sample import seed
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,7 +77,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     seed(svc, SAMPLE_CONTACTS, weeks=6)
     with svc.store.write() as conn:
         for email, password in PASSWORDS.items():
-            accounts.create_user(conn, email, password, email.split("@")[0])
+            users.create_user(conn, email, password, email.split("@")[0])
     app = create_app(settings, service=svc, workers=False)
     port = _free_port()
     server = uvicorn.Server(

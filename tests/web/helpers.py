@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from leadscore.service import Service, create_app, load_settings, versions
 from leadscore.service.schemas import ContactIn
-from leadscore.web import accounts
+from leadscore.web import users
 
 # Business e-mail: 20 points; MQL from 20. Ties are broken by contact id, descending.
 TINY_MODEL = """name: tiny
@@ -42,8 +42,8 @@ def tiny_service(url: str) -> Service:
     draft = versions.create_draft(svc, TINY_MODEL, {}, "test")
     versions.publish(svc, "tiny", draft["version"], "test", fire_triggers=False)
     with svc.store.write() as conn:
-        for role in accounts.ROLES:
-            accounts.create_user(conn, f"{role}@example.com", PASSWORD, role)
+        for role in users.ROLES:
+            users.create_user(conn, f"{role}@example.com", PASSWORD, role)
     return svc
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from leadscore.service import create_app
 from leadscore.store import tables as T
 from leadscore.store import web_tables as W
-from leadscore.web import accounts, throttle
+from leadscore.web import throttle, users
 
 from .helpers import PASSWORD, csrf_of, tiny_service
 
@@ -59,13 +59,13 @@ def site(store_url):
 def checked(monkeypatch) -> list[str]:
     """The e-mails whose password was actually checked."""
     seen: list[str] = []
-    real = accounts.authenticate
+    real = users.authenticate
 
     def spy(conn, email, password):
         seen.append(email)
         return real(conn, email, password)
 
-    monkeypatch.setattr(accounts, "authenticate", spy)
+    monkeypatch.setattr(users, "authenticate", spy)
     return seen
 
 
@@ -197,7 +197,7 @@ def test_the_counters_live_in_the_store_and_a_new_password_clears_the_account(si
     again.state.login_throttle.clock = app.state.login_throttle.clock
     assert Browser(again, "198.51.100.21").sign_in(VIEWER, PASSWORD).status_code == 429
     with svc.store.write() as conn:
-        accounts.update_user(conn, VIEWER, password="a-new-long-password")
+        users.update_user(conn, VIEWER, password="a-new-long-password")
         failed = conn.execute(
             sa.select(sa.func.count()).where(T.audit_log.c.action == "user.login_failed")
         ).scalar_one()

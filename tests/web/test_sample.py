@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from leadscore.store import Store
 from leadscore.store import tables as T
-from leadscore.web import accounts
+from leadscore.web import users
 from leadscore.web.sample import main
 
 
@@ -41,7 +41,7 @@ def test_sample_store_has_published_scores_history_and_an_admin(tmp_path, capsys
             sa.select(sa.func.count(sa.distinct(T.account_score_history.c.at)))
         ).scalar_one()
         assert account_weeks > 1  # their history too
-        assert accounts.authenticate(conn, "admin@example.com", "demo-password-1") is not None
+        assert users.authenticate(conn, "admin@example.com", "demo-password-1") is not None
     store.dispose()
     with pytest.raises(SystemExit, match="already holds contacts"):
         main(["--database", url, "--contacts", "30"])

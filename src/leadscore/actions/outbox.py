@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..errors import CrmAuthError, CrmError, CrmRequestError
 from ..store import tables as T
 from . import email as email_action
 from .outbound import OutboundPolicy, UrlRefused, guarded_client
@@ -54,7 +55,7 @@ class PermanentFailure(DeliveryFailed):
 
 class OutboxWorker:
     """Delivers the outbox. ``crm_delivery(system, payload)`` writes ``crm`` actions (the
-    integrations set it; it raises :class:`~leadscore.integrations.http.CrmError` to retry)."""
+    integrations set it; it raises :class:`~leadscore.errors.CrmError` to retry)."""
 
     def __init__(
         self,
@@ -172,8 +173,6 @@ class OutboxWorker:
     def _send_crm(self, row: Any) -> None:
         if self.crm_delivery is None:
             raise PermanentFailure(CRM_NOT_CONFIGURED.format(system=row.target))
-        from ..integrations.http import CrmAuthError, CrmError, CrmRequestError
-
         try:
             self.crm_delivery(row.target, row.payload)
         except CrmAuthError:

@@ -222,7 +222,7 @@ def _service_rows(database: str, reasons: int, id_property: str) -> list[dict[st
     """The service's stored scores as export rows (with reasons from the breakdowns)."""
     import sqlalchemy as sa
 
-    from ..integrations.crm.base import reasons_from_breakdown
+    from ..reasons import reasons_from_breakdown
     from ..service.settings import load_settings
     from ..store import Store
     from ..store import tables as T

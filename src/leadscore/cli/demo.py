@@ -93,7 +93,7 @@ def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
     from ..service.core import Service
     from ..service.settings import load_settings
     from ..store import tables as T
-    from ..web import accounts
+    from ..web import users
     from ..web.sample import seed as seed_store
     from .serve import run_server
 
@@ -109,7 +109,7 @@ def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
         )
         seed_store(svc, contacts, seed)
         with svc.store.write() as conn:
-            accounts.create_user(conn, *DEMO_ADMIN, "admin")
+            users.create_user(conn, *DEMO_ADMIN, "admin")
     console.print(
         f"\nopen http://127.0.0.1:{port}/ and sign in as {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]} "
         "(Ctrl-C stops the service)",

@@ -172,7 +172,7 @@ def next_questions_cmd(
 ) -> None:
     """Rank the contact's unknown fields by how much their answer could change its
     score, grade or stage under the model, and show the best N to ask next."""
-    from ..enrich.profiling import next_questions
+    from ..evaluate.profiling import next_questions
 
     (loaded,) = load_models([model])
     when = parse_as_of(as_of)

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a user who can sign in to the web app."""
         from ..service.core import audit
-        from ..web.accounts import check_role, create_user
+        from ..web.users import check_role, create_user
 
         check_role(role)
         store = _store(database)
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
     @users.command("list")
     def list_(database: str = typer.Option(None, "--database", help=DATABASE_HELP)) -> None:
         """List the web app's users and their roles."""
-        from ..web.accounts import list_users
+        from ..web.users import list_users
 
         store = _store(database)
         with store.read() as conn:
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Change a user's role."""
         from ..service.core import audit
-        from ..web.accounts import update_user
+        from ..web.users import update_user
 
         store = _store(database)
         with store.write() as conn:
@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Set a new password (signs the user out everywhere)."""
         from ..service.core import audit
-        from ..web.accounts import update_user
+        from ..web.users import update_user
 
         store = _store(database)
         secret = _password(password)
@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stop a user from signing in (ends their sessions), or --enable them again."""
         from ..service.core import audit
-        from ..web.accounts import update_user
+        from ..web.users import update_user
 
         store = _store(database)
         with store.write() as conn:

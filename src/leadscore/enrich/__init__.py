@@ -7,8 +7,9 @@ Offline, built in (see ``docs/enrichment.md`` for every property):
 * :func:`enrich_table` — the same over a DuckDB table, once per distinct value;
 
 outside services plug in through :class:`Enricher` / :class:`HttpEnricher`
-(timeout, cache, rate limit, failures marked for retry, never raised), and
-:func:`next_questions` ranks the form fields worth asking a contact next.
+(timeout, cache, rate limit, failures marked for retry, never raised). Which form
+fields are worth asking a contact next (progressive profiling) is a what-if over
+scores: :func:`leadscore.evaluate.profiling.next_questions`.
 """
 
 from .batch import EnrichReport, enrich_table
@@ -21,7 +22,6 @@ from .contact import (
     merge,
 )
 from .email import DeliverabilityCheck
-from .profiling import Question, next_questions
 from .properties import PROPERTIES, PROPERTY_NAMES, Property
 from .remote import (
     Enricher,
@@ -55,7 +55,6 @@ __all__ = [
     "Outcome",
     "Pending",
     "Property",
-    "Question",
     "Unavailable",
     "apply_enrichers",
     "derive",
@@ -65,5 +64,4 @@ __all__ = [
     "forget_cached_values",
     "forget_derived",
     "merge",
-    "next_questions",
 ]

@@ -32,29 +32,12 @@ from typing import Any
 
 import httpx
 
-from ..errors import LeadscoreError
+# The CRM errors are part of the project's one error hierarchy (the outbox maps them to
+# delivery failures without depending on the integrations); they are imported from here too.
+from ..errors import CrmAuthError, CrmRequestError, CrmUnavailable
+from ..errors import CrmError as CrmError
 
 log = logging.getLogger("leadscore.integrations.crm")
-
-
-class CrmError(LeadscoreError):
-    """A CRM call failed for good."""
-
-
-class CrmAuthError(CrmError):
-    """The CRM refused the credentials (401) or their scope (403)."""
-
-
-class CrmRequestError(CrmError):
-    """The CRM refused the request itself (4xx other than 401/403/429)."""
-
-    def __init__(self, message: str, status: int):
-        self.status = status
-        super().__init__(message)
-
-
-class CrmUnavailable(CrmError):
-    """Retries ran out (rate limited or failing server): nothing more was sent."""
 
 
 class Clock:

@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from ..reasons import reasons_from_breakdown
 from ..service.schemas import ContactIn, EventIn
 from ..store import tables as T
-from .crm.base import reasons_from_breakdown
 from .events import ContactRecord, LeadEvent
 from .inbound.base import HookRejected
 

@@ -261,7 +261,7 @@ class AccountPass:
         return Member.of(record, scores)
 
     def rescore(self, touched: set[str], link: dict, changed: set[str]) -> dict[str, Adjusted]:
-        pub, now = self.pub, self.options.now
+        pub, as_of = self.pub, self.options.as_of
         stored_acc = {}
         if self.scored and self.rows:
             stored_acc = {
@@ -292,7 +292,7 @@ class AccountPass:
                 mems = [
                     self.member(c, _stored(stored[c]), {}) for c in self.members[aid] if c in stored
                 ]
-                views[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
+                views[aid] = score_account(self.model, self.records[aid], mems, as_of=as_of)
             else:
                 views[aid] = stored_view(old)
         redo = set(touched)
@@ -311,7 +311,7 @@ class AccountPass:
                         mems.append(self.member(cid, member_scores(results[cid]), contacts))
                     elif cid in stored:
                         mems.append(self.member(cid, _stored(stored[cid]), contacts))
-                final[aid] = score_account(self.model, self.records[aid], mems, as_of=now)
+                final[aid] = score_account(self.model, self.records[aid], mems, as_of=as_of)
         # 3. the members whose account-reading rules decide otherwise now
         if self.reads and self.scored:
             again = self.moved_members(views, final, contacts)
@@ -350,10 +350,10 @@ class AccountPass:
                 self.conn,
                 ids[start : start + CHUNK],
                 [self.pub],
-                self.options.now,
+                self.options.as_of,
                 fields,
                 lock=not dry,
-                inputs_as_of=self.options.now if dry else None,
+                cut_inputs=dry,
             )
             contacts.update(rows)
             results.update({c: by_model[self.pub.name] for c, by_model in scored.items()})
@@ -427,9 +427,9 @@ class FullRescore:
         members = members_of(conn, rows.values())
         records = {aid: account_record(r) for aid, r in rows.items()}
         options = self._page(conn, sorted({c for ids in members.values() for c in ids}))
-        now = options.now
+        as_of = options.as_of
         provisional = {
-            aid: score_account(self.model, records[aid], (), as_of=now) if self.scored else None
+            aid: score_account(self.model, records[aid], (), as_of=as_of) if self.scored else None
             for aid in rows
         }
         run = AccountPass(conn, self.pub, options, rows, members)
@@ -443,7 +443,7 @@ class FullRescore:
                     for c in members[aid]
                     if c in results
                 ]
-                final[aid] = score_account(self.model, records[aid], mems, as_of=now)
+                final[aid] = score_account(self.model, records[aid], mems, as_of=as_of)
             if self.model.account_use.reads_account:
                 again = run.moved_members(provisional, final, contacts)
                 if again:
@@ -479,10 +479,10 @@ class FullRescore:
             conn,
             alone,
             [self.pub],
-            options.now,
+            options.as_of,
             fields,
             lock=not self.dry,
-            inputs_as_of=options.now if self.dry else None,
+            cut_inputs=self.dry,
         )
         if not self.dry:
             write_scores(conn, contacts, scored, options)
@@ -490,13 +490,13 @@ class FullRescore:
         return {c: by_model[self.pub.name] for c, by_model in scored.items()}
 
     def _page(self, conn: sa.Connection, ids: Sequence[str]) -> Writing:
-        """How this page writes: at the time asked, or, for a live rescoring (``now`` None),
+        """How this page writes: at the time asked, or, for a live rescoring (``as_of`` None),
         at the time read once the page's contacts are locked (see ``scoring_time``)."""
-        if self.options.now is not None:
+        if self.options.as_of is not None:
             return self.options
         if not self.dry:
             lock_contacts(conn, ids)
-        return replace(self.options, now=scoring_time(conn, ids))
+        return replace(self.options, as_of=scoring_time(conn, ids))
 
     def run(self, conn: sa.Connection, contact_pages: Iterable[Sequence[str]]):
         """Everything, in one transaction: yields each page's (contacts, accounts)."""
@@ -518,11 +518,11 @@ def stale_links(conn: sa.Connection, before: dict[str, str | None], ids: Iterabl
 
 
 def score_in_memory(
-    conn: sa.Connection, pub: Published, contact_ids: Sequence[str], when: datetime
+    conn: sa.Connection, pub: Published, contact_ids: Sequence[str], as_of: datetime
 ) -> tuple[dict[str, Adjusted], dict[str, AccountResult]]:
-    """Contacts' scores under ``pub`` as of ``when``, their accounts scored with all their
+    """Contacts' scores under ``pub`` as of ``as_of``, their accounts scored with all their
     members in memory (nothing written): for previews and past scores."""
-    full = FullRescore(pub, Writing("preview", when), dry=True)
+    full = FullRescore(pub, Writing("preview", as_of), dry=True)
     rows = contact_rows(conn, contact_ids)
     owner = links(conn, rows.values())
     accounts = load_accounts(conn, {a for a in owner.values() if a})
@@ -538,18 +538,18 @@ def score_contact_at(
     pub: Published,
     contact_id: str,
     inputs: tuple[dict, dict, dict],
-    when: datetime,
+    as_of: datetime,
 ) -> Adjusted:
-    """One stored contact under ``pub`` as of ``when`` (nothing written), from its
+    """One stored contact under ``pub`` as of ``as_of`` (nothing written), from its
     ``load_inputs`` (contacts, events, adjustments): with its account scored in memory
     under ``pub`` when the model scores or reads accounts."""
     if account_aware(pub):
-        return score_in_memory(conn, pub, [contact_id], when)[0][contact_id]
+        return score_in_memory(conn, pub, [contact_id], as_of)[0][contact_id]
     contacts, events, adjustments = inputs
     return score_one(
         pub,
         contacts[contact_id],
         events.get(contact_id, []),
         adjustments.get(contact_id, []),
-        when,
+        as_of,
     )

@@ -88,7 +88,7 @@ class Service:
         conn,
         ids,
         cause,
-        now: datetime | None,
+        as_of: datetime | None,
         *,
         fire=True,
         detail=None,
@@ -102,7 +102,7 @@ class Service:
             ids,
             pubs,
             cause=cause,
-            now=now,
+            as_of=as_of,
             hysteresis=self.settings.trigger_hysteresis,
             fire=fire,
             detail=detail,
@@ -525,22 +525,24 @@ class Service:
         published models that read time, for the contacts that have events (a
         contact without events scores the same at any time). Each page is scored
         as of its own live time (read once its contacts are locked), so a page
-        never writes a score older than one an event has just stored; ``now``
-        scores every page as of that time instead (a replay, or a test's clock).
+        never writes a score older than one an event has just stored. ``now``
+        stands in for the clock (a replay, or a test's clock): every page is scored
+        as of it, and what is due (enrichment retries, held triggers) is due by it.
         """
+        as_of = now  # None: each page's live time
         at = now or utcnow()
         self.enrichment.retry_due(self, at, batch)
         with self.store.read() as conn:
             published = self.published(conn)
         timed = [p for p in published if _time_dependent(p)]
         pubs = [p for p in timed if not account_aware(p)]
-        done = sum(self._sweep_accounts(p, now, batch) for p in timed if account_aware(p))
+        done = sum(self._sweep_accounts(p, as_of, batch) for p in timed if account_aware(p))
         if pubs:
             for ids in self._ids_with_events(batch):
                 with self.store.write() as conn:
-                    self._rescore(conn, ids, "time", now, models=pubs)
+                    self._rescore(conn, ids, "time", as_of, models=pubs)
                 done += len(ids)
-        done += self._sweep_holds(published, now, batch)
+        done += self._sweep_holds(published, as_of, batch)
         self.notify_outbox()
         return done
 
@@ -564,13 +566,13 @@ class Service:
             yield ids
             last = ids[-1]
 
-    def _sweep_accounts(self, pub: Published, now: datetime | None, batch: int) -> int:
+    def _sweep_accounts(self, pub: Published, as_of: datetime | None, batch: int) -> int:
         """A time sweep of an account-aware model: every account with all its contacts, a
         page per transaction, then the contacts with events and no account."""
         from .accounts import FullRescore
         from .writes import Writing
 
-        full = FullRescore(pub, Writing("time", now, self.settings.trigger_hysteresis))
+        full = FullRescore(pub, Writing("time", as_of, self.settings.trigger_hysteresis))
         after: str | None = ""
         while after is not None:
             with self.store.write() as conn:
@@ -580,7 +582,7 @@ class Service:
                 full.contacts_page(conn, ids)
         return full.contacts_done
 
-    def _sweep_holds(self, pubs: Sequence[Published], now: datetime | None, batch: int) -> int:
+    def _sweep_holds(self, pubs: Sequence[Published], as_of: datetime | None, batch: int) -> int:
         """Rescore the contacts whose ``holds`` trigger period ran out (their scores do
         not change with time, so the main pass leaves them alone)."""
         from .triggers import due_holds
@@ -588,15 +590,15 @@ class Service:
         done = 0
         for pub in pubs:
             with self.store.read() as conn:
-                ids = due_holds(conn, pub, now or utcnow())
-                accounts = due_holds(conn, pub, now or utcnow(), "account")
+                ids = due_holds(conn, pub, as_of or utcnow())
+                accounts = due_holds(conn, pub, as_of or utcnow(), "account")
             for start in range(0, len(ids), batch):
                 with self.store.write() as conn:
-                    self._rescore(conn, ids[start : start + batch], "time", now, models=[pub])
+                    self._rescore(conn, ids[start : start + batch], "time", as_of, models=[pub])
             for start in range(0, len(accounts), batch):
                 with self.store.write() as conn:
                     chunk = accounts[start : start + batch]
-                    self._rescore(conn, [], "time", now, models=[pub], accounts=chunk)
+                    self._rescore(conn, [], "time", as_of, models=[pub], accounts=chunk)
             done += len(ids) + len(accounts)
         return done
 

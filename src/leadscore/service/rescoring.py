@@ -30,7 +30,7 @@ def rescore(
     models: Sequence[Published],
     *,
     cause: str,
-    now: datetime | None,
+    as_of: datetime | None,
     hysteresis: float = 0.0,
     fire: bool = True,
     detail: dict[str, Any] | None = None,
@@ -39,7 +39,7 @@ def rescore(
 ) -> dict[str, dict[str, Adjusted]]:
     """Rescore contacts under every model given; write scores, history and outbox rows.
 
-    ``now=None`` is a live write: the contacts are locked first and scored as of
+    ``as_of=None`` is a live write: the contacts are locked first and scored as of
     :func:`~.scoring.scoring_time`. A time given is used as it is (a replay, the demo's past weeks,
     a sweep asked for a time).
 
@@ -55,14 +55,14 @@ def rescore(
     accounts, changed_accounts = set(accounts), set(changed_accounts)
     if not models or not (ids or ((accounts or changed_accounts) and aware)):
         return out
-    if now is None:
+    if as_of is None:
         lock_contacts(conn, ids)
-        now = scoring_time(conn, ids)
-    options = Writing(cause, now, hysteresis, fire, detail or {})
+        as_of = scoring_time(conn, ids)
+    options = Writing(cause, as_of, hysteresis, fire, detail or {})
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         if plain:
-            contacts, scored = compute(conn, chunk, plain, now)
+            contacts, scored = compute(conn, chunk, plain, as_of)
             write_scores(conn, contacts, scored, options)
             _merge(out, scored)
     if aware:

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from ..enrich import next_questions
 from .auth import Principal
 from .core import Service, utcnow
 from .deps import require, service
@@ -34,6 +33,9 @@ def get_next_questions(
     svc: Service = Depends(service),
     _: Principal = Depends(require("read")),
 ) -> dict[str, Any]:
+    # imported here: the evaluate package loads numpy and DuckDB, which the API does not need
+    from ..evaluate.profiling import next_questions
+
     wanted = [f.strip() for f in fields.split(",") if f.strip()]
     if not wanted:
         raise ApiProblem(

@@ -203,7 +203,10 @@ CHUNK = 500
 
 
 def predictions(
-    models: Sequence[Published], contacts: list[Any], events: dict[str, list[Any]], now: datetime
+    models: Sequence[Published],
+    contacts: list[Any],
+    events: dict[str, list[Any]],
+    as_of: datetime,
 ) -> dict[tuple[str, str], Prediction]:
     """Predicted scores of contacts (rows) by (model name, contact id): one batch per
     model that declares a trained model."""
@@ -213,7 +216,7 @@ def predictions(
             continue
         pairs = [(contact_record(c), to_events(events.get(c.id, []))) for c in contacts]
         for c, pred in zip(
-            contacts, P.predict(pub.model, pub.models_root, pairs, now), strict=True
+            contacts, P.predict(pub.model, pub.models_root, pairs, as_of), strict=True
         ):
             out[(pub.name, c.id)] = pred
     return out
@@ -223,18 +226,20 @@ def compute(
     conn: sa.Connection,
     ids: Sequence[str],
     models: Sequence[Published],
-    now: datetime,
+    as_of: datetime,
     fields: dict[tuple[str, str], dict[str, Any]] | None = None,
     *,
     lock: bool = True,
-    inputs_as_of: datetime | None = None,
+    cut_inputs: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Adjusted]]]:
-    """Score contacts (locking their rows on PostgreSQL) without writing anything:
-    their rows, and each one's result by model. ``fields`` gives, by (model name,
-    contact id), the ``account.<field>`` values the contact reads; ``inputs_as_of``
-    reads only the events and adjustments up to that time."""
-    contacts, events, adjustments = load_inputs(conn, ids, lock=lock, as_of=inputs_as_of)
-    predicted = predictions(models, [contacts[c] for c in ids if c in contacts], events, now)
+    """Score contacts as of ``as_of`` (locking their rows on PostgreSQL) without writing
+    anything: their rows, and each one's result by model. ``fields`` gives, by (model
+    name, contact id), the ``account.<field>`` values the contact reads; ``cut_inputs``
+    reads only the events and adjustments up to ``as_of`` (a preview or a past score)."""
+    contacts, events, adjustments = load_inputs(
+        conn, ids, lock=lock, as_of=as_of if cut_inputs else None
+    )
+    predicted = predictions(models, [contacts[c] for c in ids if c in contacts], events, as_of)
     out: dict[str, dict[str, Adjusted]] = {}
     for cid in ids:
         contact = contacts.get(cid)
@@ -246,7 +251,7 @@ def compute(
                 contact,
                 events.get(cid, []),
                 adjustments.get(cid, []),
-                now,
+                as_of,
                 predicted.get((pub.name, cid)),
                 account=(fields or {}).get((pub.name, cid), {} if fields is not None else None),
             )

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from ..engine import spine
 from ..model.schema import EmailAction, WebhookAction
+from ..reasons import reasons_from_breakdown
 from ..store import tables as T
 from .published import Published
 
@@ -112,7 +113,7 @@ class _Step:
     fires: bool = False
 
 
-def _step(check: TriggerCheck, trig: Any, old: Any, h: float, now: datetime) -> _Step:
+def _step(check: TriggerCheck, trig: Any, old: Any, h: float, as_of: datetime) -> _Step:
     """The crossing logic of each trigger kind: fire once when armed and in the firing
     region, re-arm once out of it by more than the hysteresis band."""
     on = trig.on
@@ -139,8 +140,8 @@ def _step(check: TriggerCheck, trig: Any, old: Any, h: float, now: datetime) -> 
             fire_now, rearm = value < c.below, value >= c.below + h
     else:  # holds: fires once the condition has held for the period without a break
         holding = _holds(check, on)
-        st.since = (st.since or now) if holding else None
-        fire_now = holding and (now - st.since).total_seconds() >= on.for_
+        st.since = (st.since or as_of) if holding else None
+        fire_now = holding and (as_of - st.since).total_seconds() >= on.for_
         rearm = not holding
     if st.armed and fire_now:
         st.armed, st.fires = False, True
@@ -170,21 +171,21 @@ def check_triggers(
     conn: sa.Connection,
     checks: Sequence[TriggerCheck],
     *,
-    now: datetime,
+    as_of: datetime,
     default_hysteresis: float,
     fire: bool,
 ) -> int:
-    """Update trigger states for freshly scored contacts (or accounts); returns outbox
-    rows written."""
+    """Update trigger states for contacts (or accounts) freshly scored as of ``as_of``;
+    returns outbox rows written."""
     written = 0
     for kind, subject in SUBJECTS.items():
         mine = [c for c in checks if c.kind == kind and c.scoring.triggers]
         if mine:
-            written += _check(conn, mine, subject, now, default_hysteresis, fire)
+            written += _check(conn, mine, subject, as_of, default_hysteresis, fire)
     return written
 
 
-def _check(conn, relevant, subject: _Subject, now, default_hysteresis, fire) -> int:
+def _check(conn, relevant, subject: _Subject, as_of, default_hysteresis, fire) -> int:
     table, key = subject.table, subject.key
     ts = table.c
     ids = sorted({c.contact.id for c in relevant})
@@ -199,9 +200,9 @@ def _check(conn, relevant, subject: _Subject, now, default_hysteresis, fire) -> 
         for trig in check.scoring.triggers:
             h = pub.hysteresis(trig.name, default_hysteresis)
             old = state.get((pub.name, trig.name, cid))
-            st = _step(check, trig, old, h, now)
+            st = _step(check, trig, old, h, as_of)
             if st.fires and fire:
-                outbox.extend(_outbox_rows(check, trig, st.crossings, now, st.since))
+                outbox.extend(_outbox_rows(check, trig, st.crossings, as_of, st.since))
             row = {
                 "model_name": pub.name,
                 "trigger": trig.name,
@@ -209,7 +210,7 @@ def _check(conn, relevant, subject: _Subject, now, default_hysteresis, fire) -> 
                 "armed": st.armed,
                 "crossings": st.crossings,
                 "since": st.since,
-                "changed_at": now,
+                "changed_at": as_of,
             }
             if old is None:
                 inserts.append(row)
@@ -239,10 +240,10 @@ def _check(conn, relevant, subject: _Subject, now, default_hysteresis, fire) -> 
 
 
 def due_holds(
-    conn: sa.Connection, pub: Published, now: datetime, kind: str = "contact"
+    conn: sa.Connection, pub: Published, as_of: datetime, kind: str = "contact"
 ) -> list[str]:
     """Contacts (or accounts) whose ``holds`` triggers of ``pub`` have held long enough
-    to fire now."""
+    to fire as of ``as_of``."""
     scoring = pub.model if kind == "contact" else pub.model.account
     if scoring is None:
         return []
@@ -260,7 +261,7 @@ def due_holds(
         )
     ).all()
     return sorted(
-        {r.subject for r in rows if (now - r.since).total_seconds() >= periods[r.trigger]}
+        {r.subject for r in rows if (as_of - r.since).total_seconds() >= periods[r.trigger]}
     )
 
 
@@ -273,7 +274,7 @@ def _insert_ignore(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _outbox_rows(
-    check: TriggerCheck, trig: Any, crossing: int, now: datetime, since: datetime | None
+    check: TriggerCheck, trig: Any, crossing: int, as_of: datetime, since: datetime | None
 ) -> list[dict[str, Any]]:
     stage = check.adjusted.stage
     pub, contact, adj = check.pub, check.contact, check.adjusted
@@ -300,13 +301,11 @@ def _outbox_rows(
                 "groups": adj.result.groups,
                 "excluded": adj.result.excluded,
             },
-            "at": now.isoformat(),
+            "at": as_of.isoformat(),
         }
         if since is not None:
             payload["held_since"] = since.isoformat()
         if action.kind == "crm":  # the CRM's "top reasons" field, as the CRM sync writes it
-            from ..integrations.crm.base import reasons_from_breakdown
-
             payload["reasons"] = list(reasons_from_breakdown(adj.breakdown, CRM_REASONS))
         if isinstance(action, EmailAction) and action.subject:
             payload["subject"] = action.subject
@@ -327,7 +326,7 @@ def _outbox_rows(
                 "attempts": 0,
                 "next_attempt_at": datetime.now(UTC),  # due now, whatever time was scored
                 "last_error": None,
-                "created_at": now,
+                "created_at": as_of,
                 "delivered_at": None,
             }
         )

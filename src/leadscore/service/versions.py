@@ -123,13 +123,13 @@ def _pub(svc: Service, row: Any) -> Published:
 def test_on_contact(
     svc: Service, name: str, version: int, contact_id: str, as_of: datetime | None
 ) -> dict[str, Any]:
-    when = as_of or utcnow()
+    as_of = as_of or utcnow()
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
-        inputs = load_inputs(conn, [contact_id], as_of=when)
+        inputs = load_inputs(conn, [contact_id], as_of=as_of)
         if contact_id not in inputs[0]:
             raise ApiProblem(404, f"no contact {contact_id!r}")
-        adj = score_contact_at(conn, pub, contact_id, inputs, when)
+        adj = score_contact_at(conn, pub, contact_id, inputs, as_of)
         current = conn.execute(
             sa.select(T.scores).where(
                 T.scores.c.contact_id == contact_id, T.scores.c.model_name == name
@@ -139,7 +139,7 @@ def test_on_contact(
         "model": name,
         "version": version,
         "contact_id": contact_id,
-        "as_of": when,
+        "as_of": as_of,
         "total": adj.total,
         "grade": adj.result.grade,
         "stage": adj.stage,
@@ -178,14 +178,14 @@ def contact_id_pages(conn: sa.Connection, batch: int):
 
 def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[str, Any]:
     """What publishing this version would change, without writing anything."""
-    now = utcnow()
+    as_of = utcnow()
     stage_moves: Counter[tuple[Any, Any]] = Counter()
     grade_moves: Counter[tuple[Any, Any]] = Counter()
     contacts_seen = 0
     delta_sum = 0.0
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
-        for scored in _impact_pages(conn, pub, batch, now):
+        for scored in _impact_pages(conn, pub, batch, as_of):
             ids = sorted(scored)
             current = {
                 r.contact_id: r
@@ -222,10 +222,10 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
     }
 
 
-def _impact_pages(conn: sa.Connection, pub: Published, batch: int, now: datetime):
+def _impact_pages(conn: sa.Connection, pub: Published, batch: int, as_of: datetime):
     """Each page of contacts scored under ``pub`` (nothing written), by contact id."""
     if account_aware(pub):  # accounts with all their contacts, then the others
-        for results, _ in FullRescore(pub, Writing("impact", now), dry=True).run(
+        for results, _ in FullRescore(pub, Writing("impact", as_of), dry=True).run(
             conn, contact_id_pages(conn, batch)
         ):
             if results:
@@ -233,14 +233,14 @@ def _impact_pages(conn: sa.Connection, pub: Published, batch: int, now: datetime
         return
     for ids in contact_id_pages(conn, batch):
         contacts, events, adjustments = load_inputs(conn, ids)
-        preds = predictions([pub], list(contacts.values()), events, now)
+        preds = predictions([pub], list(contacts.values()), events, as_of)
         yield {
             cid: score_one(
                 pub,
                 contacts[cid],
                 events.get(cid, []),
                 adjustments.get(cid, []),
-                now,
+                as_of,
                 preds.get((pub.name, cid)),
             )
             for cid in ids

@@ -31,11 +31,12 @@ _AS = T.account_scores.c
 
 @dataclass(frozen=True)
 class Writing:
-    """How a rescoring writes: why, when, the hysteresis band, whether triggers fire.
-    ``now`` None (for a page-by-page rescoring) means each page's live scoring time."""
+    """How a rescoring writes: why, the time scored as of, the hysteresis band, whether
+    triggers fire. ``as_of`` None (for a page-by-page rescoring) means each page's live
+    scoring time (:func:`~.scoring.scoring_time`)."""
 
     cause: str
-    now: datetime | None
+    as_of: datetime | None
     hysteresis: float = 0.0
     fire: bool = True
     detail: dict[str, Any] = field(default_factory=dict)
@@ -117,7 +118,7 @@ def write_scores(
     }
     checks: list[TriggerCheck] = []
     inserts, updates, history = [], [], []
-    now, cause, detail = options.now, options.cause, options.detail
+    as_of, cause, detail = options.as_of, options.cause, options.detail
     for cid in ids:
         contact = contacts[cid]
         for name, adj in scored[cid].items():
@@ -135,7 +136,7 @@ def write_scores(
                 "groups": res.groups,
                 "breakdown": adj.breakdown,
                 "adjustment": adj.adjustment,
-                "scored_at": now,
+                "scored_at": as_of,
             }
             old = current.get((cid, name))
             (updates if old is not None else inserts).append(row)
@@ -145,7 +146,7 @@ def write_scores(
                         "contact_id": cid,
                         "model_name": name,
                         "version": pub.version,
-                        "at": now,
+                        "at": as_of,
                         "cause": cause,
                         "old_total": None if old is None else old.total,
                         "new_total": adj.total,
@@ -177,7 +178,7 @@ def write_scores(
         check_triggers(
             conn,
             checks,
-            now=now,
+            as_of=as_of,
             default_hysteresis=options.hysteresis,
             fire=options.fire,
         )
@@ -225,7 +226,7 @@ def write_account_scores(
             "groups": res.groups,
             "breakdown": [h.model_dump() for h in res.breakdown],
             "contacts": res.contacts,
-            "scored_at": options.now,
+            "scored_at": options.as_of,
         }
         old = current.get(aid)
         (updates if old is not None else inserts).append(row)
@@ -235,7 +236,7 @@ def write_account_scores(
                     "account_id": aid,
                     "model_name": pub.name,
                     "version": pub.version,
-                    "at": options.now,
+                    "at": options.as_of,
                     "cause": options.cause,
                     "old_total": None if old is None else old.total,
                     "new_total": res.total,
@@ -270,5 +271,5 @@ def write_account_scores(
         last_recorded(conn, T.account_score_history, "account_id", history)
         conn.execute(sa.insert(T.account_score_history), history)
     check_triggers(
-        conn, checks, now=options.now, default_hysteresis=options.hysteresis, fire=options.fire
+        conn, checks, as_of=options.as_of, default_hysteresis=options.hysteresis, fire=options.fire
     )

@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from ..service.core import Service
 from ..service.problems import ApiProblem
-from . import accounts
+from . import users
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "leadscore_session"
@@ -39,7 +39,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 def stage_colours(conn: sa.Connection) -> dict[str, str]:
     """Each stage's colour on the pages: the defaults, with the ones chosen in settings."""
-    saved = accounts.get_setting(conn, "stage_colours", {})
+    saved = users.get_setting(conn, "stage_colours", {})
     return {**DEFAULT_STAGE_COLOURS, **(saved if isinstance(saved, dict) else {})}
 
 
@@ -60,7 +60,7 @@ class PageError(Exception):
 class Page:
     request: Request
     svc: Service
-    user: accounts.User
+    user: users.User
     csrf: str
 
     @property
@@ -69,7 +69,7 @@ class Page:
 
     def require(self, scope: str, what: str) -> None:
         if not self.user.can(scope):
-            need = {v: k for k, v in accounts.ROLES.items()}[scope]
+            need = {v: k for k, v in users.ROLES.items()}[scope]
             raise PageError(
                 403,
                 f"{what} needs the {need} role; you are signed in as {self.user.role}. "
@@ -108,13 +108,13 @@ def current(request: Request) -> Page:
         key = getattr(request.app.state, "web_secret", None)
         if key is None:
             with svc.store.read() as conn:
-                key = accounts.stored_secret(conn)
+                key = users.stored_secret(conn)
             if key is None:  # the first sign-in makes it
                 with svc.store.write() as conn:
-                    key = accounts.secret(conn)
+                    key = users.secret(conn)
             request.app.state.web_secret = key
         with svc.store.read() as conn:
-            found = accounts.session_user(conn, cookie, key)
+            found = users.session_user(conn, cookie, key)
     if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Redirect(f"/login?next={quote(target)}")

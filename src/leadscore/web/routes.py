@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
 from ..service.published import Published
-from . import accounts, queries, throttle
+from . import queries, throttle, users
 from .base import (
     COOKIE,
     EXCLUDED_COLOUR,
@@ -84,7 +84,7 @@ async def login(request: Request) -> Response:
         _sign_in, svc, request.app.state.login_throttle, email, data.get("password", ""), host
     )
     if isinstance(outcome, throttle.Refused):
-        where = "for this account" if outcome.kind == throttle.ACCOUNT else "from your address"
+        where = "for this account" if outcome.kind == throttle.USER else "from your address"
         response = render(
             request,
             "login.html",
@@ -107,9 +107,7 @@ async def login(request: Request) -> Response:
             email=email,
         )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE, outcome, max_age=accounts.SESSION_DAYS * 86400, **cookie_args(request)
-    )
+    response.set_cookie(COOKIE, outcome, max_age=users.SESSION_DAYS * 86400, **cookie_args(request))
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
@@ -122,14 +120,14 @@ def _sign_in(
     if isinstance(ticket, throttle.Refused):
         return ticket  # the password is not even looked at
     with svc.store.read() as conn:
-        user = accounts.authenticate(conn, email, password)
+        user = users.authenticate(conn, email, password)
     gate.settle(ticket, user is not None)
     with svc.store.write() as conn:
         if user is None:
             detail = {"locked_s": ticket.locked} if ticket.locked else None
             audit(conn, f"web:{host or '?'}", "user.login_failed", _printable(email), detail)
             return None
-        cookie, _ = accounts.start_session(conn, user)
+        cookie, _ = users.start_session(conn, user)
         audit(conn, user.actor, "user.login", user.email)
     return cookie
 
@@ -143,7 +141,7 @@ def _printable(email: str) -> str:
 async def logout(page: Page = Depends(current)) -> Response:
     await form(page)
     with page.svc.store.write() as conn:
-        accounts.end_session(conn, page.request.cookies.get(COOKIE, ""))
+        users.end_session(conn, page.request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -234,16 +232,16 @@ def settings_page(page: Page = Depends(current)) -> Response:
     page.require("admin", "Settings")
     with page.svc.store.read() as conn:
         colours = stage_colours(conn)
-        users = accounts.list_users(conn)
+        people = users.list_users(conn)
         stages = sorted(
             {s for p in page.svc.published(conn) for s in model_stages(p)} | set(colours)
         )
     return page.render(
         "settings.html",
         colours=colours,
-        users=users,
+        users=people,
         stages=stages,
-        roles=accounts.ROLES,
+        roles=users.ROLES,
         message=None,
     )
 
@@ -258,7 +256,7 @@ async def save_colours(page: Page = Depends(current)) -> Response:
         if k.startswith("colour_") and len(v) == 7 and v.startswith("#")
     }
     with page.svc.store.write() as conn:
-        accounts.put_setting(conn, "stage_colours", chosen)
+        users.put_setting(conn, "stage_colours", chosen)
         audit(conn, page.user.actor, "web.stage_colours", None, chosen)
     return RedirectResponse("/settings", status_code=303)
 
@@ -271,7 +269,7 @@ async def add_user(page: Page = Depends(current)) -> Response:
 
     try:
         with page.svc.store.write() as conn:
-            user = accounts.create_user(
+            user = users.create_user(
                 conn,
                 data.get("email", ""),
                 data.get("password", ""),

@@ -115,7 +115,7 @@ def seed(
     ids = [c["id"] for c in contact_rows]
     for k in range(weeks, 0, -1):
         with svc.store.write() as conn:
-            rescore(conn, ids, pubs, cause="event", now=now - timedelta(weeks=k), fire=True)
+            rescore(conn, ids, pubs, cause="event", as_of=now - timedelta(weeks=k), fire=True)
     results = [versions.publish(svc, p.name, p.version, "sample", fire_triggers=True) for p in pubs]
     return {
         "contacts": len(contact_rows),
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from ..errors import LeadscoreError
     from ..service.settings import load_settings
-    from . import accounts
+    from . import users
 
     parser = argparse.ArgumentParser(
         prog="python -m leadscore.web.sample",
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
         done = seed(svc, args.contacts, args.seed)
         with svc.store.write() as conn:
-            accounts.create_user(conn, args.admin, args.password, "admin")
+            users.create_user(conn, args.admin, args.password, "admin")
     except LeadscoreError as exc:
         raise SystemExit(f"Error: {exc}") from None
     print(

@@ -1,20 +1,21 @@
-"""Sign-in back-off: too many wrong passwords for one account, or from one client
+"""Sign-in back-off: too many wrong passwords for one user, or from one client
 address, make further attempts wait, and a waiting attempt's password is not checked.
 
-Two counters see every sign-in attempt: one per account (the e-mail typed, whether
-or not such a user exists, so the answer never tells which accounts exist) and one
+Two counters see every sign-in attempt: one per user (the e-mail typed, whether
+or not such a user exists, so the answer never tells which users exist) and one
 per client address (an IPv6 client counts as its /64 network, which one machine
 usually owns whole). Once a counter reaches its ``max_failures``, each further
 failure locks it for ``base * 2 ** (failures - max_failures)`` seconds, at most
 ``cap``. While either counter is locked, attempts are refused with the seconds left
-and change nothing. A success resets the account's counter; the address's counter
-only forgets the success's own attempt, so signing in to an account of one's own
-does not wipe out guesses at other accounts. A counter forgets its failures
+and change nothing. A success resets the user's counter; the address's counter
+only forgets the success's own attempt, so signing in as oneself does not wipe
+out guesses at other users. A counter forgets its failures
 ``forget_after`` after its last one.
 
-The account cap is shorter than the address cap: one address guessing at an
-account is soon held to one try per address cap, and each try keeps the account
-locked for at most the account cap, so the real user is never locked out for long.
+The user cap (setting ``login_account_backoff_max``) is shorter than the address
+cap: one address guessing at a user is soon held to one try per address cap, and
+each try keeps the user locked for at most the user cap, so the real user is never
+locked out for long.
 
 The counters live in the store (table ``web_login_throttle``), so they hold across
 restarts and across processes sharing the store. An attempt is counted as a failure
@@ -38,7 +39,7 @@ from ..service.core import utcnow
 from ..store import web_tables as W
 from ..store.db import Store
 
-ACCOUNT, ADDRESS = "account", "address"
+USER, ADDRESS = "account", "address"  # the counters' kinds, as stored (and hashed in keys)
 IPV6_PREFIX = 64
 FORGET_AFTER = timedelta(days=1)
 
@@ -60,14 +61,14 @@ class Limit:
 
 @dataclass(frozen=True)
 class LoginLimits:
-    account: Limit = Limit(5, 30.0, 300.0)
+    user: Limit = Limit(5, 30.0, 300.0)
     address: Limit = Limit(10, 30.0, 3600.0)
     forget_after: timedelta = FORGET_AFTER
 
     @classmethod
     def from_settings(cls, settings) -> LoginLimits:
         return cls(
-            account=Limit(
+            user=Limit(
                 settings.login_max_failures,
                 settings.login_backoff_base,
                 settings.login_account_backoff_max,
@@ -80,7 +81,7 @@ class LoginLimits:
         )
 
     def of(self, kind: str) -> Limit:
-        return self.account if kind == ACCOUNT else self.address
+        return self.user if kind == USER else self.address
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class _Counted:
 class Ticket:
     """An attempt counted as a failure until :meth:`Throttle.settle` says otherwise."""
 
-    counted: tuple[_Counted, ...]  # (address, account)
+    counted: tuple[_Counted, ...]  # (address, user)
     locked: dict[str, float]  # kind -> seconds this attempt locks the counter for, if wrong
 
 
@@ -127,7 +128,8 @@ def key_of(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode("utf-8", "replace")).hexdigest()
 
 
-def account_of(email: str) -> str:
+def user_of(email: str) -> str:
+    """The sign-in name a user's counter is kept for."""
     return email.strip().lower()
 
 
@@ -141,7 +143,7 @@ class Throttle:
         """Refuse the attempt if a counter is locked; else count it as a failure."""
         keys = (
             (ADDRESS, key_of(ADDRESS, address_of(host))),
-            (ACCOUNT, key_of(ACCOUNT, account_of(email))),
+            (USER, key_of(USER, user_of(email))),
         )
         now = self.clock()
         return self.store.transaction(lambda conn: self._reserve(conn, keys, now))
@@ -149,7 +151,7 @@ class Throttle:
     def _reserve(self, conn: sa.Connection, keys, now: datetime) -> Refused | Ticket:
         t = W.login_throttle
         rows = {}
-        for kind, key in keys:  # always address first, then account: no lock-order deadlock
+        for kind, key in keys:  # always address first, then user: no lock-order deadlock
             rows[kind] = conn.execute(sa.select(t).where(t.c.key == key).with_for_update()).first()
         waits = [
             (math.ceil((row.locked_until - now).total_seconds()), kind)
@@ -183,13 +185,13 @@ class Throttle:
         return Ticket(tuple(counted), locked)
 
     def settle(self, ticket: Ticket, ok: bool) -> None:
-        """A right password: reset the account's counter, take back the address's count."""
+        """A right password: reset the user's counter, take back the address's count."""
         if not ok:
             return
-        address, account = ticket.counted
+        address, user = ticket.counted
         t = W.login_throttle
         with self.store.write() as conn:
-            conn.execute(sa.delete(t).where(t.c.key == account.key))
+            conn.execute(sa.delete(t).where(t.c.key == user.key))
             untouched = (
                 (t.c.key == address.key)
                 & (t.c.failures == address.failures)
@@ -212,7 +214,7 @@ class Throttle:
                 )
 
 
-def clear_account(conn: sa.Connection, email: str) -> None:
-    """Forget an account's failures (a new password set by an admin)."""
+def clear_user(conn: sa.Connection, email: str) -> None:
+    """Forget a user's failures (a new password set by an admin)."""
     t = W.login_throttle
-    conn.execute(sa.delete(t).where(t.c.key == key_of(ACCOUNT, account_of(email))))
+    conn.execute(sa.delete(t).where(t.c.key == key_of(USER, user_of(email))))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...engine.result import ScoreResult
+from ...reasons import number_text, reasons_from_breakdown
 from ..config import ScoreFields
 from ..events import ContactRecord, LeadEvent
 from ..http import CrmAuthError, CrmError, CrmUnavailable
@@ -44,7 +45,7 @@ class ScoreUpdate:
     def values(self, fields: ScoreFields) -> dict[str, str]:
         """CRM property/field -> text value, for the fields configured."""
         raw = {
-            "score": _number(self.total),
+            "score": number_text(self.total),
             "grade": self.grade or "",
             "stage": self.stage or "",
             "reasons": "; ".join(self.reasons),
@@ -52,27 +53,9 @@ class ScoreUpdate:
         return {target: raw[name] for name, target in fields.items()}
 
 
-def _number(value: float) -> str:
-    text = f"{round(float(value), 1):.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 def top_reasons(result: ScoreResult, n: int = 3) -> tuple[str, ...]:
     """The ``n`` rules that moved the score most, as ``"Demo request +40"``."""
     return reasons_from_breakdown([h.model_dump() for h in result.breakdown], n)
-
-
-def reasons_from_breakdown(breakdown: Iterable[Any], n: int = 3) -> tuple[str, ...]:
-    """Top reasons from a breakdown (rule hits as dicts, as stored by the service)."""
-    hits = [
-        h for h in breakdown if isinstance(h, dict) and h.get("fired", True) and h.get("points")
-    ]
-    hits.sort(key=lambda h: (-abs(float(h["points"])), str(h.get("group")), str(h.get("rule"))))
-    out = []
-    for h in hits[:n]:
-        pts = float(h["points"])
-        out.append(f"{h.get('rule')} {'+' if pts > 0 else ''}{_number(pts)}")
-    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Progressive profiling: which unknown fields are worth asking a contact next.
 
+A what-if over scores (the contact scored once per answer tried), so it sits with
+the other previews of what a change would do to scores, above the evaluator and
+the enrichment it re-runs.
+
 For each candidate field the contact has not filled, :func:`next_questions`
 tries the answers that field can take, scores the contact under the model with
 each answer (after re-running the offline enrichment, so an e-mail address
@@ -30,9 +34,15 @@ from typing import Any
 from ..engine import values as V
 from ..engine.inprocess import score_contact
 from ..engine.result import Event
+from ..enrich.contact import (
+    DEFAULT_OPTIONS,
+    EnrichOptions,
+    enrich_contact,
+    forget_derived,
+    input_kind,
+)
 from ..model.conditions import AllOf, AnyOf, Not, Predicate
 from ..model.schema import CompletenessRule, PropertyRule, ScoringModel
-from .contact import DEFAULT_OPTIONS, EnrichOptions, enrich_contact, forget_derived, input_kind
 from .witness import witnesses
 
 OTHER_ANSWER = "(something else)"

@@ -1,4 +1,5 @@
-"""User accounts, passwords, sign-in sessions and CSRF tokens.
+"""Users of the web app (their sign-in names, passwords and roles), sign-in sessions
+and CSRF tokens.
 
 Passwords are hashed with scrypt (``hashlib.scrypt``, standard library; N=2^15,
 r=8, p=1, a 16-byte random salt), compared in constant time. A session is a
@@ -103,7 +104,7 @@ def check_role(role: str) -> None:
 
 
 def create_user(conn: sa.Connection, email: str, password: str, role: str, name: str = "") -> User:
-    """Add an account; the e-mail is the sign-in name (case-insensitive)."""
+    """Add a user; the e-mail is the sign-in name (case-insensitive)."""
     check_role(role)
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
@@ -168,9 +169,9 @@ def update_user(
     if password is not None or disabled:
         conn.execute(sa.delete(W.sessions).where(W.sessions.c.user_id == user.id))
     if password is not None or disabled is False:  # a new password or re-enabled: no lock-out
-        from .throttle import clear_account
+        from .throttle import clear_user
 
-        clear_account(conn, user.email)
+        clear_user(conn, user.email)
     return find_user(conn, email)
 
 

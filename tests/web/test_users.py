@@ -1,4 +1,4 @@
-"""Accounts: password hashing, signed session cookies, roles; and `leadscore users`."""
+"""Web users: password hashing, signed session cookies, roles; and `leadscore users`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from leadscore.cli.main import app
 from leadscore.errors import UsageError
 from leadscore.store import Store
-from leadscore.web import accounts
+from leadscore.web import users
 
 
 @pytest.fixture
@@ -19,52 +19,52 @@ def store(tmp_path):
 
 
 def test_passwords_are_salted_scrypt_hashes():
-    one, two = accounts.hash_password("correct horse"), accounts.hash_password("correct horse")
+    one, two = users.hash_password("correct horse"), users.hash_password("correct horse")
     assert one != two and one.startswith("scrypt$32768$8$1$")
     assert "correct horse" not in one
-    assert accounts.verify_password("correct horse", one)
-    assert not accounts.verify_password("correct horsE", one)
-    assert not accounts.verify_password("correct horse", "md5$whatever")
+    assert users.verify_password("correct horse", one)
+    assert not users.verify_password("correct horsE", one)
+    assert not users.verify_password("correct horse", "md5$whatever")
 
 
 def test_signed_values_refuse_any_change():
     key = b"k" * 32
-    signed = accounts.sign(key, "token")
-    assert accounts.unsign(key, signed) == "token"
-    assert accounts.unsign(key, "other" + signed[5:]) is None
-    assert accounts.unsign(b"x" * 32, signed) is None
-    assert accounts.unsign(key, "no-signature") is None
+    signed = users.sign(key, "token")
+    assert users.unsign(key, signed) == "token"
+    assert users.unsign(key, "other" + signed[5:]) is None
+    assert users.unsign(b"x" * 32, signed) is None
+    assert users.unsign(key, "no-signature") is None
 
 
 def test_sessions_end_on_sign_out_and_password_change(store):
     with store.write() as conn:
-        user = accounts.create_user(conn, "Ann@Example.com", "ten-chars-ok", "editor")
+        user = users.create_user(conn, "Ann@Example.com", "ten-chars-ok", "editor")
         assert user.email == "ann@example.com" and user.scope == "write"
         assert user.can("read") and user.can("write") and not user.can("admin")
-        cookie, csrf = accounts.start_session(conn, user)
-        assert accounts.session_user(conn, cookie) == (user, csrf)
-        accounts.end_session(conn, cookie)
-        assert accounts.session_user(conn, cookie) is None
-        cookie, _ = accounts.start_session(conn, user)
-        accounts.update_user(conn, "ann@example.com", password="another-password")
-        assert accounts.session_user(conn, cookie) is None
-        assert accounts.authenticate(conn, "ann@example.com", "ten-chars-ok") is None
-        assert accounts.authenticate(conn, "ANN@example.com", "another-password") == user
-        accounts.update_user(conn, "ann@example.com", disabled=True)
-        assert accounts.authenticate(conn, "ann@example.com", "another-password") is None
+        cookie, csrf = users.start_session(conn, user)
+        assert users.session_user(conn, cookie) == (user, csrf)
+        users.end_session(conn, cookie)
+        assert users.session_user(conn, cookie) is None
+        cookie, _ = users.start_session(conn, user)
+        users.update_user(conn, "ann@example.com", password="another-password")
+        assert users.session_user(conn, cookie) is None
+        assert users.authenticate(conn, "ann@example.com", "ten-chars-ok") is None
+        assert users.authenticate(conn, "ANN@example.com", "another-password") == user
+        users.update_user(conn, "ann@example.com", disabled=True)
+        assert users.authenticate(conn, "ann@example.com", "another-password") is None
 
 
 def test_bad_accounts_are_refused_with_the_fix(store):
     with store.write() as conn:
         with pytest.raises(UsageError, match="use viewer"):
-            accounts.create_user(conn, "a@example.com", "long-enough-1", "boss")
+            users.create_user(conn, "a@example.com", "long-enough-1", "boss")
         with pytest.raises(UsageError, match="at least 10"):
-            accounts.create_user(conn, "a@example.com", "short", "viewer")
+            users.create_user(conn, "a@example.com", "short", "viewer")
         with pytest.raises(UsageError, match="not an e-mail"):
-            accounts.create_user(conn, "nobody", "long-enough-1", "viewer")
-        accounts.create_user(conn, "a@example.com", "long-enough-1", "viewer")
+            users.create_user(conn, "nobody", "long-enough-1", "viewer")
+        users.create_user(conn, "a@example.com", "long-enough-1", "viewer")
         with pytest.raises(UsageError, match="already exists"):
-            accounts.create_user(conn, "A@example.com", "long-enough-1", "viewer")
+            users.create_user(conn, "A@example.com", "long-enough-1", "viewer")
 
 
 def test_users_command(tmp_path):
@@ -112,5 +112,5 @@ def test_users_command(tmp_path):
     assert r.exit_code != 0
     store = Store(db)
     with store.read() as conn:
-        assert [u.email for u, _, _ in accounts.list_users(conn)] == ["boss@example.com"]
+        assert [u.email for u, _, _ in users.list_users(conn)] == ["boss@example.com"]
     store.dispose()

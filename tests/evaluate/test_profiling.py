@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from leadscore.enrich.profiling import OTHER_ANSWER, candidate_values, next_questions
-from leadscore.enrich.witness import witnesses
+from leadscore.evaluate.profiling import OTHER_ANSWER, candidate_values, next_questions
+from leadscore.evaluate.witness import witnesses
 from leadscore.model import load_model
 
 MODEL = """
