@@ -11,7 +11,7 @@ from leadscore.data.io import load_inputs
 from leadscore.engine import values as V
 from leadscore.engine.inprocess import score_contact, to_event
 from leadscore.evaluate.outcomes import everyone
-from leadscore.evaluate.scoring import recombine, score_population, without_rule
+from leadscore.evaluate.scoring import recombine, score_selection, without_rule
 from leadscore.model import load_model
 
 from .helpers import write_csv
@@ -67,8 +67,8 @@ def population(tmp_path_factory, examples_dir):
     model = load_model(examples_dir / "b2b_saas.yaml")
     inputs = load_inputs(cpath, epath)
     when = V.timestamp(AS_OF)
-    pop = score_population([model], inputs, everyone(inputs, when), engine="inprocess")
-    sql = score_population([model], inputs, everyone(inputs, when), engine="sql")
+    pop = score_selection([model], inputs, everyone(inputs, when), engine="inprocess")
+    sql = score_selection([model], inputs, everyone(inputs, when), engine="sql")
     rows = list(load_inputs(cpath, epath).contact_rows())
     return model, pop, rows, sql
 
@@ -130,8 +130,8 @@ def test_both_engines_agree_on_generated_funnel_data(tmp_path, examples_dir, exa
     # Half of the contacts are scored as of a time of their own, mid-year.
     for i in range(0, len(selection.ids), 2):
         selection.as_of[i] = V.timestamp("2025-07-01T12:00:00.250000Z")
-    ref = score_population([model], inputs, selection, engine="inprocess").scored[model.name]
-    sql = score_population([model], inputs, selection, engine="sql").scored[model.name]
+    ref = score_selection([model], inputs, selection, engine="inprocess").scored[model.name]
+    sql = score_selection([model], inputs, selection, engine="sql").scored[model.name]
     # Decayed points are sums of floats: the SQL engine may add them in another order,
     # so they agree to the last bits, not always bit for bit.
     np.testing.assert_allclose(sql.points, ref.points, rtol=1e-12, atol=1e-9)

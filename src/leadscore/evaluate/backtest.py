@@ -30,7 +30,7 @@ from .outcomes import (
     properties_read,
     select_contacts,
 )
-from .scoring import Population, Scored, score_population
+from .scoring import Population, Scored, score_selection
 
 TOP_SHARES = (0.05, 0.10, 0.20)
 LIFT_SHARE = 0.10  # the top share whose lift gets a bootstrap interval
@@ -187,7 +187,7 @@ def run_backtest(
             "--outcome-time, or --as-of a time before the outcomes were known"
         )
     selection = select_contacts(inputs, spec)
-    pop = score_population(models, inputs, selection, engine=engine, progress=progress)
+    pop = score_selection(models, inputs, selection, engine=engine, progress=progress)
     if spec.missing:
         warnings.append(
             f"{spec.missing} contact(s) have no outcome in {outcome!r} and were left out"

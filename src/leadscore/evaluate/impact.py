@@ -16,7 +16,7 @@ from typing import Any
 from ..data.io import Inputs
 from ..model.schema import ScoringModel
 from .outcomes import everyone
-from .scoring import score_population
+from .scoring import score_selection
 
 EXCLUDED = "excluded"
 NONE = "(none)"
@@ -107,7 +107,7 @@ def impact_preview(
     """Score everyone with both models as of ``as_of`` and compare."""
     if current.name == draft.name:
         draft = draft.model_copy(update={"name": draft.name + " (draft)"})
-    pop = score_population(
+    pop = score_selection(
         [current, draft], inputs, everyone(inputs, as_of), engine=engine, progress=progress
     )
     a, b = pop.scored[current.name], pop.scored[draft.name]

@@ -1,6 +1,6 @@
 """Score a whole population with several models, each contact as of its own time.
 
-:func:`score_population` is the one place that chooses an evaluator:
+:func:`score_selection` is the one place that chooses an evaluator:
 
 * ``sql`` (default): the batch SQL evaluator on DuckDB. Each model is scored as
   its *decomposition*, the same rules with one group per rule (see
@@ -69,7 +69,7 @@ class Population:
     scored: dict[str, Scored]
 
 
-def score_population(
+def score_selection(
     models: list[ScoringModel],
     inputs: Inputs,
     selection: Selection,
