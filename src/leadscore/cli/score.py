@@ -66,7 +66,10 @@ def score(
         False, "--show-sql", help="Print the SQL for the chosen engine and stop (no scoring)."
     ),
     memory_limit: str | None = typer.Option(
-        None, "--memory-limit", help="DuckDB memory limit, e.g. 1GB (spills to disk beyond)."
+        None,
+        "--memory-limit",
+        help="DuckDB memory limit, e.g. 512MB or 2GB, or 'unlimited' (default: a quarter of "
+        "the machine's memory, at most 768MB; spills to disk beyond).",
     ),
     enrich: bool = typer.Option(
         False,
