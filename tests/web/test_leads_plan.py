@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from leadscore.store import Store
-from leadscore.web import queries
-from leadscore.web.queries import LeadFilters
+from leadscore.web import leadlist
+from leadscore.web.leadlist import LeadFilters
 
 from ..service.helpers import postgres_database
 
@@ -63,7 +63,9 @@ def store(request):
 
 def _plan(store: Store, f: LeadFilters) -> list[dict]:
     with store.read() as conn:
-        sql = str(queries.leads_query("m", f).compile(conn, compile_kwargs={"literal_binds": True}))
+        sql = str(
+            leadlist.leads_query("m", f).compile(conn, compile_kwargs={"literal_binds": True})
+        )
         assert "OFFSET" not in sql.upper()
         doc = conn.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql)).scalar_one()
     return _nodes((doc if isinstance(doc, list) else json.loads(doc))[0]["Plan"])
@@ -71,9 +73,9 @@ def _plan(store: Store, f: LeadFilters) -> list[dict]:
 
 def test_a_deep_page_walks_the_score_index_from_the_cursor(store):
     with store.read() as conn:
-        page = queries.leads(conn, "m", LeadFilters())
+        page = leadlist.leads(conn, "m", LeadFilters())
         for _ in range(5):  # five pages down, by cursor
-            page = queries.leads(conn, "m", LeadFilters(after=page.next_after))
+            page = leadlist.leads(conn, "m", LeadFilters(after=page.next_after))
     assert len(page.rows) == 50
     nodes = _plan(store, LeadFilters(after=page.next_after))
     scans = [n for n in nodes if n.get("Relation Name") == "scores"]

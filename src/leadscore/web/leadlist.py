@@ -1,0 +1,598 @@
+"""The leads list: filters, a sort on any column with a second key, pages, the CSV export.
+
+Everything is done by the store: the filters are a ``WHERE``, the sort an
+``ORDER BY`` (the chosen column, the second key, then the contact id, so every
+order is total and the same on SQLite and PostgreSQL, NULLs last), a page a
+``LIMIT``. Pages are reached two ways:
+
+* **Previous / Next** are *keyset* pages: the link carries the sort-key values
+  of the page's first or last row (the cursor) and the page asks for the 51 rows
+  before or after it. The default order (total, then contact id, both
+  descending) is the order of the index ``ix_scores_model_total (model_name,
+  total, contact_id)`` and its cursor is one row comparison, so page 1,000 costs
+  what page 1 costs.
+* **Page numbers** are ``OFFSET`` pages, read from the nearer end of the list
+  (the last page is the first page of the reversed order), so no jump walks more
+  than half of it.
+
+The total is one ``COUNT(*)`` with the same filters. The CSV export walks the
+whole view by keyset, a thousand rows at a time, each batch in its own short
+read, so a million rows stream without holding a transaction open.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from ..store import Store
+from ..store import tables as T
+from ..store.web_tables import prop
+
+C, S, E = T.contacts.c, T.scores.c, T.events.c
+PAGE_SIZE = 50
+EXPORT_BATCH = 1000  # rows per read while streaming a CSV export
+PAGE_LINKS = 2  # page numbers shown on each side of the current page
+ACTIVITY = {
+    "7d": ("active in the last 7 days", 7, True),
+    "30d": ("active in the last 30 days", 30, True),
+    "90d": ("active in the last 90 days", 90, True),
+    "quiet90": ("no activity for 90 days", 90, False),
+}
+SEARCH_LIMIT = 500  # contacts a name or company search may match
+
+
+class ListError(ValueError):
+    """A leads-list request that cannot be read (unknown sort column, damaged page link)."""
+
+
+def _last_event() -> Any:
+    return sa.select(sa.func.max(E.ts)).where(E.contact_id == S.contact_id).scalar_subquery()
+
+
+def _stage_rank(stages: Sequence[str]) -> Any:
+    """A stage's place in the funnel: the model's first threshold ranks highest."""
+    if not stages:
+        return S.stage
+    whens = [(S.stage == s, len(stages) - i) for i, s in enumerate(stages)]
+    return sa.case(*whens, else_=0)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A sortable column of the list: its heading, its SQL expression, its usual direction."""
+
+    label: str
+    expr: Callable[[Sequence[str]], Any]
+    nullable: bool = True
+    desc_first: bool = False  # numbers and dates: highest first on the first click
+
+
+COLUMNS: dict[str, Column] = {
+    "contact": Column("Contact (last name)", lambda st: sa.func.lower(prop("last_name"))),
+    "company": Column("Company", lambda st: sa.func.lower(prop("company"))),
+    "fit": Column("Fit", lambda st: S.groups["fit"].as_float(), desc_first=True),
+    "grade": Column("Grade", lambda st: S.grade),
+    "engagement": Column(
+        "Engagement", lambda st: S.groups["engagement"].as_float(), desc_first=True
+    ),
+    "total": Column("Total", lambda st: S.total, nullable=False, desc_first=True),
+    "stage": Column("Stage (funnel order)", _stage_rank, nullable=False, desc_first=True),
+    "source": Column("Source", lambda st: prop("source")),
+    "country": Column("Country", lambda st: prop("country")),
+    "activity": Column("Last activity", lambda st: _last_event(), desc_first=True),
+}
+DEFAULT_SORT = "total"
+
+
+def _direction(raw: str, column: str) -> str:
+    if raw in ("asc", "desc"):
+        return raw
+    if raw:
+        raise ListError(f"sort direction {raw!r} is neither 'asc' nor 'desc'")
+    col = COLUMNS.get(column)
+    return "desc" if col is None or col.desc_first else "asc"
+
+
+@dataclass
+class LeadFilters:
+    q: str = ""
+    stage: str = ""
+    grade: str = ""
+    min_total: float | None = None
+    max_total: float | None = None
+    source: str = ""
+    country: str = ""
+    activity: str = ""
+    sort: str = DEFAULT_SORT
+    dir: str = "desc"
+    sort2: str = ""  # the second key: ties on the first are ordered by it, then by contact id
+    dir2: str = ""
+    page: int = 1  # the page number shown (and, without a cursor, the page read)
+    after: str = ""  # keyset cursor: the last row of the page before
+    before: str = ""  # keyset cursor: the first row of the page after
+    model: str = ""
+
+    @classmethod
+    def from_query(cls, params: Any) -> LeadFilters:
+        """The filters of a page's query string; refuses an unknown sort column or direction."""
+
+        def num(name: str) -> float | None:
+            raw = (params.get(name) or "").strip()
+            try:
+                value = float(raw) if raw else None
+            except ValueError:
+                return None
+            return value if value is not None and math.isfinite(value) else None
+
+        sort = params.get("sort") or DEFAULT_SORT
+        sort2 = params.get("sort2") or ""
+        for name, key in (("sort", sort), ("sort2", sort2)):
+            if key and key not in COLUMNS:
+                raise ListError(
+                    f"{name}={key!r} is not a column of the leads list; use one of "
+                    + ", ".join(COLUMNS)
+                )
+        try:
+            page = int(params.get("page") or 1)
+        except ValueError:
+            raise ListError(f"page={params.get('page')!r} is not a page number") from None
+        return cls(
+            q=(params.get("q") or "").strip()[:200],
+            stage=params.get("stage") or "",
+            grade=params.get("grade") or "",
+            min_total=num("min"),
+            max_total=num("max"),
+            source=params.get("source") or "",
+            country=params.get("country") or "",
+            activity=params.get("activity") or "",
+            sort=sort,
+            dir=_direction(params.get("dir") or "", sort),
+            sort2="" if sort2 == sort else sort2,
+            dir2=_direction(params.get("dir2") or "", sort2) if sort2 and sort2 != sort else "",
+            page=max(1, min(page, 10**9)),
+            after=params.get("after") or "",
+            before=params.get("before") or "",
+            model=params.get("model") or "",
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The query string's values (the defaults left out), with some changed."""
+        values = {
+            "model": self.model,
+            "q": self.q,
+            "stage": self.stage,
+            "grade": self.grade,
+            "min": "" if self.min_total is None else f"{self.min_total:g}",
+            "max": "" if self.max_total is None else f"{self.max_total:g}",
+            "source": self.source,
+            "country": self.country,
+            "activity": self.activity,
+            "sort": "" if self.sort == DEFAULT_SORT else self.sort,
+            "dir": "" if self.dir == _direction("", self.sort) else self.dir,
+            "sort2": self.sort2,
+            "dir2": "" if not self.sort2 or self.dir2 == _direction("", self.sort2) else self.dir2,
+            "page": "" if self.page == 1 else str(self.page),
+            "after": self.after,
+            "before": self.before,
+        }
+        for k, v in changes.items():
+            values[k] = "" if v is None else str(v)
+        if values.get("page") == "1":
+            values["page"] = ""
+        return {k: v for k, v in values.items() if v}
+
+    def query_string(self, **changes: Any) -> str:
+        return urlencode(self.params(**changes))
+
+    def sorted_by(self, column: str) -> str:
+        """The query string of a click on a column heading: sort by it (again: the other
+        way), keep the filters and the second key, back to page 1."""
+        if column == self.sort:
+            direction = "asc" if self.dir == "desc" else "desc"
+        else:
+            direction = _direction("", column)
+        sort2 = "" if self.sort2 == column else self.sort2
+        default = _direction("", column)
+        return self.query_string(
+            sort="" if column == DEFAULT_SORT else column,
+            dir="" if direction == default else direction,
+            sort2=sort2,
+            dir2=self.dir2 if sort2 else "",
+            page="",
+            after="",
+            before="",
+        )
+
+
+@dataclass(frozen=True)
+class Key:
+    expr: Any
+    desc: bool
+    nullable: bool
+
+    def ordered(self, reverse: bool) -> Any:
+        desc = self.desc != reverse
+        clause = self.expr.desc() if desc else self.expr.asc()
+        if self.nullable:  # NULLs after every value (before them when read backwards)
+            clause = clause.nulls_first() if reverse else clause.nulls_last()
+        return clause
+
+
+def sort_keys(f: LeadFilters, stages: Sequence[str] = ()) -> list[Key]:
+    first = COLUMNS[f.sort]
+    keys = [Key(first.expr(stages), f.dir == "desc", first.nullable)]
+    if f.sort2:
+        second = COLUMNS[f.sort2]
+        keys.append(Key(second.expr(stages), f.dir2 == "desc", second.nullable))
+    keys.append(Key(S.contact_id, f.dir == "desc", False))
+    return keys
+
+
+def _later(key: Key, value: Any, forward: bool) -> Any | None:
+    """Rows whose key comes after ``value`` (before it when not ``forward``), or None."""
+    if value is None:  # NULLs are last: nothing after them, every value before them
+        return key.expr.is_not(None) if not forward and key.nullable else None
+    past = (key.expr < value) if key.desc == forward else (key.expr > value)
+    return sa.or_(past, key.expr.is_(None)) if forward and key.nullable else past
+
+
+def beyond(keys: Sequence[Key], values: Sequence[Any], forward: bool = True) -> Any:
+    """The rows after (or before) the row with these key values, in the keys' order."""
+    if len(set(k.desc for k in keys)) == 1 and not any(k.nullable for k in keys):
+        left = sa.tuple_(*(k.expr for k in keys))
+        right = sa.tuple_(
+            *(sa.literal(v, type_=k.expr.type) for k, v in zip(keys, values, strict=True))
+        )
+        # one row comparison: an index condition on (total, contact_id)
+        return (left < right) if keys[0].desc == forward else (left > right)
+    clauses, equal = [], []
+    for key, value in zip(keys, values, strict=True):
+        later = _later(key, value, forward)
+        if later is not None:
+            clauses.append(sa.and_(*equal, later))
+        equal.append(key.expr.is_(None) if value is None else key.expr == value)
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _encode(values: Sequence[Any]) -> str:
+    plain = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, keys: Sequence[Key]) -> list[Any]:
+    damaged = ListError(
+        "the page link is damaged or was made for another sort; open the list from its "
+        "first page again"
+    )
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise damaged from None
+    if not isinstance(plain, list) or len(plain) != len(keys):
+        raise damaged
+    values = []
+    for v in plain:
+        if isinstance(v, dict):
+            try:
+                v = datetime.fromisoformat(str(v.get("t")))
+            except ValueError:
+                raise damaged from None
+        elif not (v is None or isinstance(v, (str, int, float))) or isinstance(v, bool):
+            raise damaged
+        values.append(v)
+    return values
+
+
+# ---------------------------------------------------------------- filters
+def _exact(text: str) -> Any:
+    """An id, an e-mail, a last name or a company, exactly (case-insensitive): index lookups."""
+    needle = text.strip().lower()
+    return sa.or_(
+        C.id == text.strip(),
+        C.email == needle,
+        sa.func.lower(prop("last_name")) == needle,
+        sa.func.lower(prop("company")) == needle,
+    )
+
+
+def _contains(text: str) -> Any:
+    """Contacts whose properties contain the text anywhere (names, company, e-mail, …):
+    one scan of the contacts, stopped at ``SEARCH_LIMIT`` matches; used only when
+    nothing matches exactly."""
+    needle = text.strip().lower()
+    like = "%" + needle.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    matched = (
+        sa.select(C.id)
+        .where(sa.func.lower(sa.cast(C.properties, sa.Text)).like(like))
+        .limit(SEARCH_LIMIT)
+    )
+    return S.contact_id.in_(matched.scalar_subquery())
+
+
+def conditions(
+    model: str, f: LeadFilters, *, now: datetime | None = None, contains: bool = False
+) -> list[Any]:
+    now = now or datetime.now(UTC)
+    where: list[Any] = [S.model_name == model]
+    if f.stage == "(excluded)":
+        where.append(S.excluded.is_(True))
+    elif f.stage:
+        where.append(S.stage == f.stage)
+    if f.grade:
+        where.append(S.grade == f.grade)
+    if f.min_total is not None:
+        where.append(S.total >= f.min_total)
+    if f.max_total is not None:
+        where.append(S.total <= f.max_total)
+    if f.source:
+        where.append(prop("source") == f.source)
+    if f.country:
+        where.append(prop("country") == f.country)
+    if f.activity in ACTIVITY:
+        _, days, active = ACTIVITY[f.activity]
+        recent = sa.exists().where(E.contact_id == S.contact_id, E.ts >= now - timedelta(days))
+        where.append(recent if active else ~recent)
+    if f.q:
+        where.append(_contains(f.q) if contains else _exact(f.q))
+    return where
+
+
+def _needs_contacts(f: LeadFilters) -> bool:
+    return bool(f.source or f.country or f.q)
+
+
+def leads_query(
+    model: str,
+    f: LeadFilters,
+    *,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
+    reverse: bool = False,
+    now: datetime | None = None,
+    contains: bool = False,
+    stages: Sequence[str] = (),
+) -> sa.Select:
+    """One page of the view: ``limit + 1`` rows (the extra one says whether more follow),
+    after ``f.after`` / before ``f.before`` when given, else from ``offset``; read in the
+    reversed order when ``reverse`` (the caller turns the rows back)."""
+    keys = sort_keys(f, stages)
+    q = (
+        sa.select(
+            S.contact_id,
+            S.total,
+            S.grade,
+            S.stage,
+            S.excluded,
+            S.groups,
+            C.email,
+            C.properties,
+            _last_event().label("last_activity"),
+            *(k.expr.label(f"k{i}") for i, k in enumerate(keys)),
+        )
+        .select_from(T.scores.join(T.contacts, C.id == S.contact_id))
+        .where(*conditions(model, f, now=now, contains=contains))
+    )
+    if f.before:
+        q = q.where(beyond(keys, _decode(f.before, keys), forward=False))
+        reverse = True
+    elif f.after:
+        q = q.where(beyond(keys, _decode(f.after, keys), forward=True))
+    q = q.order_by(*(k.ordered(reverse) for k in keys)).limit(limit + 1)
+    return q.offset(offset) if offset else q
+
+
+def count(
+    conn: sa.Connection,
+    model: str,
+    f: LeadFilters,
+    *,
+    now: datetime | None = None,
+    contains: bool = False,
+) -> int:
+    source = T.scores.join(T.contacts, C.id == S.contact_id) if _needs_contacts(f) else T.scores
+    query = (
+        sa.select(sa.func.count())
+        .select_from(source)
+        .where(*conditions(model, f, now=now, contains=contains))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+@dataclass
+class LeadsPage:
+    rows: list[dict[str, Any]]
+    filters: LeadFilters
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+    first: int = 0  # 1-based position of the first row shown (0 when none)
+    next_after: str | None = None  # cursor of the next page
+    prev_before: str | None = None  # cursor of the previous page
+    stages: list[str] = field(default_factory=list)
+
+    def page_numbers(self) -> list[int | None]:
+        """1, …, the pages around this one, …, the last (None where pages are left out)."""
+        wanted = {1, self.pages, *range(self.page - PAGE_LINKS, self.page + PAGE_LINKS + 1)}
+        out: list[int | None] = []
+        for n in sorted(p for p in wanted if 1 <= p <= self.pages):
+            if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
+                out.append(None)
+            out.append(n)
+        return out
+
+
+def _search_mode(conn: sa.Connection, f: LeadFilters) -> bool:
+    """Whether the search looks inside profiles: only when nothing matches exactly."""
+    if f.q and "@" not in f.q:
+        return not conn.execute(sa.select(sa.exists().where(_exact(f.q)))).scalar()
+    return False
+
+
+def _shape(r: Any, nkeys: int) -> dict[str, Any]:
+    row = r._asdict()
+    row["key"] = [row.pop(f"k{i}") for i in range(nkeys)]
+    props = row["properties"] or {}
+    row["first_name"] = props.get("first_name") or ""
+    row["last_name"] = props.get("last_name") or ""
+    row["name"] = " ".join(str(props[k]) for k in ("first_name", "last_name") if props.get(k))
+    row["company"] = props.get("company") or ""
+    row["source"] = props.get("source") or ""
+    row["country"] = props.get("country") or ""
+    groups = row["groups"] or {}
+    row["fit"] = groups.get("fit")
+    row["engagement"] = groups.get("engagement")
+    return row
+
+
+def leads(
+    conn: sa.Connection,
+    model: str,
+    f: LeadFilters,
+    *,
+    limit: int = PAGE_SIZE,
+    stages: Sequence[str] = (),
+    now: datetime | None = None,
+) -> LeadsPage:
+    """A page of the view with its total, page number and the cursors of its neighbours."""
+    now = now or datetime.now(UTC)
+    contains = _search_mode(conn, f)
+    total = count(conn, model, f, now=now, contains=contains)
+    pages = max(1, math.ceil(total / limit))
+    nkeys = len(sort_keys(f, stages))
+    page = f.page
+    if f.before or f.after:
+        query = leads_query(model, f, limit=limit, now=now, contains=contains, stages=stages)
+        rows = [_shape(r, nkeys) for r in conn.execute(query)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if f.before:
+            rows.reverse()
+            has_prev, has_next = more, True
+        else:
+            has_prev, has_next = True, more
+        page = min(max(page, 1), pages)
+        if f.before and not has_prev:
+            page = 1
+        elif f.after and not has_next:
+            page = pages
+    else:
+        page = min(page, pages)
+        offset = (page - 1) * limit
+        shown = max(0, min(limit, total - offset))
+        from_end = total - offset - shown
+        if from_end < offset:  # nearer the end: read the reversed order
+            query = leads_query(
+                model,
+                replace(f, after="", before=""),
+                limit=shown,
+                offset=from_end,
+                reverse=True,
+                now=now,
+                contains=contains,
+                stages=stages,
+            )
+            rows = [_shape(r, nkeys) for r in conn.execute(query)][:shown]
+            rows.reverse()
+        else:
+            query = leads_query(
+                model, f, limit=limit, offset=offset, now=now, contains=contains, stages=stages
+            )
+            rows = [_shape(r, nkeys) for r in conn.execute(query)][:limit]
+        has_prev, has_next = page > 1, offset + len(rows) < total
+    first = 0
+    if rows:
+        first = (page - 1) * limit + 1
+    return LeadsPage(
+        rows,
+        f,
+        total=total,
+        page=page,
+        pages=pages,
+        first=first,
+        next_after=_encode(rows[-1]["key"]) if rows and has_next else None,
+        prev_before=_encode(rows[0]["key"]) if rows and has_prev else None,
+        stages=list(stages),
+    )
+
+
+# ---------------------------------------------------------------- CSV export
+EXPORT_COLUMNS = (
+    "contact_id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "fit",
+    "grade",
+    "engagement",
+    "total",
+    "stage",
+    "excluded",
+    "source",
+    "country",
+    "last_activity",
+)
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: exact numbers, ISO times, and text that a spreadsheet never runs as a
+    formula (a leading ``=``, ``+``, ``-``, ``@`` gets a quote mark, as OWASP advises)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def export_csv(
+    store: Store,
+    model: str,
+    f: LeadFilters,
+    *,
+    stages: Sequence[str] = (),
+    batch: int = EXPORT_BATCH,
+    now: datetime | None = None,
+) -> Iterator[str]:
+    """Every row of the view, in its order, as CSV text: header first, then one chunk per
+    batch of rows (each read by keyset in a short transaction of its own)."""
+    now = now or datetime.now(UTC)
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")
+    out.writerow(EXPORT_COLUMNS)
+    yield buffer.getvalue()
+    view = replace(f, page=1, after="", before="")
+    keys = len(sort_keys(view, stages))
+    with store.read() as conn:
+        contains = _search_mode(conn, view)
+    while True:
+        with store.read() as conn:
+            query = leads_query(model, view, limit=batch, now=now, contains=contains, stages=stages)
+            rows = [_shape(r, keys) for r in conn.execute(query)]
+        buffer.seek(0)
+        buffer.truncate()
+        for row in rows[:batch]:
+            out.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS])
+        if rows:
+            yield buffer.getvalue()
+        if len(rows) <= batch:
+            return
+        view = replace(view, after=_encode(rows[batch - 1]["key"]))
