@@ -69,6 +69,11 @@ def _stage_rank(stages: Sequence[str]) -> Any:
     return sa.case(*whens, else_=0)
 
 
+def _text(name: str) -> Any:
+    """A property as text, read back as text (the expression stays the index's)."""
+    return sa.type_coerce(prop(name), sa.String)
+
+
 @dataclass(frozen=True)
 class Column:
     """A sortable column of the list: its heading, its SQL expression, its usual direction."""
@@ -89,8 +94,8 @@ COLUMNS: dict[str, Column] = {
     ),
     "total": Column("Total", lambda st: S.total, nullable=False, desc_first=True),
     "stage": Column("Stage (funnel order)", _stage_rank, nullable=False, desc_first=True),
-    "source": Column("Source", lambda st: prop("source")),
-    "country": Column("Country", lambda st: prop("country")),
+    "source": Column("Source", lambda st: _text("source")),
+    "country": Column("Country", lambda st: _text("country")),
     "activity": Column("Last activity", lambda st: _last_event(), desc_first=True),
 }
 DEFAULT_SORT = "total"
