@@ -13,9 +13,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from leadscore.service import Service, create_app, load_settings, versions
 from leadscore.service.schemas import ContactIn, EventIn
+from leadscore.store import tables as T
 from leadscore.web import leadlist, users
 from leadscore.web.base import points
 from leadscore.web.leadlist import LeadFilters
@@ -261,6 +263,10 @@ def test_a_bad_sort_or_page_link_is_refused_with_what_to_do(web):
     r = web.get("/leads?after=bm90LWpzb24")
     assert r.status_code == 400
     assert "the page link is damaged" in r.text and "first page again" in r.text
+    # a cursor made for another order (a company name where a score is expected)
+    company_cursor = leadlist._encode(["acme", "k01"])
+    r = web.get(f"/leads?sort=fit&after={company_cursor}")
+    assert r.status_code == 400 and "made for another sort" in r.text
     assert web.get("/leads?dir=sideways").status_code == 400
     assert web.get("/leads.csv?sort2=nope").status_code == 400
 
@@ -273,7 +279,7 @@ def _csv(web, query: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(r.text)))
 
 
-def test_the_csv_export_is_the_view_with_exact_values(web):
+def test_the_csv_export_is_the_view_with_exact_values(svc, web):
     rows = _csv(web, "")
     assert [r["contact_id"] for r in rows] == BY_TOTAL
     assert {r["contact_id"]: float(r["total"]) for r in rows} == TOTALS
@@ -294,6 +300,15 @@ def test_the_csv_export_is_the_view_with_exact_values(web):
     us = _csv(web, "country=US&sort=company&dir=desc&page=2")
     assert [r["contact_id"] for r in us] == ["k04", "k11", "k06", "k03"]
     assert list(us[0]) == list(leadlist.EXPORT_COLUMNS)
+    with svc.store.read() as conn:  # each export is in the audit log, with its view
+        logged = conn.execute(
+            sa.select(T.audit_log.c.actor, T.audit_log.c.target, T.audit_log.c.detail)
+            .where(T.audit_log.c.action == "web.leads_export")
+            .order_by(T.audit_log.c.id.desc())
+            .limit(1)
+        ).one()
+    assert logged.actor.endswith("viewer@example.com") and logged.target == "lists"
+    assert logged.detail == {"country": "US", "sort": "company", "dir": "desc"}
 
 
 def test_the_export_streams_in_batches_in_the_views_order(svc):

@@ -80,23 +80,31 @@ class Column:
 
     label: str
     expr: Callable[[Sequence[str]], Any]
+    kind: str = "text"  # text | number | time: what a page link's cursor must hold for it
     nullable: bool = True
     desc_first: bool = False  # numbers and dates: highest first on the first click
 
 
+def _lower(name: str) -> Any:
+    return sa.func.lower(prop(name), type_=sa.String)
+
+
+def _group(name: str) -> Any:
+    return S.groups[name].as_float()
+
+
+NUMBER = {"kind": "number", "desc_first": True}
 COLUMNS: dict[str, Column] = {
-    "contact": Column("Contact (last name)", lambda st: sa.func.lower(prop("last_name"))),
-    "company": Column("Company", lambda st: sa.func.lower(prop("company"))),
-    "fit": Column("Fit", lambda st: S.groups["fit"].as_float(), desc_first=True),
+    "contact": Column("Contact (last name)", lambda st: _lower("last_name")),
+    "company": Column("Company", lambda st: _lower("company")),
+    "fit": Column("Fit", lambda st: _group("fit"), **NUMBER),
     "grade": Column("Grade", lambda st: S.grade),
-    "engagement": Column(
-        "Engagement", lambda st: S.groups["engagement"].as_float(), desc_first=True
-    ),
-    "total": Column("Total", lambda st: S.total, nullable=False, desc_first=True),
-    "stage": Column("Stage (funnel order)", _stage_rank, nullable=False, desc_first=True),
+    "engagement": Column("Engagement", lambda st: _group("engagement"), **NUMBER),
+    "total": Column("Total", lambda st: S.total, nullable=False, **NUMBER),
+    "stage": Column("Stage (funnel order)", _stage_rank, nullable=False, **NUMBER),
     "source": Column("Source", lambda st: _text("source")),
     "country": Column("Country", lambda st: _text("country")),
-    "activity": Column("Last activity", lambda st: _last_event(), desc_first=True),
+    "activity": Column("Last activity", lambda st: _last_event(), kind="time", desc_first=True),
 }
 DEFAULT_SORT = "total"
 
@@ -226,6 +234,7 @@ class Key:
     expr: Any
     desc: bool
     nullable: bool
+    kind: str = "text"
 
     def ordered(self, reverse: bool) -> Any:
         desc = self.desc != reverse
@@ -237,10 +246,10 @@ class Key:
 
 def sort_keys(f: LeadFilters, stages: Sequence[str] = ()) -> list[Key]:
     first = COLUMNS[f.sort]
-    keys = [Key(first.expr(stages), f.dir == "desc", first.nullable)]
+    keys = [Key(first.expr(stages), f.dir == "desc", first.nullable, first.kind)]
     if f.sort2:
         second = COLUMNS[f.sort2]
-        keys.append(Key(second.expr(stages), f.dir2 == "desc", second.nullable))
+        keys.append(Key(second.expr(stages), f.dir2 == "desc", second.nullable, second.kind))
     keys.append(Key(S.contact_id, f.dir == "desc", False))
     return keys
 
@@ -288,14 +297,22 @@ def _decode(cursor: str, keys: Sequence[Key]) -> list[Any]:
         raise damaged from None
     if not isinstance(plain, list) or len(plain) != len(keys):
         raise damaged
-    values = []
-    for v in plain:
-        if isinstance(v, dict):
+    values: list[Any] = []
+    for key, v in zip(keys, plain, strict=True):
+        if v is None:
+            if not key.nullable:
+                raise damaged
+        elif key.kind == "time":
+            if not isinstance(v, dict) or not isinstance(v.get("t"), str):
+                raise damaged
             try:
-                v = datetime.fromisoformat(str(v.get("t")))
+                v = datetime.fromisoformat(v["t"])
             except ValueError:
                 raise damaged from None
-        elif not (v is None or isinstance(v, (str, int, float))) or isinstance(v, bool):
+        elif key.kind == "number":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise damaged
+        elif not isinstance(v, str):
             raise damaged
         values.append(v)
     return values
@@ -439,6 +456,25 @@ class LeadsPage:
         return out
 
 
+def _rows_before(
+    conn: sa.Connection,
+    model: str,
+    f: LeadFilters,
+    values: Sequence[Any],
+    now: datetime,
+    contains: bool,
+    stages: Sequence[str],
+) -> int:
+    """How many rows of the view come before the row with these sort-key values."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(T.scores.join(T.contacts, C.id == S.contact_id))
+        .where(*conditions(model, f, now=now, contains=contains))
+        .where(beyond(sort_keys(f, stages), values, forward=False))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def _search_mode(conn: sa.Connection, f: LeadFilters) -> bool:
     """Whether the search looks inside profiles: only when nothing matches exactly."""
     if f.q and "@" not in f.q:
@@ -488,11 +524,11 @@ def leads(
             has_prev, has_next = more, True
         else:
             has_prev, has_next = True, more
-        page = min(max(page, 1), pages)
-        if f.before and not has_prev:
-            page = 1
-        elif f.after and not has_next:
-            page = pages
+        # where the page starts, counted (not taken from the link): rows before its first
+        first = (
+            1 + _rows_before(conn, model, f, rows[0]["key"], now, contains, stages) if rows else 0
+        )
+        page = (first - 1) // limit + 1 if rows else 1
     else:
         page = min(page, pages)
         offset = (page - 1) * limit
@@ -517,9 +553,7 @@ def leads(
             )
             rows = [_shape(r, nkeys) for r in conn.execute(query)][:limit]
         has_prev, has_next = page > 1, offset + len(rows) < total
-    first = 0
-    if rows:
-        first = (page - 1) * limit + 1
+        first = offset + 1 if rows else 0
     return LeadsPage(
         rows,
         f,

@@ -206,6 +206,9 @@ def leads_csv(page: Page = Depends(current), model: str | None = None) -> Respon
         pub = choose_model(page, conn, model)
         if pub is None:
             raise PageError(404, "No model is published yet, so there are no scores to export.")
+        view = f.params(page="", after="", before="")
+    with page.svc.store.write() as conn:  # who took a copy of which leads, and when
+        audit(conn, page.user.actor, "web.leads_export", pub.name, view)
     stages = model_stages(pub)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
