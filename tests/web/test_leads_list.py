@@ -92,8 +92,19 @@ def _service(url: str) -> Service:
     )
     draft = versions.create_draft(svc, MODEL, {}, "test")
     versions.publish(svc, "lists", draft["version"], "test", fire_triggers=False)
+    history = T.score_history
     with svc.store.write() as conn:
         users.create_user(conn, "viewer@example.com", PASSWORD, "viewer")
+        # k02 became an MQL 10 days ago, k10 40 days ago; k02 was rescored today, staying MQL
+        for cid, days in (("k02", 10), ("k10", 40)):
+            conn.execute(
+                sa.update(history)
+                .where(history.c.contact_id == cid)
+                .values(at=NOW - timedelta(days=days))
+            )
+        row = conn.execute(sa.select(history).where(history.c.contact_id == "k02")).one()
+        again = {**row._asdict(), "at": NOW, "cause": "event", "old_stage": "MQL"}
+        conn.execute(sa.insert(history).values({k: v for k, v in again.items() if k != "id"}))
     return svc
 
 
@@ -172,6 +183,11 @@ def _all(svc, f: LeadFilters) -> list[str]:
         ),
         # a filter and a sort together
         ("sort=country&stage=MQL", ["k08", "k02", "k10", "k03"]),
+        # the MQLs of this week, of the last 7 and the last 30 days (a rescore is no entry)
+        ("stage=MQL&entered=week", ["k08", "k03"]),
+        ("stage=MQL&entered=7d", ["k08", "k03"]),
+        ("stage=MQL&entered=30d", ["k08", "k03", "k02"]),
+        ("stage=MQL", ["k08", "k03", "k10", "k02"]),
     ],
 )
 def test_the_list_is_sorted_by_the_column_then_the_second_key(web, query, expected):
@@ -309,6 +325,8 @@ def test_the_csv_export_is_the_view_with_exact_values(svc, web):
         ).one()
     assert logged.actor.endswith("viewer@example.com") and logged.target == "lists"
     assert logged.detail == {"country": "US", "sort": "company", "dir": "desc"}
+    this_week = _csv(web, "stage=MQL&entered=week")  # the MQLs of this week
+    assert [(r["contact_id"], r["stage"]) for r in this_week] == [("k08", "MQL"), ("k03", "MQL")]
 
 
 def test_the_export_streams_in_batches_in_the_views_order(svc):

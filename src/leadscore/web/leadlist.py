@@ -39,8 +39,9 @@ import sqlalchemy as sa
 from ..store import Store
 from ..store import tables as T
 from ..store.web_tables import prop
+from .queries import week_start
 
-C, S, E = T.contacts.c, T.scores.c, T.events.c
+C, S, E, H = T.contacts.c, T.scores.c, T.events.c, T.score_history.c
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000  # rows per read while streaming a CSV export
 PAGE_LINKS = 2  # page numbers shown on each side of the current page
@@ -49,6 +50,12 @@ ACTIVITY = {
     "30d": ("active in the last 30 days", 30, True),
     "90d": ("active in the last 90 days", 90, True),
     "quiet90": ("no activity for 90 days", 90, False),
+}
+#: "entered its stage": since when (a function of now), e.g. stage=MQL&entered=week
+ENTERED: dict[str, tuple[str, Callable[[datetime], datetime]]] = {
+    "week": ("this week (since Monday)", week_start),
+    "7d": ("in the last 7 days", lambda now: now - timedelta(days=7)),
+    "30d": ("in the last 30 days", lambda now: now - timedelta(days=30)),
 }
 SEARCH_LIMIT = 500  # contacts a name or company search may match
 
@@ -128,6 +135,7 @@ class LeadFilters:
     source: str = ""
     country: str = ""
     activity: str = ""
+    entered: str = ""  # entered its current stage since: a key of ENTERED
     sort: str = DEFAULT_SORT
     dir: str = "desc"
     sort2: str = ""  # the second key: ties on the first are ordered by it, then by contact id
@@ -170,6 +178,7 @@ class LeadFilters:
             source=params.get("source") or "",
             country=params.get("country") or "",
             activity=params.get("activity") or "",
+            entered=params.get("entered") or "",
             sort=sort,
             dir=_direction(params.get("dir") or "", sort),
             sort2="" if sort2 == sort else sort2,
@@ -192,6 +201,7 @@ class LeadFilters:
             "source": self.source,
             "country": self.country,
             "activity": self.activity,
+            "entered": self.entered,
             "sort": "" if self.sort == DEFAULT_SORT else self.sort,
             "dir": "" if self.dir == _direction("", self.sort) else self.dir,
             "sort2": self.sort2,
@@ -367,6 +377,18 @@ def conditions(
         _, days, active = ACTIVITY[f.activity]
         recent = sa.exists().where(E.contact_id == S.contact_id, E.ts >= now - timedelta(days))
         where.append(recent if active else ~recent)
+    if f.entered in ENTERED:
+        # the stage it is in now was entered since then (as the dashboard counts entries)
+        since = ENTERED[f.entered][1](now)
+        where.append(
+            sa.exists().where(
+                H.contact_id == S.contact_id,
+                H.model_name == S.model_name,
+                H.new_stage == S.stage,
+                sa.or_(H.old_stage.is_(None), H.old_stage != H.new_stage),
+                H.at >= since,
+            )
+        )
     if f.q:
         where.append(_contains(f.q) if contains else _exact(f.q))
     return where

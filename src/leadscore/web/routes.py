@@ -189,6 +189,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         "sources": sources,
         "countries": countries,
         "activity": leadlist.ACTIVITY,
+        "entered": leadlist.ENTERED,
         "columns": leadlist.COLUMNS,
         "colours": colours,
         "excluded_colour": EXCLUDED_COLOUR,
