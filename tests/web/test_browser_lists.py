@@ -58,7 +58,7 @@ def test_sort_by_a_heading_then_a_second_key_and_page_through(new_page, live: Li
     assert fits == sorted(fits, reverse=True)
     expect(page.locator("table.leads thead th[aria-sort=descending]")).to_contain_text("Fit")
     page.get_by_label("Ties: then by").select_option("engagement")
-    page.get_by_label("order").select_option("asc")
+    page.get_by_label("order", exact=True).select_option("asc")
     page.wait_for_url(re.compile(r"sort2=engagement.*dir2=asc|dir2=asc.*sort2=engagement"))
     page.wait_for_function(
         "ids => [...document.querySelectorAll('table.leads tbody td:first-child > a')]"
@@ -90,7 +90,7 @@ def test_export_the_view_as_csv(new_page, live: Live, tmp_path):
     mqls = _scores(live, stage="MQL")
     assert mqls, "the sample has MQLs"
     page = new_page("viewer@example.com")
-    page.get_by_label("Stage").select_option("MQL")
+    page.get_by_label("Stage", exact=True).select_option("MQL")
     page.wait_for_url(re.compile(r"stage=MQL"))
     page.locator("table.leads thead a[data-sort=company]").click()
     page.wait_for_url(re.compile(r"sort=company"))

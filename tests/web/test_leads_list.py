@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from leadscore.service import Service, create_app, load_settings, versions
 from leadscore.service.schemas import ContactIn, EventIn
 from leadscore.store import tables as T
-from leadscore.web import leadlist, users
+from leadscore.web import keyset, leadexport, leadlist, users
 from leadscore.web.base import points
 from leadscore.web.leadlist import LeadFilters
 
@@ -280,7 +280,7 @@ def test_a_bad_sort_or_page_link_is_refused_with_what_to_do(web):
     assert r.status_code == 400
     assert "the page link is damaged" in r.text and "first page again" in r.text
     # a cursor made for another order (a company name where a score is expected)
-    company_cursor = leadlist._encode(["acme", "k01"])
+    company_cursor = keyset.encode(["acme", "k01"])
     r = web.get(f"/leads?sort=fit&after={company_cursor}")
     assert r.status_code == 400 and "made for another sort" in r.text
     assert web.get("/leads?dir=sideways").status_code == 400
@@ -315,7 +315,7 @@ def test_the_csv_export_is_the_view_with_exact_values(svc, web):
     # the filters and the order of the page, every page (not only the one shown)
     us = _csv(web, "country=US&sort=company&dir=desc&page=2")
     assert [r["contact_id"] for r in us] == ["k04", "k11", "k06", "k03"]
-    assert list(us[0]) == list(leadlist.EXPORT_COLUMNS)
+    assert list(us[0]) == list(leadexport.EXPORT_COLUMNS)
     with svc.store.read() as conn:  # each export is in the audit log, with its view
         logged = conn.execute(
             sa.select(T.audit_log.c.actor, T.audit_log.c.target, T.audit_log.c.detail)
@@ -331,7 +331,7 @@ def test_the_csv_export_is_the_view_with_exact_values(svc, web):
 
 def test_the_export_streams_in_batches_in_the_views_order(svc):
     view = LeadFilters(sort="company", dir="asc", sort2="fit", dir2="desc")
-    chunks = list(leadlist.export_csv(svc.store, "lists", view, stages=STAGES, batch=5))
+    chunks = list(leadexport.export_csv(svc.store, "lists", view, stages=STAGES, batch=5))
     assert len(chunks) == 1 + 3  # the header, then batches of 5, 5 and 2 rows
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert [r["contact_id"] for r in rows] == _all(svc, view)

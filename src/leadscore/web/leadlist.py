@@ -1,4 +1,4 @@
-"""The leads list: filters, a sort on any column with a second key, pages, the CSV export.
+"""The leads list: filters, a sort on any column with a second key, counts and pages.
 
 Everything is done by the store: the filters are a ``WHERE``, the sort an
 ``ORDER BY`` (the chosen column, the second key, then the contact id, so every
@@ -15,20 +15,14 @@ order is total and the same on SQLite and PostgreSQL, NULLs last), a page a
   (the last page is the first page of the reversed order), so no jump walks more
   than half of it.
 
-The total is one ``COUNT(*)`` with the same filters. The CSV export walks the
-whole view by keyset, a thousand rows at a time, each batch in its own short
-read, so a million rows stream without holding a transaction open.
+The total is one ``COUNT(*)`` with the same filters. The cursors are
+``leadscore.web.keyset``'s; the CSV export of a view is ``leadscore.web.leadexport``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import io
-import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,14 +30,13 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from ..store import Store
 from ..store import tables as T
 from ..store.web_tables import prop
+from .keyset import Key, ListError, beyond, decode, encode
 from .queries import week_start
 
 C, S, E, H = T.contacts.c, T.scores.c, T.events.c, T.score_history.c
 PAGE_SIZE = 50
-EXPORT_BATCH = 1000  # rows per read while streaming a CSV export
 PAGE_LINKS = 2  # page numbers shown on each side of the current page
 ACTIVITY = {
     "7d": ("active in the last 7 days", 7, True),
@@ -58,10 +51,6 @@ ENTERED: dict[str, tuple[str, Callable[[datetime], datetime]]] = {
     "30d": ("in the last 30 days", lambda now: now - timedelta(days=30)),
 }
 SEARCH_LIMIT = 500  # contacts a name or company search may match
-
-
-class ListError(ValueError):
-    """A leads-list request that cannot be read (unknown sort column, damaged page link)."""
 
 
 def _last_event() -> Any:
@@ -239,21 +228,6 @@ class LeadFilters:
         )
 
 
-@dataclass(frozen=True)
-class Key:
-    expr: Any
-    desc: bool
-    nullable: bool
-    kind: str = "text"
-
-    def ordered(self, reverse: bool) -> Any:
-        desc = self.desc != reverse
-        clause = self.expr.desc() if desc else self.expr.asc()
-        if self.nullable:  # NULLs after every value (before them when read backwards)
-            clause = clause.nulls_first() if reverse else clause.nulls_last()
-        return clause
-
-
 def sort_keys(f: LeadFilters, stages: Sequence[str] = ()) -> list[Key]:
     first = COLUMNS[f.sort]
     keys = [Key(first.expr(stages), f.dir == "desc", first.nullable, first.kind)]
@@ -262,70 +236,6 @@ def sort_keys(f: LeadFilters, stages: Sequence[str] = ()) -> list[Key]:
         keys.append(Key(second.expr(stages), f.dir2 == "desc", second.nullable, second.kind))
     keys.append(Key(S.contact_id, f.dir == "desc", False))
     return keys
-
-
-def _later(key: Key, value: Any, forward: bool) -> Any | None:
-    """Rows whose key comes after ``value`` (before it when not ``forward``), or None."""
-    if value is None:  # NULLs are last: nothing after them, every value before them
-        return key.expr.is_not(None) if not forward and key.nullable else None
-    past = (key.expr < value) if key.desc == forward else (key.expr > value)
-    return sa.or_(past, key.expr.is_(None)) if forward and key.nullable else past
-
-
-def beyond(keys: Sequence[Key], values: Sequence[Any], forward: bool = True) -> Any:
-    """The rows after (or before) the row with these key values, in the keys' order."""
-    if len(set(k.desc for k in keys)) == 1 and not any(k.nullable for k in keys):
-        left = sa.tuple_(*(k.expr for k in keys))
-        right = sa.tuple_(
-            *(sa.literal(v, type_=k.expr.type) for k, v in zip(keys, values, strict=True))
-        )
-        # one row comparison: an index condition on (total, contact_id)
-        return (left < right) if keys[0].desc == forward else (left > right)
-    clauses, equal = [], []
-    for key, value in zip(keys, values, strict=True):
-        later = _later(key, value, forward)
-        if later is not None:
-            clauses.append(sa.and_(*equal, later))
-        equal.append(key.expr.is_(None) if value is None else key.expr == value)
-    return sa.or_(*clauses) if clauses else sa.false()
-
-
-def _encode(values: Sequence[Any]) -> str:
-    plain = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps(plain, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, keys: Sequence[Key]) -> list[Any]:
-    damaged = ListError(
-        "the page link is damaged or was made for another sort; open the list from its "
-        "first page again"
-    )
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise damaged from None
-    if not isinstance(plain, list) or len(plain) != len(keys):
-        raise damaged
-    values: list[Any] = []
-    for key, v in zip(keys, plain, strict=True):
-        if v is None:
-            if not key.nullable:
-                raise damaged
-        elif key.kind == "time":
-            if not isinstance(v, dict) or not isinstance(v.get("t"), str):
-                raise damaged
-            try:
-                v = datetime.fromisoformat(v["t"])
-            except ValueError:
-                raise damaged from None
-        elif key.kind == "number":
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise damaged
-        elif not isinstance(v, str):
-            raise damaged
-        values.append(v)
-    return values
 
 
 # ---------------------------------------------------------------- filters
@@ -430,10 +340,10 @@ def leads_query(
         .where(*conditions(model, f, now=now, contains=contains))
     )
     if f.before:
-        q = q.where(beyond(keys, _decode(f.before, keys), forward=False))
+        q = q.where(beyond(keys, decode(f.before, keys), forward=False))
         reverse = True
     elif f.after:
-        q = q.where(beyond(keys, _decode(f.after, keys), forward=True))
+        q = q.where(beyond(keys, decode(f.after, keys), forward=True))
     q = q.order_by(*(k.ordered(reverse) for k in keys)).limit(limit + 1)
     return q.offset(offset) if offset else q
 
@@ -497,14 +407,14 @@ def _rows_before(
     return int(conn.execute(query).scalar_one())
 
 
-def _search_mode(conn: sa.Connection, f: LeadFilters) -> bool:
+def search_mode(conn: sa.Connection, f: LeadFilters) -> bool:
     """Whether the search looks inside profiles: only when nothing matches exactly."""
     if f.q and "@" not in f.q:
         return not conn.execute(sa.select(sa.exists().where(_exact(f.q)))).scalar()
     return False
 
 
-def _shape(r: Any, nkeys: int) -> dict[str, Any]:
+def shape(r: Any, nkeys: int) -> dict[str, Any]:
     row = r._asdict()
     row["key"] = [row.pop(f"k{i}") for i in range(nkeys)]
     props = row["properties"] or {}
@@ -531,14 +441,14 @@ def leads(
 ) -> LeadsPage:
     """A page of the view with its total, page number and the cursors of its neighbours."""
     now = now or datetime.now(UTC)
-    contains = _search_mode(conn, f)
+    contains = search_mode(conn, f)
     total = count(conn, model, f, now=now, contains=contains)
     pages = max(1, math.ceil(total / limit))
     nkeys = len(sort_keys(f, stages))
     page = f.page
     if f.before or f.after:
         query = leads_query(model, f, limit=limit, now=now, contains=contains, stages=stages)
-        rows = [_shape(r, nkeys) for r in conn.execute(query)]
+        rows = [shape(r, nkeys) for r in conn.execute(query)]
         more = len(rows) > limit
         rows = rows[:limit]
         if f.before:
@@ -567,13 +477,13 @@ def leads(
                 contains=contains,
                 stages=stages,
             )
-            rows = [_shape(r, nkeys) for r in conn.execute(query)][:shown]
+            rows = [shape(r, nkeys) for r in conn.execute(query)][:shown]
             rows.reverse()
         else:
             query = leads_query(
                 model, f, limit=limit, offset=offset, now=now, contains=contains, stages=stages
             )
-            rows = [_shape(r, nkeys) for r in conn.execute(query)][:limit]
+            rows = [shape(r, nkeys) for r in conn.execute(query)][:limit]
         has_prev, has_next = page > 1, offset + len(rows) < total
         first = offset + 1 if rows else 0
     return LeadsPage(
@@ -583,77 +493,7 @@ def leads(
         page=page,
         pages=pages,
         first=first,
-        next_after=_encode(rows[-1]["key"]) if rows and has_next else None,
-        prev_before=_encode(rows[0]["key"]) if rows and has_prev else None,
+        next_after=encode(rows[-1]["key"]) if rows and has_next else None,
+        prev_before=encode(rows[0]["key"]) if rows and has_prev else None,
         stages=list(stages),
     )
-
-
-# ---------------------------------------------------------------- CSV export
-EXPORT_COLUMNS = (
-    "contact_id",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "fit",
-    "grade",
-    "engagement",
-    "total",
-    "stage",
-    "excluded",
-    "source",
-    "country",
-    "last_activity",
-)
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell: exact numbers, ISO times, and text that a spreadsheet never runs as a
-    formula (a leading ``=``, ``+``, ``-``, ``@`` gets a quote mark, as OWASP advises)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
-
-
-def export_csv(
-    store: Store,
-    model: str,
-    f: LeadFilters,
-    *,
-    stages: Sequence[str] = (),
-    batch: int = EXPORT_BATCH,
-    now: datetime | None = None,
-) -> Iterator[str]:
-    """Every row of the view, in its order, as CSV text: header first, then one chunk per
-    batch of rows (each read by keyset in a short transaction of its own)."""
-    now = now or datetime.now(UTC)
-    buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\r\n")
-    out.writerow(EXPORT_COLUMNS)
-    yield buffer.getvalue()
-    view = replace(f, page=1, after="", before="")
-    keys = len(sort_keys(view, stages))
-    with store.read() as conn:
-        contains = _search_mode(conn, view)
-    while True:
-        with store.read() as conn:
-            query = leads_query(model, view, limit=batch, now=now, contains=contains, stages=stages)
-            rows = [_shape(r, keys) for r in conn.execute(query)]
-        buffer.seek(0)
-        buffer.truncate()
-        for row in rows[:batch]:
-            out.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS])
-        if rows:
-            yield buffer.getvalue()
-        if len(rows) <= batch:
-            return
-        view = replace(view, after=_encode(rows[batch - 1]["key"]))

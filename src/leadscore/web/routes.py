@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
 from ..service.published import Published
-from . import leadlist, queries, throttle, users
+from . import leadexport, leadlist, queries, throttle, users
 from .base import (
     COOKIE,
     EXCLUDED_COLOUR,
@@ -213,7 +213,7 @@ def leads_csv(page: Page = Depends(current), model: str | None = None) -> Respon
     stages = model_stages(pub)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
-        leadlist.export_csv(page.svc.store, pub.name, f, stages=stages),
+        leadexport.export_csv(page.svc.store, pub.name, f, stages=stages),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="leads-{pub.name}-{stamp}.csv"',
