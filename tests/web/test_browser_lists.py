@@ -84,6 +84,18 @@ def test_sort_by_a_heading_then_a_second_key_and_page_through(new_page, live: Li
     page.get_by_role("link", name="Page 1").click()
     assert _shown(page) == expected[:50]
     assert page.locator(".pager .disabled").inner_text() == "← Previous"
+    # the other published model, in the same order
+    page.get_by_role("navigation", name="Published models").get_by_role(
+        "link", name="b2b-saas-abm"
+    ).click()
+    page.wait_for_url(re.compile(r"model=b2b-saas-abm"))
+    expect(page.locator("h1")).to_contain_text("by b2b-saas-abm")
+    expect(page.locator("table.leads thead th[aria-sort=descending]")).to_contain_text("Fit")
+    with live.service.store.read() as conn:
+        abm = conn.execute(
+            sa.select(S.contact_id, S.groups).where(S.model_name == "b2b-saas-abm")
+        ).all()
+    assert _shown(page) == _fit_then_engagement([r._asdict() for r in abm])[:50]
 
 
 def test_export_the_view_as_csv(new_page, live: Live, tmp_path):
@@ -201,6 +213,7 @@ def test_every_page_fits_a_390px_phone(browser, live: Live):
         inner = page.locator(".table-scroll").evaluate("el => [el.scrollWidth, el.clientWidth]")
         assert inner[0] > inner[1] and inner[1] <= 390
         expect(page.get_by_role("link", name="Export CSV")).to_be_in_viewport()
+        live.shot(page, "phone")  # one screen, for the documentation
     finally:
         context.close()
 
