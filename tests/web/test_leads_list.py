@@ -260,6 +260,19 @@ def test_every_page_by_number_next_and_previous_gives_the_same_rows(svc, view):
         assert backward == whole
 
 
+def test_the_stage_order_without_thresholds_still_pages(svc):
+    """A model without stages: the stage sort is a tie everywhere, broken by contact id."""
+    with svc.store.read() as conn:
+        page = leadlist.leads(conn, "lists", LeadFilters(sort="stage"), limit=5)
+        seen = [r["contact_id"] for r in page.rows]
+        while page.next_after:
+            page = leadlist.leads(
+                conn, "lists", LeadFilters(sort="stage", after=page.next_after), limit=5
+            )
+            seen += [r["contact_id"] for r in page.rows]
+    assert seen == sorted(PEOPLE, reverse=True)
+
+
 def test_page_numbers_around_the_current_page_and_past_the_end(svc):
     long = leadlist.LeadsPage([], LeadFilters(), total=1000, page=10, pages=20)
     assert long.page_numbers() == [1, None, 8, 9, 10, 11, 12, None, 20]

@@ -59,8 +59,8 @@ def _last_event() -> Any:
 
 def _stage_rank(stages: Sequence[str]) -> Any:
     """A stage's place in the funnel: the model's first threshold ranks highest."""
-    if not stages:
-        return S.stage
+    if not stages:  # a model without thresholds: staged before unstaged
+        return sa.case((S.stage.is_(None), 0), else_=1)
     whens = [(S.stage == s, len(stages) - i) for i, s in enumerate(stages)]
     return sa.case(*whens, else_=0)
 
