@@ -356,3 +356,18 @@ def test_the_export_streams_in_batches_in_the_views_order(svc):
 )
 def test_scores_are_rounded_for_people(value, shown):
     assert points(value) == shown
+
+
+def test_the_dashboards_stage_counts_open_the_list_of_those_leads(web):
+    html = web.get("/dashboard").text
+    links = dict(
+        (stage, href.replace("&amp;", "&"))
+        for href, stage in re.findall(
+            r'<a class="card kpi-card kpi-link" href="([^"]+)"[^>]*>'
+            r'<span class="kpi-label">([^<]+)</span>',
+            html,
+        )
+    )
+    assert links["SQL"] == "/leads?model=lists&stage=SQL"
+    assert _ids(web.get(links["SQL"]).text) == ["k07", "k01"]
+    assert _ids(web.get(links["MQL"]).text) == ["k08", "k03", "k10", "k02"]
