@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -211,12 +212,13 @@ def leads_csv(page: Page = Depends(current), model: str | None = None) -> Respon
     with page.svc.store.write() as conn:  # who took a copy of which leads, and when
         audit(conn, page.user.actor, "web.leads_export", pub.name, view)
     stages = model_stages(pub)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", pub.name)  # a file name, whatever the model's
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         leadexport.export_csv(page.svc.store, pub.name, f, stages=stages),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="leads-{pub.name}-{stamp}.csv"',
+            "Content-Disposition": f'attachment; filename="leads-{safe}-{stamp}.csv"',
             "Cache-Control": "no-store",
             **SECURITY_HEADERS,
         },
