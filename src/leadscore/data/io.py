@@ -205,8 +205,14 @@ def load_inputs(
     )
     bad = _one(con, "SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''")
     if bad:
+        # rows counted from 1 in the file's order (the table keeps it: rowid + 1)
+        first = con.execute(
+            "SELECT rowid + 1 FROM contacts WHERE id IS NULL OR trim(id) = '' "
+            "ORDER BY rowid LIMIT 5"
+        ).fetchall()
+        rows = ", ".join(str(r[0]) for r in first) + (", …" if bad > len(first) else "")
         raise DataError(
-            f"{bad} contact(s) have an empty id",
+            f"{bad} contact(s) have an empty id (row(s) {rows})",
             source=str(cpath),
             column=idc,
             hint="every contact needs an id",
@@ -237,7 +243,7 @@ def load_inputs(
             "type VARCHAR, ts TIMESTAMPTZ)"
         )
         return inputs
-    _load_events(con, Path(events), inputs)
+    load_events(con, Path(events), inputs)
     return inputs
 
 
@@ -294,7 +300,10 @@ def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) 
     inputs.has_accounts = True
 
 
-def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
+def load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
+    """Open an events file as the ``events`` table and check it (what :func:`load_inputs`
+    does with its ``events``), recording its attributes and counts in ``inputs``; the
+    ``contacts`` table must exist (orphan events are counted against it)."""
     esrc = source_sql(epath)
     ecols = _columns(con, esrc, epath)
     missing = [c for c in EVENT_CORE if c not in ecols]

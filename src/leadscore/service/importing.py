@@ -1,0 +1,577 @@
+"""Bulk import of contacts and events from files into the service store.
+
+A team starts with its history: ``leadscore import`` loads a contacts file and an
+events file (CSV, Parquet or JSON lines) into the store, then scores the contacts.
+
+1. **Read and check, before anything is written.** The files are read with DuckDB by
+   :func:`leadscore.data.io.load_inputs` (the readers and checks of ``leadscore
+   score``: id column, empty or repeated ids, event columns, times), then checked for
+   what the store needs (:func:`check_files`): ids the API takes, e-mails on one
+   contact only, events whose contact is known, times the service keeps, no NUL
+   character. Each problem is a :class:`~leadscore.errors.DataError` naming the file,
+   the row (counted from 1, the header not counted), the column, what is wrong and the
+   fix.
+2. **Load, in one write transaction** (:func:`import_files`): contacts are created or
+   merged as ``PUT /v1/contacts`` merges them (the file's non-empty values over the
+   stored ones, offline enrichment, the links to accounts), a batch of rows per
+   statement; an e-mail that belongs to another stored contact is refused. Events are
+   written set-based: ``COPY`` into a staging table then one ``INSERT … SELECT`` per
+   batch on PostgreSQL, ``executemany`` on SQLite; an idempotency key (the file's
+   ``event_id``) already stored, or repeated in the file, counts once, as the API counts
+   a retried event. A time ahead of the clock by less than ``max_clock_skew`` is taken
+   as the import's time, as the API takes it.
+3. **Score**: every contact in the files is rescored under the published models by the
+   service's own rescoring path (:func:`~.rescoring.rescore`, a page of contacts at a
+   time, in the same transaction), so the stored scores, history and trigger state are
+   what a rescoring from scratch gives. Triggers fire only when asked (a history is not
+   news); their state follows the new stages either way, as on a publish.
+
+A bad file, or a failure half-way, leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..data import io
+from ..errors import DataError, UsageError
+from ..store import tables as T
+from ..store.links import link_columns
+from .core import Service, audit, utcnow
+from .schemas import MAX_TIME, MIN_TIME
+
+Progress = Callable[[str, int, int], None]
+"""Told ``(step, rows done, rows in the step)`` as the import goes: steps ``contacts``,
+``events`` and ``scoring``."""
+
+BATCH = 20_000  # rows fetched from the files and written per statement
+PAGE = 500  # contacts per store look-up (bind parameters) and per rescoring page
+SHOWN = 5  # rows named in an error
+MAX_ID, MAX_TYPE, MAX_KEY, MAX_EMAIL = 200, 100, 200, 320  # the store's and API's limits
+EMAIL = "email"
+# A DuckDB time as the store keeps it: SQLite's text form (naive UTC, what SQLAlchemy
+# writes and reads back), PostgreSQL's timestamptz input.
+TIME_FORMAT = {"sqlite": "%Y-%m-%d %H:%M:%S.%f", "postgresql": "%Y-%m-%d %H:%M:%S.%f+00"}
+STAGE = "leadscore_import_events"  # PostgreSQL: the staging table COPY fills
+
+
+@dataclass
+class ImportReport:
+    """What an import read, wrote and scored, and how long it took."""
+
+    contacts_read: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    contacts_unchanged: int = 0
+    events_read: int = 0
+    events_added: int = 0
+    models: list[str] = field(default_factory=list)
+    scored: int = 0
+    checked_only: bool = False
+    load_seconds: float = 0.0
+    score_seconds: float = 0.0
+
+    @property
+    def events_duplicate(self) -> int:
+        """Events not added: their idempotency key was stored already or repeated."""
+        return self.events_read - self.events_added if not self.checked_only else 0
+
+    @property
+    def rows(self) -> int:
+        return self.contacts_read + self.events_read
+
+    @property
+    def rate(self) -> float:
+        """Rows (contacts and events) loaded per second, reading and checking included."""
+        return self.rows / self.load_seconds if self.load_seconds > 0 else 0.0
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------- reading
+def read_files(
+    contacts: str | Path | None, events: str | Path | None, *, id_column: str | None = None
+) -> io.Inputs:
+    """The files as DuckDB tables ``contacts`` and ``events``, checked as ``leadscore
+    score`` checks them (:func:`leadscore.data.io.load_inputs`)."""
+    if contacts is None and events is None:
+        raise UsageError("nothing to import: give --contacts FILE, --events FILE, or both")
+    for path in (contacts, events):
+        if path is not None:
+            io.check_readable(path)
+    if contacts is not None:
+        return io.load_inputs(contacts, events, id_column=id_column)
+    if id_column is not None:
+        raise UsageError("--id-column names the contacts file's id column: give --contacts too")
+    con = io.connect()
+    con.execute("CREATE TEMP TABLE contacts (id VARCHAR)")
+    inputs = io.Inputs(con=con, properties=[], attributes=[], n_contacts=0)
+    assert events is not None
+    io.load_events(con, Path(events), inputs)
+    return inputs
+
+
+class _Checker:
+    """Row-level checks of one DuckDB table; each failure names the first rows."""
+
+    def __init__(self, inputs: io.Inputs, table: str, source: str):
+        self.con, self.table, self.source = inputs.con, table, source
+
+    def refuse(
+        self,
+        where: str,
+        value: str,
+        *,
+        column: str,
+        what: Callable[[Any], str],
+        hint: str,
+    ) -> None:
+        """Raise for the rows ``where`` holds on: ``what(first value)``, the rows named."""
+        found = self.con.execute(
+            f"SELECT rowid + 1, {value} FROM {self.table} WHERE {where} "
+            f"ORDER BY rowid LIMIT {SHOWN}"
+        ).fetchall()
+        if not found:
+            return
+        total = self.con.execute(f"SELECT count(*) FROM {self.table} WHERE {where}").fetchone()
+        n = total[0] if total else len(found)
+        message = what(found[0][1])
+        if n > 1:
+            rows = ", ".join(f"{r:,}" for r, _ in found) + (", …" if n > len(found) else "")
+            message += f" ({n:,} rows like it: {rows})"
+        raise DataError(message, source=self.source, row=found[0][0], column=column, hint=hint)
+
+    def no_nul(self, columns: Sequence[str]) -> None:
+        """PostgreSQL keeps no NUL character in text: refuse it before writing."""
+        if not columns:
+            return
+        where = " OR ".join(f"contains({_q(c)}, chr(0))" for c in columns)
+        found = self.con.execute(
+            f"SELECT rowid + 1, {', '.join(_q(c) for c in columns)} FROM {self.table} "
+            f"WHERE {where} ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        if found is None:
+            return
+        column = next(c for c, v in zip(columns, found[1:], strict=True) if v and "\x00" in v)
+        raise DataError(
+            "the value contains the NUL character (\\u0000), which the store cannot keep",
+            source=self.source,
+            row=found[0],
+            column=column,
+            hint="remove the character from the file (it is often the sign of a binary or "
+            "wrongly encoded export)",
+        )
+
+
+ID_HINT = "an id has 1 to 200 characters, with no space and no '/' (the API's URLs carry it)"
+BAD_ID = f"length({{c}}) > {MAX_ID} OR regexp_matches({{c}}, '[\\s/]')"
+
+
+def check_files(
+    inputs: io.Inputs,
+    contacts: str | Path | None,
+    events: str | Path | None,
+    *,
+    now: datetime,
+    max_clock_skew: float,
+) -> None:
+    """Refuse what the store cannot take, naming file, row, column and fix (the checks
+    that need only the files; :func:`import_files` checks the store too)."""
+    if contacts is not None:
+        c = _Checker(inputs, "contacts", str(contacts))
+        c.refuse(
+            BAD_ID.format(c="id"),
+            "id",
+            column="id",
+            what=lambda v: f"the contact id {v!r} is not one the service takes",
+            hint=ID_HINT,
+        )
+        if EMAIL in inputs.properties:
+            email = f"lower(trim({_q(EMAIL)}))"
+            c.refuse(
+                f"length({email}) > {MAX_EMAIL}",
+                email,
+                column=EMAIL,
+                what=lambda v: f"the e-mail {v[:40]!r}… is longer than {MAX_EMAIL} characters",
+                hint="an e-mail address has at most 320 characters: fix the value or leave "
+                "the cell empty",
+            )
+            dup = inputs.con.execute(
+                f"SELECT {email} AS e, list(rowid + 1 ORDER BY rowid) FROM contacts "
+                f"WHERE nullif({email}, '') IS NOT NULL GROUP BY e HAVING count(*) > 1 "
+                "ORDER BY min(rowid) LIMIT 1"
+            ).fetchone()
+            if dup is not None:
+                rows = ", ".join(f"{r:,}" for r in dup[1][:SHOWN])
+                raise DataError(
+                    f"the e-mail {dup[0]!r} is on more than one contact (rows {rows})",
+                    source=str(contacts),
+                    row=dup[1][1],
+                    column=EMAIL,
+                    hint="an e-mail belongs to one contact: merge the rows, or leave the "
+                    "address out of all but one",
+                )
+        c.no_nul(["id", *inputs.properties])
+    if events is None:
+        return
+    e = _Checker(inputs, "events", str(events))
+    e.refuse(
+        "contact_id IS NULL OR trim(contact_id) = ''",
+        "contact_id",
+        column="contact_id",
+        what=lambda v: "the event has no contact id",
+        hint="every event needs the id of its contact, one in the contacts file or already "
+        "in the store",
+    )
+    e.refuse(
+        BAD_ID.format(c="contact_id"),
+        "contact_id",
+        column="contact_id",
+        what=lambda v: f"the contact id {v!r} is not one the service takes",
+        hint=ID_HINT,
+    )
+    e.refuse(
+        f"length(type) > {MAX_TYPE}",
+        "type",
+        column="type",
+        what=lambda v: f"the event type {v[:40]!r}… is longer than {MAX_TYPE} characters",
+        hint="an event type is a short name such as page_view",
+    )
+    e.refuse(
+        f"length(event_id) > {MAX_KEY} OR trim(event_id) = ''",
+        "event_id",
+        column="event_id",
+        what=lambda v: f"the event id {v[:40]!r} is blank or longer than {MAX_KEY} characters",
+        hint="the event id is the idempotency key: 1 to 200 characters, or leave the cell "
+        "empty for none",
+    )
+    lo, hi = MIN_TIME.strftime("%Y-%m-%d"), MAX_TIME.strftime("%Y-%m-%d")
+    e.refuse(
+        f"ts < TIMESTAMPTZ '{lo}' OR ts >= TIMESTAMPTZ '{hi}'",
+        "CAST(ts AS VARCHAR)",
+        column="ts",
+        what=lambda v: f"the time {v} is outside the times the service keeps",
+        hint=f"give a time from {lo} up to {hi} (UTC)",
+    )
+    limit = now + timedelta(seconds=max_clock_skew)
+    e.refuse(
+        f"ts > TIMESTAMPTZ '{limit.isoformat()}'",
+        "CAST(ts AS VARCHAR)",
+        column="ts",
+        what=lambda v: (
+            f"the time {v} lies in the future (the import runs at "
+            f"{now.isoformat(timespec='seconds')}; at most {max_clock_skew:g} s ahead is taken "
+            "as clock skew, setting max_clock_skew)"
+        ),
+        hint="give the time the event happened, in UTC or with its offset (a time in "
+        "milliseconds read as seconds, or a wrong year, looks like this)",
+    )
+    e.no_nul(["contact_id", "event_id", "type", *inputs.attributes])
+
+
+def _unknown_contacts(conn: sa.Connection, inputs: io.Inputs, events: str | Path) -> None:
+    """Refuse events whose contact is neither in the contacts file nor in the store."""
+    con = inputs.con
+    orphans = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT contact_id FROM events e WHERE NOT EXISTS "
+            "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id) ORDER BY 1"
+        ).fetchall()
+    ]
+    if not orphans:
+        return
+    unknown: list[str] = []
+    for start in range(0, len(orphans), PAGE):
+        page = orphans[start : start + PAGE]
+        known = set(
+            conn.execute(sa.select(T.contacts.c.id).where(T.contacts.c.id.in_(page))).scalars()
+        )
+        unknown += [cid for cid in page if cid not in known]
+    if not unknown:
+        return
+    rows = con.execute(
+        f"SELECT rowid + 1, contact_id FROM events WHERE list_contains(?, contact_id) "
+        f"ORDER BY rowid LIMIT {SHOWN}",
+        [unknown[:1000]],
+    ).fetchall()
+    listed = ", ".join(repr(c) for c in unknown[:SHOWN]) + (", …" if len(unknown) > SHOWN else "")
+    raise DataError(
+        f"{len(unknown):,} contact id(s) of the events are neither in the contacts file nor "
+        f"in the store: {listed} (rows {', '.join(f'{r:,}' for r, _ in rows)}"
+        + (", …)" if len(unknown) > len(rows) else ")"),
+        source=str(events),
+        row=rows[0][0] if rows else None,
+        column="contact_id",
+        hint="add those contacts to the contacts file (or import them first), or correct the ids",
+    )
+
+
+# --------------------------------------------------------------------------- writing
+def _fetch(con: Any, query: str) -> Iterable[list[tuple[Any, ...]]]:
+    cur = con.execute(query)
+    while batch := cur.fetchmany(BATCH):
+        yield batch
+
+
+def _contacts(
+    conn: sa.Connection,
+    svc: Service,
+    inputs: io.Inputs,
+    source: str,
+    now: datetime,
+    report: ImportReport,
+    progress: Progress,
+    *,
+    write: bool,
+) -> None:
+    """Create or merge the file's contacts, a batch at a time (see the module's doc)."""
+    names = ["id", *inputs.properties]
+    cols = ", ".join(_q(n) for n in names)
+    c = T.contacts.c
+    update = (
+        sa.update(T.contacts)
+        .where(c.id == sa.bindparam("b_id"))
+        .values(
+            email=sa.bindparam("email"),
+            properties=sa.bindparam("properties"),
+            updated_at=sa.bindparam("updated_at"),
+            account_ref=sa.bindparam("account_ref"),
+            email_domain=sa.bindparam("email_domain"),
+        )
+    )
+    done = 0
+    for batch in _fetch(inputs.con, f"SELECT rowid + 1, {cols} FROM contacts"):
+        items = []
+        for row in batch:
+            props = {k: v for k, v in zip(names[1:], row[2:], strict=True) if v is not None}
+            email = (props.get(EMAIL) or "").strip().lower() or None
+            if email is None:
+                props.pop(EMAIL, None)
+            else:
+                props[EMAIL] = email
+            items.append((row[0], row[1], email, props))
+        stored: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for start in range(0, len(items), PAGE):
+            page = items[start : start + PAGE]
+            ids = [i[1] for i in page]
+            stored.update(
+                (r.id, r) for r in conn.execute(sa.select(T.contacts).where(c.id.in_(ids)))
+            )
+            emails = [i[2] for i in page if i[2] is not None]
+            if emails:
+                owners.update(
+                    (r.email, r.id)
+                    for r in conn.execute(sa.select(c.email, c.id).where(c.email.in_(emails)))
+                )
+        inserts, updates = [], []
+        for row_no, cid, email, props in items:
+            other = owners.get(email) if email is not None else None
+            if other is not None and other != cid:
+                raise DataError(
+                    f"the e-mail {email!r} already belongs to contact {other!r} in the store",
+                    source=source,
+                    row=row_no,
+                    column=EMAIL,
+                    hint=f"give this row the id {other!r} to update that contact, or another "
+                    "address",
+                )
+            old = stored.get(cid)
+            if old is None:
+                report.contacts_created += 1
+                props = svc.enrichment.offline(props, changed=list(props))
+                inserts.append(
+                    {
+                        "id": cid,
+                        "email": email,
+                        "properties": props,
+                        "created_at": now,
+                        "updated_at": now,
+                        **link_columns(props, email),
+                    }
+                )
+                continue
+            before = dict(old.properties or {})
+            merged = {**before, **props}
+            email = email or old.email
+            if email:
+                merged[EMAIL] = email
+            changed = [k for k in props if before.get(k) != props[k]]
+            if email != old.email and EMAIL not in changed:
+                changed.append(EMAIL)
+            if not changed:
+                report.contacts_unchanged += 1
+                continue
+            report.contacts_updated += 1
+            merged = svc.enrichment.offline(merged, changed=changed)
+            updates.append(
+                {
+                    "b_id": cid,
+                    "email": email,
+                    "properties": merged,
+                    "updated_at": now,
+                    **link_columns(merged, email),
+                }
+            )
+        if write and inserts:
+            conn.execute(sa.insert(T.contacts), inserts)
+        if write and updates:
+            conn.execute(update, updates)
+        done += len(batch)
+        progress("contacts", done, report.contacts_read)
+
+
+def _events(
+    conn: sa.Connection,
+    inputs: io.Inputs,
+    now: datetime,
+    report: ImportReport,
+    progress: Progress,
+) -> None:
+    """Write the file's events set-based (see the module's doc)."""
+    dialect = conn.dialect.name
+    fmt = TIME_FORMAT[dialect]
+    clock = f"TIMESTAMPTZ '{now.isoformat()}'"
+    pairs = ", ".join(f"{{'k': {_lit(a)}, 'v': {_q(a)}}}" for a in inputs.attributes)
+    attributes = (
+        f"to_json(map_from_entries(list_filter([{pairs}], lambda x: x.v IS NOT NULL)))"
+        if inputs.attributes
+        else "'{}'"
+    )
+    query = (
+        f"SELECT contact_id, type, strftime(least(ts, {clock}), '{fmt}'), event_id, "
+        f"CAST({attributes} AS VARCHAR) FROM events"  # in the file's order
+    )
+    received = now.strftime(fmt)
+    columns = "contact_id, type, ts, idempotency_key, attributes, received_at"
+    raw = conn.connection.driver_connection if dialect == "postgresql" else None
+    if raw is not None:
+        with raw.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (n bigserial, contact_id text, "
+                "type text, ts timestamptz, idempotency_key text, attributes text, "
+                "received_at timestamptz) ON COMMIT DROP"
+            )
+    done = 0
+    for batch in _fetch(inputs.con, query):
+        rows = [(*r, received) for r in batch]
+        if raw is None:
+            result = conn.exec_driver_sql(
+                f"INSERT INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (idempotency_key) DO NOTHING",
+                rows,
+            )
+            report.events_added += result.rowcount
+        else:
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+                # in the file's order (a repeated key: the first one counts)
+                cur.execute(
+                    f"INSERT INTO events ({columns}) SELECT contact_id, type, ts, "
+                    f"idempotency_key, CAST(attributes AS json), received_at FROM {STAGE} "
+                    "ORDER BY n ON CONFLICT (idempotency_key) DO NOTHING"
+                )
+                report.events_added += cur.rowcount
+                cur.execute(f"TRUNCATE {STAGE}")
+        done += len(batch)
+        progress("events", done, report.events_read)
+
+
+def _rescore(
+    conn: sa.Connection, svc: Service, ids: list[str], fire: bool, progress: Progress
+) -> None:
+    for start in range(0, len(ids), PAGE):
+        page = ids[start : start + PAGE]
+        svc._rescore(conn, page, "import", None, fire=fire, detail={"import": True})
+        progress("scoring", start + len(page), len(ids))
+
+
+def import_files(
+    svc: Service,
+    contacts: str | Path | None = None,
+    events: str | Path | None = None,
+    *,
+    id_column: str | None = None,
+    fire_triggers: bool = False,
+    check_only: bool = False,
+    actor: str = "cli",
+    progress: Progress | None = None,
+    inputs: io.Inputs | None = None,
+) -> ImportReport:
+    """Import the files into the service's store and score their contacts (see the
+    module's doc); with ``check_only``, check the files and the store, write nothing.
+    ``inputs`` are the files read already (by :func:`read_files`)."""
+    tell = progress or (lambda step, done, total: None)
+    started = time.perf_counter()
+    now = utcnow()
+    inputs = inputs or read_files(contacts, events, id_column=id_column)
+    report = ImportReport(
+        contacts_read=inputs.n_contacts if contacts is not None else 0,
+        events_read=inputs.n_events,
+        checked_only=check_only,
+    )
+    check_files(inputs, contacts, events, now=now, max_clock_skew=svc.settings.max_clock_skew)
+    if check_only:
+        with svc.store.read() as conn:
+            if events is not None:
+                _unknown_contacts(conn, inputs, events)
+            if contacts is not None:
+                _contacts(conn, svc, inputs, str(contacts), now, report, tell, write=False)
+        report.load_seconds = time.perf_counter() - started
+        return report
+    with svc.store.write() as conn:
+        if events is not None:
+            _unknown_contacts(conn, inputs, events)
+        if contacts is not None:
+            _contacts(conn, svc, inputs, str(contacts), now, report, tell, write=True)
+        if events is not None:
+            _events(conn, inputs, now, report, tell)
+        loaded = time.perf_counter()
+        report.load_seconds = loaded - started
+        pubs = svc.published(conn)
+        report.models = sorted(p.name for p in pubs)
+        ids = [
+            r[0]
+            for r in inputs.con.execute(
+                "SELECT id FROM contacts UNION SELECT contact_id FROM events ORDER BY 1"
+            ).fetchall()
+        ]
+        if pubs:
+            _rescore(conn, svc, ids, fire_triggers, tell)
+            report.scored = len(ids)
+        audit(
+            conn,
+            actor,
+            "import",
+            None,
+            {
+                "files": [Path(p).name for p in (contacts, events) if p is not None],
+                "contacts": {
+                    "created": report.contacts_created,
+                    "updated": report.contacts_updated,
+                },
+                "events": report.events_added,
+                "scored": report.scored,
+            },
+            at=now,
+        )
+        report.score_seconds = time.perf_counter() - loaded
+    svc.notify_outbox()
+    inputs.con.close()
+    return report
