@@ -149,6 +149,19 @@ def test_importing_again_adds_nothing_and_changes_no_score(svc, files):
     assert count(svc, T.score_history) == history + 1  # b2's second pricing view only
 
 
+def test_a_value_the_enrichment_normalises_is_no_change(svc, tmp_path):
+    """'fr' is stored as FR (enrichment): importing 'fr' again changes nothing."""
+    again = write_csv(tmp_path / "again.csv", [{**CONTACTS[0], "country": "fr"}, *CONTACTS[1:]])
+    import_files(svc, again)
+    history = count(svc, T.score_history)
+    report = import_files(svc, again)
+    assert (report.contacts_updated, report.contacts_unchanged) == (0, 3)
+    with svc.store.read() as conn:
+        a1 = conn.execute(sa.select(T.contacts).where(T.contacts.c.id == "a1")).one()
+    assert a1.properties["country"] == "FR"
+    assert count(svc, T.score_history) == history
+
+
 def test_a_second_file_merges_into_stored_contacts_and_rescores(svc, files, tmp_path):
     import_files(svc, *files)
     update = write_csv(

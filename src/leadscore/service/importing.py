@@ -413,11 +413,12 @@ def _contacts(
             changed = [k for k in props if before.get(k) != props[k]]
             if email != old.email and EMAIL not in changed:
                 changed.append(EMAIL)
-            if not changed:
+            if changed:
+                merged = svc.enrichment.offline(merged, changed=changed)
+            if merged == before and email == old.email:  # (a value enrichment normalises)
                 report.contacts_unchanged += 1
                 continue
             report.contacts_updated += 1
-            merged = svc.enrichment.offline(merged, changed=changed)
             updates.append(
                 {
                     "b_id": cid,
