@@ -79,7 +79,8 @@ def publish(svc: Service, text: str) -> None:
 
 @pytest.fixture
 def svc(database_url):
-    service = make_service(database_url)
+    """A service that refuses events of unknown contacts (the default creates them)."""
+    service = make_service(database_url, unknown_contacts="refuse")
     publish(service, model_yaml())
     yield service
     service.store.dispose()
@@ -189,6 +190,27 @@ def test_an_events_file_alone_needs_its_contacts_in_the_store(svc, files, tmp_pa
     assert report.events_added == 5
     got = {cid: (r.total, r.stage, r.excluded) for cid, r in stored_scores(svc).items()}
     assert got == EXPECTED
+
+
+def test_unknown_contacts_of_events_are_created_as_the_service_creates_them(database_url, files):
+    svc = make_service(database_url)  # unknown_contacts=create, the default
+    try:
+        publish(svc, model_yaml())
+        assert import_files(svc, None, files[1], check_only=True).contacts_for_events == 3
+        assert count(svc, T.contacts) == 0
+        report = import_files(svc, None, files[1])
+        assert (report.contacts_for_events, report.events_added, report.scored) == (3, 5, 3)
+        with svc.store.read() as conn:
+            a1 = conn.execute(sa.select(T.contacts).where(T.contacts.c.id == "a1")).one()
+        assert (a1.email, a1.properties) == (None, {})
+        # no country, no e-mail: only the events count (2 pricing views, a form submit)
+        assert {c: r.total for c, r in stored_scores(svc).items()} == {
+            "a1": 50.0,
+            "b2": 10.0,
+            "r3": 30.0,
+        }
+    finally:
+        svc.store.dispose()
 
 
 def test_stored_scores_equal_the_api_path(database_url, files, tmp_path):

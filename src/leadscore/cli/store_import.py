@@ -23,6 +23,7 @@ from .progress import status
 from .serve import DATABASE_HELP
 
 STEPS = {
+    "checking": "checking rows",
     "contacts": "writing contacts",
     "events": "writing events",
     "scoring": "scoring contacts",
@@ -52,6 +53,13 @@ def import_command(
         help="Fire the published models' triggers for the contacts that cross a threshold "
         "(by default their state follows the new stages, and nothing is sent).",
     ),
+    unknown_contacts: str | None = typer.Option(
+        None,
+        "--unknown-contacts",
+        help="An event whose contact is in neither the contacts file nor the store: 'create' "
+        "the contact (id only) or 'refuse' the import; default the service's setting "
+        "unknown_contacts (create).",
+    ),
     check: bool = typer.Option(
         False, "--check", help="Check the files against the store and write nothing."
     ),
@@ -69,7 +77,7 @@ def import_command(
     from ..service import Service, load_settings
     from ..service.importing import import_files, read_files
 
-    settings = load_settings({"database": database})
+    settings = load_settings({"database": database, "unknown_contacts": unknown_contacts})
     with status("reading and checking the files", quiet):
         inputs = read_files(contacts, events, id_column=id_column)
     svc = Service(settings)
@@ -106,6 +114,13 @@ def import_command(
         f"{report.contacts_read:,} contacts ({report.contacts_created:,} new, "
         f"{report.contacts_updated:,} updated, {report.contacts_unchanged:,} unchanged)"
     )
+    if report.contacts_for_events:
+        console.print(
+            f"{report.contacts_for_events:,} contacts {'will be' if check else 'were'} created "
+            "for events whose contact is in neither the contacts file nor the store "
+            "(--unknown-contacts refuse refuses them)",
+            markup=False,
+        )
     if check:
         console.print(
             f"checked: {contacts_part} and {report.events_read:,} events can be imported; "

@@ -7,10 +7,11 @@ events file (CSV, Parquet or JSON lines) into the store, then scores the contact
    :func:`leadscore.data.io.load_inputs` (the readers and checks of ``leadscore
    score``: id column, empty or repeated ids, event columns, times), then checked for
    what the store needs (:func:`check_files`): ids the API takes, e-mails on one
-   contact only, events whose contact is known, times the service keeps, no NUL
-   character. Each problem is a :class:`~leadscore.errors.DataError` naming the file,
-   the row (counted from 1, the header not counted), the column, what is wrong and the
-   fix.
+   contact only, times the service keeps, no NUL character; an event whose contact is
+   neither in the contacts file nor in the store is refused or its contact created, as
+   the service's setting ``unknown_contacts`` says for ``POST /v1/events``. Each
+   problem is a :class:`~leadscore.errors.DataError` naming the file, the row (counted
+   from 1, the header not counted), the column, what is wrong and the fix.
 2. **Load, in one write transaction** (:func:`import_files`): contacts are created or
    merged as ``PUT /v1/contacts`` merges them (the file's non-empty values over the
    stored ones, offline enrichment, the links to accounts), a batch of rows per
@@ -70,6 +71,7 @@ class ImportReport:
     contacts_created: int = 0
     contacts_updated: int = 0
     contacts_unchanged: int = 0
+    contacts_for_events: int = 0  # created for events whose contact was unknown
     events_read: int = 0
     events_added: int = 0
     models: list[str] = field(default_factory=list)
@@ -282,8 +284,11 @@ def check_files(
     e.no_nul(["contact_id", "event_id", "type", *inputs.attributes])
 
 
-def _unknown_contacts(conn: sa.Connection, inputs: io.Inputs, events: str | Path) -> None:
-    """Refuse events whose contact is neither in the contacts file nor in the store."""
+def _unknown_contacts(
+    conn: sa.Connection, inputs: io.Inputs, events: str | Path, *, refuse: bool
+) -> list[str]:
+    """The contact ids of events that are neither in the contacts file nor in the store;
+    with ``refuse`` (setting ``unknown_contacts=refuse``), an error naming them."""
     con = inputs.con
     orphans = [
         r[0]
@@ -293,7 +298,7 @@ def _unknown_contacts(conn: sa.Connection, inputs: io.Inputs, events: str | Path
         ).fetchall()
     ]
     if not orphans:
-        return
+        return []
     unknown: list[str] = []
     for start in range(0, len(orphans), PAGE):
         page = orphans[start : start + PAGE]
@@ -301,8 +306,8 @@ def _unknown_contacts(conn: sa.Connection, inputs: io.Inputs, events: str | Path
             conn.execute(sa.select(T.contacts.c.id).where(T.contacts.c.id.in_(page))).scalars()
         )
         unknown += [cid for cid in page if cid not in known]
-    if not unknown:
-        return
+    if not unknown or not refuse:
+        return unknown
     rows = con.execute(
         f"SELECT rowid + 1, contact_id FROM events WHERE list_contains(?, contact_id) "
         f"ORDER BY rowid LIMIT {SHOWN}",
@@ -316,7 +321,8 @@ def _unknown_contacts(conn: sa.Connection, inputs: io.Inputs, events: str | Path
         source=str(events),
         row=rows[0][0] if rows else None,
         column="contact_id",
-        hint="add those contacts to the contacts file (or import them first), or correct the ids",
+        hint="add those contacts to the contacts file (or import them first), correct the "
+        "ids, or create them as the service does (--unknown-contacts create)",
     )
 
 
@@ -436,6 +442,26 @@ def _contacts(
         progress("contacts", done, report.contacts_read)
 
 
+def _create(conn: sa.Connection, ids: list[str], now: datetime) -> None:
+    """The contacts of events whose contact was unknown, as ``POST /v1/events`` creates
+    them (setting ``unknown_contacts=create``): an id and no property."""
+    for start in range(0, len(ids), BATCH):
+        conn.execute(
+            sa.insert(T.contacts),
+            [
+                {
+                    "id": cid,
+                    "email": None,
+                    "properties": {},
+                    "created_at": now,
+                    "updated_at": now,
+                    **link_columns({}, None),
+                }
+                for cid in ids[start : start + BATCH]
+            ],
+        )
+
+
 def _events(
     conn: sa.Connection,
     inputs: io.Inputs,
@@ -527,21 +553,28 @@ def import_files(
         events_read=inputs.n_events,
         checked_only=check_only,
     )
+    tell("checking", 0, 1)
     check_files(inputs, contacts, events, now=now, max_clock_skew=svc.settings.max_clock_skew)
+    tell("checking", 1, 1)
+    refuse = svc.settings.unknown_contacts == "refuse"
+    unknown: list[str] = []
     if check_only:
         with svc.store.read() as conn:
             if events is not None:
-                _unknown_contacts(conn, inputs, events)
+                unknown = _unknown_contacts(conn, inputs, events, refuse=refuse)
+                report.contacts_for_events = len(unknown)
             if contacts is not None:
                 _contacts(conn, svc, inputs, str(contacts), now, report, tell, write=False)
         report.load_seconds = time.perf_counter() - started
         return report
     with svc.store.write() as conn:
         if events is not None:
-            _unknown_contacts(conn, inputs, events)
+            unknown = _unknown_contacts(conn, inputs, events, refuse=refuse)
+            report.contacts_for_events = len(unknown)
         if contacts is not None:
             _contacts(conn, svc, inputs, str(contacts), now, report, tell, write=True)
         if events is not None:
+            _create(conn, unknown, now)
             _events(conn, inputs, now, report, tell)
         loaded = time.perf_counter()
         report.load_seconds = loaded - started
