@@ -477,4 +477,72 @@ def test_the_command_check_option(tmp_path, files):
         app, ["import", "--contacts", str(files[0]), "--database", url, "--check", "-q"]
     )
     assert out.exit_code == 0, out.output
-    assert "nothing was written" in out.output
+    text = " ".join(out.output.split())
+    assert "checked, nothing written: would import 3 contacts (3 new, 0 updated" in text
+
+
+# ----------------------------------------------------------------------- accounts
+ACCOUNTS = [
+    {"id": "acme", "domain": "https://www.Acme.com/", "industry": "Software"},
+    {"id": "beta", "domain": "beta.io", "industry": "Retail"},
+]
+PEOPLE = [
+    {"id": "c1", "email": "ann@acme.com", "account_id": ""},
+    {"id": "c2", "email": "bob@ACME.com", "account_id": ""},
+    {"id": "c3", "email": "cat@gmail.com", "account_id": ""},
+    {"id": "c4", "email": "dan@acme.com", "account_id": "beta"},
+]
+VISITS = [
+    {"contact_id": c, "type": "page_view", "ts": f"2026-01-0{i + 1}T00:00:00Z"}
+    for i, c in enumerate(["c1", "c1", "c2"])
+]
+
+
+def test_an_accounts_file_is_imported_and_accounts_are_scored(database_url, tmp_path):
+    from .test_accounts import MODEL as ABM
+    from .test_accounts import assert_matches_reference
+
+    svc = make_service(database_url)
+    try:
+        publish(svc, ABM.format(url="http://127.0.0.1:9/hook"))
+        report = import_files(
+            svc,
+            write_csv(tmp_path / "people.csv", PEOPLE),
+            write_csv(tmp_path / "visits.csv", VISITS),
+            accounts=write_csv(tmp_path / "accounts.csv", ACCOUNTS),
+        )
+        assert (report.accounts_created, report.contacts_created, report.events_added) == (2, 4, 3)
+        with svc.store.read() as conn:
+            acme = conn.execute(
+                sa.select(T.account_scores).where(T.account_scores.c.account_id == "acme")
+            ).one()
+            domain = conn.execute(
+                sa.select(T.accounts.c.domain).where(T.accounts.c.id == "acme")
+            ).scalar_one()
+        assert domain == "acme.com"  # normalised, as the API stores it
+        # c1 20 + c2 10 = team 30, + 3 for the one engaged contact, + fit 20 (Software)
+        assert (acme.total, acme.stage, acme.contacts) == (53.0, "MQA", 2)
+        # c1 reads its account: A grade 10 + MQA 5; its two visits 20
+        assert stored_scores(svc, "abm")["c1"].groups == {"fit": 15, "engagement": 20}
+        assert_matches_reference(type("Api", (), {"service": svc}))
+    finally:
+        svc.store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("second", "words"),
+    [
+        ({"id": "g", "domain": "gmail.com", "industry": ""}, "free-mail domain"),
+        ({"id": "b", "domain": "WWW.acme.com", "industry": ""}, "already belongs to account"),
+        ({"id": "c", "domain": "not a domain", "industry": ""}, "is not a domain"),
+        ({"id": "x y", "domain": "", "industry": ""}, "is not one the service takes"),
+    ],
+)
+def test_a_bad_account_row_is_named_and_nothing_is_written(svc, tmp_path, second, words):
+    accounts = write_csv(tmp_path / "accounts.csv", [ACCOUNTS[0], second])
+    with pytest.raises(DataError, match=words) as err:
+        import_files(svc, write_csv(tmp_path / "people.csv", PEOPLE), accounts=accounts)
+    assert (err.value.source, err.value.row) == (str(accounts), 2)
+    assert err.value.column == ("id" if " " in second["id"] else "domain")
+    assert_nothing_written(svc)
+    assert count(svc, T.accounts) == 0

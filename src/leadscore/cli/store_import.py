@@ -24,6 +24,7 @@ from .serve import DATABASE_HELP
 
 STEPS = {
     "checking": "checking rows",
+    "accounts": "writing accounts",
     "contacts": "writing contacts",
     "events": "writing events",
     "scoring": "scoring contacts",
@@ -42,6 +43,12 @@ def import_command(
         "--events",
         help="Events file: contact_id, type, ts (ISO 8601, UTC when no zone), optional "
         "event_id (the idempotency key) and one column per attribute.",
+    ),
+    accounts: Path | None = typer.Option(
+        None,
+        "--accounts",
+        help="Accounts file: an id column ('id' or 'account_id'), 'domain' (links contacts by "
+        "e-mail) and one column per property.",
     ),
     database: str = typer.Option(None, "--database", help=DATABASE_HELP),
     id_column: str | None = typer.Option(
@@ -79,7 +86,7 @@ def import_command(
 
     settings = load_settings({"database": database, "unknown_contacts": unknown_contacts})
     with status("reading and checking the files", quiet):
-        inputs = read_files(contacts, events, id_column=id_column)
+        inputs = read_files(contacts, events, accounts=accounts, id_column=id_column)
     svc = Service(settings)
     try:
         with Progress(
@@ -103,6 +110,7 @@ def import_command(
                 svc,
                 contacts,
                 events,
+                accounts=accounts,
                 fire_triggers=fire_triggers,
                 check_only=check,
                 progress=progress,
@@ -110,38 +118,43 @@ def import_command(
             )
     finally:
         svc.store.dispose()
-    contacts_part = (
-        f"{report.contacts_read:,} contacts ({report.contacts_created:,} new, "
-        f"{report.contacts_updated:,} updated, {report.contacts_unchanged:,} unchanged)"
-    )
+    parts = []
+    if accounts is not None:
+        parts.append(
+            f"{report.accounts_read:,} accounts ({report.accounts_created:,} new, "
+            f"{report.accounts_updated:,} updated)"
+        )
+    if contacts is not None:
+        parts.append(
+            f"{report.contacts_read:,} contacts ({report.contacts_created:,} new, "
+            f"{report.contacts_updated:,} updated, {report.contacts_unchanged:,} unchanged)"
+        )
+    if events is not None:
+        parts.append(
+            f"{report.events_added:,} events"
+            + (
+                f" ({report.events_duplicate:,} skipped: their event_id was stored already or "
+                "repeated)"
+                if report.events_duplicate
+                else ""
+            )
+        )
+    verb = "checked, nothing written: would import" if check else "imported"
+    console.print(f"{verb} {' and '.join(parts)}", markup=False)
     if report.contacts_for_events:
         console.print(
-            f"{report.contacts_for_events:,} contacts {'will be' if check else 'were'} created "
+            f"{report.contacts_for_events:,} contacts {'would be' if check else 'were'} created "
             "for events whose contact is in neither the contacts file nor the store "
             "(--unknown-contacts refuse refuses them)",
             markup=False,
         )
-    if check:
-        console.print(
-            f"checked: {contacts_part} and {report.events_read:,} events can be imported; "
-            "nothing was written",
-            markup=False,
-        )
-        return
-    console.print(
-        f"imported {contacts_part} and {report.events_added:,} events"
-        + (
-            f" ({report.events_duplicate:,} skipped: their event_id was stored already or repeated)"
-            if report.events_duplicate
-            else ""
-        ),
-        markup=False,
-    )
     console.print(
         f"load rate: {report.rate:,.0f} rows/s ({report.rows:,} rows in "
         f"{report.load_seconds:.1f} s)",
         markup=False,
     )
+    if check:
+        return
     if report.models:
         console.print(
             f"scored {report.scored:,} contacts under {', '.join(report.models)} in "

@@ -236,7 +236,7 @@ def load_inputs(
         props = [d[0] for d in con.execute("SELECT * FROM contacts LIMIT 0").description][1:]
     inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
     if accounts is not None:
-        _load_accounts(con, Path(accounts), inputs)
+        load_accounts(con, Path(accounts), inputs)
     if events is None:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE events (contact_id VARCHAR, event_id VARCHAR, "
@@ -252,7 +252,9 @@ def check_readable(path: str | Path) -> None:
     source_sql(Path(path))
 
 
-def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
+def load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
+    """Open an accounts file as the ``accounts`` table and check it (what
+    :func:`load_inputs` does with its ``accounts``), recording it in ``inputs``."""
     asrc = source_sql(apath)
     acols = _columns(con, asrc, apath)
     idc = next((c for c in ACCOUNT_ID_COLUMNS if c in acols), None)

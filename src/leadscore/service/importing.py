@@ -67,6 +67,9 @@ STAGE = "leadscore_import_events"  # PostgreSQL: the staging table COPY fills
 class ImportReport:
     """What an import read, wrote and scored, and how long it took."""
 
+    accounts_read: int = 0
+    accounts_created: int = 0
+    accounts_updated: int = 0
     contacts_read: int = 0
     contacts_created: int = 0
     contacts_updated: int = 0
@@ -75,6 +78,8 @@ class ImportReport:
     events_read: int = 0
     events_added: int = 0
     models: list[str] = field(default_factory=list)
+    account_ids: list[str] = field(default_factory=list, repr=False)
+    moved_contacts: set[str] = field(default_factory=set, repr=False)  # an account's domain
     scored: int = 0
     checked_only: bool = False
     load_seconds: float = 0.0
@@ -83,11 +88,11 @@ class ImportReport:
     @property
     def events_duplicate(self) -> int:
         """Events not added: their idempotency key was stored already or repeated."""
-        return self.events_read - self.events_added if not self.checked_only else 0
+        return self.events_read - self.events_added
 
     @property
     def rows(self) -> int:
-        return self.contacts_read + self.events_read
+        return self.accounts_read + self.contacts_read + self.events_read
 
     @property
     def rate(self) -> float:
@@ -105,24 +110,36 @@ def _lit(text: str) -> str:
 
 # --------------------------------------------------------------------------- reading
 def read_files(
-    contacts: str | Path | None, events: str | Path | None, *, id_column: str | None = None
+    contacts: str | Path | None,
+    events: str | Path | None,
+    *,
+    accounts: str | Path | None = None,
+    id_column: str | None = None,
 ) -> io.Inputs:
-    """The files as DuckDB tables ``contacts`` and ``events``, checked as ``leadscore
-    score`` checks them (:func:`leadscore.data.io.load_inputs`)."""
-    if contacts is None and events is None:
-        raise UsageError("nothing to import: give --contacts FILE, --events FILE, or both")
-    for path in (contacts, events):
+    """The files as DuckDB tables ``contacts``, ``events`` and ``accounts``, checked as
+    ``leadscore score`` checks them (:func:`leadscore.data.io.load_inputs`)."""
+    if contacts is None and events is None and accounts is None:
+        raise UsageError(
+            "nothing to import: give --contacts FILE, --events FILE, --accounts FILE, or several"
+        )
+    for path in (accounts, contacts, events):
         if path is not None:
             io.check_readable(path)
     if contacts is not None:
-        return io.load_inputs(contacts, events, id_column=id_column)
+        return io.load_inputs(contacts, events, accounts=accounts, id_column=id_column)
     if id_column is not None:
         raise UsageError("--id-column names the contacts file's id column: give --contacts too")
     con = io.connect()
     con.execute("CREATE TEMP TABLE contacts (id VARCHAR)")
+    con.execute(
+        "CREATE TEMP TABLE events (contact_id VARCHAR, event_id VARCHAR, type VARCHAR, "
+        "ts TIMESTAMPTZ)"
+    )
     inputs = io.Inputs(con=con, properties=[], attributes=[], n_contacts=0)
-    assert events is not None
-    io.load_events(con, Path(events), inputs)
+    if accounts is not None:
+        io.load_accounts(con, Path(accounts), inputs)
+    if events is not None:
+        io.load_events(con, Path(events), inputs)
     return inputs
 
 
@@ -187,11 +204,30 @@ def check_files(
     contacts: str | Path | None,
     events: str | Path | None,
     *,
+    accounts: str | Path | None = None,
     now: datetime,
     max_clock_skew: float,
 ) -> None:
     """Refuse what the store cannot take, naming file, row, column and fix (the checks
     that need only the files; :func:`import_files` checks the store too)."""
+    if accounts is not None:
+        a = _Checker(inputs, "accounts", str(accounts))
+        a.refuse(
+            BAD_ID.format(c="id"),
+            "id",
+            column="id",
+            what=lambda v: f"the account id {v!r} is not one the service takes",
+            hint=ID_HINT,
+        )
+        if "domain" in inputs.account_properties:
+            a.refuse(
+                "length(domain) > 253",
+                "domain",
+                column="domain",
+                what=lambda v: f"the domain {v[:40]!r}… is longer than 253 characters",
+                hint="write the account's web domain, e.g. acme.com, or leave the cell empty",
+            )
+        a.no_nul(["id", *inputs.account_properties])
     if contacts is not None:
         c = _Checker(inputs, "contacts", str(contacts))
         c.refuse(
@@ -341,8 +377,6 @@ def _contacts(
     now: datetime,
     report: ImportReport,
     progress: Progress,
-    *,
-    write: bool,
 ) -> None:
     """Create or merge the file's contacts, a batch at a time (see the module's doc)."""
     names = ["id", *inputs.properties]
@@ -434,12 +468,66 @@ def _contacts(
                     **link_columns(merged, email),
                 }
             )
-        if write and inserts:
+        if inserts:
             conn.execute(sa.insert(T.contacts), inserts)
-        if write and updates:
+        if updates:
             conn.execute(update, updates)
         done += len(batch)
         progress("contacts", done, report.contacts_read)
+
+
+def _accounts(
+    conn: sa.Connection,
+    inputs: io.Inputs,
+    source: str,
+    now: datetime,
+    report: ImportReport,
+    progress: Progress,
+) -> None:
+    """Create or merge the file's accounts one by one, as ``PUT /v1/accounts/ID`` does
+    (the domain normalised, one account per domain); a refusal names the row."""
+    from pydantic import ValidationError
+
+    from . import account_ops
+    from .problems import ApiProblem
+    from .schemas import AccountIn
+
+    names = ["id", *inputs.account_properties]
+    cols = ", ".join(_q(n) for n in names)
+    done = 0
+    for batch in _fetch(inputs.con, f"SELECT rowid + 1, {cols} FROM accounts"):
+        for row in batch:
+            props = {k: v for k, v in zip(names[1:], row[2:], strict=True) if v is not None}
+            body: dict[str, Any] = {"id": row[1], "properties": props}
+            if "domain" in props:
+                body["domain"] = props.pop("domain")
+            try:
+                item = AccountIn.model_validate(body)
+                created, lost = account_ops.upsert_account(conn, item, now)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise DataError(
+                    str(first["msg"]),
+                    source=source,
+                    row=row[0],
+                    column=str(first["loc"][-1]) if first["loc"] else None,
+                    hint="fix the value, or leave the cell empty",
+                ) from None
+            except ApiProblem as exc:
+                raise DataError(
+                    exc.detail,
+                    source=source,
+                    row=row[0],
+                    column="domain" if "domain" in exc.detail else None,
+                ) from None
+            if created:
+                report.accounts_created += 1
+            else:
+                report.accounts_updated += 1
+            report.moved_contacts |= lost
+            report.account_ids.append(item.id)
+        done += len(batch)
+        progress("accounts", done, report.accounts_read)
 
 
 def _create(conn: sa.Connection, ids: list[str], now: datetime) -> None:
@@ -521,12 +609,37 @@ def _events(
 
 
 def _rescore(
-    conn: sa.Connection, svc: Service, ids: list[str], fire: bool, progress: Progress
+    conn: sa.Connection,
+    svc: Service,
+    ids: list[str],
+    moved: Sequence[str],
+    account_ids: Sequence[str],
+    fire: bool,
+    progress: Progress,
 ) -> None:
+    """Every contact of the files a page at a time (their accounts with them, under the
+    models that score or read accounts); then the contacts an account's new domain
+    moved away, and the accounts of the accounts file (the ones no contact rescored)."""
+    detail = {"import": True}
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE]
-        svc._rescore(conn, page, "import", None, fire=fire, detail={"import": True})
+        svc._rescore(conn, page, "import", None, fire=fire, detail=detail)
         progress("scoring", start + len(page), len(ids))
+    others = sorted(set(moved) - set(ids))
+    for start in range(0, max(len(others), len(account_ids)), PAGE):
+        svc._rescore(
+            conn,
+            others[start : start + PAGE],
+            "import",
+            None,
+            fire=fire,
+            detail=detail,
+            changed_accounts=account_ids[start : start + PAGE],
+        )
+
+
+class _DryRun(Exception):
+    """Raised to roll back a ``check_only`` import once everything was written."""
 
 
 def import_files(
@@ -534,6 +647,7 @@ def import_files(
     contacts: str | Path | None = None,
     events: str | Path | None = None,
     *,
+    accounts: str | Path | None = None,
     id_column: str | None = None,
     fire_triggers: bool = False,
     check_only: bool = False,
@@ -542,70 +656,97 @@ def import_files(
     inputs: io.Inputs | None = None,
 ) -> ImportReport:
     """Import the files into the service's store and score their contacts (see the
-    module's doc); with ``check_only``, check the files and the store, write nothing.
-    ``inputs`` are the files read already (by :func:`read_files`)."""
+    module's doc). ``check_only`` does all the checks and writes, counts what would
+    change, and rolls back (no scoring). ``inputs`` are the files read already (by
+    :func:`read_files`)."""
     tell = progress or (lambda step, done, total: None)
     started = time.perf_counter()
     now = utcnow()
-    inputs = inputs or read_files(contacts, events, id_column=id_column)
+    inputs = inputs or read_files(contacts, events, accounts=accounts, id_column=id_column)
     report = ImportReport(
+        accounts_read=inputs.n_accounts,
         contacts_read=inputs.n_contacts if contacts is not None else 0,
         events_read=inputs.n_events,
         checked_only=check_only,
     )
     tell("checking", 0, 1)
-    check_files(inputs, contacts, events, now=now, max_clock_skew=svc.settings.max_clock_skew)
+    check_files(
+        inputs,
+        contacts,
+        events,
+        accounts=accounts,
+        now=now,
+        max_clock_skew=svc.settings.max_clock_skew,
+    )
     tell("checking", 1, 1)
-    refuse = svc.settings.unknown_contacts == "refuse"
-    unknown: list[str] = []
-    if check_only:
-        with svc.store.read() as conn:
-            if events is not None:
-                unknown = _unknown_contacts(conn, inputs, events, refuse=refuse)
-                report.contacts_for_events = len(unknown)
-            if contacts is not None:
-                _contacts(conn, svc, inputs, str(contacts), now, report, tell, write=False)
-        report.load_seconds = time.perf_counter() - started
-        return report
-    with svc.store.write() as conn:
-        if events is not None:
-            unknown = _unknown_contacts(conn, inputs, events, refuse=refuse)
-            report.contacts_for_events = len(unknown)
-        if contacts is not None:
-            _contacts(conn, svc, inputs, str(contacts), now, report, tell, write=True)
-        if events is not None:
-            _create(conn, unknown, now)
-            _events(conn, inputs, now, report, tell)
-        loaded = time.perf_counter()
-        report.load_seconds = loaded - started
-        pubs = svc.published(conn)
-        report.models = sorted(p.name for p in pubs)
-        ids = [
-            r[0]
-            for r in inputs.con.execute(
-                "SELECT id FROM contacts UNION SELECT contact_id FROM events ORDER BY 1"
-            ).fetchall()
-        ]
-        if pubs:
-            _rescore(conn, svc, ids, fire_triggers, tell)
-            report.scored = len(ids)
-        audit(
-            conn,
-            actor,
-            "import",
-            None,
-            {
-                "files": [Path(p).name for p in (contacts, events) if p is not None],
-                "contacts": {
-                    "created": report.contacts_created,
-                    "updated": report.contacts_updated,
+    try:
+        with svc.store.write() as conn:
+            _load(conn, svc, inputs, (accounts, contacts, events), now, report, tell)
+            loaded = time.perf_counter()
+            report.load_seconds = loaded - started
+            if check_only:
+                raise _DryRun
+            pubs = svc.published(conn)
+            report.models = sorted(p.name for p in pubs)
+            if pubs:
+                ids = [
+                    r[0]
+                    for r in inputs.con.execute(
+                        "SELECT id FROM contacts UNION SELECT contact_id FROM events ORDER BY 1"
+                    ).fetchall()
+                ]
+                _rescore(
+                    conn, svc, ids, report.moved_contacts, report.account_ids, fire_triggers, tell
+                )
+                report.scored = len(ids)
+            audit(
+                conn,
+                actor,
+                "import",
+                None,
+                {
+                    "files": [Path(p).name for p in (accounts, contacts, events) if p is not None],
+                    "accounts": report.accounts_created + report.accounts_updated,
+                    "contacts": {
+                        "created": report.contacts_created,
+                        "updated": report.contacts_updated,
+                        "for_events": report.contacts_for_events,
+                    },
+                    "events": report.events_added,
+                    "scored": report.scored,
                 },
-                "events": report.events_added,
-                "scored": report.scored,
-            },
-            at=now,
-        )
-        report.score_seconds = time.perf_counter() - loaded
-    svc.notify_outbox()
-    inputs.con.close()
+                at=now,
+            )
+            report.score_seconds = time.perf_counter() - loaded
+    except _DryRun:
+        pass
+    finally:
+        inputs.con.close()
+    if not check_only:
+        svc.notify_outbox()
     return report
+
+
+def _load(
+    conn: sa.Connection,
+    svc: Service,
+    inputs: io.Inputs,
+    files: tuple[str | Path | None, str | Path | None, str | Path | None],
+    now: datetime,
+    report: ImportReport,
+    tell: Progress,
+) -> None:
+    """Write the files' accounts, contacts and events (nothing scored yet)."""
+    accounts, contacts, events = files
+    unknown: list[str] = []
+    if events is not None:
+        refuse = svc.settings.unknown_contacts == "refuse"
+        unknown = _unknown_contacts(conn, inputs, events, refuse=refuse)
+        report.contacts_for_events = len(unknown)
+    if accounts is not None:
+        _accounts(conn, inputs, str(accounts), now, report, tell)
+    if contacts is not None:
+        _contacts(conn, svc, inputs, str(contacts), now, report, tell)
+    if events is not None:
+        _create(conn, unknown, now)
+        _events(conn, inputs, now, report, tell)
