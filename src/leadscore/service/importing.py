@@ -1,7 +1,8 @@
-"""Bulk import of contacts and events from files into the service store.
+"""Bulk import of contacts, events and accounts from files into the service store.
 
-A team starts with its history: ``leadscore import`` loads a contacts file and an
-events file (CSV, Parquet or JSON lines) into the store, then scores the contacts.
+A team starts with its history: ``leadscore import`` loads a contacts file, an events
+file and an accounts file, any of them (CSV, Parquet or JSON lines), into the store,
+then scores the contacts.
 
 1. **Read and check, before anything is written.** The files are read with DuckDB by
    :func:`leadscore.data.io.load_inputs` (the readers and checks of ``leadscore
@@ -12,7 +13,9 @@ events file (CSV, Parquet or JSON lines) into the store, then scores the contact
    the service's setting ``unknown_contacts`` says for ``POST /v1/events``. Each
    problem is a :class:`~leadscore.errors.DataError` naming the file, the row (counted
    from 1, the header not counted), the column, what is wrong and the fix.
-2. **Load, in one write transaction** (:func:`import_files`): contacts are created or
+2. **Load, in one write transaction** (:func:`import_files`): accounts are written one
+   by one through the API's own account write (``PUT /v1/accounts/ID``); contacts are
+   created or
    merged as ``PUT /v1/contacts`` merges them (the file's non-empty values over the
    stored ones, offline enrichment, the links to accounts), a batch of rows per
    statement; an e-mail that belongs to another stored contact is refused. Events are
@@ -27,7 +30,8 @@ events file (CSV, Parquet or JSON lines) into the store, then scores the contact
    what a rescoring from scratch gives. Triggers fire only when asked (a history is not
    news); their state follows the new stages either way, as on a publish.
 
-A bad file, or a failure half-way, leaves the store as it was.
+A bad file, or a failure half-way, leaves the store as it was; a check (``check_only``)
+does steps 1 and 2 and rolls back.
 """
 
 from __future__ import annotations
@@ -49,8 +53,8 @@ from .core import Service, audit, utcnow
 from .schemas import MAX_TIME, MIN_TIME
 
 Progress = Callable[[str, int, int], None]
-"""Told ``(step, rows done, rows in the step)`` as the import goes: steps ``contacts``,
-``events`` and ``scoring``."""
+"""Told ``(step, rows done, rows in the step)`` as the import goes: steps ``checking``,
+``accounts``, ``contacts``, ``events`` and ``scoring``."""
 
 BATCH = 20_000  # rows fetched from the files and written per statement
 PAGE = 500  # contacts per store look-up (bind parameters) and per rescoring page
@@ -96,7 +100,8 @@ class ImportReport:
 
     @property
     def rate(self) -> float:
-        """Rows (contacts and events) loaded per second, reading and checking included."""
+        """Rows (accounts, contacts, events) loaded per second, reading and checking
+        included, scoring not."""
         return self.rows / self.load_seconds if self.load_seconds > 0 else 0.0
 
 
