@@ -546,3 +546,22 @@ def test_a_bad_account_row_is_named_and_nothing_is_written(svc, tmp_path, second
     assert err.value.column == ("id" if " " in second["id"] else "domain")
     assert_nothing_written(svc)
     assert count(svc, T.accounts) == 0
+
+
+def test_progress_is_told_every_step_up_to_its_total(svc, files, tmp_path):
+    seen: dict[str, list[tuple[int, int]]] = {}
+    accounts = write_csv(tmp_path / "accounts.csv", ACCOUNTS)
+    import_files(
+        svc,
+        *files,
+        accounts=accounts,
+        progress=lambda step, done, total: seen.setdefault(step, []).append((done, total)),
+    )
+    assert list(seen) == ["checking", "accounts", "contacts", "events", "scoring"]
+    assert {step: calls[-1] for step, calls in seen.items()} == {
+        "checking": (1, 1),
+        "accounts": (2, 2),
+        "contacts": (3, 3),
+        "events": (6, 6),
+        "scoring": (3, 3),
+    }

@@ -674,17 +674,17 @@ def import_files(
         events_read=inputs.n_events,
         checked_only=check_only,
     )
-    tell("checking", 0, 1)
-    check_files(
-        inputs,
-        contacts,
-        events,
-        accounts=accounts,
-        now=now,
-        max_clock_skew=svc.settings.max_clock_skew,
-    )
-    tell("checking", 1, 1)
     try:
+        tell("checking", 0, 1)
+        check_files(
+            inputs,
+            contacts,
+            events,
+            accounts=accounts,
+            now=now,
+            max_clock_skew=svc.settings.max_clock_skew,
+        )
+        tell("checking", 1, 1)
         with svc.store.write() as conn:
             _load(conn, svc, inputs, (accounts, contacts, events), now, report, tell)
             loaded = time.perf_counter()
