@@ -565,3 +565,20 @@ def test_progress_is_told_every_step_up_to_its_total(svc, files, tmp_path):
         "events": (6, 6),
         "scoring": (3, 3),
     }
+
+
+def test_repeated_emails_first_keeps_the_address_on_its_first_contact(svc, tmp_path):
+    rows = [*CONTACTS, {"id": "d4", "email": "ANA@acme.example", "country": "FR", "plan": ""}]
+    report = import_files(svc, write_csv(tmp_path / "dup.csv", rows), repeated_emails="first")
+    assert (report.contacts_created, report.emails_left_out) == (4, 1)
+    clash = [{"id": "n2", "email": "bo@beta.example", "country": "FR", "plan": ""}]
+    report = import_files(svc, write_csv(tmp_path / "clash.csv", clash), repeated_emails="first")
+    assert (report.contacts_created, report.emails_left_out) == (1, 1)
+    with svc.store.read() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(T.contacts))}
+    assert rows["a1"].email == "ana@acme.example" and rows["b2"].email == "bo@beta.example"
+    for cid in ("d4", "n2"):
+        assert rows[cid].email is None and "email" not in rows[cid].properties, cid
+        assert rows[cid].properties["country"] == "FR"
+    with pytest.raises(UsageError, match="use 'refuse' or 'first'"):
+        import_files(svc, write_csv(tmp_path / "c.csv", CONTACTS), repeated_emails="last")

@@ -67,6 +67,13 @@ def import_command(
         "the contact (id only) or 'refuse' the import; default the service's setting "
         "unknown_contacts (create).",
     ),
+    repeated_emails: str = typer.Option(
+        "refuse",
+        "--repeated-emails",
+        help="An e-mail on several contacts (of the file, or another stored contact's): "
+        "'refuse' the import, or keep it on the 'first' (an earlier row, the stored contact) "
+        "and leave it off the others.",
+    ),
     check: bool = typer.Option(
         False, "--check", help="Check the files against the store and write nothing."
     ),
@@ -112,6 +119,7 @@ def import_command(
                 events,
                 accounts=accounts,
                 fire_triggers=fire_triggers,
+                repeated_emails=repeated_emails,
                 check_only=check,
                 progress=progress,
                 inputs=inputs,
@@ -141,6 +149,12 @@ def import_command(
         )
     verb = "checked, nothing written: would import" if check else "imported"
     console.print(f"{verb} {' and '.join(parts)}", markup=False)
+    if report.emails_left_out:
+        console.print(
+            f"{report.emails_left_out:,} e-mails {'would be' if check else 'were'} left off "
+            "contacts: the address was on an earlier row or another stored contact",
+            markup=False,
+        )
     if report.contacts_for_events:
         console.print(
             f"{report.contacts_for_events:,} contacts {'would be' if check else 'were'} created "

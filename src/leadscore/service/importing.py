@@ -79,6 +79,7 @@ class ImportReport:
     contacts_updated: int = 0
     contacts_unchanged: int = 0
     contacts_for_events: int = 0  # created for events whose contact was unknown
+    emails_left_out: int = 0  # repeated_emails="first": held by an earlier row or contact
     events_read: int = 0
     events_added: int = 0
     models: list[str] = field(default_factory=list)
@@ -212,9 +213,13 @@ def check_files(
     accounts: str | Path | None = None,
     now: datetime,
     max_clock_skew: float,
-) -> None:
+    repeated_emails: str = "refuse",
+) -> int:
     """Refuse what the store cannot take, naming file, row, column and fix (the checks
-    that need only the files; :func:`import_files` checks the store too)."""
+    that need only the files; :func:`import_files` checks the store too). With
+    ``repeated_emails="first"`` an e-mail on several contacts stays on the first one and
+    is taken off the others (in the ``contacts`` table); returns how many."""
+    left_out = 0
     if accounts is not None:
         a = _Checker(inputs, "accounts", str(accounts))
         a.refuse(
@@ -252,6 +257,8 @@ def check_files(
                 hint="an e-mail address has at most 320 characters: fix the value or leave "
                 "the cell empty",
             )
+            if repeated_emails == "first":
+                left_out = _leave_out_repeated(inputs, email)
             dup = inputs.con.execute(
                 f"SELECT {email} AS e, list(rowid + 1 ORDER BY rowid) FROM contacts "
                 f"WHERE nullif({email}, '') IS NOT NULL GROUP BY e HAVING count(*) > 1 "
@@ -264,12 +271,13 @@ def check_files(
                     source=str(contacts),
                     row=dup[1][1],
                     column=EMAIL,
-                    hint="an e-mail belongs to one contact: merge the rows, or leave the "
-                    "address out of all but one",
+                    hint="an e-mail belongs to one contact: merge the rows, leave the "
+                    "address out of all but one, or keep it on the first row only "
+                    "(--repeated-emails first)",
                 )
         c.no_nul(["id", *inputs.properties])
     if events is None:
-        return
+        return left_out
     e = _Checker(inputs, "events", str(events))
     e.refuse(
         "contact_id IS NULL OR trim(contact_id) = ''",
@@ -323,6 +331,21 @@ def check_files(
         "milliseconds read as seconds, or a wrong year, looks like this)",
     )
     e.no_nul(["contact_id", "event_id", "type", *inputs.attributes])
+    return left_out
+
+
+def _leave_out_repeated(inputs: io.Inputs, email: str) -> int:
+    """Take an e-mail off every contact but the first (file order) that has it."""
+    repeated = (
+        f"SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY {email} "
+        f"ORDER BY rowid) AS k FROM contacts WHERE nullif({email}, '') IS NOT NULL) "
+        "WHERE k > 1"
+    )
+    found = inputs.con.execute(f"SELECT count(*) FROM ({repeated})").fetchone()
+    n = int(found[0]) if found else 0
+    if n:
+        inputs.con.execute(f"UPDATE contacts SET {_q(EMAIL)} = NULL WHERE rowid IN ({repeated})")
+    return n
 
 
 def _unknown_contacts(
@@ -382,6 +405,8 @@ def _contacts(
     now: datetime,
     report: ImportReport,
     progress: Progress,
+    *,
+    keep_first: bool = False,
 ) -> None:
     """Create or merge the file's contacts, a batch at a time (see the module's doc)."""
     names = ["id", *inputs.properties]
@@ -426,14 +451,18 @@ def _contacts(
         inserts, updates = [], []
         for row_no, cid, email, props in items:
             other = owners.get(email) if email is not None else None
-            if other is not None and other != cid:
+            if other is not None and other != cid and keep_first:
+                report.emails_left_out += 1  # the stored contact had it first
+                email = None
+                props.pop(EMAIL, None)
+            elif other is not None and other != cid:
                 raise DataError(
                     f"the e-mail {email!r} already belongs to contact {other!r} in the store",
                     source=source,
                     row=row_no,
                     column=EMAIL,
-                    hint=f"give this row the id {other!r} to update that contact, or another "
-                    "address",
+                    hint=f"give this row the id {other!r} to update that contact, another "
+                    "address, or leave it to that contact (--repeated-emails first)",
                 )
             old = stored.get(cid)
             if old is None:
@@ -655,13 +684,16 @@ def import_files(
     accounts: str | Path | None = None,
     id_column: str | None = None,
     fire_triggers: bool = False,
+    repeated_emails: str = "refuse",
     check_only: bool = False,
     actor: str = "cli",
     progress: Progress | None = None,
     inputs: io.Inputs | None = None,
 ) -> ImportReport:
     """Import the files into the service's store and score their contacts (see the
-    module's doc). ``check_only`` does all the checks and writes, counts what would
+    module's doc). ``repeated_emails="first"`` keeps an e-mail on the first contact that
+    has it (an earlier row, or the stored contact) and leaves it off the others, instead
+    of refusing the file. ``check_only`` does all the checks and writes, counts what would
     change, and rolls back (no scoring). ``inputs`` are the files read already (by
     :func:`read_files`)."""
     tell = progress or (lambda step, done, total: None)
@@ -675,18 +707,23 @@ def import_files(
         checked_only=check_only,
     )
     try:
+        if repeated_emails not in ("refuse", "first"):
+            raise UsageError(f"--repeated-emails {repeated_emails!r}: use 'refuse' or 'first'")
         tell("checking", 0, 1)
-        check_files(
+        report.emails_left_out = check_files(
             inputs,
             contacts,
             events,
             accounts=accounts,
             now=now,
             max_clock_skew=svc.settings.max_clock_skew,
+            repeated_emails=repeated_emails,
         )
         tell("checking", 1, 1)
         with svc.store.write() as conn:
-            _load(conn, svc, inputs, (accounts, contacts, events), now, report, tell)
+            files = (accounts, contacts, events)
+            keep_first = repeated_emails == "first"
+            _load(conn, svc, inputs, files, now, report, tell, keep_first=keep_first)
             loaded = time.perf_counter()
             report.load_seconds = loaded - started
             if check_only:
@@ -740,6 +777,8 @@ def _load(
     now: datetime,
     report: ImportReport,
     tell: Progress,
+    *,
+    keep_first: bool,
 ) -> None:
     """Write the files' accounts, contacts and events (nothing scored yet)."""
     accounts, contacts, events = files
@@ -751,7 +790,7 @@ def _load(
     if accounts is not None:
         _accounts(conn, inputs, str(accounts), now, report, tell)
     if contacts is not None:
-        _contacts(conn, svc, inputs, str(contacts), now, report, tell)
+        _contacts(conn, svc, inputs, str(contacts), now, report, tell, keep_first=keep_first)
     if events is not None:
         _create(conn, unknown, now)
         _events(conn, inputs, now, report, tell)
