@@ -126,6 +126,13 @@ def test_import_loads_contacts_and_events_and_scores_them(svc, files):
             sa.select(T.score_history.c.cause).where(T.score_history.c.contact_id == "a1")
         ).scalars()
         assert list(history)[-1] == "import"
+        logged = conn.execute(
+            sa.select(T.audit_log.c.actor, T.audit_log.c.detail).where(
+                T.audit_log.c.action == "import"
+            )
+        ).one()
+    assert logged.actor == "cli" and logged.detail["files"] == ["contacts.csv", "events.csv"]
+    assert (logged.detail["contacts"]["created"], logged.detail["events"]) == (3, 5)
     # the e-mail trimmed and in lower case, as the API stores it; an empty cell is no value
     assert ana.email == "ana@acme.example" and ana.properties["email"] == "ana@acme.example"
     assert ana.properties["email_type"] == "business"  # offline enrichment, as on the API
