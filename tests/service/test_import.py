@@ -589,3 +589,19 @@ def test_repeated_emails_first_keeps_the_address_on_its_first_contact(svc, tmp_p
         assert rows[cid].properties["country"] == "FR"
     with pytest.raises(UsageError, match="use 'refuse' or 'first'"):
         import_files(svc, write_csv(tmp_path / "c.csv", CONTACTS), repeated_emails="last")
+
+
+def test_an_attributes_column_is_refused_not_dropped(svc, files, tmp_path):
+    import json
+
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {"contact_id": "a1", "type": "page_view", "ts": "2026-01-02T10:00:00Z"},
+        {"contact_id": "a1", "type": "page_view", "ts": "2026-01-02T10:00:00Z",
+         "attributes": {"url": "/pricing"}},
+    ]  # fmt: skip
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(DataError, match="not from one 'attributes' column") as err:
+        import_files(svc, files[0], events)
+    assert (err.value.row, err.value.column) == (2, "attributes")
+    assert_nothing_written(svc)

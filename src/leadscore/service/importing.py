@@ -331,7 +331,31 @@ def check_files(
         "milliseconds read as seconds, or a wrong year, looks like this)",
     )
     e.no_nul(["contact_id", "event_id", "type", *inputs.attributes])
+    _no_attributes_column(inputs, Path(events))
     return left_out
+
+
+def _no_attributes_column(inputs: io.Inputs, path: Path) -> None:
+    """An ``attributes`` column (an API-shaped export) is not read as attributes: refuse
+    it rather than store its events without them."""
+    source = io.source_sql(path)
+    columns = [d[0] for d in inputs.con.execute(f"SELECT * FROM {source} LIMIT 0").description]
+    if "attributes" not in columns:
+        return
+    found = inputs.con.execute(
+        f"SELECT n FROM (SELECT row_number() OVER () AS n, attributes FROM {source}) "
+        "WHERE attributes IS NOT NULL ORDER BY n LIMIT 1"
+    ).fetchone()
+    if found is not None:
+        raise DataError(
+            "the events' attributes are read from a column each, not from one "
+            "'attributes' column: these would be lost",
+            source=str(path),
+            row=found[0],
+            column="attributes",
+            hint="give each attribute a column of its own (url, form_id, …), as "
+            "`leadscore score` reads them",
+        )
 
 
 def _leave_out_repeated(inputs: io.Inputs, email: str) -> int:
