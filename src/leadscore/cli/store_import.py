@@ -75,12 +75,15 @@ def import_command(
         "and leave it off the others.",
     ),
     check: bool = typer.Option(
-        False, "--check", help="Check the files against the store and write nothing."
+        False,
+        "--check",
+        help="Check the files against the store: the whole load in a transaction that is "
+        "rolled back (nothing written, nothing scored), with what it would change.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Load contacts and events from CSV or Parquet files into the service's store, then
-    score them.
+    """Load contacts, events and accounts from CSV, Parquet or JSON Lines files into the
+    service's store, then score them.
 
     Everything is checked before anything is written, and the load is one transaction: a
     bad row stops the import with the file, row, column and fix, and the store stays as
