@@ -298,8 +298,15 @@ def load_inputs(
     assert row is not None  # an aggregate without GROUP BY gives one row
     n_contacts, bad, distinct = row
     if bad:
+        # rows counted from 1 in the file's order
+        blank = f"{_quote(idc)} IS NULL OR trim(CAST({_quote(idc)} AS VARCHAR)) = ''"
+        first = con.execute(
+            f"SELECT __row FROM (SELECT *, row_number() OVER () AS __row FROM {csrc}) "
+            f"WHERE {blank} ORDER BY __row LIMIT 5"
+        ).fetchall()
+        rows = ", ".join(str(r[0]) for r in first) + (", …" if bad > len(first) else "")
         raise DataError(
-            f"{bad} contact(s) have an empty id",
+            f"{bad} contact(s) have an empty id (row(s) {rows})",
             source=str(cpath),
             column=idc,
             hint="every contact needs an id",
@@ -322,7 +329,7 @@ def load_inputs(
         props = [d[0] for d in con.execute("SELECT * FROM contacts LIMIT 0").description][1:]
     inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
     if accounts is not None:
-        _load_accounts(con, Path(accounts), inputs)
+        load_accounts(con, Path(accounts), inputs)
     if events is None:
         drop_relation(con, "events")
         con.execute(
@@ -330,7 +337,7 @@ def load_inputs(
             "type VARCHAR, ts TIMESTAMPTZ)"
         )
         return inputs
-    _load_events(con, Path(events), inputs)
+    load_events(con, Path(events), inputs)
     return inputs
 
 
@@ -339,7 +346,9 @@ def check_readable(path: str | Path) -> None:
     source_sql(Path(path))
 
 
-def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
+def load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
+    """Open an accounts file as the ``accounts`` table and check it (what
+    :func:`load_inputs` does with its ``accounts``), recording it in ``inputs``."""
     asrc = source_sql(apath)
     acols = _columns(con, asrc, apath)
     idc = next((c for c in ACCOUNT_ID_COLUMNS if c in acols), None)
@@ -387,10 +396,13 @@ def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) 
     inputs.has_accounts = True
 
 
-def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
-    """The ``events`` view (Parquet: read from the file by each query, so a query reads
-    only the columns it needs) or temporary table (CSV and JSON, parsed once), checked
-    in one pass; the rows at fault are looked for only when something is wrong."""
+def load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
+    """Open an events file as the ``events`` view (Parquet: read from the file by each
+    query, so a query reads only the columns it needs) or temporary table (CSV and JSON,
+    parsed once) and check it in one pass (what :func:`load_inputs` does with its
+    ``events``), recording its attributes and counts in ``inputs``; the rows at fault
+    are looked for only when something is wrong. The ``contacts`` relation must exist
+    (orphan events are counted against it)."""
     esrc = source_sql(epath)
     ecols = _columns(con, esrc, epath)
     missing = [c for c in EVENT_CORE if c not in ecols]
