@@ -241,6 +241,7 @@ def load_inputs(
     id_column: str | None = None,
     enrich: bool = False,
     progress: bool = False,
+    tables: bool = False,
 ) -> Inputs:
     """Open the files as the ``contacts`` and ``events`` views and check them.
 
@@ -254,6 +255,9 @@ def load_inputs(
 
     With ``accounts``, the accounts file becomes the ``accounts`` table (its id
     from an ``id`` or ``account_id`` column; empty and repeated ids refused).
+
+    Parquet contacts and events stay views of their files unless ``tables`` asks for
+    copies (tables have a ``rowid``, the file's order, and can be updated).
     """
     con = con or connect()
     cpath = Path(contacts)
@@ -288,7 +292,7 @@ def load_inputs(
     parquet = READERS[cpath.suffix.lower()] == "read_parquet"
     drop_relation(con, "contacts")
     con.execute(
-        f"CREATE TEMP {'VIEW' if parquet and not enrich else 'TABLE'} contacts AS "
+        f"CREATE TEMP {'VIEW' if parquet and not (enrich or tables) else 'TABLE'} contacts AS "
         f"SELECT {select} FROM {csrc}"
     )
     row = con.execute(
@@ -337,7 +341,7 @@ def load_inputs(
             "type VARCHAR, ts TIMESTAMPTZ)"
         )
         return inputs
-    load_events(con, Path(events), inputs)
+    load_events(con, Path(events), inputs, table=tables)
     return inputs
 
 
@@ -396,13 +400,15 @@ def load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -
     inputs.has_accounts = True
 
 
-def load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
+def load_events(
+    con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs, *, table: bool = False
+) -> None:
     """Open an events file as the ``events`` view (Parquet: read from the file by each
     query, so a query reads only the columns it needs) or temporary table (CSV and JSON,
     parsed once) and check it in one pass (what :func:`load_inputs` does with its
     ``events``), recording its attributes and counts in ``inputs``; the rows at fault
     are looked for only when something is wrong. The ``contacts`` relation must exist
-    (orphan events are counted against it)."""
+    (orphan events are counted against it). ``table`` copies a Parquet file too."""
     esrc = source_sql(epath)
     ecols = _columns(con, esrc, epath)
     missing = [c for c in EVENT_CORE if c not in ecols]
@@ -435,7 +441,7 @@ def load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> 
         ]
         + [f"CAST({_quote(a)} AS VARCHAR) AS {_quote(a)}" for a in attrs]
     )
-    kind = "VIEW" if READERS[epath.suffix.lower()] == "read_parquet" else "TABLE"
+    kind = "VIEW" if READERS[epath.suffix.lower()] == "read_parquet" and not table else "TABLE"
     drop_relation(con, "events")
     con.execute(f"CREATE TEMP {kind} events AS SELECT {select} FROM {esrc}")
     inputs.attributes = attrs

@@ -125,7 +125,7 @@ def read_files(
         if path is not None:
             io.check_readable(path)
     if contacts is not None:
-        return io.load_inputs(contacts, events, accounts=accounts, id_column=id_column)
+        return io.load_inputs(contacts, events, accounts=accounts, id_column=id_column, tables=True)
     if id_column is not None:
         raise UsageError("--id-column names the contacts file's id column: give --contacts too")
     con = io.connect()
@@ -138,7 +138,7 @@ def read_files(
     if accounts is not None:
         io.load_accounts(con, Path(accounts), inputs)
     if events is not None:
-        io.load_events(con, Path(events), inputs)
+        io.load_events(con, Path(events), inputs, table=True)
     return inputs
 
 
