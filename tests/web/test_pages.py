@@ -164,7 +164,15 @@ def test_the_editor_validates_at_the_line_and_only_publish_changes_scores(svc):
     vtoken = sign_in(viewer, "viewer")
     assert viewer.post("/models/tiny/versions/2/publish", data={"csrf": vtoken}).status_code == 403
     assert _total(svc, "a") == 20.0
+    # publishing asks first: without the confirmation, the impact page, nothing changed
     r = c.post("/models/tiny/versions/2/publish", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/models/tiny/versions/2/publish"
+    assert _total(svc, "a") == 20.0
+    r = c.post(
+        "/models/tiny/versions/2/publish",
+        data={"csrf": token, "confirm": "yes"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert _total(svc, "a") == 30.0
     diff = c.get("/models/tiny/diff?a=1&b=2").text
