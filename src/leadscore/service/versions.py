@@ -24,8 +24,9 @@ from .webhooks import check_webhooks, warnings
 from .writes import Writing
 
 MV = T.model_versions.c
-SAME_SCORE = 1e-9
-"""Totals closer than this are the same score (the impact's "change score" count)."""
+SCORE_DIGITS = 1
+"""Totals equal once rounded to this many decimals (as pages show them) are the same
+score for the impact's "change score" count: decay alone moves a total a little."""
 
 
 def parse(text: str, max_bytes: int) -> ScoringModel:
@@ -205,7 +206,9 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
                 stage_moves[(old.stage if old else None, adj.stage)] += 1
                 grade_moves[(old.grade if old else None, adj.result.grade)] += 1
                 delta_sum += adj.total - (old.total if old else 0.0)
-                score_changes += old is None or abs(adj.total - old.total) > SAME_SCORE
+                score_changes += old is None or round(adj.total, SCORE_DIGITS) != round(
+                    old.total, SCORE_DIGITS
+                )
                 contacts_seen += 1
 
     def table(moves: Counter) -> list[dict[str, Any]]:
