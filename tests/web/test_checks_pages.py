@@ -140,3 +140,25 @@ def test_only_an_admin_sees_the_confirmation(svc):
     c = client(svc)
     sign_in(c, "editor")
     assert c.get("/models/tiny/versions/1/publish").status_code == 403
+
+
+def test_event_types_and_attributes_are_checked_against_the_stored_events(svc):
+    from leadscore.service.schemas import EventIn
+
+    svc.ingest([EventIn(contact_id="a", type="page_view", attributes={"url": "/pricing"})], "test")
+    model = TINY_MODEL.replace(
+        "thresholds:",
+        "  eng:\n    rules:\n"
+        "      - name: Pricing\n"
+        "        on: {type: page_veiw, urll: {contains: /pricing}}\n"
+        "        points: 5\n"
+        "thresholds:",
+    )
+    vocab = StoreVocabulary(svc.store, svc.settings)
+    found = versions.validate(model, svc.settings, vocab.get())
+    assert found["valid"], found
+    by_path = {w["path"]: w for w in found["warnings"]}
+    assert by_path["groups.eng.rules[0].on.type"]["hint"] == "did you mean 'page_view'?"
+    assert "in no event of the stored events" in by_path["groups.eng.rules[0].on.type"]["message"]
+    assert by_path["groups.eng.rules[0].on.urll"]["hint"] == "did you mean 'url'?"
+    assert by_path["groups.eng.rules[0].on.type"]["line"] == 12
