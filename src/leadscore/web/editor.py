@@ -153,7 +153,13 @@ async def confirm_publish(name: str, version: int, page: Page = Depends(current)
     if row.status == "published":
         return RedirectResponse(f"/models/{name}/versions/{version}", status_code=303)
     result = await run_in_threadpool(_call, versions.impact, page.svc, name, version)
-    return page.render("publish.html", row=row, result=result)
+    return page.render(
+        "publish.html",
+        row=row,
+        result=result,
+        action=f"/models/{name}/versions/{version}/publish",
+        verb="publish",
+    )
 
 
 @router.post("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
@@ -170,16 +176,45 @@ async def publish(name: str, version: int, page: Page = Depends(current)) -> Res
     return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
 
 
-@router.post("/models/{name}/rollback", response_class=HTMLResponse)
-async def rollback(name: str, page: Page = Depends(current)) -> Response:
-    page.require("admin", "Rolling back a model")
-    data = await form(page)
+def _version_asked(value: str | None) -> int:
     try:
-        version = int(data.get("version", ""))
+        return int(value or "")
     except ValueError:
         raise PageError(422, "choose the version to roll back to") from None
+
+
+@router.get("/models/{name}/rollback", response_class=HTMLResponse)
+async def confirm_rollback(
+    name: str, page: Page = Depends(current), version: str | None = None
+) -> Response:
+    """What rolling back would change (nothing is written), and the button that does it."""
+    page.require("admin", "Rolling back a model")
+    number = _version_asked(version)
+    with page.svc.store.read() as conn:
+        row = _call(versions.version_row, conn, name, number)
+    if row.status == "published":
+        return RedirectResponse(f"/models/{name}/versions/{number}", status_code=303)
+    result = await run_in_threadpool(_call, versions.impact, page.svc, name, number)
+    return page.render(
+        "publish.html",
+        row=row,
+        result=result,
+        action=f"/models/{name}/rollback",
+        verb="roll back to",
+    )
+
+
+@router.post("/models/{name}/rollback", response_class=HTMLResponse)
+async def rollback(name: str, page: Page = Depends(current)) -> Response:
+    """Publish an earlier published version again, once confirmed (the impact first)."""
+    page.require("admin", "Rolling back a model")
+    data = await form(page)
+    version = _version_asked(data.get("version"))
+    if data.get("confirm") != "yes":
+        return RedirectResponse(f"/models/{name}/rollback?version={version}", status_code=303)
+    fire = data.get("fire_triggers") == "on"
     await run_in_threadpool(
-        _call, versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=False
+        _call, versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=fire
     )
     return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
 
