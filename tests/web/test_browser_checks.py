@@ -13,18 +13,9 @@ from leadscore.service import versions
 from leadscore.store import tables as T
 
 from .conftest import Live
+from .test_browser import MODEL, _published
 
 pytestmark = pytest.mark.browser
-MODEL = "b2b-saas"
-
-
-def _published(live: Live) -> int:
-    with live.service.store.read() as conn:
-        return conn.execute(
-            sa.select(T.model_versions.c.version).where(
-                T.model_versions.c.name == MODEL, T.model_versions.c.status == "published"
-            )
-        ).scalar_one()
 
 
 def _count_versions(live: Live) -> int:

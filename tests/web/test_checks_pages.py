@@ -16,6 +16,7 @@ from leadscore.service.vocabulary import StoreVocabulary
 from leadscore.store import tables as T
 
 from .helpers import TINY_MODEL, client, sign_in, tiny_service
+from .test_pages import _total
 
 
 @pytest.fixture
@@ -28,13 +29,6 @@ def svc(tmp_path):
 def _versions(svc) -> int:
     with svc.store.read() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(T.model_versions)).scalar_one()
-
-
-def _total(svc, cid: str) -> float:
-    with svc.store.read() as conn:
-        return conn.execute(
-            sa.select(T.scores.c.total).where(T.scores.c.contact_id == cid)
-        ).scalar_one()
 
 
 def test_a_save_with_problems_says_not_saved_and_keeps_the_text(svc):

@@ -144,22 +144,22 @@ def impact(name: str, version: int, page: Page = Depends(current)) -> Response:
     return page.render("_impact.html", result=result)
 
 
-@router.get("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
-async def confirm_publish(name: str, version: int, page: Page = Depends(current)) -> Response:
-    """What publishing would change (nothing is written), and the button that does it."""
-    page.require("admin", "Publishing a model")
+async def _confirm(page: Page, name: str, version: int, action: str, verb: str) -> Response:
+    """What publishing ``version`` would change (nothing is written), and the button
+    that posts to ``action``; the published version has nothing to confirm."""
     with page.svc.store.read() as conn:
         row = _call(versions.version_row, conn, name, version)
     if row.status == "published":
         return RedirectResponse(f"/models/{name}/versions/{version}", status_code=303)
     result = await run_in_threadpool(_call, versions.impact, page.svc, name, version)
-    return page.render(
-        "publish.html",
-        row=row,
-        result=result,
-        action=f"/models/{name}/versions/{version}/publish",
-        verb="publish",
-    )
+    return page.render("publish.html", row=row, result=result, action=action, verb=verb)
+
+
+@router.get("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
+async def confirm_publish(name: str, version: int, page: Page = Depends(current)) -> Response:
+    page.require("admin", "Publishing a model")
+    action = f"/models/{name}/versions/{version}/publish"
+    return await _confirm(page, name, version, action, "publish")
 
 
 @router.post("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
@@ -187,21 +187,9 @@ def _version_asked(value: str | None) -> int:
 async def confirm_rollback(
     name: str, page: Page = Depends(current), version: str | None = None
 ) -> Response:
-    """What rolling back would change (nothing is written), and the button that does it."""
     page.require("admin", "Rolling back a model")
     number = _version_asked(version)
-    with page.svc.store.read() as conn:
-        row = _call(versions.version_row, conn, name, number)
-    if row.status == "published":
-        return RedirectResponse(f"/models/{name}/versions/{number}", status_code=303)
-    result = await run_in_threadpool(_call, versions.impact, page.svc, name, number)
-    return page.render(
-        "publish.html",
-        row=row,
-        result=result,
-        action=f"/models/{name}/rollback",
-        verb="roll back to",
-    )
+    return await _confirm(page, name, number, f"/models/{name}/rollback", "roll back to")
 
 
 @router.post("/models/{name}/rollback", response_class=HTMLResponse)
