@@ -174,13 +174,30 @@ def test_the_editor_validates_at_the_line_and_only_publish_changes_scores(svc):
     vtoken = sign_in(viewer, "viewer")
     assert viewer.post("/models/tiny/versions/2/publish", data={"csrf": vtoken}).status_code == 403
     assert _total(svc, "a") == 20.0
+    # publishing asks first: without the confirmation, the impact page, nothing changed
     r = c.post("/models/tiny/versions/2/publish", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/models/tiny/versions/2/publish"
+    assert _total(svc, "a") == 20.0
+    r = c.post(
+        "/models/tiny/versions/2/publish",
+        data={"csrf": token, "confirm": "yes"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert _total(svc, "a") == 30.0
     diff = c.get("/models/tiny/diff?a=1&b=2").text
     assert "-        points: 20" in diff and "+        points: 30" in diff
     r = c.post(
         "/models/tiny/rollback", data={"version": "1", "csrf": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/models/tiny/rollback?version=1"
+    assert _total(svc, "a") == 30.0  # not confirmed: nothing changed
+    confirm = c.get("/models/tiny/rollback?version=1").text
+    assert "Roll back to tiny v1?" in confirm and 'data-testid="score-changes">2<' in confirm
+    r = c.post(
+        "/models/tiny/rollback",
+        data={"version": "1", "csrf": token, "confirm": "yes"},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     assert _total(svc, "a") == 20.0
