@@ -61,7 +61,8 @@ def test_parquet_is_read_in_place_as_text_with_its_counts(files):
     # every property and attribute is text, the time a UTC timestamp
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE contacts)").fetchall())
     assert types == {"id": "VARCHAR", "country": "VARCHAR", "employees": "VARCHAR"}
-    row = con.execute("SELECT CAST(ts AS VARCHAR), url FROM events WHERE event_id = 'e1'").fetchall()[0]
+    query = "SELECT CAST(ts AS VARCHAR), url FROM events WHERE event_id = 'e1'"
+    row = con.execute(query).fetchall()[0]
     assert row[0] == "2026-01-01 10:00:00+00" and row[1] == "/pricing"
 
 
