@@ -30,14 +30,26 @@ MISSING = typer.Option(
 AS_OF = typer.Option(
     None, "--as-of", help="Time the event features are computed at (default: latest event)."
 )
+SNAPSHOTS = typer.Option(
+    "matched",
+    "--snapshots",
+    help="With --outcome-time, where contacts without one are seen: 'matched' (at moments "
+    "of their life drawn like the converters') or 'end' (end of the data; biased).",
+)
 
 
-def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed, threads):
+def _options(
+    outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed, threads, snapshots
+):
+    from ..predict.training import SNAPSHOTS as MODES
     from ..predict.training import TrainOptions
 
     if as_of is not None:
         parse_as_of(as_of)
+    if snapshots not in MODES:
+        raise UsageError(f"--snapshots must be one of {', '.join(MODES)}, got {snapshots!r}")
     return TrainOptions(
+        snapshots=snapshots,
         outcome=outcome,
         outcome_time=outcome_time,
         id_column=id_column,
@@ -46,6 +58,7 @@ def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leaka
         as_of=as_of,
         allow_leakage=allow_leakage,
         seed=seed,
+        params={"n_jobs": threads} if threads != 1 else {},
     )
 
 
@@ -90,12 +103,22 @@ def train_command(
     threads: int = typer.Option(
         1, "--threads", help="LightGBM threads (0: every core; one is often fastest)."
     ),
+    snapshots: str = SNAPSHOTS,
 ) -> None:
     """Train a predictive model (LightGBM, calibrated) and write it with its model card."""
     from ..predict.training import train
 
     options = _options(
-        outcome, outcome_time, id_column, drop, missing_value, as_of, allow_leakage, seed, threads
+        outcome,
+        outcome_time,
+        id_column,
+        drop,
+        missing_value,
+        as_of,
+        allow_leakage,
+        seed,
+        threads,
+        snapshots,
     )
     with console.status("Training…"):
         model = train(contacts, events, options)

@@ -37,6 +37,9 @@ RECOMMENDED_NOT_CONVERTED = 1000
 LEAKAGE_AUC = 0.98
 #: ... and one separating them this well alone earns a warning in the card
 SUSPICIOUS_AUC = 0.90
+#: how contacts without an outcome time are cut off when training with one: at ages
+#: drawn like the timed contacts' ("matched"), or at the end of the data ("end", biased)
+SNAPSHOTS = ("matched", "end")
 
 
 @dataclass
@@ -55,6 +58,7 @@ class TrainOptions:
     max_event_types: int = F.MAX_EVENT_TYPES
     seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)  # LeadModel parameters
+    snapshots: str = "matched"  # one of SNAPSHOTS
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Dataset:
     config: F.FeatureConfig
     as_of: datetime
     skipped: int  # contacts whose outcome is empty
+    snapshots: dict[str, Any] | None = None  # how the training cut-offs were drawn
 
 
 def parse_outcome(values: Sequence[Any], column: str, source: str) -> np.ndarray:
@@ -118,6 +123,11 @@ def load_dataset(
                 column=options.outcome_time,
                 hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z, or leave it empty",
             )
+    if options.snapshots not in SNAPSHOTS:
+        raise DataError(
+            f"unknown snapshot method {options.snapshots!r}",
+            hint=f"use one of {', '.join(SNAPSHOTS)}",
+        )
     as_of = F.resolve_as_of(options.as_of, inputs)
     exclude = [
         options.outcome,
@@ -127,7 +137,10 @@ def load_dataset(
     config = F.plan(
         inputs, exclude, windows=options.windows, max_event_types=options.max_event_types
     )
-    ids, table = F.build(inputs, config, as_of, options.outcome_time)
+    snaps = None
+    if options.outcome_time is not None and config.use_events and options.snapshots == "matched":
+        snaps = F.matched_cutoffs(inputs, options.outcome_time, as_of, options.seed)
+    ids, table = F.build(inputs, config, as_of, options.outcome_time, snapshots=snaps)
     outcome = [r[0] for r in inputs.con.execute(F.select_contacts([options.outcome])).fetchall()]
     y = parse_outcome(outcome, options.outcome, source)
     known = np.flatnonzero(y >= 0)
@@ -136,7 +149,8 @@ def load_dataset(
         table = take(table, known)
         ids = [ids[i] for i in known]
         y = y[known]
-    return Dataset(ids, table, y, config, as_of, skipped)
+    described = snaps.describe() if snaps is not None else None
+    return Dataset(ids, table, y, config, as_of, skipped, described)
 
 
 def check_classes(y: np.ndarray, column: str, skipped: int) -> None:
@@ -237,6 +251,8 @@ def train(
             "outcome": options.outcome,
             "outcome_time": options.outcome_time,
             "point_in_time": options.outcome_time is not None,
+            "snapshots": data.snapshots
+            or ({"method": "end of the data"} if options.outcome_time is not None else None),
             "property_features": [
                 c.name for c in final.encoder_.columns_ if not c.name.startswith(F.EVENT_PREFIX)
             ],
