@@ -176,57 +176,100 @@ def predict_command(
 
 def suggest_command(
     contacts: Path = CONTACTS,
+    events: Path | None = typer.Option(
+        None,
+        "--events",
+        help="Events file: also propose event rules (points per event, capped).",
+    ),
     outcome: str = OUTCOME,
+    outcome_time: str | None = OUTCOME_TIME,
     out: Path = typer.Option(..., "--out", help="Model file (YAML) to write."),
     max_rules: int = typer.Option(25, "--max-rules", help="Most conditions that give points."),
     name: str = typer.Option("suggested", "--name", help="Name of the written model."),
     id_column: str | None = ID_COLUMN,
     drop: list[str] | None = DROP,
-    seed: int = typer.Option(0, "--seed", help="Seed of the selection."),
+    keep: list[str] | None = typer.Option(
+        None, "--keep", help="Column to use even though the screen would leave it out (repeat)."
+    ),
+    as_of: str | None = AS_OF,
+    folds: int = typer.Option(
+        5, "--folds", help="Folds of the cross-validated AUC (0: do not measure)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the selection and the folds."),
 ) -> None:
     """Suggest a readable scorecard (integer points, 0–100) as an ordinary model file."""
-    from ..data.io import load_inputs
     from ..model import load_model
-    from ..predict.features import select_contacts
-    from ..predict.metrics import auc
     from ..predict.scorecard import Scorecard
-    from ..predict.training import check_classes, parse_outcome
+    from ..predict.suggest import cross_validate, screen
+    from ..predict.training import (
+        TrainOptions,
+        check_classes,
+        load_dataset,
+        make_model,
+        thin_data_warnings,
+    )
 
     if max_rules < 1:
         raise UsageError(f"--max-rules must be at least 1, got {max_rules}")
-    inputs = load_inputs(contacts, None, id_column=id_column)
-    if outcome not in inputs.properties:
-        raise DataError(
-            f"no column {outcome!r}; the columns are: {', '.join(inputs.properties)}",
-            source=str(contacts),
-            hint="name the outcome column with --outcome",
+    if folds == 1 or folds < 0:
+        raise UsageError(f"--folds must be 0 (no measure) or at least 2, got {folds}")
+    if as_of is not None:
+        parse_as_of(as_of)
+    options = TrainOptions(
+        outcome=outcome,
+        outcome_time=outcome_time,
+        id_column=id_column,
+        drop=tuple(drop or ()),
+        as_of=as_of,
+        seed=seed,
+    )
+    data = load_dataset(contacts, events, options)
+    y = data.y
+    check_classes(y, outcome, data.skipped)
+    unknown = [k for k in keep or () if k not in data.table]
+    if unknown:
+        raise UsageError(
+            f"--keep names no property: {', '.join(repr(k) for k in unknown)}; the properties "
+            f"are: {', '.join(data.config.properties)}"
         )
-    skip = {outcome, *(drop or ())}
-    props = [p for p in inputs.properties if p not in skip]
-    names = ["id", outcome, *props]
-    rows = inputs.con.execute(select_contacts(names)).fetchall()
-    y = parse_outcome([r[1] for r in rows], outcome, str(contacts))
-    known = [i for i, v in enumerate(y) if v >= 0]
-    y = y[known]
-    check_classes(y, outcome, len(rows) - len(known))
-    table = {p: [rows[i][j] for i in known] for j, p in enumerate(props, start=2)}
+    left_out = screen(data.table, keep or ())
+    table = {k: v for k, v in data.table.items() if k not in left_out}
     with console.status("Fitting the scorecard…"):
         card = Scorecard(max_rules=max_rules, seed=seed).fit(table, y)
-    value = auc(y, card.points(table)) if card.n_rules_ else 0.5
-    header = (
-        f"Suggested by `leadscore suggest` from {Path(contacts).name} (outcome: {outcome}).\n"
-        f"{card.n_rules_} conditions over {len(card.columns_)} properties; points scaled to "
-        f"0-100. AUC on the training contacts: {value:.3f}.\n"
-        "Edit freely; check with `leadscore validate` and `leadscore backtest`."
-    )
+    measured = None
+    if folds and card.n_rules_:
+        with console.status(f"Measuring it in {folds} folds…"):
+            measured = cross_validate(
+                lambda: Scorecard(max_rules=max_rules, seed=seed),
+                lambda: make_model(options),
+                table,
+                y,
+                folds=folds,
+                seed=seed,
+            )
+    warnings = thin_data_warnings(y)
+    n_props, n_events = len(card.columns_), len(card.events_)
+    what = f"{card.n_rules_} point-giving conditions: {n_props} property rules"
+    if events is not None:
+        what += f", {n_events} event rules"
+    figure = measured.describe() if measured else "not measured (--folds 0)"
+    header_lines = [
+        f"Suggested by `leadscore suggest` from {Path(contacts).name} (outcome: {outcome}).",
+        f"{what}; points scaled to 0-100.",
+        f"Ranking: {figure}.",
+    ]
+    header_lines += [f"Left out {k}: {v}." for k, v in left_out.items()]
+    header_lines += [f"Warning: {w}" for w in warnings]
+    header_lines.append("Edit freely; check with `leadscore validate` and `leadscore backtest`.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(card.to_yaml(name, header))
+    out.write_text(card.to_yaml(name, "\n".join(header_lines)))
     load_model(out)  # what we write must be a valid model
-    console.print(
-        f"{card.n_rules_} point-giving conditions over {len(card.columns_)} "
-        f"properties (AUC on the training contacts {value:.3f}) → {out}",
-        markup=False,
-    )
+    for column, reason in left_out.items():
+        console.print(f"Left out {column!r}: {reason} (--keep to use it)", markup=False)
+    console.print(f"{what} → {out}", markup=False)
+    console.print(f"Ranking: {figure}", markup=False)
+    for w in warnings:
+        console.print(f"[yellow]Warning:[/] {escape(w)}")
 
 
 def retrain_command(

@@ -80,23 +80,26 @@ class FeatureConfig:
         return cols
 
 
+#: the event features that are not counts of one event type, and their readable names
+FIXED_EVENT_FEATURES = {
+    "count": "events (all types)",
+    "days_since_last": "days since the last event",
+    "days_since_first": "days since the first event",
+    "active_days": "days with activity",
+    "active_days:30d": "days with activity in the last 30 days",
+    "distinct_pages": "distinct pages visited",
+    "first_touch_source": "first-touch source",
+    "last_touch_source": "last-touch source",
+}
+
+
 def label(column: str) -> str:
     """Readable name of a feature column, for reasons and the model card."""
     if not column.startswith(EVENT_PREFIX):
         return column
     name = column[len(EVENT_PREFIX) :]
-    fixed = {
-        "count": "events (all types)",
-        "days_since_last": "days since the last event",
-        "days_since_first": "days since the first event",
-        "active_days": "days with activity",
-        "active_days:30d": "days with activity in the last 30 days",
-        "distinct_pages": "distinct pages visited",
-        "first_touch_source": "first-touch source",
-        "last_touch_source": "last-touch source",
-    }
-    if name in fixed:
-        return fixed[name]
+    if name in FIXED_EVENT_FEATURES:
+        return FIXED_EVENT_FEATURES[name]
     kind, _, window = name.rpartition(":")
     if window.endswith("d") and window[:-1].isdigit() and kind:
         return f"{kind} events in the last {window[:-1]} days"
