@@ -91,6 +91,13 @@ class TrainedModel:
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
+    def _labels(self) -> list[str]:
+        """Readable names of the model's features (computed once, not pickled)."""
+        labels = getattr(self, "_feature_labels", None)
+        if labels is None:
+            labels = self._feature_labels = [F.label(n) for n in self.estimator.feature_names_]
+        return labels
+
     # ------------------------------------------------------------------ disk
     def save(self, directory: str | Path) -> Path:
         out = Path(directory)
@@ -152,7 +159,7 @@ class TrainedModel:
         rows = np.arange(len(ids))[:, None]
         effects = contrib[rows, order]
         codes = matrix[rows, order]
-        labels = [F.label(n) for n in est.feature_names_]
+        labels = self._labels()
         describe = est.encoder_.describe
         values: dict[tuple[int, float], str] = {}
         out = []

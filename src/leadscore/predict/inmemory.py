@@ -57,7 +57,8 @@ def build_records(
     n = len(contacts)
     cutoff = epoch_us(as_of) + 1  # events strictly before it count: those at or before as_of
     windows = [int(w) for w in config.windows]
-    numbers = {name: np.zeros(n) for name in config.event_columns()}
+    columns = config.event_columns()
+    numbers = {name: np.zeros(n) for name in columns}
     for name in (f"{EVENT_PREFIX}days_since_last", f"{EVENT_PREFIX}days_since_first"):
         numbers[name][:] = np.nan
     first_touch: list[Any] = [None] * n
@@ -105,7 +106,7 @@ def build_records(
         if touches:
             first_touch[i] = min(touches)[2]
             last_touch[i] = max(touches)[2]
-    for name in config.event_columns():
+    for name in columns:
         if name == f"{EVENT_PREFIX}first_touch_source":
             table[name] = first_touch
         elif name == f"{EVENT_PREFIX}last_touch_source":
