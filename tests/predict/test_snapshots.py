@@ -14,7 +14,7 @@ import pytest
 
 from leadscore.data.io import load_inputs
 from leadscore.errors import DataError
-from leadscore.predict import TrainOptions, train
+from leadscore.predict import TrainedModel, TrainOptions, train
 from leadscore.predict import features as F
 from leadscore.predict.metrics import single_feature_auc
 from leadscore.predict.training import load_dataset
@@ -154,3 +154,21 @@ def test_matched_cutoffs_by_hand(tmp_path):
 def test_unknown_snapshot_method_is_refused(neutral):
     with pytest.raises(DataError, match=r"unknown snapshot method 'later'.*matched, end"):
         load_dataset(*neutral, options("later"))
+
+
+def test_retrain_measures_the_model_in_use_on_the_same_snapshots(tmp_path):
+    from leadscore.predict.metrics import summary
+    from leadscore.predict.retrain import compare, holdout_rows
+    from leadscore.predict.table import take
+
+    old_c, old_e = write_timing_neutral(tmp_path / "old", n=400, seed=1)
+    current = train(old_c, old_e, options("matched")).save(tmp_path / "current")
+    new_c, new_e = write_timing_neutral(tmp_path / "new", n=400, seed=2)
+    result = compare(current, new_c, new_e)
+    # the model in use, on the held-out contacts as the new model sees them: drawn
+    # moments for those without an outcome time, not the end of the data
+    data = load_dataset(new_c, new_e, options("matched"))
+    in_use = TrainedModel.load(current)
+    test, _ = holdout_rows(data.ids, data.y, set(in_use.training_ids), 0.2, 0)
+    p = in_use.estimator.predict_proba(take(data.table, test))[:, 1]
+    assert result.old == summary(data.y[test], p)

@@ -72,6 +72,7 @@ class Dataset:
     as_of: datetime
     skipped: int  # contacts whose outcome is empty
     snapshots: dict[str, Any] | None = None  # how the training cut-offs were drawn
+    cutoffs: F.Snapshots | None = None  # the cut-offs themselves (None: outcome time / as_of)
 
 
 def parse_outcome(values: Sequence[Any], column: str, source: str) -> np.ndarray:
@@ -150,7 +151,7 @@ def load_dataset(
         ids = [ids[i] for i in known]
         y = y[known]
     described = snaps.describe() if snaps is not None else None
-    return Dataset(ids, table, y, config, as_of, skipped, described)
+    return Dataset(ids, table, y, config, as_of, skipped, described, snaps)
 
 
 def check_classes(y: np.ndarray, column: str, skipped: int) -> None:
