@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 from leadscore.data.generate import generate
 from leadscore.engine import score_contact
 from leadscore.model import load_model
-from leadscore.predict import Scorecard, TrainOptions
-from leadscore.predict.suggest import MAX_CATEGORIES, cross_validate, screen
+from leadscore.predict import Scorecard, TrainOptions, train
+from leadscore.predict.screen import MAX_CATEGORIES, screen
+from leadscore.predict.suggest import cross_validate
 from leadscore.predict.training import load_dataset
 
 from .test_cli import invoke
@@ -172,3 +174,23 @@ def test_suggest_refuses_a_keep_that_names_no_column(generated, tmp_path):
         "--keep", "surname", "--out", tmp_path / "s.yaml",
     )  # fmt: skip
     assert done.returncode == 1 and "--keep names no property: 'surname'" in done.stderr
+
+
+def test_train_screens_the_same_columns_and_says_why(generated):
+    contacts, events = generated
+    options = TrainOptions(
+        outcome="converted",
+        outcome_time="converted_at",
+        params={"max_rounds": 60, "early_stopping_rounds": 20},
+    )
+    model = train(contacts, events, options)
+    left_out = model.card["data"]["left_out"]
+    for column in ("email", "first_name", "last_name", "company", "account_id"):
+        assert column in left_out
+    assert left_out["last_name"].startswith("a name (")
+    used = {f["column"] for f in model.card["top_features"]}
+    assert not used & {"email", "first_name", "last_name", "company", "account_id"}
+    assert "last_name" not in model.config.properties  # not even read at prediction
+    kept = train(contacts, events, replace(options, keep=("last_name",)))
+    assert "last_name" not in kept.card["data"]["left_out"]
+    assert "last_name" in kept.estimator.feature_names_

@@ -30,6 +30,9 @@ MISSING = typer.Option(
 AS_OF = typer.Option(
     None, "--as-of", help="Time the event features are computed at (default: latest event)."
 )
+KEEP = typer.Option(
+    None, "--keep", help="Column to use even though the screen would leave it out (repeat)."
+)
 SNAPSHOTS = typer.Option(
     "matched",
     "--snapshots",
@@ -39,7 +42,17 @@ SNAPSHOTS = typer.Option(
 
 
 def _options(
-    outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed, threads, snapshots
+    outcome,
+    outcome_time,
+    id_column,
+    drop,
+    missing,
+    as_of,
+    allow_leakage,
+    seed,
+    threads,
+    snapshots,
+    keep=(),
 ):
     from ..predict.training import SNAPSHOTS as MODES
     from ..predict.training import TrainOptions
@@ -59,6 +72,7 @@ def _options(
         allow_leakage=allow_leakage,
         seed=seed,
         params={"n_jobs": threads} if threads != 1 else {},
+        keep=tuple(keep or ()),
     )
 
 
@@ -82,6 +96,9 @@ def _print_card(card: dict) -> None:
     console.print(table)
     top = ", ".join(f["feature"] for f in card["top_features"][:5])
     console.print(f"Top features: {escape(top)}")
+    for column, reason in card["data"]["left_out"].items():
+        if reason != "asked (--drop)":
+            console.print(f"Left out {column!r}: {reason}", markup=False)
     for w in card["warnings"]:
         console.print(f"[yellow]Warning:[/] {escape(w)}")
 
@@ -104,6 +121,7 @@ def train_command(
         1, "--threads", help="LightGBM threads (0: every core; one is often fastest)."
     ),
     snapshots: str = SNAPSHOTS,
+    keep: list[str] | None = KEEP,
 ) -> None:
     """Train a predictive model (LightGBM, calibrated) and write it with its model card."""
     from ..predict.training import train
@@ -119,6 +137,7 @@ def train_command(
         seed,
         threads,
         snapshots,
+        keep,
     )
     with console.status("Training…"):
         model = train(contacts, events, options)
@@ -188,9 +207,7 @@ def suggest_command(
     name: str = typer.Option("suggested", "--name", help="Name of the written model."),
     id_column: str | None = ID_COLUMN,
     drop: list[str] | None = DROP,
-    keep: list[str] | None = typer.Option(
-        None, "--keep", help="Column to use even though the screen would leave it out (repeat)."
-    ),
+    keep: list[str] | None = KEEP,
     as_of: str | None = AS_OF,
     folds: int = typer.Option(
         5, "--folds", help="Folds of the cross-validated AUC (0: do not measure)."
@@ -200,7 +217,7 @@ def suggest_command(
     """Suggest a readable scorecard (integer points, 0–100) as an ordinary model file."""
     from ..model import load_model
     from ..predict.scorecard import Scorecard
-    from ..predict.suggest import cross_validate, screen
+    from ..predict.suggest import cross_validate
     from ..predict.training import (
         TrainOptions,
         check_classes,
@@ -222,18 +239,12 @@ def suggest_command(
         drop=tuple(drop or ()),
         as_of=as_of,
         seed=seed,
+        keep=tuple(keep or ()),
     )
-    data = load_dataset(contacts, events, options)
+    data = load_dataset(contacts, events, options)  # screens the columns as train does
     y = data.y
     check_classes(y, outcome, data.skipped)
-    unknown = [k for k in keep or () if k not in data.table]
-    if unknown:
-        raise UsageError(
-            f"--keep names no property: {', '.join(repr(k) for k in unknown)}; the properties "
-            f"are: {', '.join(data.config.properties)}"
-        )
-    left_out = screen(data.table, keep or ())
-    table = {k: v for k, v in data.table.items() if k not in left_out}
+    left_out, table = data.screened, data.table
     with console.status("Fitting the scorecard…"):
         card = Scorecard(max_rules=max_rules, seed=seed).fit(table, y)
     measured = None

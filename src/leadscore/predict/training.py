@@ -24,6 +24,7 @@ from .artefact import TrainedModel
 from .bands import band_cutoffs
 from .estimators import LeadModel
 from .metrics import single_feature_auc, summary
+from .screen import screen
 from .table import TableEncoder, take
 
 #: fewest contacts with a known outcome that training accepts
@@ -59,6 +60,7 @@ class TrainOptions:
     seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)  # LeadModel parameters
     snapshots: str = "matched"  # one of SNAPSHOTS
+    keep: tuple[str, ...] = ()  # columns to use even though the screen would leave them out
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Dataset:
     skipped: int  # contacts whose outcome is empty
     snapshots: dict[str, Any] | None = None  # how the training cut-offs were drawn
     cutoffs: F.Snapshots | None = None  # the cut-offs themselves (None: outcome time / as_of)
+    screened: dict[str, str] = field(default_factory=dict)  # columns left out, and why
 
 
 def parse_outcome(values: Sequence[Any], column: str, source: str) -> np.ndarray:
@@ -142,6 +145,17 @@ def load_dataset(
     if options.outcome_time is not None and config.use_events and options.snapshots == "matched":
         snaps = F.matched_cutoffs(inputs, options.outcome_time, as_of, options.seed)
     ids, table = F.build(inputs, config, as_of, options.outcome_time, snapshots=snaps)
+    unknown = [k for k in options.keep if k not in config.properties]
+    if unknown:
+        raise DataError(
+            f"--keep names no property: {', '.join(repr(k) for k in unknown)}; the properties "
+            f"are: {', '.join(config.properties)}",
+            source=source,
+        )
+    screened = screen(table, options.keep)
+    if screened:
+        table = {k: v for k, v in table.items() if k not in screened}
+        config.properties = [p for p in config.properties if p not in screened]
     outcome = [r[0] for r in inputs.con.execute(F.select_contacts([options.outcome])).fetchall()]
     y = parse_outcome(outcome, options.outcome, source)
     known = np.flatnonzero(y >= 0)
@@ -151,7 +165,7 @@ def load_dataset(
         ids = [ids[i] for i in known]
         y = y[known]
     described = snaps.describe() if snaps is not None else None
-    return Dataset(ids, table, y, config, as_of, skipped, described, snaps)
+    return Dataset(ids, table, y, config, as_of, skipped, described, snaps, screened)
 
 
 def check_classes(y: np.ndarray, column: str, skipped: int) -> None:
@@ -260,7 +274,11 @@ def train(
             "event_features": [
                 c.name for c in final.encoder_.columns_ if c.name.startswith(F.EVENT_PREFIX)
             ],
-            "left_out": {**{d: "asked (--drop)" for d in options.drop}, **final.encoder_.dropped_},
+            "left_out": {
+                **{d: "asked (--drop)" for d in options.drop},
+                **data.screened,
+                **final.encoder_.dropped_,
+            },
         },
         "class_balance": {
             "converted": int(y.sum()),
