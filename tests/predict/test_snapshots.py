@@ -17,6 +17,7 @@ from leadscore.errors import DataError
 from leadscore.predict import TrainedModel, TrainOptions, train
 from leadscore.predict import features as F
 from leadscore.predict.metrics import single_feature_auc
+from leadscore.predict.snapshots import matched_cutoffs
 from leadscore.predict.training import load_dataset
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
@@ -138,7 +139,7 @@ def test_matched_cutoffs_by_hand(tmp_path):
     )
     inputs = load_inputs(tmp_path / "c.csv", tmp_path / "e.csv")
     as_of = datetime(2026, 2, 10, tzinfo=UTC)
-    snaps = F.matched_cutoffs(inputs, "converted_at", as_of)
+    snaps = matched_cutoffs(inputs, "converted_at", as_of)
     got = dict(zip(snaps.ids, snaps.cutoffs, strict=True))
     assert got["a"] == datetime(2026, 1, 11, tzinfo=UTC)
     assert abs(got["b"] - datetime(2025, 12, 27, tzinfo=UTC)) < timedelta(seconds=1)

@@ -17,9 +17,10 @@ outcome-time column, a contact that has an outcome time is cut off at it
 before it). Cutting every other contact off at ``as_of`` would teach a model
 when the clock stopped rather than who converts (converters seen young, at
 their conversion; the others old, at the end of the data), so
-:func:`matched_cutoffs` draws their cut-offs instead, at moments of their life
-drawn like the timed contacts' (matched on how long each has been known). Both
-classes are then seen at ages from the same distribution. Property values are
+:func:`leadscore.predict.snapshots.matched_cutoffs` draws their cut-offs
+instead, at moments of their life drawn like the timed contacts' (matched on
+how long each has been known). Both classes are then seen at ages from the
+same distribution. Property values are
 as the file gives them: a snapshot.
 
 The SQL is built as syntax trees (SQLGlot) from fixed templates; names and
@@ -31,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlglot
@@ -39,6 +40,9 @@ from sqlglot import exp
 
 from ..data.io import Inputs
 from ..engine import values as V
+
+if TYPE_CHECKING:
+    from . import snapshots as snap
 
 #: windows (days) for event counts
 WINDOWS = (7, 30, 90)
@@ -270,9 +274,6 @@ def cutoff_expression(outcome_time: str | None) -> exp.Expression:
 
 
 SNAPSHOT_TABLE = "snapshot_cutoffs"
-#: a contact without an outcome time borrows the moment of its life at which one of
-#: this many timed contacts nearest in lifetime was seen (see :func:`matched_cutoffs`)
-MATCHED_NEIGHBOURS = 25
 
 
 def table_cutoff_expression() -> exp.Expression:
@@ -285,105 +286,19 @@ def table_cutoff_expression() -> exp.Expression:
     )
 
 
-@dataclass
-class Snapshots:
-    """Training cut-offs drawn by :func:`matched_cutoffs`, and how many of each kind."""
-
-    ids: list[str]
-    cutoffs: list[datetime]
-    timed: int  # cut off at their own outcome time
-    drawn: int  # cut off at a drawn moment of their life
-    whole_history: int  # no events (or no timed contact to match): cut off at as_of
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "method": "matched: at a drawn share of the lifetime",
-            "at_outcome_time": self.timed,
-            "at_a_drawn_moment": self.drawn,
-            "whole_history": self.whole_history,
-        }
-
-
-def matched_cutoffs(inputs: Inputs, outcome_time: str, as_of: datetime, seed: int = 0) -> Snapshots:
-    """Cut-offs for training so that every contact is seen at a moment of its life drawn
-    like the moments at which timed contacts (those with an outcome time) are seen.
-
-    A contact's *lifetime* is how long before ``as_of`` its first event was; its
-    *age* at a time, how long after its first event that time is. A timed contact
-    is cut off at its outcome time, a sample of the age at the outcome given the
-    lifetime. Every other contact draws one of the :data:`MATCHED_NEIGHBOURS` timed
-    contacts nearest to it in lifetime (uniformly, seeded) and is cut off at the
-    same share of its own lifetime as that contact's age is of its lifetime. So
-    both classes are seen at ages drawn from the same distribution, given the
-    lifetime, whatever its shape (an age that does not depend on the lifetime, or
-    one that grows with it). A contact without events is cut off at ``as_of``.
-    """
-    end_us = _epoch_us(as_of) + 1
-    ot = exp.column(_ident(outcome_time), "c")
-    query = _part(
-        "SELECT c.id, epoch_us(TRY_CAST(:ot AS TIMESTAMPTZ)) AS t, "
-        "(SELECT epoch_us(min(e.ts)) FROM events AS e WHERE e.contact_id = c.id "
-        "AND e.ts < coalesce(TRY_CAST(:ot AS TIMESTAMPTZ), :end)) AS first "
-        "FROM contacts AS c ORDER BY c.id",
-        ot=ot,
-        end=cutoff_expression(None),
-    )
-    rows = inputs.con.execute(query.sql(dialect="duckdb"), [as_of.isoformat()]).fetchall()
-    pairs = sorted(
-        (end_us - f, (t - f) / max(end_us - f, 1))
-        for _, t, f in rows
-        if t is not None and f is not None and f < t
-    )
-    lifetimes = np.array([p[0] for p in pairs], dtype=np.float64)
-    shares = np.array([min(p[1], 1.0) for p in pairs], dtype=np.float64)
-    k = min(MATCHED_NEIGHBOURS, len(pairs))
-    rng = np.random.default_rng(seed)
-    ids, cut_us = [], []
-    timed = drawn = whole = 0
-    for cid, t, first in rows:
-        ids.append(cid)
-        if t is not None:
-            cut_us.append(t)
-            timed += 1
-            continue
-        if first is None or k == 0:
-            cut_us.append(end_us)
-            whole += 1
-            continue
-        life = end_us - first
-        # the k timed lifetimes nearest to this one: a window of the sorted lifetimes
-        at = int(np.searchsorted(lifetimes, life))
-        lo, hi = max(0, at - k), min(len(pairs), at + k)
-        window = np.arange(lo, hi)
-        nearest = window[np.argsort(np.abs(lifetimes[window] - life), kind="stable")[:k]]
-        share = shares[nearest[rng.integers(k)]]
-        cut_us.append(first + max(1, round(share * life)))
-        drawn += 1
-    cutoffs = [EPOCH + timedelta(microseconds=int(u)) for u in cut_us]
-    return Snapshots(ids, cutoffs, timed, drawn, whole)
-
-
-def _epoch_us(when: datetime) -> int:
-    delta = when.astimezone(UTC) - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def build(
     inputs: Inputs,
     config: FeatureConfig,
     as_of: datetime,
     outcome_time: str | None = None,
     sql_cache: dict[Any, str] | None = None,
-    snapshots: Snapshots | None = None,
+    snapshots: snap.Snapshots | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
     """Contact ids (ordered) and their feature table.
 
     ``sql_cache`` keeps the built SQL between calls (building it takes longer
     than running it on one contact). ``snapshots`` gives each contact's cut-off
-    (see :func:`matched_cutoffs`) in place of ``outcome_time``.
+    (see :func:`leadscore.predict.snapshots.matched_cutoffs`) in place of ``outcome_time``.
     """
     con = inputs.con
     con.execute("SET enable_progress_bar = false")  # the commands show their own progress

@@ -16,7 +16,7 @@ paths together on the same inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -25,15 +25,13 @@ from ..engine import values as V
 from .features import EVENT_PREFIX, FeatureConfig
 
 DAY_US = 86_400_000_000
-_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def epoch_us(when: datetime) -> int:
     """Microseconds since 1970-01-01 UTC of an aware datetime (exact, no float)."""
-    delta = when - datetime(1970, 1, 1, tzinfo=when.tzinfo)
-    offset = when.utcoffset()
-    us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return us - (int(offset.total_seconds() * 1_000_000) if offset else 0)
+    delta = when - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _seconds(us: int) -> int:

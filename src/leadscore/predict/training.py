@@ -25,6 +25,7 @@ from .bands import band_cutoffs
 from .estimators import LeadModel
 from .metrics import single_feature_auc, summary
 from .screen import screen
+from .snapshots import Snapshots, matched_cutoffs
 from .table import TableEncoder, take
 
 #: fewest contacts with a known outcome that training accepts
@@ -74,7 +75,7 @@ class Dataset:
     as_of: datetime
     skipped: int  # contacts whose outcome is empty
     snapshots: dict[str, Any] | None = None  # how the training cut-offs were drawn
-    cutoffs: F.Snapshots | None = None  # the cut-offs themselves (None: outcome time / as_of)
+    cutoffs: Snapshots | None = None  # the cut-offs themselves (None: outcome time / as_of)
     screened: dict[str, str] = field(default_factory=dict)  # columns left out, and why
 
 
@@ -143,7 +144,7 @@ def load_dataset(
     )
     snaps = None
     if options.outcome_time is not None and config.use_events and options.snapshots == "matched":
-        snaps = F.matched_cutoffs(inputs, options.outcome_time, as_of, options.seed)
+        snaps = matched_cutoffs(inputs, options.outcome_time, as_of, options.seed)
     ids, table = F.build(inputs, config, as_of, options.outcome_time, snapshots=snaps)
     unknown = [k for k in options.keep if k not in config.properties]
     if unknown:
