@@ -173,3 +173,15 @@ def test_retrain_measures_the_model_in_use_on_the_same_snapshots(tmp_path):
     test, _ = holdout_rows(data.ids, data.y, set(in_use.training_ids), 0.2, 0)
     p = in_use.estimator.predict_proba(take(data.table, test))[:, 1]
     assert result.old == summary(data.y[test], p)
+
+
+def test_cli_refuses_an_unknown_snapshot_method(neutral, tmp_path):
+    from .test_cli import invoke
+
+    contacts, events = neutral
+    done = invoke(
+        "train", "--contacts", contacts, "--events", events, "--outcome", "converted",
+        "--outcome-time", "converted_at", "--snapshots", "later", "--out", tmp_path / "m",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "--snapshots must be one of matched, end, got 'later'" in done.stderr

@@ -194,3 +194,14 @@ def test_train_screens_the_same_columns_and_says_why(generated):
     kept = train(contacts, events, replace(options, keep=("last_name",)))
     assert "last_name" not in kept.card["data"]["left_out"]
     assert "last_name" in kept.estimator.feature_names_
+
+
+def test_suggest_refuses_a_single_fold(generated, tmp_path):
+    contacts, _ = generated
+    done = invoke(
+        "suggest", "--contacts", contacts, "--outcome", "converted", "--drop", "converted_at",
+        "--folds", "1", "--out", tmp_path / "s.yaml",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "--folds must be 0 (no measure) or at least 2, got 1" in done.stderr
+    assert not (tmp_path / "s.yaml").exists()
