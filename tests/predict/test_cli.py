@@ -214,3 +214,23 @@ def test_predict_without_reasons(trained, synthetic, tmp_path):
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["id", "probability", "score", "band"] and len(rows) == 300
+
+
+def test_predict_on_two_threads_gives_the_same_file(trained, synthetic, tmp_path):
+    model, _ = trained
+    contacts, events = synthetic
+    files = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"p{threads}.csv"
+        done = invoke(
+            "predict", "--model", model, "--contacts", contacts, "--events", events,
+            "--out", out, "--threads", threads,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        files.append(out.read_text())
+    assert files[0] == files[1] and files[0].count("\n") == 301
+    refused = invoke(
+        "predict", "--model", model, "--contacts", contacts, "--out", tmp_path / "x.csv",
+        "--threads", "-1",
+    )  # fmt: skip
+    assert refused.returncode == 1 and "--threads must be 0 (every core) or more" in refused.stderr

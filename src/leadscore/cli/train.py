@@ -156,6 +156,9 @@ def predict_command(
     reasons: int = typer.Option(
         3, "--reasons", help="Reasons per contact (0: none, much faster on large files)."
     ),
+    threads: int = typer.Option(
+        1, "--threads", help="LightGBM threads for the reasons (0: every core)."
+    ),
 ) -> None:
     """Predict each contact's probability to convert, 0–100 score, band and top reasons."""
     from ..data.io import output_format, write_rows
@@ -164,13 +167,15 @@ def predict_command(
     output_format(out)
     if reasons < 0:
         raise UsageError(f"--reasons must be 0 or more, got {reasons}")
+    if threads < 0:
+        raise UsageError(f"--threads must be 0 (every core) or more, got {threads}")
     trained = TrainedModel.load(model)
     when = parse_as_of(as_of) if as_of else None
     with console.status("Predicting…"):
         from ..data.io import load_inputs
 
         inputs = load_inputs(contacts, events, id_column=id_column)
-        preds = trained.predict_inputs(inputs, when, reasons)
+        preds = trained.predict_inputs(inputs, when, reasons, threads)
     columns = ["id", "probability", "score", "band"] + [
         f"reason_{i}" for i in range(1, reasons + 1)
     ]

@@ -137,10 +137,20 @@ class TrainedModel:
         return LOW_BAND
 
     def predict_table(
-        self, ids: list[str], table: Mapping[str, Any], reasons: int = TOP_REASONS
+        self,
+        ids: list[str],
+        table: Mapping[str, Any],
+        reasons: int = TOP_REASONS,
+        threads: int | None = None,
     ) -> list[Prediction]:
-        """Predictions with up to ``reasons`` reasons each (0: none, much faster)."""
+        """Predictions with up to ``reasons`` reasons each (0: none, much faster).
+
+        ``threads``: LightGBM threads for the per-lead contributions (default: the
+        model's training setting; 0: every core). Each contact's contributions are
+        computed on its own, so the answer does not depend on it.
+        """
         est = self.estimator
+        n_threads = est.n_jobs if threads is None else threads
         if reasons <= 0:
             p = est.predict_proba(table)[:, 1]
             return [
@@ -149,7 +159,7 @@ class TrainedModel:
             ]
         a, b = est.calibration_
         matrix = est.encoder_.transform(table)
-        raw = est.booster_.predict(matrix, pred_contrib=True, num_threads=est.n_jobs)
+        raw = est.booster_.predict(matrix, pred_contrib=True, num_threads=n_threads)
         # per feature, then the bias; they sum to the raw score
         p = sigmoid(a * raw.sum(axis=1) + b)
         contrib = raw[:, :-1] * a
@@ -179,7 +189,11 @@ class TrainedModel:
         return out
 
     def predict_inputs(
-        self, inputs: Inputs, as_of: datetime | None = None, reasons: int = TOP_REASONS
+        self,
+        inputs: Inputs,
+        as_of: datetime | None = None,
+        reasons: int = TOP_REASONS,
+        threads: int | None = None,
     ) -> list[Prediction]:
         """Predict every contact of loaded inputs (see :func:`leadscore.data.io.load_inputs`).
 
@@ -187,7 +201,7 @@ class TrainedModel:
         """
         when = as_of or F.resolve_as_of(None, inputs)
         ids, table = F.build(inputs, self.config, when)
-        return self.predict_table(ids, table, reasons)
+        return self.predict_table(ids, table, reasons, threads)
 
     def predict_files(
         self,
