@@ -79,27 +79,30 @@ def matched_cutoffs(inputs: Inputs, outcome_time: str, as_of: datetime, seed: in
     lifetimes = np.array([p[0] for p in pairs], dtype=np.float64)
     shares = np.array([min(p[1], 1.0) for p in pairs], dtype=np.float64)
     k = min(MATCHED_NEIGHBOURS, len(pairs))
-    rng = np.random.default_rng(seed)
-    ids, cut_us = [], []
-    timed = drawn = whole = 0
-    for cid, t, first in rows:
-        ids.append(cid)
-        if t is not None:
-            cut_us.append(t)
-            timed += 1
-            continue
-        if first is None or k == 0:
-            cut_us.append(end_us)
-            whole += 1
-            continue
-        life = end_us - first
-        # the k timed lifetimes nearest to this one: a window of the sorted lifetimes
-        at = int(np.searchsorted(lifetimes, life))
-        lo, hi = max(0, at - k), min(len(pairs), at + k)
-        window = np.arange(lo, hi)
-        nearest = window[np.argsort(np.abs(lifetimes[window] - life), kind="stable")[:k]]
-        share = shares[nearest[rng.integers(k)]]
-        cut_us.append(first + max(1, round(share * life)))
-        drawn += 1
+    ids = [r[0] for r in rows]
+    has_t = np.array([r[1] is not None for r in rows], dtype=bool)
+    has_first = np.array([r[2] is not None for r in rows], dtype=bool)
+    times = np.array([r[1] or 0 for r in rows], dtype=np.int64)
+    firsts = np.array([r[2] or 0 for r in rows], dtype=np.int64)
+    cut = np.full(len(rows), end_us, dtype=np.int64)
+    cut[has_t] = times[has_t]
+    todo = ~has_t & has_first & (k > 0)
+    if todo.any():
+        lives = (end_us - firsts[todo]).astype(np.float64)
+        # the k timed lifetimes nearest to each: within k places of it in the sorted list
+        at = np.searchsorted(lifetimes, lives)
+        window = at[:, None] + np.arange(-k, k)[None, :]
+        inside = (window >= 0) & (window < len(pairs))
+        gap = np.abs(lifetimes[np.clip(window, 0, len(pairs) - 1)] - lives[:, None])
+        order = np.argsort(np.where(inside, gap, np.inf), axis=1, kind="stable")[:, :k]
+        nearest = np.take_along_axis(window, order, axis=1)
+        rng = np.random.default_rng(seed)
+        picked = nearest[np.arange(len(lives)), rng.integers(k, size=len(lives))]
+        steps = np.maximum(1, np.round(shares[picked] * lives)).astype(np.int64)
+        cut[todo] = firsts[todo] + steps
+    timed = int(has_t.sum())
+    drawn = int(todo.sum())
+    whole = len(rows) - timed - drawn
+    cut_us = cut.tolist()
     cutoffs = [EPOCH + timedelta(microseconds=int(u)) for u in cut_us]
     return Snapshots(ids, cutoffs, timed, drawn, whole)
