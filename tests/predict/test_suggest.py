@@ -205,3 +205,17 @@ def test_suggest_refuses_a_single_fold(generated, tmp_path):
     assert done.returncode == 1
     assert "--folds must be 0 (no measure) or at least 2, got 1" in done.stderr
     assert not (tmp_path / "s.yaml").exists()
+
+
+def test_suggest_refuses_events_that_are_the_outcome_in_disguise(synthetic, tmp_path):
+    # a purchase is logged at each conversion: without --outcome-time it is counted
+    contacts, events = synthetic
+    args = ["suggest", "--contacts", contacts, "--events", events, "--outcome", "converted",
+            "--drop", "converted_at", "--folds", "0", "--out", tmp_path / "s.yaml"]  # fmt: skip
+    done = invoke(*args)
+    assert done.returncode == 1
+    assert "probable leakage: 'purchase events'" in done.stderr
+    assert "give --outcome-time" in done.stderr and not (tmp_path / "s.yaml").exists()
+    point_in_time = invoke(*args[:-6], "--outcome-time", "converted_at", *args[-4:])
+    assert point_in_time.returncode == 0, point_in_time.stderr
+    assert "purchase" not in (tmp_path / "s.yaml").read_text()

@@ -218,6 +218,9 @@ def suggest_command(
         5, "--folds", help="Folds of the cross-validated AUC (0: do not measure)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the selection and the folds."),
+    allow_leakage: bool = typer.Option(
+        False, "--allow-leakage", help="Suggest even when a column looks like the outcome."
+    ),
 ) -> None:
     """Suggest a readable scorecard (integer points, 0–100) as an ordinary model file."""
     from ..model import load_model
@@ -226,8 +229,10 @@ def suggest_command(
     from ..predict.training import (
         TrainOptions,
         check_classes,
+        leakage_screen,
         load_dataset,
         make_model,
+        refuse_leakage,
         thin_data_warnings,
     )
 
@@ -245,11 +250,13 @@ def suggest_command(
         as_of=as_of,
         seed=seed,
         keep=tuple(keep or ()),
+        allow_leakage=allow_leakage,
     )
     data = load_dataset(contacts, events, options)  # screens the columns as train does
     y = data.y
     check_classes(y, outcome, data.skipped)
     left_out, table = data.screened, data.table
+    refuse_leakage(leakage_screen(options, table, y), options, str(contacts))
     with console.status("Fitting the scorecard…"):
         card = Scorecard(max_rules=max_rules, seed=seed).fit(table, y)
     measured = None

@@ -205,6 +205,26 @@ def leakage_screen(options: TrainOptions, table: dict[str, Any], y: np.ndarray) 
     return sorted(out, key=lambda r: (-r["auc"], r["column"]))
 
 
+def refuse_leakage(screen: list[dict], options: TrainOptions, source: str) -> list[dict]:
+    """The features of a leakage screen at :data:`LEAKAGE_AUC` or above; an error naming
+    them unless ``options.allow_leakage``."""
+    leaks = [r for r in screen if r["auc"] >= LEAKAGE_AUC]
+    if leaks and not options.allow_leakage:
+        listed = ", ".join(f"{r['feature']!r} (AUC {r['auc']:.3f} on its own)" for r in leaks)
+        hint = "leave it out with --drop COLUMN"
+        if options.outcome_time is None and any(
+            r["column"].startswith(F.EVENT_PREFIX) for r in leaks
+        ):
+            hint = "give --outcome-time so that events from the outcome on are ignored, or " + hint
+        raise DataError(
+            f"probable leakage: {listed} separates converted from not converted almost "
+            "perfectly, so it is most likely the outcome in disguise (filled in after the fact)",
+            source=source,
+            hint=hint + ", or pass --allow-leakage if it is truly known before the outcome",
+        )
+    return leaks
+
+
 def thin_data_warnings(y: np.ndarray) -> list[str]:
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     out = []
@@ -241,16 +261,7 @@ def train(
         index, test_size=options.holdout_share, stratify=y, random_state=options.seed
     )
     screen = leakage_screen(options, take(data.table, fit_idx), y[fit_idx])
-    leaks = [r for r in screen if r["auc"] >= LEAKAGE_AUC]
-    if leaks and not options.allow_leakage:
-        listed = ", ".join(f"{r['feature']!r} (AUC {r['auc']:.3f} on its own)" for r in leaks)
-        raise DataError(
-            f"probable leakage: {listed} separates converted from not converted almost "
-            "perfectly, so it is most likely the outcome in disguise (filled in after the fact)",
-            source=str(contacts),
-            hint="leave it out with --drop COLUMN, or pass --allow-leakage if it is truly "
-            "known before the outcome",
-        )
+    leaks = refuse_leakage(screen, options, str(contacts))
     trial = make_model(options).fit(take(data.table, fit_idx), y[fit_idx])
     p_test = trial.predict_proba(take(data.table, test_idx))[:, 1]
     held_out = summary(y[test_idx], p_test)
