@@ -4,7 +4,6 @@ what the feature SQL of batch prediction gives, and cost little per contact."""
 from __future__ import annotations
 
 import csv
-import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -112,7 +111,12 @@ def test_python_features_equal_the_sql_features_on_generated_contacts(synthetic)
     assert_same(sql, py)
 
 
-def test_one_contact_costs_well_under_two_milliseconds(synthetic):
+def test_one_contact_is_predicted_without_a_database(synthetic, monkeypatch):
+    """The service predicts one contact per event: its features come from Python, not
+    from a DuckDB query per contact (what made it cost 120 ms; benchmarks/predictive.py
+    measures it)."""
+    import duckdb
+
     contacts_path, events_path = synthetic
     model = train(
         contacts_path,
@@ -123,12 +127,12 @@ def test_one_contact_costs_well_under_two_milliseconds(synthetic):
         contact = next(csv.DictReader(fh))
     with open(events_path) as fh:
         events = [r for r in csv.DictReader(fh) if r["contact_id"] == contact["id"]]
-    model.predict_contact(contact, events, "2026-03-01T00:00:00Z")
-    took = []
-    for _ in range(7):
-        start = time.perf_counter()
-        for _ in range(20):
-            model.predict_contact(contact, events, "2026-03-01T00:00:00Z")
-        took.append((time.perf_counter() - start) / 20)
-    # the best of 7 rounds: a loaded machine slows some rounds, not the work
-    assert min(took) < 0.002, f"{min(took) * 1000:.2f} ms per contact"
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("predicting one contact opened a DuckDB connection")
+
+    with monkeypatch.context() as m:
+        m.setattr(duckdb, "connect", refuse)
+        got = model.predict_contact(contact, events, "2026-03-01T00:00:00Z")
+    # the same prediction as the batch path gives the contact
+    assert got == model.predict_contacts([(contact, events)], "2026-03-01T00:00:00Z")[0]
