@@ -36,6 +36,7 @@ groups:
       - name: Pricing page
         on: {type: page_view, url: {contains: /pricing}}
         points: 10
+        max_points: 20
       - name: Gone quiet
         inactive_for: 30d
         points: -20
@@ -51,11 +52,18 @@ def story_service(url: str, **settings: object) -> Service:
     svc = Service(
         load_settings({"database": url, "sweep_interval": 0, "outbox_poll_interval": 0, **settings})
     )
-    props = {"email_type": "business", "country": "FR", "job_title": "Head of Sales"}
+    props = {
+        "email_type": "business",
+        "country": "FR",
+        "job_title": "Head of Sales",
+        "email": "ada@example.com",
+        "signed_up_at": "2026-01-03T14:30:00+00:00",
+    }
     svc.upsert_contacts(
         [
             ContactIn(id="ada", email="ada@example.com", properties=props),
             ContactIn(id="bob", email="bob@example.com", properties={"email_type": "free"}),
+            ContactIn(id="cyd", properties={}),
         ],
         "test",
     )
@@ -66,6 +74,15 @@ def story_service(url: str, **settings: object) -> Service:
         [
             EventIn(contact_id="ada", type="page_view", ts=ts, attributes={"url": "/pricing"})
             for ts in visits
+        ]
+        + [
+            EventIn(contact_id="cyd", type=kind, ts=NOW - timedelta(days=days), attributes=attrs)
+            for kind, days, attrs in (
+                ("page_view", 3, {"url": "/pricing"}),
+                ("page_view", 2, {"url": "/pricing"}),
+                ("page_view", 1, {"url": "/pricing?plan=pro"}),
+                ("form_submit", 0.5, {"url": "/contact", "form_id": "demo"}),
+            )
         ],
         "test",
     )
@@ -113,6 +130,19 @@ def test_the_history_reads_like_a_timeline_with_the_points_of_each_event(story):
     assert "Gone quiet</title>" in html and ": −20 Gone quiet</title>" in html
 
 
+def test_an_event_past_a_rules_cap_says_so(story):
+    c = client(story)
+    sign_in(c, "viewer")
+    html = c.get("/contacts/cyd").text
+    lines = [re.sub(r"^(today|yesterday|\d+ \w+) \S+ ", "", line) for line in _timeline(html)]
+    assert lines == [
+        "0 Submitted form demo",
+        "0 Visited /pricing?plan=pro (Pricing page at its cap)",
+        "+10 Visited /pricing (Pricing page)",
+        "+10 Visited /pricing (Pricing page)",
+    ]
+
+
 def test_the_breakdown_has_group_subtotals_and_cap_lines(story):
     c = client(story)
     sign_in(c, "viewer")
@@ -131,7 +161,14 @@ def test_profile_fields_have_readable_labels(story):
     sign_in(c, "viewer")
     html = c.get("/contacts/ada").text
     assert '<dt title="property job_title">Job title</dt><dd>Head of Sales</dd>' in html
-    assert "<dt>E-mail</dt><dd>ada@example.com</dd>" in html
+    profile = html.split('id="profile-h"')[1].split("</dl>")[0]
+    assert profile.count("ada@example.com") == 1  # the contact's e-mail, not twice
+    assert "<dt>E-mail</dt><dd>ada@example.com</dd>" in profile
+    signed_up = moment(datetime(2026, 1, 3, 14, 30, tzinfo=UTC))
+    assert (
+        '<dt title="property signed_up_at">Signed up at</dt>'
+        f'<dd title="2026-01-03T14:30:00+00:00">{signed_up}</dd>'
+    ) in profile
 
 
 def test_test_on_a_contact_takes_an_email_as_well_as_an_id(story):

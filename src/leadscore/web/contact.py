@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from ..service.schemas import AdjustmentIn
 from ..service.scoring import load_inputs
 from ..store import tables as T
 from . import timeline
-from .base import EXCLUDED_COLOUR, Page, PageError, current, form, stage_colours
+from .base import EXCLUDED_COLOUR, Page, PageError, current, form, moment, stage_colours
 from .charts import Marker, score_over_time
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +37,17 @@ def label(name: str) -> str:
     words = [WORDS.get(w.lower(), w) for w in str(name).replace("-", "_").split("_") if w]
     text = " ".join(words) or str(name)
     return text[0].upper() + text[1:]
+
+
+def shown(value: Any) -> Any:
+    """A profile value as people read it: an ISO time as "3 Mar 14:30"; others as they are."""
+    if isinstance(value, str) and len(value) >= 16 and value[4:5] == "-" and "T" in value:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return moment(when)
+    return value
 
 
 def _thresholds(pub: Published) -> list[tuple[str, float]]:
@@ -145,7 +157,10 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
     profile = {
         k: v
         for k, v in props.items()
-        if k not in PROPERTY_NAMES and k not in PREDICTIVE_KEYS and k != "predicted_reasons"
+        if k not in PROPERTY_NAMES
+        and k not in PREDICTIVE_KEYS
+        and k != "predicted_reasons"
+        and not (k == "email" and v == row.email)  # shown once, from the contact
     }
     predictive = None
     if any(k in props for k in PREDICTIVE_KEYS):
@@ -159,6 +174,7 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
         "enriched": enriched,
         "enriched_help": {p.name: p.help for p in PROPERTIES},
         "label": label,
+        "shown": shown,
         "scores": scores,
         "breakdowns": {s.model_name: _breakdown(s, by_name.get(s.model_name)) for s in scores},
         "scale_notes": {s.model_name: _scale_note(s, by_name.get(s.model_name)) for s in scores},

@@ -25,6 +25,12 @@ MIN_DAYS = 30
 MAX_DAYS = 365
 RECENT_EVENTS = 120  # the latest events are replayed one by one; older ones only sampled
 ATTRIBUTE_KEYS = ("url", "form_id", "asset_id", "email_id", "webinar_id", "title")
+FIRST_KEY = {  # the attribute that names what the event was about, by event type
+    "form_submit": "form_id",
+    "asset_download": "asset_id",
+    "email_sent": "email_id",
+    "email_open": "email_id",
+}
 VERBS = {
     "page_view": "Visited",
     "email_sent": "E-mail sent:",
@@ -46,15 +52,22 @@ class Entry:
     text: str
     points: float | None = None
     rules: tuple[tuple[str, float], ...] = ()
+    held: tuple[str, ...] = ()  # rules the event matched that were at their cap already
 
     @property
     def because(self) -> str:
-        """The rules that moved, as "(Pricing page)" or "(Pricing page +5, Page views +1)"."""
-        if not self.rules:
-            return ""
+        """The rules that moved, as "(Pricing page)" or "(Pricing page +5, Page views +1)",
+        then the ones at their cap: "(Page views at its cap)"."""
+        parts = []
         if len(self.rules) == 1:
-            return f"({self.rules[0][0]})"
-        return "(" + ", ".join(f"{name} {signed(p)}" for name, p in self.rules) + ")"
+            parts.append(self.rules[0][0])
+        elif self.rules:
+            parts.append(", ".join(f"{name} {signed(p)}" for name, p in self.rules))
+        if self.held:
+            parts.append(
+                ", ".join(self.held) + (" at its cap" if len(self.held) == 1 else " at their caps")
+            )
+        return f"({'; '.join(parts)})" if parts else ""
 
     @property
     def line(self) -> str:
@@ -72,7 +85,8 @@ class Story:
 def event_phrase(event: Any) -> str:
     """An event as people say it: "Visited /pricing", "Submitted form demo"."""
     attrs = event.attributes or {}
-    detail = next((str(attrs[k]) for k in ATTRIBUTE_KEYS if attrs.get(k)), "")
+    keys = (FIRST_KEY.get(event.type, "url"), *ATTRIBUTE_KEYS)
+    detail = next((str(attrs[k]) for k in keys if attrs.get(k)), "")
     verb = VERBS.get(event.type) or str(event.type).replace("_", " ").capitalize()
     return f"{verb} {detail}".strip()
 
@@ -92,6 +106,22 @@ def _moved(before: Adjusted, after: Adjusted) -> tuple[tuple[str, float], ...]:
             out.append((key[1], delta))
     # biggest first, so the line names what mattered most
     return tuple(sorted(out, key=lambda r: (-abs(r[1]), r[0])))
+
+
+def _held(before: Adjusted, after: Adjusted) -> tuple[str, ...]:
+    """Rules that counted one more event and gave no more points: at their cap."""
+    old = {(h["group"], h["rule"]): h for h in before.breakdown if h["kind"] != "adjustment"}
+    out = []
+    for h in after.breakdown:
+        was = old.get((h["group"], h["rule"]))
+        if (
+            was is not None
+            and h["capped"]
+            and h["matched"] > was["matched"]
+            and abs(h["points"] - was["points"]) < 0.05
+        ):
+            out.append(h["rule"])
+    return tuple(out)
 
 
 def _stage(adj: Adjusted) -> str | None:
@@ -187,7 +217,8 @@ def story(
             moved = _moved(before, after)
             if kind == "inactivity":  # the rule's own name says it: "−20 Gone quiet"
                 moved = tuple(r for r in moved if r[0] != payload)
-            out.entries.append(Entry(at, kind, text, after.total - before.total, moved))
+            held = _held(before, after) if kind not in ("adjustment", "inactivity") else ()
+            out.entries.append(Entry(at, kind, text, after.total - before.total, moved, held))
         out.series.append((at, after.total))
         now_stage = _stage(after)
         if now_stage != stage:
