@@ -265,3 +265,10 @@ def test_numbers_and_times_are_written_for_people():
     assert moment(datetime(2026, 1, 3, 14, 30, tzinfo=UTC), now) == "3 Jan 14:30"
     assert moment(datetime(2025, 12, 31, 14, 30, tzinfo=UTC), now) == "31 Dec 2025"
     assert moment(None, now) == "never"
+
+
+def test_the_leads_search_finds_a_contact_by_its_email(story):
+    c = client(story)
+    sign_in(c, "viewer")
+    html = c.get("/leads?q=Ada@Example.com").text
+    assert re.findall(r'<a href="/contacts/([^"]+)">', html) == ["ada"]

@@ -23,7 +23,8 @@ from .base import signed
 SAMPLES = 48  # evenly spaced points of the chart, besides the entries
 MIN_DAYS = 30
 MAX_DAYS = 365
-RECENT_EVENTS = 120  # the latest events are replayed one by one; older ones only sampled
+LINE_EVENTS = 120  # the latest events get a point of their own on the line
+RECENT_EVENTS = 60  # and the latest of those are replayed one by one, with their points
 ATTRIBUTE_KEYS = ("url", "form_id", "asset_id", "email_id", "webinar_id", "title")
 FIRST_KEY = {  # the attribute that names what the event was about, by event type
     "form_submit": "form_id",
@@ -174,6 +175,8 @@ def story(
     moments += [(start + step * i, 0, "sample", None) for i in range(1, SAMPLES)]
     moments.append((now, 3, "sample", None))
     recent = {e.ts for e in events[-RECENT_EVENTS:] if e.ts >= start}
+    on_line = {e.ts for e in events[-LINE_EVENTS:] if e.ts >= start} - recent
+    moments += [(ts, 0, "sample", None) for ts in sorted(on_line)]
     moments += [(ts, 1, "event", ts) for ts in sorted(recent)]
     moments += [
         (a["created_at"], 1, "adjustment", a) for a in adjustments if a["created_at"] >= start
