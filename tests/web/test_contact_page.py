@@ -272,3 +272,51 @@ def test_the_leads_search_finds_a_contact_by_its_email(story):
     sign_in(c, "viewer")
     html = c.get("/leads?q=Ada@Example.com").text
     assert re.findall(r'<a href="/contacts/([^"]+)">', html) == ["ada"]
+
+
+def test_a_contact_page_is_found_by_its_email_too(story):
+    c = client(story)
+    sign_in(c, "viewer")
+    r = c.get("/contacts/Ada@Example.com", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/contacts/ada"
+    missing = c.get("/contacts/nobody@example.com")
+    assert missing.status_code == 404 and "search for it on the leads list" in missing.text
+
+
+def test_a_stage_left_as_points_fade_is_a_line_of_its_own():
+    from types import SimpleNamespace
+
+    from leadscore.model import load_model_text
+    from leadscore.service.published import Published
+    from leadscore.web import timeline
+
+    model = load_model_text(
+        """name: fading
+scale: {min: 0, max: 100}
+groups:
+  engagement:
+    decay: {expires: 10d}
+    rules:
+      - name: Demo request
+        on: {type: form_submit}
+        points: 30
+thresholds:
+  - stage: MQL
+    when: {total: {gte: 30}}
+default_stage: lead
+"""
+    )
+    contact = SimpleNamespace(id="x", email=None, properties={})
+    demo = SimpleNamespace(
+        type="form_submit", ts=NOW - timedelta(days=20), seq=1, attributes={"form_id": "demo"}
+    )
+    told = timeline.story(Published("fading", 1, model), contact, [demo], [], NOW)
+    assert [e.line for e in told.entries] == [
+        "+30 Submitted form demo (Demo request)",
+        "entered MQL",
+        "left MQL, back to lead as points faded",
+    ]
+    left = told.entries[-1].at
+    ten_days = demo.ts + timedelta(days=10)
+    assert ten_days < left < ten_days + timedelta(days=1)  # the first look after it expired
+    assert told.series[-1] == (NOW, 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
@@ -200,6 +201,15 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
 
 @router.get("/contacts/{contact_id}", response_class=HTMLResponse)
 def contact_page(contact_id: str, page: Page = Depends(current)) -> Response:
+    if "@" in contact_id:  # /contacts/ada@example.com: the contact with that e-mail
+        with page.svc.store.read() as conn:
+            found = conn.execute(
+                sa.select(T.contacts.c.id).where(
+                    sa.func.lower(T.contacts.c.email) == contact_id.strip().lower()
+                )
+            ).scalar()
+        if found is not None and found != contact_id:
+            return RedirectResponse(f"/contacts/{quote(found, safe='')}", status_code=303)
     return page.render("contact.html", **_contact_view(page, contact_id), error=None)
 
 

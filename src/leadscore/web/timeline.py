@@ -176,12 +176,14 @@ def story(
     moments.append((now, 3, "sample", None))
     recent = {e.ts for e in events[-RECENT_EVENTS:] if e.ts >= start}
     on_line = {e.ts for e in events[-LINE_EVENTS:] if e.ts >= start} - recent
-    moments += [(ts, 0, "sample", None) for ts in sorted(on_line)]
+    moments += [(ts, 0, "line", None) for ts in sorted(on_line)]
     moments += [(ts, 1, "event", ts) for ts in sorted(recent)]
     moments += [
         (a["created_at"], 1, "adjustment", a) for a in adjustments if a["created_at"] >= start
     ]
     moments += [(t, 2, "inactivity", name) for t, name in _quiet_moments(pub, events, start, now)]
+    replayed = {m[0] for m in moments if m[2] not in ("sample", "line")}
+    moments = [m for m in moments if m[2] != "sample" or m[0] not in replayed]
     moments.sort(key=lambda m: (m[0], m[1]))
 
     out = Story()
@@ -199,7 +201,7 @@ def story(
     stage = _stage(initial)
     done_events: set[datetime] = set()
     for at, _, kind, payload in moments:
-        if kind == "sample":
+        if kind in ("sample", "line"):
             after = score(at, at)
         elif kind == "event":
             if payload in done_events:
@@ -215,7 +217,7 @@ def story(
         else:  # an inactivity rule starts to fire just after ``at``
             before, after = score(at, at), score(at + timedelta(seconds=1), at)
             text = payload
-        if kind != "sample":
+        if kind not in ("sample", "line"):
             out.series.append((at, before.total))
             moved = _moved(before, after)
             if kind == "inactivity":  # the rule's own name says it: "−20 Gone quiet"
@@ -232,6 +234,8 @@ def story(
                 words = "excluded: " + ", ".join(after.result.exclusion_reasons)
             else:
                 words = f"entered {now_stage}"
+            if kind == "sample":  # no event here: time went by
+                words += " as points faded"
             out.entries.append(Entry(at, "stage", words))
             stage = now_stage
     return out
