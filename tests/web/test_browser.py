@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from leadscore.service import versions
 from leadscore.store import tables as T
+from leadscore.web.base import points
 
 from .conftest import PASSWORDS, Live
 
@@ -89,17 +90,18 @@ def test_find_a_lead_read_its_breakdown_and_adjust_its_score(new_page, live: Liv
     page.locator("table.leads tbody a").click()
     page.wait_for_url(f"**/contacts/{row.contact_id}")
     total = page.locator(f"[data-testid=total].total-{MODEL}")  # the sample has two models
-    assert total.inner_text() == f"{row.total:.1f}"
+    assert total.inner_text() == points(row.total)  # rounded for people
+    assert total.get_attribute("title") == str(row.total)  # the exact value
     assert page.locator("table.breakdown tbody tr").count() >= 1
     assert page.locator("svg.chart polyline").count() == 2  # the score over time, per model
     page.get_by_label("Points").fill("15")
     page.get_by_label("Reason").fill("Met at the trade show, budget confirmed")
     page.get_by_role("button", name="Add adjustment").click()
-    expected = f"{row.total + 15:.1f}"  # 15 points more, well inside the 0-100 scale
+    expected = points(row.total + 15)  # 15 points more, well inside the 0-100 scale
     expect(total).to_have_text(expected)
     manual = page.locator("table.breakdown tr.manual").first
     assert "Met at the trade show" in manual.inner_text()
-    assert "+15.0" in manual.inner_text()
+    assert "+15" in manual.inner_text()
     live.shot(page, "contact", full=True)
 
 

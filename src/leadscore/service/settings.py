@@ -81,6 +81,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", int, 2_000_000, "Largest request body accepted (413 above)."),
     Setting("max_batch", int, 1000, "Most events or contacts in one batch request."),
     Setting(
+        "max_adjustment_points",
+        float,
+        100.0,
+        "Largest manual adjustment the web app's contact page accepts, up or down, in "
+        "points (an adjustment of 0 is refused).",
+    ),
+    Setting(
         "max_model_bytes",
         int,
         1_000_000,

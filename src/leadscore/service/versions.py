@@ -128,12 +128,24 @@ def _pub(svc: Service, row: Any) -> Published:
 def test_on_contact(
     svc: Service, name: str, version: int, contact_id: str, as_of: datetime | None
 ) -> dict[str, Any]:
+    """Score one contact, named by its id or its e-mail address, under a version."""
     as_of = as_of or utcnow()
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
         inputs = load_inputs(conn, [contact_id], as_of=as_of)
+        if contact_id not in inputs[0] and "@" in contact_id:
+            found = conn.execute(
+                sa.select(T.contacts.c.id).where(
+                    sa.func.lower(T.contacts.c.email) == contact_id.strip().lower()
+                )
+            ).scalar()
+            if found is not None:
+                contact_id = found
+                inputs = load_inputs(conn, [contact_id], as_of=as_of)
         if contact_id not in inputs[0]:
-            raise ApiProblem(404, f"no contact {contact_id!r}")
+            raise ApiProblem(
+                404, f"no contact {contact_id!r}: give a contact's id or its e-mail address"
+            )
         adj = score_contact_at(conn, pub, contact_id, inputs, as_of)
         current = conn.execute(
             sa.select(T.scores).where(

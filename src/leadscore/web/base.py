@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -55,7 +56,34 @@ def points(value: Any) -> str:
     return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
 
 
+def signed(value: Any) -> str:
+    """Points added or taken, rounded as :func:`points`: "+10", "−20" (a real minus), "0"."""
+    text = points(value)
+    if text in ("0", "–"):
+        return text
+    return "−" + text[1:] if text.startswith("-") else "+" + text
+
+
+def moment(ts: datetime | None, now: datetime | None = None) -> str:
+    """A time as people read it (UTC): "today 14:30", "yesterday 09:05", "3 Mar 14:30",
+    "3 Mar 2025"; the exact time goes in a title or a ``<time datetime>``."""
+    if ts is None:
+        return "never"
+    now = now or datetime.now(UTC)
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    days = (now.astimezone(UTC).date() - ts.date()).days
+    if days == 0:
+        return f"today {ts:%H:%M}"
+    if days == 1:
+        return f"yesterday {ts:%H:%M}"
+    if ts.year == now.year:
+        return f"{ts.day} {ts:%b %H:%M}"
+    return f"{ts.day} {ts:%b %Y}"
+
+
 templates.env.filters["points"] = points
+templates.env.filters["signed"] = signed
+templates.env.filters["moment"] = moment
 
 
 def stage_colours(conn: sa.Connection) -> dict[str, str]:
