@@ -13,6 +13,7 @@ from .auth import Principal
 from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
+from .published import live_names
 from .schemas import AdjustmentIn, ContactBatch, ContactIn, Finite, Instant, Page
 from .scoring import load_inputs
 from .writes import behaviour_entries
@@ -156,7 +157,9 @@ def get_contact(
     with svc.store.read() as conn:
         row = svc._require_contact(conn, contact_id)
         scores = conn.execute(
-            sa.select(T.scores).where(S.contact_id == contact_id).order_by(S.model_name)
+            sa.select(T.scores)
+            .where(S.contact_id == contact_id, S.model_name.in_(live_names()))
+            .order_by(S.model_name)
         ).all()
         events = conn.execute(
             sa.select(sa.func.count())
@@ -221,7 +224,9 @@ def get_scores(
         svc._require_contact(conn, contact_id)
         if as_of is None:
             rows = conn.execute(
-                sa.select(T.scores).where(S.contact_id == contact_id).order_by(S.model_name)
+                sa.select(T.scores)
+                .where(S.contact_id == contact_id, S.model_name.in_(live_names()))
+                .order_by(S.model_name)
             ).all()
             return {
                 "contact_id": contact_id,

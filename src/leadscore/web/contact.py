@@ -14,7 +14,7 @@ from ..enrich import PROPERTY_NAMES
 from ..service.accounts import links
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
-from ..service.published import Published
+from ..service.published import Published, live_names
 from ..service.schemas import AdjustmentIn
 from ..service.scoring import load_inputs, score_one
 from ..store import tables as T
@@ -73,7 +73,7 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
             raise PageError(404, f"no contact {contact_id!r}; search for it on the leads list")
         scores = conn.execute(
             sa.select(T.scores)
-            .where(T.scores.c.contact_id == contact_id)
+            .where(T.scores.c.contact_id == contact_id, T.scores.c.model_name.in_(live_names()))
             .order_by(T.scores.c.model_name)
         ).all()
         pubs = svc.published(conn)
