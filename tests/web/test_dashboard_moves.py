@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from leadscore.service import versions
 from leadscore.web import queries
@@ -47,3 +48,27 @@ def test_publish_then_roll_back_leaves_new_mqls_as_they_were(svc):
         ("Publishing", "2", "0", "2"),
         ("Publishing", "1", "2", "0"),
     ]
+
+
+def test_the_trigger_table_shows_the_published_models_only(svc):
+    from leadscore.store import tables as T
+
+    now = datetime.now(UTC)
+    with svc.store.write() as conn:
+        conn.execute(
+            sa.insert(T.deliveries),
+            [
+                {"key": f"k{i}", "model_name": model, "trigger": "Tell sales", "contact_id": "a",
+                 "crossing": 1, "action_index": 0, "kind": "webhook", "target": "http://x.test/",
+                 "payload": {}, "status": "delivered", "attempts": 1, "next_attempt_at": now,
+                 "created_at": now}
+                for i, model in enumerate(["tiny", "tiny", "gone"])
+            ],
+        )  # fmt: skip
+    with svc.store.read() as conn:
+        assert queries.deliveries_by_trigger(conn) == [
+            {"model": "tiny", "trigger": "Tell sales", "pending": 0, "delivered": 2, "dead": 0}
+        ]
+    versions.unpublish(svc, "tiny", "test")
+    with svc.store.read() as conn:
+        assert queries.deliveries_by_trigger(conn) == []

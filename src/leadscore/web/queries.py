@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..service.published import live_names
 from ..service.writes import MODEL_CAUSES, behaviour_entries
 from ..store import tables as T
 from ..store.web_tables import prop
@@ -131,6 +132,7 @@ def score_distribution(
 def deliveries_by_trigger(conn: sa.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(D.model_name, D.trigger, D.status, sa.func.count().label("n"))
+        .where(D.model_name.in_(live_names()))  # an unpublished model's are hidden
         .group_by(D.model_name, D.trigger, D.status)
         .order_by(D.model_name, D.trigger)
     ).all()
