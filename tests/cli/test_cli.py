@@ -238,3 +238,22 @@ def test_score_enrich_adds_the_properties_the_model_reads(tmp_path):
     assert float(after["c1"]["fit"]) == 22 and float(after["c2"]["fit"]) == 10
     refused = run(*base, "--enrich", "--engine", "spark", "-o", str(tmp_path / "s.parquet"))
     assert refused.returncode == 2 and "leadscore enrich" in refused.stderr
+
+
+def test_demo_shows_a_bar_while_it_fills_the_store(monkeypatch):
+    from rich.console import Console
+
+    from leadscore.cli import demo
+
+    screen = Console(record=True, force_terminal=True, width=100)
+    monkeypatch.setattr(demo, "console", screen)
+
+    def work(progress):
+        for i, what in enumerate(["making", "writing", "scoring week 1 of 1"]):
+            progress(what, i, 3)
+        progress("done", 3, 3)
+        return "filled"
+
+    assert demo.fill_store(work) == "filled"
+    shown = screen.export_text()
+    assert "done" in shown and "3/3" in shown

@@ -304,6 +304,15 @@ def test_crm_import_straight_into_the_service_store_scores_the_contacts(files):
              "leadscore_reasons": "Decision maker +20; Pricing page +10"}
         ]  # fmt: skip
 
+    # an unpublished model's scores stay stored but are not sent any more
+    from leadscore.cli.crm import _service_rows
+
+    svc = Service(load_settings({"database": db}, env={}))
+    assert [r["model"] for r in _service_rows(db, 3, "hubspot_id")] == [draft["name"]]
+    versions.unpublish(svc, draft["name"], "test")
+    svc.store.dispose()
+    assert _service_rows(db, 3, "hubspot_id") == []
+
 
 def test_score_changed_webhook_refuses_internal_targets_unless_allowed():
     from leadscore.errors import LeadscoreError

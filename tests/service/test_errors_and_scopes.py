@@ -55,7 +55,7 @@ def test_every_route_answers_problems(api):
             params={"from": "1", "to": "2"},
         )
         if method in ("POST", "PUT") and not path.endswith(
-            ("/retry", "/publish", "/erase", "/sweep")
+            ("/retry", "/publish", "/unpublish", "/erase", "/sweep")
         ):
             _assert_problem(r, 422)
             assert r.json()["errors"][0]["location"]

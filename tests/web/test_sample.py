@@ -45,3 +45,24 @@ def test_sample_store_has_published_scores_history_and_an_admin(tmp_path, capsys
     store.dispose()
     with pytest.raises(SystemExit, match="already holds contacts"):
         main(["--database", url, "--contacts", "30"])
+
+
+def test_filling_the_sample_store_tells_each_step(tmp_path):
+    from leadscore.service import Service, load_settings
+    from leadscore.web.sample import seed
+
+    svc = Service(load_settings({"database": f"sqlite:///{tmp_path / 's.db'}"}, env={}))
+    told: list[tuple[str, int, int]] = []
+    seed(svc, 20, weeks=2, progress=lambda what, done, total: told.append((what, done, total)))
+    svc.store.dispose()
+    assert [(done, total) for _, done, total in told] == [(i, 6) for i in range(7)]
+    assert [what for what, _, _ in told] == [
+        "making 20 sample contacts and their events",
+        told[1][0],
+        "scoring week 1 of 2 of history",
+        "scoring week 2 of 2 of history",
+        "publishing b2b-saas: every contact rescored as of now",
+        "publishing b2b-saas-abm: every contact rescored as of now",
+        "done",
+    ]
+    assert told[1][0].startswith("writing 20 contacts and ") and told[1][0].endswith(" events")

@@ -223,6 +223,7 @@ def _service_rows(database: str, reasons: int, id_property: str) -> list[dict[st
     import sqlalchemy as sa
 
     from ..reasons import reasons_from_breakdown
+    from ..service.published import live_names
     from ..service.settings import load_settings
     from ..store import Store
     from ..store import tables as T
@@ -235,6 +236,7 @@ def _service_rows(database: str, reasons: int, id_property: str) -> list[dict[st
                 sa.select(s.contact_id, s.model_name, s.total, s.grade, s.stage, s.excluded,
                           s.breakdown, c.email, c.properties)
                 .join(T.contacts, c.id == s.contact_id)
+                .where(s.model_name.in_(live_names()))  # an unpublished model's: hidden
                 .order_by(s.contact_id, s.model_name)
             ).all()  # fmt: skip
     finally:

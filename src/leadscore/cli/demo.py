@@ -8,11 +8,17 @@ data and its web app, until Ctrl-C.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console
+
+if TYPE_CHECKING:
+    from ..web.sample import Step
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 EXAMPLE_MODEL = EXAMPLES / "b2b_saas.yaml"
@@ -87,6 +93,24 @@ def _batch(folder: Path, contacts: int, seed: int, as_of: str) -> None:
     )
 
 
+def fill_store(work: Callable[[Step], Any]) -> Any:
+    """Run ``work`` (the sample store's filling) with a bar that follows its steps."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("filling the store", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        return work(progress)
+
+
 def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
     import sqlalchemy as sa
 
@@ -107,7 +131,7 @@ def _service(folder: Path, contacts: int, seed: int, port: int) -> None:
             "score history (about a minute)…",
             markup=False,
         )
-        seed_store(svc, contacts, seed)
+        fill_store(lambda progress: seed_store(svc, contacts, seed, progress=progress))
         with svc.store.write() as conn:
             users.create_user(conn, *DEMO_ADMIN, "admin")
     console.print(

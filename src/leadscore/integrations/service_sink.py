@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from ..reasons import reasons_from_breakdown
+from ..service.published import live_names
 from ..service.schemas import ContactIn, EventIn
 from ..store import tables as T
 from .events import ContactRecord, LeadEvent
@@ -70,7 +71,9 @@ class ServiceSink:
         s = T.scores.c
         with self.service.store.read() as conn:
             rows = conn.execute(
-                sa.select(s.contact_id, s.model_name, s.breakdown).where(s.contact_id.in_(ids))
+                sa.select(s.contact_id, s.model_name, s.breakdown).where(
+                    s.contact_id.in_(ids), s.model_name.in_(live_names())
+                )
             ).all()
         by = {}
         for row in rows:

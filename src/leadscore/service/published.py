@@ -71,6 +71,21 @@ Q_PUBLISHED = (
     .order_by(MV.name)
 )
 Q_YAML = sa.select(MV.yaml).where(MV.id == sa.bindparam("id"))
+UNPUBLISHED = "unpublished"
+"""The status of the version that was published when its model was unpublished
+(archived): the model scores nothing and its stored scores are hidden until a
+version of it is published again."""
+
+
+def live_names() -> sa.Select:
+    """The names of the models with a published version: the scores and account
+    scores shown are theirs (an unpublished model's stay stored, hidden)."""
+    return sa.select(MV.name).where(MV.status == "published")
+
+
+def archived_names(conn: sa.Connection) -> set[str]:
+    """The models unpublished and not published since (see :data:`UNPUBLISHED`)."""
+    return set(conn.execute(sa.select(MV.name).where(MV.status == UNPUBLISHED)).scalars())
 
 
 class ModelCache:

@@ -13,6 +13,7 @@ from .auth import Principal
 from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
+from .published import live_names
 from .routes_contacts import history_item
 from .schemas import AccountBatch, AccountIn, AccountPut, Finite, Page
 
@@ -96,7 +97,9 @@ def get_account(
         if row is None:
             raise ApiProblem(404, f"no account {account_id!r}")
         scores = conn.execute(
-            sa.select(T.account_scores).where(S.account_id == account_id).order_by(S.model_name)
+            sa.select(T.account_scores)
+            .where(S.account_id == account_id, S.model_name.in_(live_names()))
+            .order_by(S.model_name)
         ).all()
         counts = ops.member_counts(conn, [row])
     return {

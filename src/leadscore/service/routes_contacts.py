@@ -13,8 +13,10 @@ from .auth import Principal
 from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
+from .published import live_names
 from .schemas import AdjustmentIn, ContactBatch, ContactIn, Finite, Instant, Page
 from .scoring import load_inputs
+from .writes import behaviour_entries
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 ContactId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
@@ -155,7 +157,9 @@ def get_contact(
     with svc.store.read() as conn:
         row = svc._require_contact(conn, contact_id)
         scores = conn.execute(
-            sa.select(T.scores).where(S.contact_id == contact_id).order_by(S.model_name)
+            sa.select(T.scores)
+            .where(S.contact_id == contact_id, S.model_name.in_(live_names()))
+            .order_by(S.model_name)
         ).all()
         events = conn.execute(
             sa.select(sa.func.count())
@@ -220,7 +224,9 @@ def get_scores(
         svc._require_contact(conn, contact_id)
         if as_of is None:
             rows = conn.execute(
-                sa.select(T.scores).where(S.contact_id == contact_id).order_by(S.model_name)
+                sa.select(T.scores)
+                .where(S.contact_id == contact_id, S.model_name.in_(live_names()))
+                .order_by(S.model_name)
             ).all()
             return {
                 "contact_id": contact_id,
@@ -252,6 +258,11 @@ def get_scores(
 def get_history(
     contact_id: str = ContactId,
     model: str | None = None,
+    model_changes: bool = Query(
+        True,
+        description="false leaves out the rows a model's publish or roll back wrote "
+        "(cause 'publish' or 'rollback'): only what the contact's own changes did",
+    ),
     limit: int = Query(200, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
     svc: Service = Depends(service),
@@ -263,6 +274,8 @@ def get_history(
         query = sa.select(T.score_history).where(H.contact_id == contact_id)
         if model:
             query = query.where(H.model_name == model)
+        if not model_changes:
+            query = query.where(behaviour_entries(T.score_history))
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(H.id).limit(limit).offset(offset)).all()
     return Page(items=[history_item(r) for r in rows], total=total, limit=limit, offset=offset)

@@ -12,6 +12,7 @@ from . import versions
 from .auth import Principal
 from .core import Service
 from .deps import require, service
+from .published import archived_names
 from .schemas import DraftIn, PublishIn, RollbackIn, TestIn, ValidateIn
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -22,13 +23,21 @@ MV = T.model_versions.c
 
 @router.get("", summary="Models, each with its versions' status")
 def list_models(
-    svc: Service = Depends(service), _: Principal = Depends(require("read"))
+    archived: bool = Query(False, description="true lists the unpublished (archived) models too"),
+    svc: Service = Depends(service),
+    _: Principal = Depends(require("read")),
 ) -> dict[str, Any]:
     with svc.store.read() as conn:
         rows = conn.execute(sa.select(T.model_versions).order_by(MV.name, MV.version)).all()
+        gone = archived_names(conn)
     models: dict[str, dict[str, Any]] = {}
     for r in rows:
-        m = models.setdefault(r.name, {"name": r.name, "published": None, "versions": []})
+        if r.name in gone and not archived:
+            continue
+        m = models.setdefault(
+            r.name,
+            {"name": r.name, "published": None, "archived": r.name in gone, "versions": []},
+        )
         m["versions"].append(versions.describe(r))
         if r.status == "published":
             m["published"] = r.version
@@ -104,6 +113,18 @@ def rollback(
     who: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
     return versions.rollback(svc, name, body.version, who.actor, fire_triggers=body.fire_triggers)
+
+
+@router.post(
+    "/{name}/unpublish",
+    summary="Unpublish (archive) a model: it stops scoring; its scores are kept, hidden",
+)
+def unpublish(
+    name: str = Name,
+    svc: Service = Depends(service),
+    who: Principal = Depends(require("admin")),
+) -> dict[str, Any]:
+    return versions.unpublish(svc, name, who.actor)
 
 
 @router.get("/{name}/diff", summary="What changed between two versions")

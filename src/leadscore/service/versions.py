@@ -18,7 +18,7 @@ from .accounts import FullRescore, account_aware, score_contact_at
 from .core import Service, audit, utcnow
 from .predicted import check_model_dir
 from .problems import ApiProblem
-from .published import Published, model_from_text
+from .published import UNPUBLISHED, Published, model_from_text
 from .scoring import load_inputs, predictions, score_one
 from .webhooks import check_webhooks, warnings
 from .writes import Writing
@@ -311,9 +311,13 @@ def publish(
         row = version_row(conn, name, version)
         model = svc.models.parse(row.id, row.yaml)
         check_webhooks(model, row.yaml, svc.settings)  # the allow-list may have changed
-        conn.execute(
+        conn.execute(  # the one before, or the one unpublished: the model is back
             sa.update(T.model_versions)
-            .where(MV.name == name, MV.status == "published", MV.version != version)
+            .where(
+                MV.name == name,
+                MV.status.in_(["published", UNPUBLISHED]),
+                MV.version != version,
+            )
             .values(status="archived")
         )
         conn.execute(
@@ -394,6 +398,36 @@ def rollback(svc: Service, name: str, version: int, actor: str, *, fire_triggers
                 kind="conflict",
             )
     return publish(svc, name, version, actor, fire_triggers=fire_triggers, cause="rollback")
+
+
+def unpublish(svc: Service, name: str, actor: str) -> dict[str, Any]:
+    """Unpublish (archive) a model: its published version stops scoring, and the model
+    leaves the lists. Its scores, history and trigger state are kept, hidden, and
+    come back with the model when one of its versions is published again (a publish
+    or a roll back, which rescores every contact)."""
+    now = utcnow()
+    with svc.store.write() as conn:
+        row = conn.execute(
+            sa.select(T.model_versions).where(MV.name == name, MV.status == "published")
+        ).first()
+        if row is None:
+            known = conn.execute(
+                sa.select(MV.version, MV.status).where(MV.name == name).order_by(MV.version)
+            ).all()
+            if not known:
+                raise ApiProblem(404, f"no model {name!r}; GET /v1/models lists them")
+            if any(r.status == UNPUBLISHED for r in known):
+                detail = f"model {name!r} is unpublished already; publish a version to restore it"
+            else:
+                detail = f"model {name!r} has no published version: there is nothing to unpublish"
+            raise ApiProblem(409, detail, kind="conflict")
+        conn.execute(sa.update(T.model_versions).where(MV.id == row.id).values(status=UNPUBLISHED))
+        kept = conn.execute(
+            sa.select(sa.func.count()).select_from(T.scores).where(T.scores.c.model_name == name)
+        ).scalar_one()
+        target = f"{name}@{row.version}"
+        audit(conn, actor, "model.unpublish", target, {"scores_kept": kept}, at=now)
+    return {"model": name, "version": row.version, "status": UNPUBLISHED, "scores_kept": kept}
 
 
 def _rules(model: ScoringModel) -> dict[str, dict[str, Any]]:

@@ -53,6 +53,10 @@ def _score_update(columns: tuple[str, ...]) -> sa.Update:
 
 
 HISTORY_DECIMALS = 1  # totals as people see them: the web pages and the CRM fields
+MODEL_CAUSES = frozenset({"publish", "rollback"})
+"""History causes of a rescoring by a model change, not by anything the contact did:
+counted apart from the stage entries on the dashboard (see :func:`behaviour_entries`)
+and recorded only where the contact's shown score, grade, stage or exclusion moved."""
 
 
 def shown(total: float) -> float:
@@ -61,16 +65,41 @@ def shown(total: float) -> float:
 
 
 def recorded_change(
-    old: Any, total: float, grade: str | None, stage: str | None, excluded: bool, version: int
+    old: Any,
+    total: float,
+    grade: str | None,
+    stage: str | None,
+    excluded: bool,
+    version: int,
+    *,
+    cause: str = "",
 ) -> bool:
     """Whether a new score is worth a history row against the stored one ``old`` (a
     scores or account_scores row, None for a first score): the shown total, the grade,
     the stage, the excluded flag or the model version differs. A decay step that
-    moves only hidden decimals changes the current score, not the history."""
-    return old is None or (
-        shown(old.total) != shown(total)
-        or (old.grade, old.stage, old.excluded, old.version) != (grade, stage, excluded, version)
+    moves only hidden decimals changes the current score, not the history. A publish
+    or roll back (:data:`MODEL_CAUSES`) that leaves everything people see as it was
+    adds no row either, though the version changes: one row at most per contact,
+    and none for the contacts the new version scores the same."""
+    if old is None:
+        return True
+    seen = shown(old.total) != shown(total) or (old.grade, old.stage, old.excluded) != (
+        grade,
+        stage,
+        excluded,
     )
+    return seen or (old.version != version and cause not in MODEL_CAUSES)
+
+
+def _previous(old: Any, cause: str) -> dict[str, int]:
+    """A publish's or roll back's history row names the version it replaced."""
+    return {"previous_version": old.version} if old is not None and cause in MODEL_CAUSES else {}
+
+
+def behaviour_entries(history: sa.Table) -> sa.ColumnElement[bool]:
+    """The history rows a contact's (or account's) own change caused: not a model's
+    publish or roll back, which moves stages without anything happening to anyone."""
+    return history.c.cause.not_in(sorted(MODEL_CAUSES))
 
 
 def last_recorded(conn: sa.Connection, table: sa.Table, key: str, rows: list[dict]) -> None:
@@ -140,7 +169,9 @@ def write_scores(
             }
             old = current.get((cid, name))
             (updates if old is not None else inserts).append(row)
-            if recorded_change(old, adj.total, res.grade, adj.stage, res.excluded, pub.version):
+            if recorded_change(
+                old, adj.total, res.grade, adj.stage, res.excluded, pub.version, cause=cause
+            ):
                 history.append(
                     {
                         "contact_id": cid,
@@ -156,6 +187,7 @@ def write_scores(
                         "new_grade": res.grade,
                         "detail": {
                             **detail,
+                            **_previous(old, cause),
                             "groups": res.groups,
                             "excluded": res.excluded,
                             "exclusion_reasons": list(res.exclusion_reasons),
@@ -230,7 +262,9 @@ def write_account_scores(
         }
         old = current.get(aid)
         (updates if old is not None else inserts).append(row)
-        if recorded_change(old, res.total, res.grade, res.stage, res.excluded, pub.version):
+        if recorded_change(
+            old, res.total, res.grade, res.stage, res.excluded, pub.version, cause=options.cause
+        ):
             history.append(
                 {
                     "account_id": aid,
@@ -246,6 +280,7 @@ def write_account_scores(
                     "new_grade": res.grade,
                     "detail": {
                         **options.detail,
+                        **_previous(old, options.cause),
                         "groups": res.groups,
                         "contacts": res.contacts,
                         "excluded": res.excluded,

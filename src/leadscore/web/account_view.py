@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from ..service import account_ops as ops
-from ..service.published import Published
+from ..service.published import Published, live_names
 from ..store import tables as T
 from .base import EXCLUDED_COLOUR, Page, PageError, current, stage_colours
 from .charts import score_over_time
@@ -92,7 +92,10 @@ def account_page(
         pub, pubs = _scoring(page, conn, model)
         scores = conn.execute(
             sa.select(T.account_scores)
-            .where(T.account_scores.c.account_id == account_id)
+            .where(
+                T.account_scores.c.account_id == account_id,
+                T.account_scores.c.model_name.in_(live_names()),
+            )
             .order_by(T.account_scores.c.model_name)
         ).all()
         contacts, n_contacts = ops.account_contacts(

@@ -17,7 +17,7 @@ from ..enrich import PROPERTIES, PROPERTY_NAMES
 from ..service.accounts import links
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
-from ..service.published import Published
+from ..service.published import Published, live_names
 from ..service.schemas import AdjustmentIn
 from ..service.scoring import load_inputs
 from ..store import tables as T
@@ -120,7 +120,7 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
             raise PageError(404, f"no contact {contact_id!r}; search for it on the leads list")
         scores = conn.execute(
             sa.select(T.scores)
-            .where(T.scores.c.contact_id == contact_id)
+            .where(T.scores.c.contact_id == contact_id, T.scores.c.model_name.in_(live_names()))
             .order_by(T.scores.c.model_name)
         ).all()
         pubs = svc.published(conn)

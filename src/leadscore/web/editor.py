@@ -18,6 +18,7 @@ from ..errors import ModelError
 from ..service import versions
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
+from ..service.published import archived_names
 from ..store import tables as T
 from .base import Page, PageError, current, form
 
@@ -60,10 +61,12 @@ def _versions(conn: sa.Connection, name: str) -> list[Any]:
 def models(page: Page = Depends(current)) -> Response:
     with page.svc.store.read() as conn:
         rows = conn.execute(sa.select(T.model_versions).order_by(MV.name, MV.version.desc())).all()
+        gone = archived_names(conn)
     grouped: dict[str, list[Any]] = {}
+    archived: dict[str, list[Any]] = {}  # unpublished models: listed apart, folded
     for r in rows:
-        grouped.setdefault(r.name, []).append(r)
-    return page.render("models.html", grouped=grouped)
+        (archived if r.name in gone else grouped).setdefault(r.name, []).append(r)
+    return page.render("models.html", grouped=grouped, archived=archived)
 
 
 @router.get("/models/edit", response_class=HTMLResponse)

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..service.published import live_names
+from ..service.writes import MODEL_CAUSES, behaviour_entries
 from ..store import tables as T
 from ..store.web_tables import prop
 
@@ -33,7 +35,12 @@ def week_start(day: datetime) -> datetime:
 def mqls_per_week(
     conn: sa.Connection, model: str, stages: list[str], weeks: int = 12, now: datetime | None = None
 ) -> list[tuple[datetime, int]]:
-    """Contacts entering the MQL stage (or a stage above it) per week, from the history."""
+    """Contacts entering the MQL stage (or a stage above it) per week, from the history.
+
+    Entries a publish or a roll back caused are left out (:func:`behaviour_entries`):
+    a new version moves stages at once for everyone, and publishing one and rolling
+    back would count every contact it moved twice. Those moves are
+    :func:`model_moves_per_week`."""
     now = now or datetime.now(UTC)
     first = week_start(now) - timedelta(weeks=weeks - 1)
     rows = conn.execute(
@@ -42,6 +49,7 @@ def mqls_per_week(
             H.at >= first,
             H.new_stage.in_(stages),
             sa.or_(H.old_stage.is_(None), H.old_stage.not_in(stages)),
+            behaviour_entries(T.score_history),
         )
     ).scalars()
     counts = {first + timedelta(weeks=i): 0 for i in range(weeks)}
@@ -50,6 +58,43 @@ def mqls_per_week(
         if start in counts:
             counts[start] += 1
     return sorted(counts.items())
+
+
+def model_moves(
+    conn: sa.Connection, model: str, stages: list[str], since: datetime
+) -> list[dict[str, Any]]:
+    """The stage moves into and out of ``stages`` that publishing or rolling back a
+    version of ``model`` caused since then, by cause and version (latest first)."""
+    entered = sa.and_(
+        H.new_stage.in_(stages), sa.or_(H.old_stage.is_(None), H.old_stage.not_in(stages))
+    )
+    left = sa.and_(
+        H.old_stage.in_(stages), sa.or_(H.new_stage.is_(None), H.new_stage.not_in(stages))
+    )
+    last = sa.func.max(H.at)
+    rows = conn.execute(
+        sa.select(
+            H.cause,
+            H.version,
+            last.label("at"),
+            sa.func.sum(sa.case((entered, 1), else_=0)).label("entered"),
+            sa.func.sum(sa.case((left, 1), else_=0)).label("left"),
+        )
+        .where(H.model_name == model, H.at >= since, H.cause.in_(sorted(MODEL_CAUSES)))
+        .group_by(H.cause, H.version)
+        .order_by(last.desc(), H.cause, H.version)
+    ).all()
+    return [
+        {
+            "cause": r.cause,
+            "version": r.version,
+            "at": r.at,
+            "entered": int(r.entered or 0),
+            "left": int(r.left or 0),
+        }
+        for r in rows
+        if r.entered or r.left
+    ]
 
 
 def score_distribution(
@@ -87,6 +132,7 @@ def score_distribution(
 def deliveries_by_trigger(conn: sa.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(D.model_name, D.trigger, D.status, sa.func.count().label("n"))
+        .where(D.model_name.in_(live_names()))  # an unpublished model's are hidden
         .group_by(D.model_name, D.trigger, D.status)
         .order_by(D.model_name, D.trigger)
     ).all()

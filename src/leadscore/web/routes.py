@@ -235,6 +235,7 @@ def dashboard(page: Page = Depends(current), model: str | None = None) -> Respon
         order = [t.stage for t in pub.model.thresholds]
         mql = order[: order.index("MQL") + 1] if "MQL" in order else order[:1]
         weekly = queries.mqls_per_week(conn, pub.name, mql)
+        moves = queries.model_moves(conn, pub.name, mql, weekly[0][0])
         dist = queries.score_distribution(conn, pub.name, pub.model.scale.min, pub.model.scale.max)
         triggers = queries.deliveries_by_trigger(conn)
         counts = dict(
@@ -262,6 +263,7 @@ def dashboard(page: Page = Depends(current), model: str | None = None) -> Respon
         mql=mql,
         weekly=weekly,
         weekly_chart=weekly_chart,
+        moves=moves,
         dist=dist,
         dist_chart=dist_chart,
         triggers=triggers,

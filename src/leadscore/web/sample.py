@@ -10,6 +10,7 @@ like a running service) and published.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 EXAMPLE_MODEL = EXAMPLES / "b2b_saas.yaml"
 ACCOUNT_MODEL = EXAMPLES / "abm.yaml"  # the same contacts' model, and their accounts
 HISTORY_WEEKS = 12
+Step = Callable[[str, int, int], None]
+"""Told as each step of :func:`seed` starts: what it does, how many steps are done
+before it, and how many there are in all."""
 
 
 def _value(v: Any, shift: timedelta) -> Any:
@@ -44,15 +48,30 @@ def seed(
     account_model_yaml: str | None = None,
     now: datetime | None = None,
     weeks: int = HISTORY_WEEKS,
+    progress: Step | None = None,
 ) -> dict[str, Any]:
     """Fill an empty store with sample data (contacts, events, the companies they work
     for) and publish the example model, and the account-based one beside it
-    (``account_model_yaml``: another model text, or "" for none)."""
+    (``account_model_yaml``: another model text, or "" for none).
+
+    ``progress`` is told of each step as it starts (see :data:`Step`): making the
+    data, writing it, each week of history, each publish."""
     from ..data.generate import END, simulate
     from ..enrich import enrich_contact
 
+    texts = [model_yaml if model_yaml is not None else EXAMPLE_MODEL.read_text()]
+    total = 2 + weeks + 1 + (account_model_yaml != "")  # a guess until accounts are known
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(what, done, total)
+        done += 1
+
     now = now or utcnow()
     shift = now - END
+    step(f"making {contacts:,} sample contacts and their events")
     data = simulate(contacts, seed, events_per_contact=events_per_contact)
     rows = data.contacts.to_pylist()
     contact_rows = []
@@ -95,17 +114,18 @@ def seed(
         )
     dedup = {r["idempotency_key"]: r for r in event_rows}
     account_rows = _accounts(data.accounts, now) if data.accounts is not None else []
+    if account_model_yaml is None and account_rows:
+        account_model_yaml = ACCOUNT_MODEL.read_text()
+    if account_model_yaml:
+        texts.append(account_model_yaml)
+    total = 2 + weeks + len(texts)
+    step(f"writing {len(contact_rows):,} contacts and {len(dedup):,} events")
     with svc.store.write() as conn:
         conn.execute(sa.insert(T.contacts), contact_rows)
         if account_rows:
             conn.execute(sa.insert(T.accounts), account_rows)
         for start in range(0, len(dedup), 5000):
             conn.execute(sa.insert(T.events), list(dedup.values())[start : start + 5000])
-    texts = [model_yaml if model_yaml is not None else EXAMPLE_MODEL.read_text()]
-    if account_model_yaml is None and account_rows:
-        account_model_yaml = ACCOUNT_MODEL.read_text()
-    if account_model_yaml:
-        texts.append(account_model_yaml)
     pubs = []
     for text in texts:
         draft = versions.create_draft(svc, text, {}, "sample")
@@ -114,9 +134,15 @@ def seed(
             pubs.append(versions._pub(svc, row))
     ids = [c["id"] for c in contact_rows]
     for k in range(weeks, 0, -1):
+        step(f"scoring week {weeks - k + 1} of {weeks} of history")
         with svc.store.write() as conn:
             rescore(conn, ids, pubs, cause="event", as_of=now - timedelta(weeks=k), fire=True)
-    results = [versions.publish(svc, p.name, p.version, "sample", fire_triggers=True) for p in pubs]
+    results = []
+    for p in pubs:
+        step(f"publishing {p.name}: every contact rescored as of now")
+        results.append(versions.publish(svc, p.name, p.version, "sample", fire_triggers=True))
+    if progress is not None:
+        progress("done", total, total)
     return {
         "contacts": len(contact_rows),
         "events": len(dedup),
