@@ -508,14 +508,15 @@ def run_polars(contacts: str, events: str, out: str, threads: int | None) -> dic
 
 def run_spark(contacts: str, events: str, out: str, threads: int | None) -> dict:
     """The compiled query on Spark local mode; reports the stages its jobs ran."""
-    from leadscore.engine.sql.spark import query_sql, register_parquet, session
+    from leadscore.engine.sql.spark import prepare_contacts, register_parquet, session
     from leadscore.model import load_model
 
     spark = session(f"local[{threads or 2}]", shuffle_partitions=max(2, (threads or 2) * 2))
     try:
         register_parquet(spark, contacts, events)
-        sql = query_sql([load_model(MODEL)], spark, as_of=AS_OF)
         spark.sparkContext.setJobGroup("score", "batch benchmark")
+        # as `leadscore score --engine spark` runs it: the events step cached once
+        sql, _ = prepare_contacts([load_model(MODEL)], spark, as_of=AS_OF)
         spark.sql(sql).write.mode("overwrite").parquet(out)
         tracker = spark.sparkContext.statusTracker()
         stages = set()

@@ -386,6 +386,7 @@ class _Postgres(BatchRun):
         conn = postgres.connect(con) if isinstance(con, str) else con
         self.conn: PgConnection | None = conn
         self.account_run: AccountRun | None = None
+        self.steps: list[str] = []  # cached views of the contacts query's steps
         self.sql: tuple[str, str | None]
         self._pretty: str
         try:
@@ -482,6 +483,7 @@ class _Spark(BatchRun):
         self.session = cast("SparkSession", tables.con)  # what the spark engine reads
         self.session.conf.set("spark.sql.session.timeZone", "UTC")
         self.account_run: AccountRun | None = None
+        self.steps: list[str] = []  # cached views of the contacts query's steps
         self.sql: tuple[str, str | None]
         self._pretty: str
         if accounts:
@@ -493,10 +495,10 @@ class _Spark(BatchRun):
             self.scores_accounts = _scored(models)
             self.sql = (self.account_run.contacts_sql, self.account_run.accounts_sql)
         else:
-            self.sql = (
-                sp.query_sql(models, self.session, as_of=as_of, as_of_column=as_of_column),
-                None,
+            contacts_sql, self.steps = sp.prepare_contacts(
+                models, self.session, as_of=as_of, as_of_column=as_of_column, execute=execute
             )
+            self.sql = (contacts_sql, None)
             self._pretty = sp.query_sql(
                 models, self.session, pretty=True, as_of=as_of, as_of_column=as_of_column
             )
@@ -530,8 +532,10 @@ class _Spark(BatchRun):
             accounts.write.mode("overwrite").parquet(str(accounts_out))
 
     def close(self) -> None:
-        if self.account_run is not None:
-            from .sql.spark import drop_views
+        from .sql.spark import drop_views
 
+        drop_views(self.session, self.steps)
+        self.steps = []
+        if self.account_run is not None:
             drop_views(self.session, self.account_run.tables)
             self.account_run = None

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlglot import exp
+
 from ...errors import UsageError
 from ...model.schema import ScoringModel
 from .accounts import AccountRun
@@ -106,6 +108,59 @@ def query_sql(
     )
 
 
+STEP_PREFIX = "__ls_step_"
+
+
+def prepare_contacts(
+    models: ScoringModel | Sequence[ScoringModel],
+    spark: SparkSession,
+    *,
+    as_of: datetime | str,
+    as_of_column: str | None = None,
+    execute: bool = True,
+) -> tuple[str, list[str]]:
+    """The contacts query, with the events step (``__m``: de-duplicated events with a
+    boolean per filter) and what it reads cached as temporary views, and the views made.
+
+    Spark plans a WITH query again at each place that reads it: the aggregate pass and
+    each repetition-limit rule read ``__m``, so the events file would be scanned and
+    de-duplicated once per reader. Cached, they are scanned once. A query of several
+    models is returned whole (each model has its own steps)."""
+    src = source_of(spark)
+    query = build_query(models, "spark", src, as_of=as_of, as_of_column=as_of_column)
+    with_ = query.args.get("with_")
+    names = [] if with_ is None else [cte.alias for cte in with_.expressions]
+    if with_ is None or "__m" not in names or not execute:
+        return to_sql(query, "spark"), []
+    upto = names.index("__m") + 1
+    steps = list(with_.expressions[:upto])
+    rest = with_.expressions[upto:]
+    made: list[str] = []
+    views = {cte.alias: f"{STEP_PREFIX}{cte.alias}" for cte in steps}
+
+    def read_views(tree: exp.Expr) -> None:
+        for table in tree.find_all(exp.Table):
+            if table.name in views and not table.db:
+                if not table.alias:  # columns may name the step: keep its name as alias
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+                table.set("this", exp.to_identifier(views[table.name], quoted=True))
+
+    for cte in steps:
+        body = cte.this.copy()
+        read_views(body)
+        name = views[cte.alias]
+        drop_views(spark, [name])
+        spark.sql(f"CACHE TABLE `{name}` AS {body.sql(dialect='spark')}")
+        made.append(name)
+    final = query.copy()
+    if rest:
+        final.set("with_", exp.With(expressions=[c.copy() for c in rest]))
+    else:
+        final.set("with_", None)
+    read_views(final)
+    return to_sql(final, "spark"), made
+
+
 def score_frame(
     models: ScoringModel | Sequence[ScoringModel],
     spark: SparkSession,
@@ -125,8 +180,12 @@ def score_rows(
     as_of: datetime | str,
     as_of_column: str | None = None,
 ) -> list[dict[str, Any]]:
-    frame = score_frame(models, spark, as_of=as_of, as_of_column=as_of_column)
-    return [row.asDict() for row in frame.collect()]
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    sql, made = prepare_contacts(models, spark, as_of=as_of, as_of_column=as_of_column)
+    try:
+        return [row.asDict() for row in spark.sql(sql).collect()]
+    finally:
+        drop_views(spark, made)
 
 
 # ----------------------------------------------------------------------------- accounts
