@@ -518,16 +518,21 @@ class Service:
 
     # ----------------------------------------------------------------- time
     def sweep(self, *, now: datetime | None = None, batch: int = 500) -> int:
-        """Rescore the contacts whose score can change with time; returns how many.
+        """Rescore the contacts whose score can have changed with time; returns how many.
 
         Decay, windows and inactivity change scores without new events; the
         sweep makes the stored scores (and triggers) catch up, under the
-        published models that read time, for the contacts that have events (a
-        contact without events scores the same at any time). Each page is scored
-        as of its own live time (read once its contacts are locked), so a page
-        never writes a score older than one an event has just stored. ``now``
-        stands in for the clock (a replay, or a test's clock): every page is scored
-        as of it, and what is due (enrichment retries, held triggers) is due by it.
+        published models that read time. Each stored score carries the first
+        instant it may show something else by time alone (``next_change``, see
+        ``service/horizons.py``): the sweep rescores the contacts whose instant has
+        come, and only them, a page at a time in the order of that instant (an
+        index), each page in its own transaction. Models that score or read
+        accounts still rescore every account and every contact with events. Each
+        page is scored as of its own live time (read once its contacts are locked),
+        so a page never writes a score older than one an event has just stored.
+        ``now`` stands in for the clock (a replay, or a test's clock): every page is
+        scored as of it, and what is due (enrichment retries, held triggers, scores)
+        is due by it.
         """
         as_of = now  # None: each page's live time
         at = now or utcnow()
@@ -538,13 +543,37 @@ class Service:
         pubs = [p for p in timed if not account_aware(p)]
         done = sum(self._sweep_accounts(p, as_of, batch) for p in timed if account_aware(p))
         if pubs:
-            for ids in self._ids_with_events(batch):
+            for ids in self._due_ids([p.name for p in pubs], at, batch):
                 with self.store.write() as conn:
                     self._rescore(conn, ids, "time", as_of, models=pubs)
                 done += len(ids)
         done += self._sweep_holds(published, as_of, batch)
         self.notify_outbox()
         return done
+
+    def _due_ids(self, names: Sequence[str], at: datetime, batch: int):
+        """The ids of the contacts with a score under one of ``names`` due by ``at``
+        (``next_change <= at``), ``batch`` scores at a time in the order of the index
+        on (next_change, contact_id), each page read in a transaction of its own.
+        A rescored score's next instant lies after the time it was scored as of, so
+        it is not met again in this sweep; the key moves on regardless."""
+        s = T.scores.c
+        key: tuple[datetime, str] | None = None
+        while True:
+            q = sa.select(s.next_change, s.contact_id).where(
+                s.next_change <= at, s.model_name.in_(list(names))
+            )
+            if key is not None:
+                q = q.where(
+                    s.next_change >= key[0],
+                    sa.or_(s.next_change > key[0], s.contact_id > key[1]),
+                )
+            with self.store.read() as conn:
+                rows = conn.execute(q.order_by(s.next_change, s.contact_id).limit(batch)).all()
+            if not rows:
+                return
+            key = (rows[-1].next_change, rows[-1].contact_id)
+            yield sorted({r.contact_id for r in rows})
 
     def _ids_with_events(self, batch: int):
         """The ids of the contacts that have events, ``batch`` at a time, each page read

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..engine import spine
+from ..engine import values as V
+from ..engine.horizon import Horizon
 from ..engine.inprocess import score_contact
 from ..engine.result import Event, ScoreResult
 from ..model.accounts import ACCOUNT
@@ -41,6 +43,9 @@ class Adjusted:
     adjustment: float
     breakdown: list[dict[str, Any]]
     pub: Published | None = None  # the model version that gave it
+    # what may change the rule groups' score by time alone (None: not known, e.g. a
+    # trained model's score, which reads event recency): see service/horizons.py
+    horizon: Horizon | None = None
 
 
 def apply_adjustments(
@@ -178,6 +183,7 @@ def score_one(
     *,
     predict: bool = True,
     account: dict[str, Any] | None = None,
+    horizon: bool = True,
 ) -> Adjusted:
     """One contact under one model: rule groups, the ``predicted`` group when the model
     declares a trained model (``prediction`` if computed already), then adjustments.
@@ -186,17 +192,20 @@ def score_one(
     per call): for callers that need only the total of a model whose predicted
     ``weight`` is 0, such as a chart of the total over time. ``account`` holds the
     ``account.<field>`` values the contact's rules read (see ``service/accounts.py``).
+    ``horizon=False`` skips noting what may change the score later (for a score that
+    is only shown, never stored).
     """
     record, evs = contact_record(contact), to_events(events)
     if account is not None:
         record = with_account(record, account)
-    result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of)
+    ahead = Horizon(V.timestamp(as_of)) if horizon and pub.model.predicted is None else None
+    result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of, horizon=ahead)
     if pub.model.predicted is not None and predict:
         if prediction is None:
             prediction = P.predict(pub.model, pub.models_root, [(record, evs)], as_of)[0]
         result = P.add_predicted(pub.model, result, prediction)
     mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
-    return replace(apply_adjustments(pub.model, result, mine), pub=pub)
+    return replace(apply_adjustments(pub.model, result, mine), pub=pub, horizon=ahead)
 
 
 CHUNK = 500

@@ -45,7 +45,7 @@ def _series(
     for t in sorted(times):
         seen = [e for e in events if e.ts <= t]
         adj = [a for a in adjustments if a["created_at"] <= t]
-        out.append((t, score_one(pub, contact, seen, adj, t).total))
+        out.append((t, score_one(pub, contact, seen, adj, t, horizon=False).total))
     return out
 
 
