@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from leadscore.engine.horizon import TICK
 from leadscore.service import Service, load_settings
 from leadscore.service.schemas import ContactIn, EventIn
-from leadscore.service.scoring import compute
+from leadscore.service.scoring import load_inputs, lookback_start, score_one
 from leadscore.service.versions import create_draft, publish
 from leadscore.store import tables as T
 
@@ -72,10 +72,14 @@ def _stored(svc: Service) -> dict[str, Any]:
 
 
 def _fresh(svc: Service, ids: list[str], at: datetime) -> dict[str, Any]:
+    """Each contact scored from scratch as of ``at``, from all its stored events."""
     with svc.store.read() as conn:
-        pubs = svc.published(conn)
-        _, scored = compute(conn, ids, pubs, at, lock=False)
-    return {cid: by_model["m"] for cid, by_model in scored.items()}
+        (pub,) = svc.published(conn)
+        contacts, events, adjustments = load_inputs(conn, ids)
+    return {
+        cid: score_one(pub, contacts[cid], events.get(cid, []), adjustments.get(cid, []), at)
+        for cid in ids
+    }
 
 
 def _continuous(raw: dict) -> bool:
@@ -227,5 +231,61 @@ def test_a_sweep_rescores_only_the_contacts_whose_window_has_moved(backend, tmp_
         assert {after[c].total for c in ids[10:]} == {20.0}
         assert all(after[c].next_change is None for c in ids)
         assert svc.sweep(now=later) == 0
+    finally:
+        svc.store.dispose()
+
+
+def test_a_model_whose_rules_all_have_windows_reads_only_its_window(tmp_path):
+    """Scoring an event reads the events of the longest window, not the whole history,
+    when every rule that reads events has a window; the score is the same."""
+    model = {
+        "name": "m",
+        "groups": {
+            "eng": {
+                "rules": [
+                    {"name": "Views", "on": {"type": "view"}, "points": 5, "within": "1d"},
+                    {
+                        "name": "Forms",
+                        "on": {"type": "form"},
+                        "points": 20,
+                        "within": "7d",
+                        "decay": {
+                            "steps": [{"until": "2d", "factor": 1}, {"until": "7d", "factor": 0.5}]
+                        },
+                    },
+                ]
+            }
+        },
+        "exclusions": [{"name": "Bounced", "on": {"type": "bounce"}, "within": "3d"}],
+    }
+    svc = _service(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        _publish(svc, yaml.safe_dump(model))
+        now = datetime.now(UTC)
+        old = [
+            EventIn(contact_id="c", type=t, ts=now - timedelta(days=8 + i))
+            for i in range(100)
+            for t in ("view", "form", "bounce")
+        ]
+        svc.ingest(old, "test")
+        recent = [
+            EventIn(contact_id="c", type="form", ts=now - timedelta(days=3)),
+            EventIn(contact_id="c", type="view", ts=now - timedelta(hours=1)),
+        ]
+        (first, _) = svc.ingest(recent, "test")
+        assert first["scores"]["m"]["total"] == 15  # 5 + 20 * 0.5; bounces 8+ days old
+        row = _stored(svc)["c"]
+        with svc.store.read() as conn:
+            (pub,) = svc.published(conn)
+            since = lookback_start([pub], row.scored_at)
+            assert since == row.scored_at - timedelta(days=7)
+            assert len(load_inputs(conn, ["c"])[1]["c"]) == 302
+            assert len(load_inputs(conn, ["c"], since=since)[1]["c"]) == 2
+        ref = _fresh(svc, ["c"], row.scored_at)["c"]
+        assert (row.total, row.groups, row.breakdown) == (
+            ref.total,
+            ref.result.groups,
+            ref.breakdown,
+        )
     finally:
         svc.store.dispose()

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..model.conditions import AllOf, AnyOf, Condition, Not, Predicate
-from ..model.schema import Decay, EventRule, ScoringModel
+from ..model.schema import Decay, EventRule, FrequencyRule, InactivityRule, ScoringModel
 from . import spine
 from .result import Event, ScoreResult
 
@@ -282,3 +282,26 @@ def next_change(
     if not instants:
         return None
     return max(min(instants), as_of + TICK)
+
+
+def lookback(model: ScoringModel) -> int | None:
+    """How far back (seconds before the scoring time) an event can still count under
+    the model: the longest window of its event rules, frequency rules and event
+    exclusions. None when any event may count however old (a rule or an exclusion
+    without a window, an inactivity rule, a trained model, an account section)."""
+    if model.predicted is not None or model.account is not None:
+        return None
+    spans = [0]
+    for _, rule in model.rules():
+        if isinstance(rule, InactivityRule):
+            return None
+        if isinstance(rule, EventRule | FrequencyRule):
+            if rule.within is None:
+                return None
+            spans.append(rule.within)
+    for x in model.exclusions:
+        if x.on is not None:
+            if x.within is None:
+                return None
+            spans.append(x.within)
+    return max(spans)
