@@ -30,7 +30,13 @@ CONTINUOUS = ("half_life", "linear")
 
 def _service(url: str) -> Service:
     settings = load_settings(
-        {"database": url, "sweep_interval": 0, "outbox_poll_interval": 0}, env={}
+        {
+            "database": url,
+            "sweep_interval": 0,
+            "outbox_poll_interval": 0,
+            "outbound_allow": "127.0.0.1",
+        },
+        env={},
     )
     return Service(settings)
 
@@ -41,7 +47,8 @@ def _publish(svc: Service, text: str) -> None:
 
 
 def _load(svc: Service, contacts: list[dict], events: list[dict], base: datetime) -> None:
-    now = datetime.now(UTC)
+    """The contacts, and their events moved from the strategies' time to ``base`` (none
+    after ``base``)."""
     svc.upsert_contacts(
         [
             ContactIn(
@@ -56,7 +63,7 @@ def _load(svc: Service, contacts: list[dict], events: list[dict], base: datetime
         EventIn(
             contact_id=e["contact_id"],
             type=e["type"],
-            ts=min(base + (e["ts"] - AS_OF), now),
+            ts=min(base + (e["ts"] - AS_OF), base),
             attributes={k: e[k] for k in ("url", "k") if e.get(k) is not None},
         )
         for e in events
@@ -147,6 +154,114 @@ def timed_models(draw):
     return raw
 
 
+HOOK = "http://127.0.0.1:9/hook"
+
+
+@st.composite
+def triggered_models(draw):
+    """Timed models with triggers of every kind, with and without a hysteresis band."""
+    raw = draw(timed_models())
+    scores = ["total", *raw["groups"]]
+    stages = [t["stage"] for t in raw["thresholds"]] + (
+        [raw["default_stage"]] if "default_stage" in raw else []
+    )
+    kinds = [
+        st.builds(
+            lambda score, side, value: {"crosses": {"score": score, side: value}},
+            st.sampled_from(scores),
+            st.sampled_from(["above", "below"]),
+            st.sampled_from([0, 1, 2.52, 5, 7.77]),  # some far from a shown total's rounding
+        ),
+        st.builds(
+            lambda score, value, period: {"holds": {score: {"gte": value}}, "for": period},
+            st.sampled_from(scores),
+            st.sampled_from([0, 1, 5]),
+            st.sampled_from(["1h", "1d"]),
+        ),
+    ]
+    if stages:
+        kinds.append(
+            st.builds(
+                lambda kind, stage: {kind: stage},
+                st.sampled_from(["enters", "leaves"]),
+                st.sampled_from(stages),
+            )
+        )
+    triggers = []
+    for i in range(draw(st.integers(1, 3))):
+        trig = {
+            "name": f"t{i}",
+            "on": draw(st.one_of(kinds)),
+            "actions": [{"webhook": {"url": HOOK}}],
+        }
+        band = draw(st.sampled_from([None, 0, 1, 2.52]))
+        if band is not None and "holds" not in trig["on"]:
+            trig["hysteresis"] = band
+        triggers.append(trig)
+    raw["triggers"] = triggers
+    return raw
+
+
+def _rows(svc: Service, table: sa.Table, columns: list[str]) -> list[tuple]:
+    with svc.store.read() as conn:
+        got = conn.execute(sa.select(*(table.c[c] for c in columns))).all()
+    return sorted(tuple(r) for r in got)
+
+
+HISTORY = ["contact_id", "at", "cause", "old_total", "new_total", "old_stage", "new_stage"]
+HISTORY += ["old_grade", "new_grade"]
+STATE = ["trigger", "contact_id", "armed", "crossings", "since", "changed_at"]
+OUTBOX = ["key", "contact_id", "crossing", "created_at"]
+
+
+def check_against_full_sweeps(url_a: str, url_b: str, raw: dict, data: tuple, steps: list[int]):
+    """Two stores with the same data: one swept by ``Service.sweep``, the other by
+    rescoring every contact with events at each sweep's time (what the sweep did before
+    it knew each score's next change). Their history, trigger states and outbox rows
+    are the same, row for row, and so are their scores as shown."""
+    contacts, events = data
+    a, b = _service(url_a), _service(url_b)
+    try:
+        text = yaml.safe_dump(raw)
+        start = datetime.now(UTC)
+        for svc in (a, b):
+            _publish(svc, text)
+            _load(svc, contacts, events, start)
+        # The stores were loaded a moment apart: both start over from one time, with
+        # trigger states and outbox rows from a rescoring at that time, and no history.
+        at = max(r.scored_at for svc in (a, b) for r in _stored(svc).values())
+        ids = sorted(c["id"] for c in contacts)
+        for svc in (a, b):
+            with svc.store.write() as conn:
+                conn.execute(sa.delete(T.trigger_state))
+                conn.execute(sa.delete(T.deliveries))
+                svc._rescore(conn, ids, "time", at)
+                conn.execute(sa.delete(T.score_history))
+        for step in steps:
+            at = at + timedelta(seconds=step)
+            a.sweep(now=at)
+            with b.store.read() as conn:
+                pubs = b.published(conn)
+            with b.store.write() as conn:
+                b._rescore(conn, ids, "time", at, models=pubs)
+            b._sweep_holds(pubs, at, 500)
+            assert _rows(a, T.score_history, HISTORY) == _rows(b, T.score_history, HISTORY)
+            assert _rows(a, T.trigger_state, STATE) == _rows(b, T.trigger_state, STATE)
+            assert _rows(a, T.deliveries, OUTBOX) == _rows(b, T.deliveries, OUTBOX)
+            sa_, sb = _stored(a), _stored(b)
+            for cid in ids:
+                ra, rb = sa_[cid], sb[cid]
+                assert (round(ra.total, 1), ra.grade, ra.stage, ra.excluded) == (
+                    round(rb.total, 1),
+                    rb.grade,
+                    rb.stage,
+                    rb.excluded,
+                ), (cid, at)
+    finally:
+        a.store.dispose()
+        b.store.dispose()
+
+
 SETTINGS = dict(
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a store per example: no shrinking
@@ -154,7 +269,7 @@ SETTINGS = dict(
 )
 STEPS = st.lists(
     st.one_of(
-        st.sampled_from([1, 59, 60, 61, 3599, 3600, 3601, 86399, 86400, 86401]),
+        st.sampled_from([1, 30, 59, 60, 61, 300, 1800, 3599, 3600, 3601, 86399, 86400, 86401]),
         st.integers(1, 2 * 86400),
     ),
     min_size=1,
@@ -174,6 +289,25 @@ def test_sweep_equals_a_rescoring_from_scratch_sqlite(raw, data, steps):
 @given(raw=timed_models(), data=populations(max_contacts=5, max_events=20), steps=STEPS)
 def test_sweep_equals_a_rescoring_from_scratch_postgres(pg_database, raw, data, steps):
     check_sweeps(postgres_schema(pg_database), raw, data, steps)
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(raw=triggered_models(), data=populations(max_contacts=4, max_events=16), steps=STEPS)
+def test_sweep_writes_what_full_sweeps_write_sqlite(raw, data, steps):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        check_against_full_sweeps(
+            f"sqlite:///{root / 'a.db'}", f"sqlite:///{root / 'b.db'}", raw, data, steps
+        )
+
+
+@pytest.mark.postgres
+@settings(max_examples=8, **SETTINGS)
+@given(raw=triggered_models(), data=populations(max_contacts=4, max_events=16), steps=STEPS)
+def test_sweep_writes_what_full_sweeps_write_postgres(pg_database, raw, data, steps):
+    check_against_full_sweeps(
+        postgres_schema(pg_database), postgres_schema(pg_database), raw, data, steps
+    )
 
 
 WINDOWED = {
@@ -287,5 +421,49 @@ def test_a_model_whose_rules_all_have_windows_reads_only_its_window(tmp_path):
             ref.result.groups,
             ref.breakdown,
         )
+    finally:
+        svc.store.dispose()
+
+
+DECAYING = {
+    "name": "m",
+    "groups": {
+        "eng": {
+            "decay": {"half_life": "1d"},
+            "rules": [{"name": "Views", "on": {"type": "view"}, "points": 10}],
+        }
+    },
+    "triggers": [
+        {
+            "name": "Cooling",
+            "on": {"crosses": {"score": "total", "below": 7.77}},
+            "actions": [{"webhook": {"url": HOOK}}],
+        }
+    ],
+}
+
+
+def test_a_decaying_score_is_swept_when_it_crosses_a_trigger_value(tmp_path):
+    """10 points halving every day fall under 7.77 after log2(10/7.77) days. Scored at
+    7.80 (shown 7.8, next shown change at 7.75), the score is still due before 7.77:
+    the sweep just after the crossing fires the trigger."""
+    import math
+
+    svc = _service(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        _publish(svc, yaml.safe_dump(DECAYING))
+        ts = datetime.now(UTC) - timedelta(seconds=1)
+        svc.ingest([EventIn(contact_id="c", type="view", ts=ts)], "test")
+
+        def when(value: float) -> datetime:
+            return ts + timedelta(days=math.log2(10 / value))
+
+        with svc.store.write() as conn:
+            svc._rescore(conn, ["c"], "time", when(7.80))
+        row = _stored(svc)["c"]
+        assert round(row.total, 2) == 7.80
+        assert when(7.78) < row.next_change <= when(7.77)
+        assert svc.sweep(now=when(7.77) + timedelta(seconds=1)) == 1
+        assert _rows(svc, T.deliveries, ["trigger", "contact_id"]) == [("Cooling", "c")]
     finally:
         svc.store.dispose()
