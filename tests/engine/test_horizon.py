@@ -24,7 +24,8 @@ def scored(model, contact, events, at):
 
 
 def shown(r: ScoreResult) -> tuple:
-    return (round(r.total, 1), r.grade, r.stage, r.excluded)
+    groups = tuple(sorted((g, round(v, 1)) for g, v in r.groups.items()))
+    return (round(r.total, 1), groups, r.grade, r.stage, r.excluded)
 
 
 def exact(r: ScoreResult) -> tuple:

@@ -14,9 +14,10 @@ Two kinds of change, two answers:
   the scoring time) change a score at known instants. Between two of them the score
   is constant, to the last bit: the next one is exact.
 * **Continuous decay** changes the score at every instant, so no later instant is
-  exact. What matters is what people and triggers see: the shown (rounded) total, the
-  grade, the stage, the threshold and trigger values. :class:`Horizon` bounds how fast
-  time can move each rule's points (in each direction), carries that bound through
+  exact. What matters is what people and triggers see: the shown (rounded) total and
+  group scores, the grade, the stage, the threshold and trigger values.
+  :class:`Horizon` bounds how fast time can move each rule's points (in each
+  direction), carries that bound through
   caps, group sums, weighted means, clamps and the total (all of them move a value
   no faster than their inputs, and a clamp that is held beyond its bound by a margin
   does not move at all until the margin is used up), and takes the first instant at
@@ -26,7 +27,7 @@ Two kinds of change, two answers:
 
 :func:`next_change` gives that instant for one result. What counts as "a value where
 what it shows changes" is a :class:`Watch`, built from the model by the caller (the
-service adds its trigger bands and the rounding of shown totals).
+service adds its trigger bands and the rounding of shown scores).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class Watch:
     """The values of the total and of each group at which what a score shows changes:
     ``marks`` by score name (``total`` or a group), ``restless`` names whose every
     change shows (a text test on a score), ``step`` the rounding of the shown total
-    (0.1 for one decimal; None: the exact total is shown)."""
+    and group scores (0.1 for one decimal; None: the exact values are shown)."""
 
     marks: Mapping[str, tuple[float, ...]]
     restless: frozenset[str] = frozenset()
@@ -264,7 +265,7 @@ def next_change(
             seconds.append(0.0)
             continue
         marks = list(watch.marks.get(name, ()))
-        if name == "total" and watch.step is not None:
+        if watch.step is not None:
             lo = (math.floor(value / watch.step - 0.5) + 0.5) * watch.step
             marks += [lo, lo + watch.step]
         slack = 1e-9 * max(1.0, abs(value))

@@ -2,9 +2,10 @@
 
 Each score is stored with ``next_change``: the first instant at which, with no new
 input, it may show something else (:mod:`leadscore.engine.horizon`): the shown
-total (one decimal, as the history and the web pages round it), the grade, the
-stage, or a value a trigger compares (its thresholds moved by the trigger's
-hysteresis band, its crossing values, the numbers of a ``holds`` condition).
+total and group scores (one decimal, as the history and the web pages round
+them), the grade, the stage, or a value a trigger compares (its thresholds moved
+by the trigger's hysteresis band, its crossing values, the numbers of a
+``holds`` condition).
 ``None``: never by time alone. The sweep (``Service.sweep``) rescores the contacts
 whose instant has come, and only them.
 
