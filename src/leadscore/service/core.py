@@ -563,11 +563,9 @@ class Service:
             q = sa.select(s.next_change, s.contact_id).where(
                 s.next_change <= at, s.model_name.in_(list(names))
             )
-            if key is not None:
-                q = q.where(
-                    s.next_change >= key[0],
-                    sa.or_(s.next_change > key[0], s.contact_id > key[1]),
-                )
+            if key is not None:  # a row comparison: the index's range starts at the key
+                after = sa.tuple_(sa.literal(key[0], T.TS), sa.literal(key[1], sa.String))
+                q = q.where(sa.tuple_(s.next_change, s.contact_id) > after)
             with self.store.read() as conn:
                 rows = conn.execute(q.order_by(s.next_change, s.contact_id).limit(batch)).all()
             if not rows:
