@@ -475,3 +475,31 @@ def test_a_decaying_score_is_swept_when_it_crosses_a_trigger_value(tmp_path):
         assert _rows(svc, T.deliveries, ["trigger", "contact_id"]) == [("Cooling", "c")]
     finally:
         svc.store.dispose()
+
+
+def test_a_contact_is_rescored_only_under_the_models_it_is_due_in(tmp_path):
+    """Two models read the same views, with windows of one and of two days: 5 hours on,
+    the one-day window has moved and the two-day one has not; the sweep rescores the
+    contacts under the first model and leaves their scores under the second as they
+    were (still right: nothing has moved there)."""
+    svc = _service(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        _publish(svc, yaml.safe_dump(WINDOWED))
+        _publish(svc, yaml.safe_dump({**WINDOWED, "name": "n"}).replace("within: 1d", "within: 2d"))
+        now = datetime.now(UTC)
+        ids = [f"c{i}" for i in range(4)]
+        svc.ingest(
+            [EventIn(contact_id=c, type="view", ts=now - timedelta(hours=20)) for c in ids], "test"
+        )
+        with svc.store.read() as conn:
+            before = {(r.contact_id, r.model_name): r for r in conn.execute(sa.select(T.scores))}
+        assert svc.sweep(now=now + timedelta(hours=5)) == 4
+        with svc.store.read() as conn:
+            after = {(r.contact_id, r.model_name): r for r in conn.execute(sa.select(T.scores))}
+        for c in ids:
+            assert (after[(c, "m")].total, before[(c, "m")].total) == (0.0, 5.0)
+            assert after[(c, "m")].scored_at == now + timedelta(hours=5)
+            assert after[(c, "n")] == before[(c, "n")]
+            assert after[(c, "n")].total == 5.0
+    finally:
+        svc.store.dispose()

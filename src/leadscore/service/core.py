@@ -518,7 +518,8 @@ class Service:
 
     # ----------------------------------------------------------------- time
     def sweep(self, *, now: datetime | None = None, batch: int = 500) -> int:
-        """Rescore the contacts whose score can have changed with time; returns how many.
+        """Rescore the contacts whose score can have changed with time; returns how many
+        (a contact due under two models, on two pages of the sweep, counts twice).
 
         Decay, windows and inactivity change scores without new events; the
         sweep makes the stored scores (and triggers) catch up, under the
@@ -542,25 +543,30 @@ class Service:
         timed = [p for p in published if _time_dependent(p)]
         pubs = [p for p in timed if not account_aware(p)]
         done = sum(self._sweep_accounts(p, as_of, batch) for p in timed if account_aware(p))
-        if pubs:
-            for ids in self._due_ids([p.name for p in pubs], at, batch):
-                with self.store.write() as conn:
-                    self._rescore(conn, ids, "time", as_of, models=pubs)
-                done += len(ids)
+        by_name = {p.name: p for p in pubs}
+        for page in self._due_ids(sorted(by_name), at, batch):
+            everyone = sorted({cid for ids in page.values() for cid in ids})
+            with self.store.write() as conn:
+                lock_contacts(conn, everyone)  # all of the page's locks first, in id order
+                for name, ids in sorted(page.items()):  # each under the models it is due in
+                    self._rescore(conn, ids, "time", as_of, models=[by_name[name]])
+            done += len(everyone)
         done += self._sweep_holds(published, as_of, batch)
         self.notify_outbox()
         return done
 
     def _due_ids(self, names: Sequence[str], at: datetime, batch: int):
-        """The ids of the contacts with a score under one of ``names`` due by ``at``
-        (``next_change <= at``), ``batch`` scores at a time in the order of the index
+        """The scores under one of ``names`` due by ``at`` (``next_change <= at``), as
+        contact ids by model name, ``batch`` scores at a time in the order of the index
         on (next_change, contact_id), each page read in a transaction of its own.
         A rescored score's next instant lies after the time it was scored as of, so
         it is not met again in this sweep; the key moves on regardless."""
+        if not names:
+            return
         s = T.scores.c
         key: tuple[datetime, str] | None = None
         while True:
-            q = sa.select(s.next_change, s.contact_id).where(
+            q = sa.select(s.next_change, s.contact_id, s.model_name).where(
                 s.next_change <= at, s.model_name.in_(list(names))
             )
             if key is not None:  # a row comparison: the index's range starts at the key
@@ -571,7 +577,10 @@ class Service:
             if not rows:
                 return
             key = (rows[-1].next_change, rows[-1].contact_id)
-            yield sorted({r.contact_id for r in rows})
+            page: dict[str, list[str]] = {}
+            for r in rows:
+                page.setdefault(r.model_name, []).append(r.contact_id)
+            yield {name: sorted(set(ids)) for name, ids in page.items()}
 
     def _ids_with_events(self, batch: int):
         """The ids of the contacts that have events, ``batch`` at a time, each page read
