@@ -259,8 +259,9 @@ def models(draw):
                 x["within"] = draw(st.sampled_from(["1h", "1d"]))
             exclusions.append(x)
     model["exclusions"] = exclusions
-    if draw(st.booleans()):
-        model["grades"] = {"fit": {"A": 10, "B": 3, "C": 0, "else": "D"}}
+    if draw(st.booleans()):  # A within reach of fit's max (validation refuses others)
+        a = 10 if groups.get("fit", {}).get("max", 20) >= 10 else 5
+        model["grades"] = {"fit": {"A": a, "B": 3, "C": 0, "else": "D"}}
     score_fields = ["total", *groups]
     thresholds = []
     for i in range(draw(st.integers(0, 2))):
@@ -268,11 +269,11 @@ def models(draw):
         if field == "grade":
             when = {"grade": draw(st.sampled_from(["A", ["A", "B"], {"ne": "D"}]))}
         else:
-            when = {
-                field: {
-                    draw(st.sampled_from(["gte", "lt", "eq"])): draw(st.sampled_from([0, 5, 10]))
-                }
-            }
+            op = draw(st.sampled_from(["gte", "lt", "eq"]))
+            # a value the score can reach (validation refuses unreachable stages)
+            lo, hi = _range(model, field)
+            values = [v for v in (0, 5, 10) if (v <= hi if op != "lt" else v > lo)]
+            when = {field: {op: draw(st.sampled_from(values))}}
         thresholds.append({"stage": f"S{i}", "when": when})
     model["thresholds"] = thresholds
     if draw(st.booleans()):
@@ -325,3 +326,11 @@ def _unambiguous(events: list[dict]) -> list[dict]:
             seen.setdefault(key, e)
         out.append(e)
     return out
+
+
+def _range(model: dict, field: str) -> tuple[float, float]:
+    """The range a score is held in: the scale for the total, a group's min and max."""
+    if field == "total":
+        return model["scale"]["min"], model["scale"]["max"]
+    group = model["groups"][field]
+    return group.get("min", float("-inf")), group.get("max", float("inf"))

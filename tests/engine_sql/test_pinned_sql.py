@@ -79,8 +79,10 @@ def test_blank_and_number_tests_per_dialect():
 
     x = exp.column("v")
     duck = Values(get_dialect("duckdb")).number(x).sql("duckdb")
-    assert duck.startswith("CASE WHEN COALESCE(REGEXP_FULL_MATCH(v, ")
-    assert "TRY_CAST(TRIM(v, " in duck
+    # DuckDB: one REGEXP_EXTRACT finds the number and drops the whitespace around it
+    # (no TRIM with a list of characters: it costs twenty times as much)
+    assert duck.startswith("CASE WHEN ABS(TRY_CAST(REGEXP_EXTRACT(v, '^")
+    assert "TRIM(" not in duck and duck.count("REGEXP_EXTRACT(v, ") == 2
     pg = Values(get_dialect("postgres")).number(x).sql("postgres")
     assert "BTRIM(v, " in pg and "AS DECIMAL)" in pg and "TRY_CAST" not in pg
     # the exact limits where text -> double rounds to infinity or to zero

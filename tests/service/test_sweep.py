@@ -15,7 +15,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from leadscore import load_model
 from leadscore.engine.horizon import TICK
+from leadscore.errors import ModelError
 from leadscore.service import Service, load_settings
 from leadscore.service.schemas import ContactIn, EventIn
 from leadscore.service.scoring import load_inputs, lookback_start, score_one
@@ -204,6 +206,10 @@ def triggered_models(draw):
         band = draw(st.sampled_from([None, 0, 1, 2.52]))
         if band is not None and "holds" not in trig["on"]:
             trig["hysteresis"] = band
+        try:  # a trigger the model's bounds keep from ever firing is refused
+            load_model({**raw, "triggers": [trig]})
+        except ModelError:
+            continue
         triggers.append(trig)
     raw["triggers"] = triggers
     return raw

@@ -75,7 +75,7 @@ def test_accounts_list_is_best_first_and_filters(viewer):
     assert re.findall(r'<a href="/accounts/([^"]+)">', page.text) == ["acme", "beta"]
     assert 'Accounts <span class="muted small">by tiny v2' in page.text
     # acme: fit 30 + the team's 20 + 10 = 60, an MQA
-    assert '<td class="num total">60</td>' in page.text
+    assert '<td class="num total" title="60.0">60</td>' in page.text  # exact value on hover
     only = viewer.get("/accounts", params={"stage": "MQA"}).text
     assert re.findall(r'<a href="/accounts/([^"]+)">', only) == ["acme"]
     found = viewer.get("/accounts", params={"q": "beta"}).text

@@ -188,6 +188,9 @@ def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
     assert moved > 0  # a lower MQL threshold moves some leads
     live.shot(page, "version", full=True)
     page.get_by_role("button", name=f"Publish v{new}").click()
+    page.wait_for_url(re.compile(rf"/versions/{new}/publish\??$"))  # the impact, then confirm
+    assert _published(live) == before
+    page.get_by_role("button", name=f"Confirm: publish v{new}").click()
     page.wait_for_url(re.compile(r"published=1"))
     assert _published(live) == new
     mql_after = _stage_count(live, "MQL")
@@ -202,6 +205,9 @@ def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
     live.shot(page, "diff")
     page.goto(f"/models/{MODEL}/versions/{new}")
     page.get_by_role("button", name=f"roll back to v{before}").click()
+    page.wait_for_url(re.compile(rf"/rollback\?version={before}$"))  # the impact, then confirm
+    assert _published(live) == new
+    page.get_by_role("button", name=f"Confirm: roll back to v{before}").click()
     page.wait_for_url(re.compile(r"published=1"))
     assert _published(live) == before
     assert _stage_count(live, "MQL") == mql_before

@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from leadscore.store import Store
-from leadscore.web import queries
-from leadscore.web.queries import LeadFilters
+from leadscore.store import tables as T
+from leadscore.web import leadlist
+from leadscore.web.leadlist import LeadFilters
 
 from ..service.helpers import postgres_database
 
@@ -63,7 +64,9 @@ def store(request):
 
 def _plan(store: Store, f: LeadFilters) -> list[dict]:
     with store.read() as conn:
-        sql = str(queries.leads_query("m", f).compile(conn, compile_kwargs={"literal_binds": True}))
+        sql = str(
+            leadlist.leads_query("m", f).compile(conn, compile_kwargs={"literal_binds": True})
+        )
         assert "OFFSET" not in sql.upper()
         doc = conn.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql)).scalar_one()
     return _nodes((doc if isinstance(doc, list) else json.loads(doc))[0]["Plan"])
@@ -71,9 +74,9 @@ def _plan(store: Store, f: LeadFilters) -> list[dict]:
 
 def test_a_deep_page_walks_the_score_index_from_the_cursor(store):
     with store.read() as conn:
-        page = queries.leads(conn, "m", LeadFilters())
+        page = leadlist.leads(conn, "m", LeadFilters())
         for _ in range(5):  # five pages down, by cursor
-            page = queries.leads(conn, "m", LeadFilters(after=page.next_after))
+            page = leadlist.leads(conn, "m", LeadFilters(after=page.next_after))
     assert len(page.rows) == 50
     nodes = _plan(store, LeadFilters(after=page.next_after))
     scans = [n for n in nodes if n.get("Relation Name") == "scores"]
@@ -92,3 +95,37 @@ def test_a_rare_country_is_found_through_its_index(store):
 def test_an_exact_search_uses_indexes(store):
     nodes = _plan(store, LeadFilters(q="u123@example.com"))
     assert not any(n["Node Type"] == "Seq Scan" for n in nodes)
+
+
+def _explain(store: Store, query) -> list[dict]:
+    with store.read() as conn:
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        doc = conn.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql)).scalar_one()
+    return _nodes((doc if isinstance(doc, list) else json.loads(doc))[0]["Plan"])
+
+
+def test_a_page_number_walks_the_index_from_the_nearer_end(store):
+    """Page 100 of 400 is an OFFSET on the index (no sort); page 399 is read backwards
+    from the end of the list, the OFFSET of one page only."""
+    with store.read() as conn:
+        deep = leadlist.leads(conn, "m", LeadFilters(page=100))
+        near_end = leadlist.leads(conn, "m", LeadFilters(page=399))
+        last = leadlist.leads(conn, "m", LeadFilters(page=400))
+        everything = conn.execute(
+            sa.select(T.scores.c.contact_id)
+            .where(T.scores.c.model_name == "m")
+            .order_by(T.scores.c.total.desc(), T.scores.c.contact_id.desc())
+        ).scalars()
+        ids = list(everything)
+    assert (deep.total, deep.pages) == (N, 400)
+    assert [r["contact_id"] for r in deep.rows] == ids[4950:5000]
+    assert [r["contact_id"] for r in near_end.rows] == ids[19900:19950]
+    assert [r["contact_id"] for r in last.rows] == ids[19950:]
+    for query in (
+        leadlist.leads_query("m", LeadFilters(), offset=4950),
+        leadlist.leads_query("m", LeadFilters(), offset=50, reverse=True),
+    ):
+        nodes = _explain(store, query)
+        scans = [n for n in nodes if n.get("Relation Name") == "scores"]
+        assert [n["Index Name"] for n in scans] == ["ix_scores_model_total"]
+        assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes)

@@ -80,17 +80,27 @@ def test_leads_are_sorted_by_score_and_paged_by_keyset(svc):
     sign_in(c, "viewer")
     # a and c have 20 points, b has 0; ties go by id, descending.
     assert _ids(c.get("/leads").text) == ["c", "a", "b"]
-    from leadscore.web import queries
+    from leadscore.web import leadlist
 
     with svc.store.read() as conn:
-        first = queries.leads(conn, "tiny", queries.LeadFilters(), limit=2)
+        first = leadlist.leads(conn, "tiny", leadlist.LeadFilters(), limit=2)
         assert [r["contact_id"] for r in first.rows] == ["c", "a"]
-        assert first.next_after == "20.0~a"
-        second = queries.leads(conn, "tiny", queries.LeadFilters(after=first.next_after), limit=2)
+        assert (first.total, first.page, first.pages) == (3, 1, 2)
+        assert first.prev_before is None
+        second = leadlist.leads(conn, "tiny", leadlist.LeadFilters(after=first.next_after), limit=2)
         assert [r["contact_id"] for r in second.rows] == ["b"]
         assert second.next_after is None
-    sql = str(queries.leads_query("tiny", queries.LeadFilters(after="20.0~a")))
+        assert (second.page, second.first) == (2, 3)  # counted, not taken from the link
+        back = leadlist.leads(
+            conn, "tiny", leadlist.LeadFilters(before=second.prev_before), limit=2
+        )
+        assert [r["contact_id"] for r in back.rows] == ["c", "a"]
+        assert back.prev_before is None and back.page == 1
+    # the cursor is the row after which the page starts: total 20, contact a
+    f = leadlist.LeadFilters(after=first.next_after)
+    sql = str(leadlist.leads_query("tiny", f).compile(compile_kwargs={"literal_binds": True}))
     assert "OFFSET" not in sql.upper()
+    assert "(scores.total, scores.contact_id) < (20.0, 'a')" in sql
 
 
 @pytest.mark.parametrize(
@@ -164,13 +174,30 @@ def test_the_editor_validates_at_the_line_and_only_publish_changes_scores(svc):
     vtoken = sign_in(viewer, "viewer")
     assert viewer.post("/models/tiny/versions/2/publish", data={"csrf": vtoken}).status_code == 403
     assert _total(svc, "a") == 20.0
+    # publishing asks first: without the confirmation, the impact page, nothing changed
     r = c.post("/models/tiny/versions/2/publish", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/models/tiny/versions/2/publish"
+    assert _total(svc, "a") == 20.0
+    r = c.post(
+        "/models/tiny/versions/2/publish",
+        data={"csrf": token, "confirm": "yes"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert _total(svc, "a") == 30.0
     diff = c.get("/models/tiny/diff?a=1&b=2").text
     assert "-        points: 20" in diff and "+        points: 30" in diff
     r = c.post(
         "/models/tiny/rollback", data={"version": "1", "csrf": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/models/tiny/rollback?version=1"
+    assert _total(svc, "a") == 30.0  # not confirmed: nothing changed
+    confirm = c.get("/models/tiny/rollback?version=1").text
+    assert "Roll back to tiny v1?" in confirm and 'data-testid="score-changes">2<' in confirm
+    r = c.post(
+        "/models/tiny/rollback",
+        data={"version": "1", "csrf": token, "confirm": "yes"},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     assert _total(svc, "a") == 20.0

@@ -17,7 +17,7 @@ from ..evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from ..evaluate.impact import Impact, impact_preview
 from ..evaluate.scoring import ENGINES
 from ..evaluate.summary import headline, metric_rows, pct
-from .common import console, load_models, parse_as_of
+from .common import console, load_models, parse_as_of, warn_unknown_names
 
 
 @contextmanager
@@ -148,6 +148,12 @@ def backtest(
     charts: Path | None = typer.Option(
         None, "--charts", help="Also write each chart as a PNG file into this folder."
     ),
+    enrich: bool = typer.Option(
+        False,
+        "--enrich/--no-enrich",
+        help="Add the built-in enrichment properties (email_type, email_domain, seniority, "
+        "...) to the contacts before scoring, as `leadscore score --enrich` does.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Compare scoring models against past outcomes: AUC, lift, MQL precision and
@@ -169,7 +175,16 @@ def backtest(
     options.check()
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
-    inputs = load_inputs(contacts, events, id_column=id_column)
+    inputs = load_inputs(contacts, events, id_column=id_column, enrich=enrich)
+    warn_unknown_names(
+        models,
+        model,
+        inputs,
+        enriched=enrich,
+        where=str(contacts),
+        events_where=str(events),
+        stderr=as_json,
+    )
     with _progress(inputs.n_contacts, not as_json and engine == "inprocess", "scoring") as advance:
         bt = run_backtest(
             models,

@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..engine import values as V
 from ..errors import UsageError
 from ..model import ScoringModel, load_model
 
 console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
 
 
 def parse_as_of(text: str | None) -> datetime:
@@ -65,3 +67,30 @@ def fmt_score(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.1f}"
+
+
+def warn_unknown_names(
+    models: list[ScoringModel],
+    paths: list[Path],
+    inputs,
+    *,
+    enriched: bool,
+    where: str,
+    events_where: str | None = None,
+    show: bool = True,
+    stderr: bool = False,
+) -> list:
+    """A warning (printed unless not ``show``, on stderr if asked) for each property,
+    event type or event attribute a model reads that the loaded contacts and events do
+    not hold, with "did you mean" from the real names; returns them."""
+    from ..data.checks import inputs_vocabulary, unknown_names
+
+    vocab = inputs_vocabulary(inputs, enriched=enriched, where=where, events_where=events_where)
+    found = []
+    for model, path in zip(models, paths, strict=True):
+        text = Path(path).read_text(encoding="utf-8")
+        found.extend(unknown_names(model, vocab, text=text, source=str(path)))
+    out = err_console if stderr else console
+    for problem in found if show else ():
+        out.print(f"[yellow]warning:[/] {escape(str(problem))}", soft_wrap=True)
+    return found

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from ..data.io import output_format
 from ..engine.batch import BatchRun, Tables, score_batch
-from .common import console, load_models, parse_as_of
+from .common import console, load_models, parse_as_of, warn_unknown_names
 from .progress import run_with_progress, status
 
 ENGINES = ("duckdb", "inprocess", "spark", "postgresql://…")
@@ -66,7 +66,10 @@ def score(
         False, "--show-sql", help="Print the SQL for the chosen engine and stop (no scoring)."
     ),
     memory_limit: str | None = typer.Option(
-        None, "--memory-limit", help="DuckDB memory limit, e.g. 1GB (spills to disk beyond)."
+        None,
+        "--memory-limit",
+        help="DuckDB memory limit, e.g. 512MB or 2GB, or 'unlimited' (default: a quarter of "
+        "the machine's memory, at most 768MB; spills to disk beyond).",
     ),
     enrich: bool = typer.Option(
         False,
@@ -161,6 +164,15 @@ def score(
                 print(shown[0])
             return
         population.warn_orphans()
+        if population.inputs is not None and not quiet:
+            warn_unknown_names(
+                models,
+                model,
+                population.inputs,
+                enriched=enrich,
+                where=str(contacts),
+                events_where=str(events),
+            )
         report = _score(population, models, source, plan, out, account_out, quiet)
     _report(population, models, report, out, job, top, when, quiet)
 

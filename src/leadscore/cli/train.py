@@ -30,14 +30,39 @@ MISSING = typer.Option(
 AS_OF = typer.Option(
     None, "--as-of", help="Time the event features are computed at (default: latest event)."
 )
+KEEP = typer.Option(
+    None, "--keep", help="Column to use even though the screen would leave it out (repeat)."
+)
+SNAPSHOTS = typer.Option(
+    "matched",
+    "--snapshots",
+    help="With --outcome-time, where contacts without one are seen: 'matched' (at moments "
+    "of their life drawn like the converters') or 'end' (end of the data; biased).",
+)
 
 
-def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leakage, seed, threads):
+def _options(
+    outcome,
+    outcome_time,
+    id_column,
+    drop,
+    missing,
+    as_of,
+    allow_leakage,
+    seed,
+    threads,
+    snapshots,
+    keep=(),
+):
+    from ..predict.training import SNAPSHOTS as MODES
     from ..predict.training import TrainOptions
 
     if as_of is not None:
         parse_as_of(as_of)
+    if snapshots not in MODES:
+        raise UsageError(f"--snapshots must be one of {', '.join(MODES)}, got {snapshots!r}")
     return TrainOptions(
+        snapshots=snapshots,
         outcome=outcome,
         outcome_time=outcome_time,
         id_column=id_column,
@@ -46,6 +71,8 @@ def _options(outcome, outcome_time, id_column, drop, missing, as_of, allow_leaka
         as_of=as_of,
         allow_leakage=allow_leakage,
         seed=seed,
+        params={"n_jobs": threads} if threads != 1 else {},
+        keep=tuple(keep or ()),
     )
 
 
@@ -69,6 +96,9 @@ def _print_card(card: dict) -> None:
     console.print(table)
     top = ", ".join(f["feature"] for f in card["top_features"][:5])
     console.print(f"Top features: {escape(top)}")
+    for column, reason in card["data"]["left_out"].items():
+        if reason != "asked (--drop)":
+            console.print(f"Left out {column!r}: {reason}", markup=False)
     for w in card["warnings"]:
         console.print(f"[yellow]Warning:[/] {escape(w)}")
 
@@ -90,12 +120,24 @@ def train_command(
     threads: int = typer.Option(
         1, "--threads", help="LightGBM threads (0: every core; one is often fastest)."
     ),
+    snapshots: str = SNAPSHOTS,
+    keep: list[str] | None = KEEP,
 ) -> None:
     """Train a predictive model (LightGBM, calibrated) and write it with its model card."""
     from ..predict.training import train
 
     options = _options(
-        outcome, outcome_time, id_column, drop, missing_value, as_of, allow_leakage, seed, threads
+        outcome,
+        outcome_time,
+        id_column,
+        drop,
+        missing_value,
+        as_of,
+        allow_leakage,
+        seed,
+        threads,
+        snapshots,
+        keep,
     )
     with console.status("Training…"):
         model = train(contacts, events, options)
@@ -114,6 +156,9 @@ def predict_command(
     reasons: int = typer.Option(
         3, "--reasons", help="Reasons per contact (0: none, much faster on large files)."
     ),
+    threads: int = typer.Option(
+        1, "--threads", help="LightGBM threads for the reasons (0: every core)."
+    ),
 ) -> None:
     """Predict each contact's probability to convert, 0–100 score, band and top reasons."""
     from ..data.io import output_format, write_rows
@@ -122,13 +167,15 @@ def predict_command(
     output_format(out)
     if reasons < 0:
         raise UsageError(f"--reasons must be 0 or more, got {reasons}")
+    if threads < 0:
+        raise UsageError(f"--threads must be 0 (every core) or more, got {threads}")
     trained = TrainedModel.load(model)
     when = parse_as_of(as_of) if as_of else None
     with console.status("Predicting…"):
         from ..data.io import load_inputs
 
         inputs = load_inputs(contacts, events, id_column=id_column)
-        preds = trained.predict_inputs(inputs, when, reasons)
+        preds = trained.predict_inputs(inputs, when, reasons, threads)
     columns = ["id", "probability", "score", "band"] + [
         f"reason_{i}" for i in range(1, reasons + 1)
     ]
@@ -153,57 +200,99 @@ def predict_command(
 
 def suggest_command(
     contacts: Path = CONTACTS,
+    events: Path | None = typer.Option(
+        None,
+        "--events",
+        help="Events file: also propose event rules (points per event, capped).",
+    ),
     outcome: str = OUTCOME,
+    outcome_time: str | None = OUTCOME_TIME,
     out: Path = typer.Option(..., "--out", help="Model file (YAML) to write."),
     max_rules: int = typer.Option(25, "--max-rules", help="Most conditions that give points."),
     name: str = typer.Option("suggested", "--name", help="Name of the written model."),
     id_column: str | None = ID_COLUMN,
     drop: list[str] | None = DROP,
-    seed: int = typer.Option(0, "--seed", help="Seed of the selection."),
+    keep: list[str] | None = KEEP,
+    as_of: str | None = AS_OF,
+    folds: int = typer.Option(
+        5, "--folds", help="Folds of the cross-validated AUC (0: do not measure)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the selection and the folds."),
+    allow_leakage: bool = typer.Option(
+        False, "--allow-leakage", help="Suggest even when a column looks like the outcome."
+    ),
 ) -> None:
     """Suggest a readable scorecard (integer points, 0–100) as an ordinary model file."""
-    from ..data.io import load_inputs
     from ..model import load_model
-    from ..predict.features import select_contacts
-    from ..predict.metrics import auc
     from ..predict.scorecard import Scorecard
-    from ..predict.training import check_classes, parse_outcome
+    from ..predict.suggest import cross_validate
+    from ..predict.training import (
+        TrainOptions,
+        check_classes,
+        leakage_screen,
+        load_dataset,
+        make_model,
+        refuse_leakage,
+        thin_data_warnings,
+    )
 
     if max_rules < 1:
         raise UsageError(f"--max-rules must be at least 1, got {max_rules}")
-    inputs = load_inputs(contacts, None, id_column=id_column)
-    if outcome not in inputs.properties:
-        raise DataError(
-            f"no column {outcome!r}; the columns are: {', '.join(inputs.properties)}",
-            source=str(contacts),
-            hint="name the outcome column with --outcome",
-        )
-    skip = {outcome, *(drop or ())}
-    props = [p for p in inputs.properties if p not in skip]
-    names = ["id", outcome, *props]
-    rows = inputs.con.execute(select_contacts(names)).fetchall()
-    y = parse_outcome([r[1] for r in rows], outcome, str(contacts))
-    known = [i for i, v in enumerate(y) if v >= 0]
-    y = y[known]
-    check_classes(y, outcome, len(rows) - len(known))
-    table = {p: [rows[i][j] for i in known] for j, p in enumerate(props, start=2)}
+    if folds == 1 or folds < 0:
+        raise UsageError(f"--folds must be 0 (no measure) or at least 2, got {folds}")
+    if as_of is not None:
+        parse_as_of(as_of)
+    options = TrainOptions(
+        outcome=outcome,
+        outcome_time=outcome_time,
+        id_column=id_column,
+        drop=tuple(drop or ()),
+        as_of=as_of,
+        seed=seed,
+        keep=tuple(keep or ()),
+        allow_leakage=allow_leakage,
+    )
+    data = load_dataset(contacts, events, options)  # screens the columns as train does
+    y = data.y
+    check_classes(y, outcome, data.skipped)
+    left_out, table = data.screened, data.table
+    refuse_leakage(leakage_screen(options, table, y), options, str(contacts))
     with console.status("Fitting the scorecard…"):
         card = Scorecard(max_rules=max_rules, seed=seed).fit(table, y)
-    value = auc(y, card.points(table)) if card.n_rules_ else 0.5
-    header = (
-        f"Suggested by `leadscore suggest` from {Path(contacts).name} (outcome: {outcome}).\n"
-        f"{card.n_rules_} conditions over {len(card.columns_)} properties; points scaled to "
-        f"0-100. AUC on the training contacts: {value:.3f}.\n"
-        "Edit freely; check with `leadscore validate` and `leadscore backtest`."
-    )
+    measured = None
+    if folds and card.n_rules_:
+        with console.status(f"Measuring it in {folds} folds…"):
+            measured = cross_validate(
+                lambda: Scorecard(max_rules=max_rules, seed=seed),
+                lambda: make_model(options),
+                table,
+                y,
+                folds=folds,
+                seed=seed,
+            )
+    warnings = thin_data_warnings(y)
+    n_props, n_events = len(card.columns_), len(card.events_)
+    what = f"{card.n_rules_} point-giving conditions: {n_props} property rules"
+    if events is not None:
+        what += f", {n_events} event rules"
+    figure = measured.describe() if measured else "not measured (--folds 0)"
+    header_lines = [
+        f"Suggested by `leadscore suggest` from {Path(contacts).name} (outcome: {outcome}).",
+        f"{what}; points scaled to 0-100.",
+        f"Ranking: {figure}.",
+    ]
+    header_lines += [f"Left out {k}: {v}." for k, v in left_out.items()]
+    header_lines += [f"Warning: {w}" for w in warnings]
+    header_lines.append("Edit freely; check with `leadscore validate` and `leadscore backtest`.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(card.to_yaml(name, header))
+    out.write_text(card.to_yaml(name, "\n".join(header_lines)))
     load_model(out)  # what we write must be a valid model
-    console.print(
-        f"{card.n_rules_} point-giving conditions over {len(card.columns_)} "
-        f"properties (AUC on the training contacts {value:.3f}) → {out}",
-        markup=False,
-    )
+    for column, reason in left_out.items():
+        console.print(f"Left out {column!r}: {reason} (--keep to use it)", markup=False)
+    console.print(f"{what} → {out}", markup=False)
+    console.print(f"Ranking: {figure}", markup=False)
+    for w in warnings:
+        console.print(f"[yellow]Warning:[/] {escape(w)}")
 
 
 def retrain_command(

@@ -20,7 +20,7 @@ from ..model.schema import (
     PropertyRule,
     ScoringModel,
 )
-from .common import console, load_models
+from .common import console, load_models, warn_unknown_names
 
 
 def rule_summary(rule) -> str:
@@ -184,11 +184,37 @@ def validate(
     models: list[Path] = typer.Argument(
         ..., help="Model YAML file(s) to check.", metavar="MODEL.yaml..."
     ),
+    contacts: Path | None = typer.Option(
+        None,
+        "--contacts",
+        "-c",
+        help="Contacts (CSV, Parquet or JSONL): warn about properties the models read that "
+        "no contact has, with 'did you mean'.",
+    ),
+    events: Path | None = typer.Option(
+        None,
+        "--events",
+        "-e",
+        help="Events file: warn about event types and attributes the models read that no "
+        "event has.",
+    ),
+    id_column: str | None = typer.Option(
+        None, "--id-column", help="Contact id column (default: id or contact_id)."
+    ),
+    enrich: bool = typer.Option(
+        False,
+        "--enrich/--no-enrich",
+        help="Check against the contacts with the built-in enrichment properties added.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Check scoring models: print ok with a summary, or every problem with its line."""
-    from ..errors import ModelError
+    """Check scoring models: print ok with a summary, or every problem with its line.
+    With --contacts (and --events), also warn about names the models read that the
+    data does not hold."""
+    from ..errors import ModelError, UsageError
 
+    if events is not None and contacts is None:
+        raise UsageError("--events goes with --contacts (the events' contacts)")
     if as_json:
         try:
             loaded = load_models(models)
@@ -197,10 +223,41 @@ def validate(
                 json.dumps({"ok": False, "problems": [p.to_dict() for p in exc.problems]}, indent=2)
             )
             raise typer.Exit(1) from None
-        print(json.dumps({"ok": True, "models": [m.name for m in loaded]}, indent=2))
+        found = _data_warnings(loaded, models, contacts, events, id_column, enrich, True)
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "models": [m.name for m in loaded],
+                    "warnings": [p.to_dict() for p in found],
+                },
+                indent=2,
+            )
+        )
         return
-    for model in load_models(models):
+    loaded = load_models(models)
+    for model in loaded:
         print_summary(model)
+    _data_warnings(loaded, models, contacts, events, id_column, enrich, False)
+
+
+def _data_warnings(loaded, paths, contacts, events, id_column, enrich, quiet) -> list:
+    """Warnings about names the models read that the data does not hold (none without
+    data); printed unless ``quiet``."""
+    if contacts is None:
+        return []
+    from ..data.io import load_inputs
+
+    inputs = load_inputs(contacts, events, id_column=id_column, enrich=enrich)
+    return warn_unknown_names(
+        loaded,
+        paths,
+        inputs,
+        enriched=enrich,
+        where=str(contacts),
+        events_where=str(events),
+        show=not quiet,
+    )
 
 
 def register(app: typer.Typer) -> None:

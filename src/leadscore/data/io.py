@@ -17,6 +17,11 @@ The views created on the connection are the contract with the SQL engines:
 
 from __future__ import annotations
 
+import atexit
+import os
+import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,15 +49,93 @@ EVENT_CORE = ("contact_id", "type", "ts")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+MEMORY_CAP = 768 * 2**20
+"""The default DuckDB memory limit at most: with Python and the result buffers on top,
+a batch run stays within 1 GiB of resident memory (DuckDB spills beyond its limit)."""
+MEMORY_FLOOR = 128 * 2**20
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*", re.IGNORECASE)
+UNLIMITED = ("unlimited", "none", "off")
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its cgroup's if lower."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 4 * 2**30
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < total:
+            total = int(text)
+    return total
+
+
+def default_memory_limit() -> int:
+    """A quarter of :func:`machine_memory`, between 128 MiB and :data:`MEMORY_CAP`."""
+    return max(MEMORY_FLOOR, min(machine_memory() // 4, MEMORY_CAP))
+
+
+def parse_memory_limit(text: str) -> int | None:
+    """``1GB``, ``512MiB``, ``2000000`` (bytes) → bytes; ``unlimited`` → None (DuckDB's
+    own default, 80% of the machine). Refuses anything else, and limits under 16 MiB."""
+    if text.strip().lower() in UNLIMITED:
+        return None
+    m = _SIZE.fullmatch(text)
+    unit = m.group(2).lower() if m else ""
+    if m is None or unit not in _UNITS:
+        raise UsageError(
+            f"cannot read the memory limit {text!r}: give a size such as 512MB, 1GB or "
+            "2GiB, or 'unlimited'"
+        )
+    size = int(float(m.group(1)) * _UNITS[unit])
+    if size < 16 * 2**20:
+        raise UsageError(
+            f"the memory limit {text!r} is too small to score anything: give at least 16MB"
+        )
+    return size
+
+
+_SPILL_DIRS: list[str] = []
+
+
+def _spill_directory() -> str:
+    """A directory of this process for DuckDB's spill files, removed when it exits
+    (DuckDB's own default is ``.tmp`` in the working directory)."""
+    if not _SPILL_DIRS:
+        path = Path(tempfile.gettempdir()) / f"leadscore-spill-{os.getpid()}"
+        _SPILL_DIRS.append(str(path))
+        atexit.register(shutil.rmtree, str(path), ignore_errors=True)
+    return _SPILL_DIRS[0]
+
+
 def connect(
     memory_limit: str | None = None, temp_directory: str | None = None
 ) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with a bounded memory: ``memory_limit`` (``1GB``,
+    ``unlimited``...; default :func:`default_memory_limit`), spilling to
+    ``temp_directory`` (default: a directory of this process under the system's
+    temporary directory, removed at exit)."""
+    size = default_memory_limit() if memory_limit is None else parse_memory_limit(memory_limit)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    if temp_directory:
-        con.execute("SET temp_directory = ?", [temp_directory])
+    if size is not None:
+        con.execute(f"SET memory_limit = '{size // 1024}KiB'")
+    con.execute("SET temp_directory = ?", [temp_directory or _spill_directory()])
     return con
 
 
@@ -158,6 +241,7 @@ def load_inputs(
     id_column: str | None = None,
     enrich: bool = False,
     progress: bool = False,
+    tables: bool = False,
 ) -> Inputs:
     """Open the files as the ``contacts`` and ``events`` views and check them.
 
@@ -171,6 +255,9 @@ def load_inputs(
 
     With ``accounts``, the accounts file becomes the ``accounts`` table (its id
     from an ``id`` or ``account_id`` column; empty and repeated ids refused).
+
+    Parquet contacts and events stay views of their files unless ``tables`` asks for
+    copies (tables have a ``rowid``, the file's order, and can be updated).
     """
     con = con or connect()
     cpath = Path(contacts)
@@ -199,22 +286,39 @@ def load_inputs(
         [f"CAST({_quote(idc)} AS VARCHAR) AS id"]
         + [f"CAST({_quote(p)} AS VARCHAR) AS {_quote(p)}" for p in props]
     )
+    # A Parquet file stays where it is (each query reads the columns it needs); a text
+    # file is parsed once, and enrichment replaces a table: those are copied, in the
+    # file's order (DuckDB's preserve_insertion_order is on by default).
+    parquet = READERS[cpath.suffix.lower()] == "read_parquet"
+    drop_relation(con, "contacts")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE contacts AS SELECT {select} FROM "
-        f"(SELECT *, row_number() OVER () AS __row FROM {csrc}) ORDER BY __row"
+        f"CREATE TEMP {'VIEW' if parquet and not (enrich or tables) else 'TABLE'} contacts AS "
+        f"SELECT {select} FROM {csrc}"
     )
-    bad = _one(con, "SELECT count(*) FROM contacts WHERE id IS NULL OR trim(id) = ''")
+    row = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE id IS NULL OR trim(id) = ''), "
+        "count(DISTINCT id) FROM contacts"
+    ).fetchone()
+    assert row is not None  # an aggregate without GROUP BY gives one row
+    n_contacts, bad, distinct = row
     if bad:
+        # rows counted from 1 in the file's order
+        blank = f"{_quote(idc)} IS NULL OR trim(CAST({_quote(idc)} AS VARCHAR)) = ''"
+        first = con.execute(
+            f"SELECT __row FROM (SELECT *, row_number() OVER () AS __row FROM {csrc}) "
+            f"WHERE {blank} ORDER BY __row LIMIT 5"
+        ).fetchall()
+        rows = ", ".join(str(r[0]) for r in first) + (", …" if bad > len(first) else "")
         raise DataError(
-            f"{bad} contact(s) have an empty id",
+            f"{bad} contact(s) have an empty id (row(s) {rows})",
             source=str(cpath),
             column=idc,
             hint="every contact needs an id",
         )
-    dup = con.execute(
-        "SELECT id, count(*) FROM contacts GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 3"
-    ).fetchall()
-    if dup:
+    if distinct != n_contacts:
+        dup = con.execute(
+            "SELECT id, count(*) FROM contacts GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 3"
+        ).fetchall()
         listed = ", ".join(f"{i!r} ({n} times)" for i, n in dup)
         raise DataError(
             f"contact ids appear more than once: {listed}",
@@ -222,7 +326,6 @@ def load_inputs(
             column=idc,
             hint="each contact id must be unique",
         )
-    n_contacts = _one(con, "SELECT count(*) FROM contacts")
     if enrich:
         from ..enrich import enrich_table
 
@@ -230,14 +333,15 @@ def load_inputs(
         props = [d[0] for d in con.execute("SELECT * FROM contacts LIMIT 0").description][1:]
     inputs = Inputs(con=con, properties=props, attributes=[], n_contacts=n_contacts)
     if accounts is not None:
-        _load_accounts(con, Path(accounts), inputs)
+        load_accounts(con, Path(accounts), inputs)
     if events is None:
+        drop_relation(con, "events")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE events (contact_id VARCHAR, event_id VARCHAR, "
+            "CREATE TEMP TABLE events (contact_id VARCHAR, event_id VARCHAR, "
             "type VARCHAR, ts TIMESTAMPTZ)"
         )
         return inputs
-    _load_events(con, Path(events), inputs)
+    load_events(con, Path(events), inputs, table=tables)
     return inputs
 
 
@@ -246,7 +350,9 @@ def check_readable(path: str | Path) -> None:
     source_sql(Path(path))
 
 
-def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
+def load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) -> None:
+    """Open an accounts file as the ``accounts`` table and check it (what
+    :func:`load_inputs` does with its ``accounts``), recording it in ``inputs``."""
     asrc = source_sql(apath)
     acols = _columns(con, asrc, apath)
     idc = next((c for c in ACCOUNT_ID_COLUMNS if c in acols), None)
@@ -294,7 +400,15 @@ def _load_accounts(con: duckdb.DuckDBPyConnection, apath: Path, inputs: Inputs) 
     inputs.has_accounts = True
 
 
-def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) -> None:
+def load_events(
+    con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs, *, table: bool = False
+) -> None:
+    """Open an events file as the ``events`` view (Parquet: read from the file by each
+    query, so a query reads only the columns it needs) or temporary table (CSV and JSON,
+    parsed once) and check it in one pass (what :func:`load_inputs` does with its
+    ``events``), recording its attributes and counts in ``inputs``; the rows at fault
+    are looked for only when something is wrong. The ``contacts`` relation must exist
+    (orphan events are counted against it). ``table`` copies a Parquet file too."""
     esrc = source_sql(epath)
     ecols = _columns(con, esrc, epath)
     missing = [c for c in EVENT_CORE if c not in ecols]
@@ -307,39 +421,16 @@ def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) ->
         )
     key = next((c for c in EVENT_KEY_COLUMNS if c in ecols), None)
     attrs = [c for c in ecols if c not in EVENT_CORE and c != key and c != "attributes"]
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW __raw_events AS "
-        f"SELECT *, row_number() OVER () AS __row FROM {esrc}"
-    )
-    bad = con.execute(
-        "SELECT __row, CAST(ts AS VARCHAR) FROM __raw_events WHERE ts IS NULL "
-        "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL ORDER BY __row LIMIT 5"
-    ).fetchall()
-    if bad:
-        total = _one(
-            con,
-            "SELECT count(*) FROM __raw_events WHERE ts IS NULL "
-            "OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL",
-        )
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in bad)
-        raise DataError(
-            f"{total} event time(s) cannot be read ({shown})",
-            source=str(epath),
-            column="ts",
-            hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z; times without a zone are UTC",
-        )
-    empty_type = _one(
-        con,
-        "SELECT min(__row) FROM __raw_events WHERE type IS NULL OR trim(CAST(type AS VARCHAR))=''",
-    )
-    if empty_type is not None:
-        raise DataError(
-            "an event has no type",
-            source=str(epath),
-            row=empty_type,
-            column="type",
-            hint="every event needs a type, e.g. page_view",
-        )
+    bad_ts = "ts IS NULL OR TRY_CAST(ts AS TIMESTAMPTZ) IS NULL"
+    no_type = "type IS NULL OR trim(CAST(type AS VARCHAR)) = ''"
+    row = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {bad_ts}), count(*) FILTER (WHERE {no_type}) "
+        f"FROM {esrc}"
+    ).fetchone()
+    assert row is not None  # an aggregate without GROUP BY gives one row
+    n_events, n_bad_ts, n_no_type = row
+    if n_bad_ts or n_no_type:
+        _event_errors(con, esrc, epath, bad_ts, no_type, n_bad_ts)
     select = ", ".join(
         [
             "CAST(contact_id AS VARCHAR) AS contact_id",
@@ -350,24 +441,65 @@ def _load_events(con: duckdb.DuckDBPyConnection, epath: Path, inputs: Inputs) ->
         ]
         + [f"CAST({_quote(a)} AS VARCHAR) AS {_quote(a)}" for a in attrs]
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS SELECT {select} FROM __raw_events")
+    kind = "VIEW" if READERS[epath.suffix.lower()] == "read_parquet" and not table else "TABLE"
+    drop_relation(con, "events")
+    con.execute(f"CREATE TEMP {kind} events AS SELECT {select} FROM {esrc}")
     inputs.attributes = attrs
     inputs.has_events = True
-    inputs.n_events = _one(con, "SELECT count(*) FROM events")
-    orphans = _one(
-        con,
-        "SELECT count(*) FROM events e WHERE NOT EXISTS "
-        "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id)",
-    )
+    inputs.n_events = n_events
+    orphan = "NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = e.contact_id)"
+    orphans = _one(con, f"SELECT count(*) FROM events e WHERE {orphan}")
     inputs.orphan_events = orphans
     if orphans:
         inputs.orphan_examples = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT coalesce(contact_id, '(empty)') FROM events e WHERE NOT EXISTS "
-                "(SELECT 1 FROM contacts c WHERE c.id = e.contact_id) ORDER BY 1 LIMIT 5"
+                f"SELECT DISTINCT coalesce(contact_id, '(empty)') FROM events e WHERE {orphan} "
+                "ORDER BY 1 LIMIT 5"
             ).fetchall()
         ]
+
+
+def _event_errors(
+    con: duckdb.DuckDBPyConnection,
+    esrc: str,
+    epath: Path,
+    bad_ts: str,
+    no_type: str,
+    n_bad_ts: int,
+) -> None:
+    """Raise the error for events found wrong, naming the first rows at fault (1-based
+    rows of the file, header not counted)."""
+    numbered = f"(SELECT *, row_number() OVER () AS __row FROM {esrc})"
+    if n_bad_ts:
+        bad = con.execute(
+            f"SELECT __row, CAST(ts AS VARCHAR) FROM {numbered} WHERE {bad_ts} "
+            "ORDER BY __row LIMIT 5"
+        ).fetchall()
+        shown = "; ".join(f"row {r}: {v!r}" for r, v in bad)
+        raise DataError(
+            f"{n_bad_ts} event time(s) cannot be read ({shown})",
+            source=str(epath),
+            column="ts",
+            hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z; times without a zone are UTC",
+        )
+    first = _one(con, f"SELECT min(__row) FROM {numbered} WHERE {no_type}")
+    raise DataError(
+        "an event has no type",
+        source=str(epath),
+        row=first,
+        column="type",
+        hint="every event needs a type, e.g. page_view",
+    )
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the table or view ``name`` of the connection, if there is one."""
+    found = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()
+    for (kind,) in found:
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {_quote(name)}")
 
 
 WRITERS = {

@@ -4,7 +4,7 @@ event's attributes, or a score). The semantics of values live in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from ..model.conditions import AllOf, AnyOf, Condition, Not, Predicate, Scalar
@@ -66,13 +66,103 @@ def predicate(p: Predicate, value: Any) -> bool:
     return low.endswith(needle)
 
 
+Test = Callable[[Mapping[str, Any]], bool]
+_TESTS: dict[int, tuple[Condition, Test]] = {}
+
+
 def evaluate(cond: Condition, record: Mapping[str, Any]) -> bool:
+    """Whether ``record`` satisfies ``cond`` (see :func:`test_of`)."""
+    return test_of(cond)(record)
+
+
+def test_of(cond: Condition) -> Test:
+    """The condition as a function of a record, built once per condition: literals
+    folded, lists split by kind, the operator chosen ahead (the in-process evaluator
+    tests every event against every rule; :func:`predicate` stays the reference)."""
+    hit = _TESTS.get(id(cond))
+    if hit is not None and hit[0] is cond:
+        return hit[1]
+    fn = _build(cond)
+    if len(_TESTS) >= 65_536:  # models come and go in a long-running service
+        _TESTS.clear()
+    _TESTS[id(cond)] = (cond, fn)  # the condition is kept, so its id stays its own
+    return fn
+
+
+def _build(cond: Condition) -> Test:
     if isinstance(cond, Predicate):
-        return predicate(cond, record.get(cond.field))
+        return _predicate_test(cond)
     if isinstance(cond, AllOf):
-        return all(evaluate(c, record) for c in cond.items)
+        parts = tuple(_build(c) for c in cond.items)
+        return lambda r: all(f(r) for f in parts)
     if isinstance(cond, AnyOf):
-        return any(evaluate(c, record) for c in cond.items)
+        parts = tuple(_build(c) for c in cond.items)
+        return lambda r: any(f(r) for f in parts)
     if isinstance(cond, Not):
-        return not evaluate(cond.item, record)
+        inner = _build(cond.item)
+        return lambda r: not inner(r)
     raise TypeError(f"not a condition: {cond!r}")
+
+
+def _equals_test(literals: tuple[Scalar, ...]) -> Callable[[Any], bool]:
+    """A value → whether it equals one of ``literals`` as :func:`_equals` decides."""
+    bools = tuple(v for v in literals if isinstance(v, bool))
+    numbers = frozenset(
+        v for v in literals if isinstance(v, int | float) and not isinstance(v, bool)
+    )
+    texts = frozenset(fold(v) for v in literals if isinstance(v, str))
+
+    def test(value: Any) -> bool:
+        if texts:
+            t = V.text(value)
+            if t is not None and fold(t) in texts:
+                return True
+        if numbers:
+            n = V.number(value)
+            if n is not None and n in numbers:
+                return True
+        if bools:
+            b = V.boolean(value)
+            if any(b is x for x in bools):
+                return True
+        return False
+
+    return test
+
+
+def _predicate_test(p: Predicate) -> Test:
+    field, op = p.field, p.op
+    if op == "missing":
+        return lambda r: V.is_missing(r.get(field))
+    if op == "exists":
+        return lambda r: not V.is_missing(r.get(field))
+    if op in ("eq", "ne", "in", "not_in"):
+        items = cast(tuple[Scalar, ...], p.value) if op in ("in", "not_in") else (p.value,)
+        eq = _equals_test(cast(tuple[Scalar, ...], items))
+        if op in ("eq", "in"):
+            return lambda r: eq(r.get(field))
+        return lambda r: not eq(r.get(field))
+    if op in ("gt", "gte", "lt", "lte", "between"):
+        return lambda r: predicate(p, r.get(field))  # V.number is the whole cost
+    if op == "matches":
+        pattern = cast(str, p.value)
+
+        def matches(r: Mapping[str, Any]) -> bool:
+            t = V.text(r.get(field))
+            return t is not None and search(pattern, t)
+
+        return matches
+    needle = fold(cast(str, p.value))
+
+    def text_test(r: Mapping[str, Any]) -> bool:
+        t = V.text(r.get(field))
+        if t is None:
+            return False
+        low = fold(t)
+        if op == "contains":
+            return needle in low
+        if op == "starts_with":
+            return low.startswith(needle)
+        return low.endswith(needle)
+
+    return text_test

@@ -19,9 +19,18 @@ engines spell it as ``TRANSLATE`` over exactly the characters a literal needs
 from __future__ import annotations
 
 import sys
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def every_character() -> str:
+    """The text of every code point in order (surrogates included): character ``i`` is
+    at index ``i``, so tests over all of Unicode run as one scan in C."""
+    codec = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
+    return array("I", range(sys.maxunicode + 1)).tobytes().decode(codec, "surrogatepass")
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +40,7 @@ def _classes() -> tuple[dict[int, int], dict[int, tuple[int, ...]]]:
     Characters outside these maps fold to themselves alone.
     """
     by_fold: dict[str, set[int]] = {}
-    text, block = "".join(map(chr, range(sys.maxunicode + 1))), 512
+    text, block = every_character(), 512
     for start in range(0, len(text), block):
         part = text[start : start + block]
         if part.casefold() == part:  # most blocks have no case at all

@@ -24,7 +24,7 @@ from ..model.schema import (
 )
 from . import spine
 from . import values as V
-from .conditions import evaluate
+from .conditions import evaluate, test_of
 from .decay import decay_factor
 from .horizon import TICK, Horizon
 from .result import Event, RuleHit, ScoreResult
@@ -154,10 +154,11 @@ def score_contact(
         lower = when - timedelta(seconds=within) if within is not None else None
         if group_reset and entered_at is not None:
             lower = entered_at if lower is None else max(lower, entered_at)
+        test = None if cond is None else test_of(cond)
         found = [
             e
             for e, rec in records
-            if (lower is None or e.ts >= lower) and (cond is None or evaluate(cond, rec))
+            if (lower is None or e.ts >= lower) and (test is None or test(rec))
         ]
         if horizon is not None and within is not None:
             horizon.leave(found, within)

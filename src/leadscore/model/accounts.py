@@ -56,7 +56,16 @@ from .rules import (
     optional_condition,
     suggest,
 )
-from .spine import PREDICTED, Grades, Scale, Threshold, Total, check_thresholds, read_grades
+from .spine import (
+    PREDICTED,
+    Grades,
+    Scale,
+    Threshold,
+    Total,
+    check_bounds,
+    check_thresholds,
+    read_grades,
+)
 from .triggers import CrmAction, Trigger, check_triggers
 
 if TYPE_CHECKING:
@@ -223,14 +232,6 @@ class AccountGroup(Frozen):
     description: str | None = None
     rules: tuple[AccountRule, ...] = ()
 
-    @model_validator(mode="after")
-    def _bounds(self) -> AccountGroup:
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise PydanticCustomError(
-                "bounds", "group min {lo} is above its max {hi}", {"lo": self.min, "hi": self.max}
-            )
-        return self
-
     @property
     def rolls_up(self) -> bool:
         """Whether the group reads the account's contacts (and so changes with them)."""
@@ -303,6 +304,9 @@ def _check_section(acc: AccountScoring, problems: Problems, contact_triggers: se
     stages = check_thresholds(problems, acc.thresholds, acc.score_fields, at)
     known = stages | ({acc.default_stage} if acc.default_stage else set())
     check_triggers(problems, acc.triggers, known, acc.score_fields, at, taken=contact_triggers)
+    check_bounds(
+        problems, acc.scale, acc.groups, acc.grades, acc.thresholds, at, triggers=acc.triggers
+    )
     for i, trig in enumerate(acc.triggers):
         for j, action in enumerate(trig.actions):
             if isinstance(action, CrmAction):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -469,3 +470,14 @@ def load_model(
         text, name = str(source), None
     data, marks = parse_yaml(text, name, max_bytes=max_bytes)
     return model_from_data(data, marks, name)
+
+
+def locate(text: str, paths: Sequence[Path_]) -> list[tuple[int, int] | None]:
+    """The (line, column) of each path in a model's YAML text (its nearest part that is
+    written there), for warnings about a model that loaded; None where the text does
+    not parse."""
+    try:
+        data, marks = parse_yaml(text, max_bytes=None)
+    except ModelError:
+        return [None] * len(paths)
+    return [_locate(data, tuple(p), marks)[1] for p in paths]

@@ -343,14 +343,6 @@ class Group(Frozen):
     description: str | None = None
     rules: tuple[Rule, ...] = ()
 
-    @model_validator(mode="after")
-    def _bounds(self) -> Group:
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise PydanticCustomError(
-                "bounds", "group min {lo} is above its max {hi}", {"lo": self.min, "hi": self.max}
-            )
-        return self
-
 
 class Named(Protocol):
     """Anything with a name (an exclusion, of a model or of its account section)."""

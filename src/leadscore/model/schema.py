@@ -47,7 +47,16 @@ from .rules import (
     rule_kind,
     suggest,
 )
-from .spine import PREDICTED, Grades, Scale, Threshold, Total, check_thresholds, read_grades
+from .spine import (
+    PREDICTED,
+    Grades,
+    Scale,
+    Threshold,
+    Total,
+    check_bounds,
+    check_thresholds,
+    read_grades,
+)
 from .triggers import (
     TRIGGER_KINDS,
     Action,
@@ -269,6 +278,16 @@ class ScoringModel(Frozen):
         stages = check_thresholds(problems, self.thresholds, score_fields, ())
         known_stages = stages | ({self.default_stage} if self.default_stage else set())
         check_triggers(problems, self.triggers, known_stages, score_fields, ())
+        check_bounds(
+            problems,
+            self.scale,
+            self.groups,
+            self.grades,
+            self.thresholds,
+            (),
+            extra={PREDICTED: (0.0, 100.0)} if self.predicted is not None else None,
+            triggers=self.triggers,
+        )
         check_account_use(self, problems)
         if problems:
             raise PydanticCustomError(

@@ -9,13 +9,13 @@ evaluated, is :mod:`leadscore.engine.spine`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .conditions import Condition, condition_fields
+from .conditions import AllOf, Condition, Predicate, condition_fields, describe
 from .rules import Frozen, Location, Problems, as_condition, suggest
 
 PREDICTED = "predicted"
@@ -111,3 +111,152 @@ def check_thresholds(
             problems.append(((*at, "thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
         stages.add(th.stage)
     return stages
+
+
+# --------------------------------------------------------------------------- bounds
+
+_INF = float("inf")
+
+
+class Bounded(Protocol):
+    """A group with optional bounds (of a model or of its account section)."""
+
+    @property
+    def min(self) -> float | None: ...
+
+    @property
+    def max(self) -> float | None: ...
+
+
+def _reach(op: str, value: Any, lo: float, hi: float) -> str | None:
+    """Why ``field <op> value`` can never hold for a score held within [lo, hi], or None."""
+    if isinstance(value, bool):
+        return None
+    number = isinstance(value, int | float)
+    if op in ("gte", "gt", "eq") and number and (value > hi or (op == "gt" and value >= hi)):
+        return f"the most it can be is {hi:g}"
+    if op in ("lte", "lt", "eq") and number and (value < lo or (op == "lt" and value <= lo)):
+        return f"the least it can be is {lo:g}"
+    if op == "between" and isinstance(value, tuple) and len(value) == 2:
+        a, b = value
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            if a > hi:
+                return f"the most it can be is {hi:g}"
+            if b < lo:
+                return f"the least it can be is {lo:g}"
+    return None
+
+
+def check_bounds(
+    problems: Problems,
+    scale: Scale,
+    groups: Mapping[str, Bounded],
+    grades: Grades | None,
+    thresholds: Sequence[Threshold],
+    at: Location,
+    extra: Mapping[str, tuple[float, float]] | None = None,
+    triggers: Sequence[Any] = (),
+) -> None:
+    """Refuse bounds no score can live with: a group whose max is below 0 or below its
+    min, and grades or thresholds asking for a score outside the range it is held in
+    (the total within the scale, a group within its min and max). ``extra`` gives the
+    range of further scores (the ``predicted`` score: 0–100)."""
+    ranges: dict[str, tuple[float, float]] = {"total": (scale.min, scale.max), **(extra or {})}
+    for gname, group in groups.items():
+        lo = -_INF if group.min is None else group.min
+        hi = _INF if group.max is None else group.max
+        where = (*at, "groups", gname)
+        if group.min is not None and group.max is not None and group.min > group.max:
+            problems.append(
+                (
+                    (*where, "min"),
+                    f"group {gname!r}: min {group.min:g} is above max {group.max:g}, so no "
+                    "score fits between them",
+                    f"make min at most max, e.g. min: {min(0.0, group.max):g}, max: "
+                    f"{group.max:g} (or swap the two numbers)",
+                )
+            )
+            continue
+        if group.max is not None and group.max < 0:
+            problems.append(
+                (
+                    (*where, "max"),
+                    f"group {gname!r}: max {group.max:g} is below 0: every contact would "
+                    f"score at most {group.max:g} in it, even one no rule fires for",
+                    "max caps the points a group can give: use 0 or more (e.g. max: 60); "
+                    "to take points away, give rules negative points and set min instead",
+                )
+            )
+            continue
+        ranges[gname] = (lo, hi)
+    if grades is not None and grades.group in ranges:
+        lo, hi = ranges[grades.group]
+        for letter, minimum in grades.letters:
+            if minimum > hi:
+                problems.append(
+                    (
+                        (*at, "grades", grades.group, letter),
+                        f"grade {letter} needs {grades.group} ≥ {minimum:g}, but {grades.group} "
+                        f"is held at most {hi:g}: no contact can get {letter}",
+                        f"lower {letter}'s minimum to {hi:g} or less, or raise the max of "
+                        f"{grades.group!r}" + (" (the scale)" if grades.group == "total" else ""),
+                    )
+                )
+    for i, th in enumerate(thresholds):
+        preds = _conjuncts(th.when)
+        for pred in preds:
+            if pred.field not in ranges:
+                continue
+            lo, hi = ranges[pred.field]
+            why = _reach(pred.op, pred.value, lo, hi)
+            if why is None:
+                continue
+            held = (
+                f"the scale is {lo:g}–{hi:g}"
+                if pred.field == "total"
+                else f"{pred.field} is held within {_span(lo, hi)}"
+            )
+            problems.append(
+                (
+                    (*at, "thresholds", i, "when", pred.field),
+                    f"stage {th.stage!r} can never be reached: it needs {describe(pred)}, "
+                    f"but {held} ({why})",
+                    f"use a value inside {_span(lo, hi)}, or widen "
+                    + ("the scale" if pred.field == "total" else f"group {pred.field!r}'s bounds"),
+                )
+            )
+
+    for i, trig in enumerate(triggers):
+        crossing = trig.on.crosses
+        if crossing is None or crossing.score not in ranges:
+            continue
+        lo, hi = ranges[crossing.score]
+        if crossing.above is not None and crossing.above > hi:
+            why, side, value = f"the most it can be is {hi:g}", "above", crossing.above
+        elif crossing.below is not None and crossing.below <= lo:
+            why, side, value = f"the least it can be is {lo:g}", "below", crossing.below
+        else:
+            continue
+        problems.append(
+            (
+                (*at, "triggers", i, "on", "crosses", side),
+                f"trigger {trig.name!r} can never fire: {crossing.score} never crosses "
+                f"{side} {value:g} ({why})",
+                f"use a value inside {_span(lo, hi)}",
+            )
+        )
+
+
+def _span(lo: float, hi: float) -> str:
+    left = "-∞" if lo == -_INF else f"{lo:g}"
+    right = "∞" if hi == _INF else f"{hi:g}"
+    return f"{left}–{right}"
+
+
+def _conjuncts(cond: Condition) -> list[Predicate]:
+    """The predicates that must all hold for ``cond`` to hold (its top-level 'and')."""
+    if isinstance(cond, Predicate):
+        return [cond]
+    if isinstance(cond, AllOf):
+        return [p for item in cond.items for p in _conjuncts(item)]
+    return []

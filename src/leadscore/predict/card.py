@@ -33,6 +33,16 @@ def render_markdown(card: dict[str, Any], bands: dict[str, float]) -> str:
         f"- features as of {d['as_of']}: {len(d['property_features'])} from properties, "
         f"{len(d['event_features'])} from events",
     ]
+    snaps = d.get("snapshots")
+    if snaps and "at_outcome_time" in snaps:
+        parts.append(
+            f"- snapshots: {snaps['at_outcome_time']} contacts seen just before their outcome "
+            f"time, {snaps['at_a_drawn_moment']} without one seen at a moment of their life "
+            "drawn like those (matched on how long each was known), "
+            f"{snaps['whole_history']} with their whole history"
+        )
+    elif snaps:
+        parts.append("- snapshots: contacts without an outcome time seen at the end of the data")
     if d["left_out"]:
         parts.append("- left out: " + "; ".join(f"`{k}` ({v})" for k, v in d["left_out"].items()))
     parts += [

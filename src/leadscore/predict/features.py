@@ -12,10 +12,16 @@
   ``channel`` attribute of the first and the last event that has one).
 
 **Point in time**: each contact's events are counted up to a cut-off. With an
-outcome-time column, a contact that converted is cut off at its outcome time
+outcome-time column, a contact that has an outcome time is cut off at it
 (events at or after it are ignored: they happened because of the outcome, not
-before it); every other contact is cut off at ``as_of`` (events after it are
-ignored). Property values are as the file gives them: a snapshot.
+before it). Cutting every other contact off at ``as_of`` would teach a model
+when the clock stopped rather than who converts (converters seen young, at
+their conversion; the others old, at the end of the data), so
+:func:`leadscore.predict.snapshots.matched_cutoffs` draws their cut-offs
+instead, at moments of their life drawn like the timed contacts' (matched on
+how long each has been known). Both classes are then seen at ages from the
+same distribution. Property values are
+as the file gives them: a snapshot.
 
 The SQL is built as syntax trees (SQLGlot) from fixed templates; names and
 values are substituted as quoted identifiers and literals.
@@ -26,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlglot
@@ -34,6 +40,9 @@ from sqlglot import exp
 
 from ..data.io import Inputs
 from ..engine import values as V
+
+if TYPE_CHECKING:
+    from . import snapshots as snap
 
 #: windows (days) for event counts
 WINDOWS = (7, 30, 90)
@@ -75,23 +84,26 @@ class FeatureConfig:
         return cols
 
 
+#: the event features that are not counts of one event type, and their readable names
+FIXED_EVENT_FEATURES = {
+    "count": "events (all types)",
+    "days_since_last": "days since the last event",
+    "days_since_first": "days since the first event",
+    "active_days": "days with activity",
+    "active_days:30d": "days with activity in the last 30 days",
+    "distinct_pages": "distinct pages visited",
+    "first_touch_source": "first-touch source",
+    "last_touch_source": "last-touch source",
+}
+
+
 def label(column: str) -> str:
     """Readable name of a feature column, for reasons and the model card."""
     if not column.startswith(EVENT_PREFIX):
         return column
     name = column[len(EVENT_PREFIX) :]
-    fixed = {
-        "count": "events (all types)",
-        "days_since_last": "days since the last event",
-        "days_since_first": "days since the first event",
-        "active_days": "days with activity",
-        "active_days:30d": "days with activity in the last 30 days",
-        "distinct_pages": "distinct pages visited",
-        "first_touch_source": "first-touch source",
-        "last_touch_source": "last-touch source",
-    }
-    if name in fixed:
-        return fixed[name]
+    if name in FIXED_EVENT_FEATURES:
+        return FIXED_EVENT_FEATURES[name]
     kind, _, window = name.rpartition(":")
     if window.endswith("d") and window[:-1].isdigit() and kind:
         return f"{kind} events in the last {window[:-1]} days"
@@ -261,17 +273,32 @@ def cutoff_expression(outcome_time: str | None) -> exp.Expression:
     )
 
 
+SNAPSHOT_TABLE = "snapshot_cutoffs"
+
+
+def table_cutoff_expression() -> exp.Expression:
+    """Each contact's cut-off read from the ``snapshot_cutoffs`` table (``id``,
+    ``cutoff``), else just after ``as_of``."""
+    end = cutoff_expression(None)
+    return _part(
+        f"coalesce((SELECT s.cutoff FROM {SNAPSHOT_TABLE} AS s WHERE s.id = c.id), :end)",
+        end=end,
+    )
+
+
 def build(
     inputs: Inputs,
     config: FeatureConfig,
     as_of: datetime,
     outcome_time: str | None = None,
     sql_cache: dict[Any, str] | None = None,
+    snapshots: snap.Snapshots | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
     """Contact ids (ordered) and their feature table.
 
     ``sql_cache`` keeps the built SQL between calls (building it takes longer
-    than running it on one contact).
+    than running it on one contact). ``snapshots`` gives each contact's cut-off
+    (see :func:`leadscore.predict.snapshots.matched_cutoffs`) in place of ``outcome_time``.
     """
     con = inputs.con
     con.execute("SET enable_progress_bar = false")  # the commands show their own progress
@@ -283,13 +310,32 @@ def build(
     for j, p in enumerate(present, start=1):
         table[p] = [r[j] for r in rows]
     if config.use_events:
-        key = (tuple(inputs.attributes), outcome_time)
+        key = (tuple(inputs.attributes), outcome_time, snapshots is not None)
         sql = sql_cache.get(key) if sql_cache is not None else None
         if sql is None:
-            sql = event_sql(config, inputs.attributes, cutoff_expression(outcome_time))
+            cutoff = (
+                table_cutoff_expression()
+                if snapshots is not None
+                else cutoff_expression(outcome_time)
+            )
+            sql = event_sql(config, inputs.attributes, cutoff)
             if sql_cache is not None:
                 sql_cache[key] = sql
-        result = con.sql(sql, params=[as_of.isoformat()]).to_arrow_table()
+        if snapshots is not None:
+            import pyarrow as pa
+
+            cuts = pa.table(
+                {
+                    "id": pa.array(snapshots.ids, pa.string()),
+                    "cutoff": pa.array(snapshots.cutoffs, pa.timestamp("us", tz="UTC")),
+                }
+            )
+            con.register(SNAPSHOT_TABLE, cuts)
+        try:
+            result = con.sql(sql, params=[as_of.isoformat()]).to_arrow_table()
+        finally:
+            if snapshots is not None:
+                con.unregister(SNAPSHOT_TABLE)
         for name in config.event_columns():
             col = result.column(name)
             if str(col.type) in ("string", "large_string"):

@@ -81,7 +81,10 @@ def compare(model_dir: str | Path, contacts: str | Path, events: str | Path | No
     rest = np.setdiff1d(np.arange(len(data.y)), test)
     candidate = make_model(options).fit(take(data.table, rest), data.y[rest])
     new_p = candidate.predict_proba(take(data.table, test))[:, 1]
-    old_ids, old_table = F.build(inputs, old.config, data.as_of, options.outcome_time)
+    # the model in use is measured on the same snapshots as the new one
+    old_ids, old_table = F.build(
+        inputs, old.config, data.as_of, options.outcome_time, snapshots=data.cutoffs
+    )
     position = {cid: i for i, cid in enumerate(old_ids)}
     old_rows = [position[data.ids[i]] for i in test]
     old_p = old.estimator.predict_proba(take(old_table, old_rows))[:, 1]

@@ -24,6 +24,8 @@ from .artefact import TrainedModel
 from .bands import band_cutoffs
 from .estimators import LeadModel
 from .metrics import single_feature_auc, summary
+from .screen import screen
+from .snapshots import Snapshots, matched_cutoffs
 from .table import TableEncoder, take
 
 #: fewest contacts with a known outcome that training accepts
@@ -37,6 +39,9 @@ RECOMMENDED_NOT_CONVERTED = 1000
 LEAKAGE_AUC = 0.98
 #: ... and one separating them this well alone earns a warning in the card
 SUSPICIOUS_AUC = 0.90
+#: how contacts without an outcome time are cut off when training with one: at ages
+#: drawn like the timed contacts' ("matched"), or at the end of the data ("end", biased)
+SNAPSHOTS = ("matched", "end")
 
 
 @dataclass
@@ -55,6 +60,8 @@ class TrainOptions:
     max_event_types: int = F.MAX_EVENT_TYPES
     seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)  # LeadModel parameters
+    snapshots: str = "matched"  # one of SNAPSHOTS
+    keep: tuple[str, ...] = ()  # columns to use even though the screen would leave them out
 
 
 @dataclass
@@ -67,6 +74,9 @@ class Dataset:
     config: F.FeatureConfig
     as_of: datetime
     skipped: int  # contacts whose outcome is empty
+    snapshots: dict[str, Any] | None = None  # how the training cut-offs were drawn
+    cutoffs: Snapshots | None = None  # the cut-offs themselves (None: outcome time / as_of)
+    screened: dict[str, str] = field(default_factory=dict)  # columns left out, and why
 
 
 def parse_outcome(values: Sequence[Any], column: str, source: str) -> np.ndarray:
@@ -118,6 +128,11 @@ def load_dataset(
                 column=options.outcome_time,
                 hint="use ISO 8601, e.g. 2026-03-01T14:30:00Z, or leave it empty",
             )
+    if options.snapshots not in SNAPSHOTS:
+        raise DataError(
+            f"unknown snapshot method {options.snapshots!r}",
+            hint=f"use one of {', '.join(SNAPSHOTS)}",
+        )
     as_of = F.resolve_as_of(options.as_of, inputs)
     exclude = [
         options.outcome,
@@ -127,7 +142,21 @@ def load_dataset(
     config = F.plan(
         inputs, exclude, windows=options.windows, max_event_types=options.max_event_types
     )
-    ids, table = F.build(inputs, config, as_of, options.outcome_time)
+    snaps = None
+    if options.outcome_time is not None and config.use_events and options.snapshots == "matched":
+        snaps = matched_cutoffs(inputs, options.outcome_time, as_of, options.seed)
+    ids, table = F.build(inputs, config, as_of, options.outcome_time, snapshots=snaps)
+    unknown = [k for k in options.keep if k not in config.properties]
+    if unknown:
+        raise DataError(
+            f"--keep names no property: {', '.join(repr(k) for k in unknown)}; the properties "
+            f"are: {', '.join(config.properties)}",
+            source=source,
+        )
+    screened = screen(table, options.keep)
+    if screened:
+        table = {k: v for k, v in table.items() if k not in screened}
+        config.properties = [p for p in config.properties if p not in screened]
     outcome = [r[0] for r in inputs.con.execute(F.select_contacts([options.outcome])).fetchall()]
     y = parse_outcome(outcome, options.outcome, source)
     known = np.flatnonzero(y >= 0)
@@ -136,7 +165,8 @@ def load_dataset(
         table = take(table, known)
         ids = [ids[i] for i in known]
         y = y[known]
-    return Dataset(ids, table, y, config, as_of, skipped)
+    described = snaps.describe() if snaps is not None else None
+    return Dataset(ids, table, y, config, as_of, skipped, described, snaps, screened)
 
 
 def check_classes(y: np.ndarray, column: str, skipped: int) -> None:
@@ -175,6 +205,26 @@ def leakage_screen(options: TrainOptions, table: dict[str, Any], y: np.ndarray) 
     return sorted(out, key=lambda r: (-r["auc"], r["column"]))
 
 
+def refuse_leakage(screen: list[dict], options: TrainOptions, source: str) -> list[dict]:
+    """The features of a leakage screen at :data:`LEAKAGE_AUC` or above; an error naming
+    them unless ``options.allow_leakage``."""
+    leaks = [r for r in screen if r["auc"] >= LEAKAGE_AUC]
+    if leaks and not options.allow_leakage:
+        listed = ", ".join(f"{r['feature']!r} (AUC {r['auc']:.3f} on its own)" for r in leaks)
+        hint = "leave it out with --drop COLUMN"
+        if options.outcome_time is None and any(
+            r["column"].startswith(F.EVENT_PREFIX) for r in leaks
+        ):
+            hint = "give --outcome-time so that events from the outcome on are ignored, or " + hint
+        raise DataError(
+            f"probable leakage: {listed} separates converted from not converted almost "
+            "perfectly, so it is most likely the outcome in disguise (filled in after the fact)",
+            source=source,
+            hint=hint + ", or pass --allow-leakage if it is truly known before the outcome",
+        )
+    return leaks
+
+
 def thin_data_warnings(y: np.ndarray) -> list[str]:
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     out = []
@@ -211,16 +261,7 @@ def train(
         index, test_size=options.holdout_share, stratify=y, random_state=options.seed
     )
     screen = leakage_screen(options, take(data.table, fit_idx), y[fit_idx])
-    leaks = [r for r in screen if r["auc"] >= LEAKAGE_AUC]
-    if leaks and not options.allow_leakage:
-        listed = ", ".join(f"{r['feature']!r} (AUC {r['auc']:.3f} on its own)" for r in leaks)
-        raise DataError(
-            f"probable leakage: {listed} separates converted from not converted almost "
-            "perfectly, so it is most likely the outcome in disguise (filled in after the fact)",
-            source=str(contacts),
-            hint="leave it out with --drop COLUMN, or pass --allow-leakage if it is truly "
-            "known before the outcome",
-        )
+    leaks = refuse_leakage(screen, options, str(contacts))
     trial = make_model(options).fit(take(data.table, fit_idx), y[fit_idx])
     p_test = trial.predict_proba(take(data.table, test_idx))[:, 1]
     held_out = summary(y[test_idx], p_test)
@@ -237,13 +278,19 @@ def train(
             "outcome": options.outcome,
             "outcome_time": options.outcome_time,
             "point_in_time": options.outcome_time is not None,
+            "snapshots": data.snapshots
+            or ({"method": "end of the data"} if options.outcome_time is not None else None),
             "property_features": [
                 c.name for c in final.encoder_.columns_ if not c.name.startswith(F.EVENT_PREFIX)
             ],
             "event_features": [
                 c.name for c in final.encoder_.columns_ if c.name.startswith(F.EVENT_PREFIX)
             ],
-            "left_out": {**{d: "asked (--drop)" for d in options.drop}, **final.encoder_.dropped_},
+            "left_out": {
+                **{d: "asked (--drop)" for d in options.drop},
+                **data.screened,
+                **final.encoder_.dropped_,
+            },
         },
         "class_balance": {
             "converted": int(y.sum()),

@@ -25,6 +25,7 @@ from .published import ModelCache, Published
 from .rescoring import rescore
 from .scoring import Adjusted, lock_contacts, scoring_time
 from .settings import Settings
+from .vocabulary import StoreVocabulary
 
 Q_KNOWN_KEYS = sa.select(T.events.c.idempotency_key).where(
     T.events.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))
@@ -76,6 +77,8 @@ class Service:
         self.store = store or Store(settings.database, migrate=settings.migrate_on_start)
         self.models = ModelCache(models_root(settings.models_root, settings.database))
         self.enrichment = ServiceEnrichment(settings, enrichers)
+        # the names stored contacts and events hold, for the model checks
+        self.vocabulary = StoreVocabulary(self.store, settings)
         self.on_outbox: list[Any] = []  # callbacks run after a commit that wrote outbox rows
         self.on_erase: list[Any] = []  # callbacks(Erased) run after an erase committed
 

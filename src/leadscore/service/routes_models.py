@@ -46,7 +46,7 @@ def create_draft(
 def validate(
     body: ValidateIn, svc: Service = Depends(service), _: Principal = Depends(require("read"))
 ) -> dict[str, Any]:
-    return versions.validate(body.yaml, svc.settings)
+    return versions.validate(body.yaml, svc.settings, svc.vocabulary.get())
 
 
 @router.get("/{name}/versions/{version}", summary="One version with its YAML")

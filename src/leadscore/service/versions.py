@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..data.checks import Vocabulary, unknown_names
 from ..errors import ModelError
 from ..model.schema import ScoringModel
 from ..store import tables as T
@@ -23,6 +24,9 @@ from .webhooks import check_webhooks, warnings
 from .writes import Writing
 
 MV = T.model_versions.c
+SCORE_DIGITS = 1
+"""Totals equal once rounded to this many decimals (as pages show them) are the same
+score for the impact's "change score" count: decay alone moves a total a little."""
 
 
 def parse(text: str, max_bytes: int) -> ScoringModel:
@@ -107,7 +111,8 @@ def create_draft(svc: Service, text: str, hysteresis: dict[str, float], actor: s
         )
         audit(conn, actor, "model.draft", f"{model.name}@{last + 1}", at=now)
         row = version_row(conn, model.name, last + 1)
-    return {**describe(row), "warnings": warnings(model, svc.settings)}
+    found = warnings(model, svc.settings) + data_warnings(model, text, svc.vocabulary.get())
+    return {**describe(row), "warnings": found}
 
 
 def _pub(svc: Service, row: Any) -> Published:
@@ -182,6 +187,7 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
     stage_moves: Counter[tuple[Any, Any]] = Counter()
     grade_moves: Counter[tuple[Any, Any]] = Counter()
     contacts_seen = 0
+    score_changes = 0
     delta_sum = 0.0
     with svc.store.read() as conn:
         pub = _pub(svc, version_row(conn, name, version))
@@ -200,6 +206,9 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
                 stage_moves[(old.stage if old else None, adj.stage)] += 1
                 grade_moves[(old.grade if old else None, adj.result.grade)] += 1
                 delta_sum += adj.total - (old.total if old else 0.0)
+                score_changes += old is None or round(adj.total, SCORE_DIGITS) != round(
+                    old.total, SCORE_DIGITS
+                )
                 contacts_seen += 1
 
     def table(moves: Counter) -> list[dict[str, Any]]:
@@ -213,7 +222,10 @@ def impact(svc: Service, name: str, version: int, *, batch: int = 1000) -> dict[
         "model": name,
         "version": version,
         "contacts": contacts_seen,
+        "score_changes": score_changes,
         "stage_changes": sum(n for (a, b), n in stage_moves.items() if a != b),
+        "entering": _moving(stage_moves, 1),
+        "leaving": _moving(stage_moves, 0),
         "grade_changes": sum(n for (a, b), n in grade_moves.items() if a != b),
         "mean_total_change": delta_sum / contacts_seen if contacts_seen else 0.0,
         "stages": table(stage_moves),
@@ -245,6 +257,15 @@ def _impact_pages(conn: sa.Connection, pub: Published, batch: int, as_of: dateti
             )
             for cid in ids
         }
+
+
+def _moving(moves: Counter, side: int) -> dict[str, int]:
+    """Contacts entering (``side`` 1) or leaving (0) each stage, most first."""
+    out: Counter[str] = Counter()
+    for pair, n in moves.items():
+        if pair[0] != pair[1] and pair[side] is not None:
+            out[str(pair[side])] += n
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _count_after(moves: Counter) -> dict[str, int]:
@@ -402,10 +423,12 @@ def diff(svc: Service, name: str, a: int, b: int) -> dict[str, Any]:
     }
 
 
-def validate(text: str, settings: Any) -> dict[str, Any]:
+def validate(text: str, settings: Any, vocab: Vocabulary | None = None) -> dict[str, Any]:
     """Whether the text is a valid model under the service's settings (size limit,
     webhook targets). Nothing is loaded: a ``predicted.model_dir`` is checked for its
-    shape only (any read-scope key may validate)."""
+    shape only (any read-scope key may validate). With ``vocab`` (the store's names,
+    ``svc.vocabulary.get()``), the warnings name each property, event type and event
+    attribute the model reads that no stored contact or event holds."""
     try:
         model = parse(text, settings.max_model_bytes)
         check_webhooks(model, text, settings)
@@ -417,5 +440,13 @@ def validate(text: str, settings: Any) -> dict[str, Any]:
         "name": model.name,
         "groups": list(model.groups),
         "triggers": [t.name for t in model.triggers],
-        "warnings": warnings(model, settings),
+        "warnings": warnings(model, settings) + data_warnings(model, text, vocab),
     }
+
+
+def data_warnings(model: ScoringModel, text: str, vocab: Vocabulary | None) -> list[dict]:
+    """The names the model reads that the store's contacts and events do not hold
+    (located in ``text``, with "did you mean"); none without ``vocab``."""
+    if vocab is None:
+        return []
+    return [p.to_dict() for p in unknown_names(model, vocab, text=text)]

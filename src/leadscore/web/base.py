@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,26 @@ SECURITY_HEADERS = {
 }
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def points(value: Any) -> str:
+    """A score as people read it: whole numbers bare, others to one decimal ("37.5"), never
+    "-0"; the exact value stays in the API, the exports and the cell's title."""
+    if value is None:
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return str(number)
+    rounded = round(number, 1)
+    if rounded == 0:
+        return "0"
+    return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
+
+
+templates.env.filters["points"] = points
 
 
 def stage_colours(conn: sa.Connection) -> dict[str, str]:

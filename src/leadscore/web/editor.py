@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import ModelError
 from ..service import versions
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
@@ -78,29 +79,41 @@ def edit(
             row = next((r for r in rows if r.version == version), None) if version else None
             row = row or next((r for r in rows if r.status == "published"), rows[0])
         text, base = row.yaml, row
-    return page.render(
-        "editor.html", text=text, base=base, check=versions.validate(text, page.svc.settings)
-    )
+    return page.render("editor.html", text=text, base=base, check=_check(page, text))
+
+
+def _check(page: Page, text: str) -> dict[str, Any]:
+    """The model's problems, and warnings that include the names the model reads which
+    no stored contact or event holds."""
+    return versions.validate(text, page.svc.settings, page.svc.vocabulary.get())
 
 
 @router.post("/models/validate", response_class=HTMLResponse)
 async def validate(page: Page = Depends(current)) -> Response:
     data = await form(page)
-    check = await run_in_threadpool(versions.validate, _text(data), page.svc.settings)
+    check = await run_in_threadpool(_check, page, _text(data))
     return page.render("_problems.html", check=check)
 
 
 @router.post("/models/drafts", response_class=HTMLResponse)
 async def save_draft(page: Page = Depends(current)) -> Response:
+    """Save the text as a new draft; with problems nothing is saved, and the editor
+    comes back with the text as typed, saying so."""
     page.require("admin", "Saving a model draft")
     data = await form(page)
     text = _text(data)
-    check = await run_in_threadpool(versions.validate, text, page.svc.settings)
+    check = await run_in_threadpool(_check, page, text)
     if not check["valid"]:
-        return page.render("editor.html", 422, text=text, base=None, check=check)
-    draft = await run_in_threadpool(
-        _call, versions.create_draft, page.svc, text, {}, page.user.actor
-    )
+        return page.render("editor.html", 422, text=text, base=None, check=check, unsaved=True)
+    try:
+        draft = await run_in_threadpool(versions.create_draft, page.svc, text, {}, page.user.actor)
+    except ModelError as exc:  # e.g. a trained model the service cannot load
+        check = {"valid": False, "problems": [p.to_dict() for p in exc.problems]}
+        return page.render("editor.html", 422, text=text, base=None, check=check, unsaved=True)
+    except ApiProblem as exc:  # e.g. hysteresis for an unknown trigger
+        return page.render(
+            "editor.html", exc.status, text=text, base=None, check=check, unsaved=exc.detail
+        )
     return RedirectResponse(f"/models/{draft['name']}/versions/{draft['version']}", status_code=303)
 
 
@@ -131,10 +144,31 @@ def impact(name: str, version: int, page: Page = Depends(current)) -> Response:
     return page.render("_impact.html", result=result)
 
 
+async def _confirm(page: Page, name: str, version: int, action: str, verb: str) -> Response:
+    """What publishing ``version`` would change (nothing is written), and the button
+    that posts to ``action``; the published version has nothing to confirm."""
+    with page.svc.store.read() as conn:
+        row = _call(versions.version_row, conn, name, version)
+    if row.status == "published":
+        return RedirectResponse(f"/models/{name}/versions/{version}", status_code=303)
+    result = await run_in_threadpool(_call, versions.impact, page.svc, name, version)
+    return page.render("publish.html", row=row, result=result, action=action, verb=verb)
+
+
+@router.get("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
+async def confirm_publish(name: str, version: int, page: Page = Depends(current)) -> Response:
+    page.require("admin", "Publishing a model")
+    action = f"/models/{name}/versions/{version}/publish"
+    return await _confirm(page, name, version, action, "publish")
+
+
 @router.post("/models/{name}/versions/{version}/publish", response_class=HTMLResponse)
 async def publish(name: str, version: int, page: Page = Depends(current)) -> Response:
+    """Publish, once confirmed on the page that shows the impact first."""
     page.require("admin", "Publishing a model")
     data = await form(page)
+    if data.get("confirm") != "yes":  # not confirmed: show the impact and ask
+        return RedirectResponse(f"/models/{name}/versions/{version}/publish", status_code=303)
     fire = data.get("fire_triggers") == "on"
     await run_in_threadpool(
         _call, versions.publish, page.svc, name, version, page.user.actor, fire_triggers=fire
@@ -142,16 +176,33 @@ async def publish(name: str, version: int, page: Page = Depends(current)) -> Res
     return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
 
 
-@router.post("/models/{name}/rollback", response_class=HTMLResponse)
-async def rollback(name: str, page: Page = Depends(current)) -> Response:
-    page.require("admin", "Rolling back a model")
-    data = await form(page)
+def _version_asked(value: str | None) -> int:
     try:
-        version = int(data.get("version", ""))
+        return int(value or "")
     except ValueError:
         raise PageError(422, "choose the version to roll back to") from None
+
+
+@router.get("/models/{name}/rollback", response_class=HTMLResponse)
+async def confirm_rollback(
+    name: str, page: Page = Depends(current), version: str | None = None
+) -> Response:
+    page.require("admin", "Rolling back a model")
+    number = _version_asked(version)
+    return await _confirm(page, name, number, f"/models/{name}/rollback", "roll back to")
+
+
+@router.post("/models/{name}/rollback", response_class=HTMLResponse)
+async def rollback(name: str, page: Page = Depends(current)) -> Response:
+    """Publish an earlier published version again, once confirmed (the impact first)."""
+    page.require("admin", "Rolling back a model")
+    data = await form(page)
+    version = _version_asked(data.get("version"))
+    if data.get("confirm") != "yes":
+        return RedirectResponse(f"/models/{name}/rollback?version={version}", status_code=303)
+    fire = data.get("fire_triggers") == "on"
     await run_in_threadpool(
-        _call, versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=False
+        _call, versions.rollback, page.svc, name, version, page.user.actor, fire_triggers=fire
     )
     return RedirectResponse(f"/models/{name}/versions/{version}?published=1", status_code=303)
 

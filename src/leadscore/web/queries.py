@@ -1,15 +1,10 @@
-"""The web app's reads: the leads list (keyset pagination) and the dashboard's figures.
+"""The web app's reads: the filter choices and the dashboard's figures.
 
-The leads list reads the ``scores`` table in the order of its index
-``ix_scores_model_total (model_name, total, contact_id)``, newest page after the
-last row's ``(total, contact_id)`` (keyset pagination: no OFFSET, so page 1,000
-costs what page 1 costs), joins the 50 contacts of the page by primary key and
-looks up each one's last event through ``ix_events_contact_ts``.
+The leads list itself (sorting, pages, export) is ``leadscore.web.leadlist``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,183 +14,13 @@ from ..store import tables as T
 from ..store.web_tables import prop
 
 C, S, E, H, D = T.contacts.c, T.scores.c, T.events.c, T.score_history.c, T.deliveries.c
-PAGE_SIZE = 50
-ACTIVITY = {
-    "7d": ("active in the last 7 days", 7, True),
-    "30d": ("active in the last 30 days", 30, True),
-    "90d": ("active in the last 90 days", 90, True),
-    "quiet90": ("no activity for 90 days", 90, False),
-}
 SAMPLE_FOR_CHOICES = 5000  # contacts read to offer source and country choices
-SEARCH_LIMIT = 500  # contacts a name or company search may match
 
 
-@dataclass
-class LeadFilters:
-    q: str = ""
-    stage: str = ""
-    grade: str = ""
-    min_total: float | None = None
-    max_total: float | None = None
-    source: str = ""
-    country: str = ""
-    activity: str = ""
-    after: str = ""  # keyset cursor: "<total>~<contact id>"
-
-    @classmethod
-    def from_query(cls, params: Any) -> LeadFilters:
-        def num(name: str) -> float | None:
-            raw = (params.get(name) or "").strip()
-            try:
-                return float(raw) if raw else None
-            except ValueError:
-                return None
-
-        return cls(
-            q=(params.get("q") or "").strip()[:200],
-            stage=params.get("stage") or "",
-            grade=params.get("grade") or "",
-            min_total=num("min"),
-            max_total=num("max"),
-            source=params.get("source") or "",
-            country=params.get("country") or "",
-            activity=params.get("activity") or "",
-            after=params.get("after") or "",
-        )
-
-    def query_string(self, **changes: Any) -> str:
-        from urllib.parse import urlencode
-
-        values = {
-            "q": self.q,
-            "stage": self.stage,
-            "grade": self.grade,
-            "min": "" if self.min_total is None else f"{self.min_total:g}",
-            "max": "" if self.max_total is None else f"{self.max_total:g}",
-            "source": self.source,
-            "country": self.country,
-            "activity": self.activity,
-            "after": self.after,
-            **changes,
-        }
-        return urlencode({k: v for k, v in values.items() if v})
-
-
-@dataclass
-class LeadsPage:
-    rows: list[dict[str, Any]]
-    next_after: str | None
-    filters: LeadFilters
-    stages: list[str] = field(default_factory=list)
-
-
-def _prop(name: str) -> Any:
-    return prop(name)
-
-
-def _exact(text: str) -> Any:
-    """An id, an e-mail, a last name or a company, exactly (case-insensitive): index lookups."""
-    needle = text.strip().lower()
-    return sa.or_(
-        C.id == text.strip(),
-        C.email == needle,
-        sa.func.lower(_prop("last_name")) == needle,
-        sa.func.lower(_prop("company")) == needle,
-    )
-
-
-def _contains(text: str) -> Any:
-    """Contacts whose properties contain the text anywhere (names, company, e-mail, …):
-    one scan of the contacts, stopped at ``SEARCH_LIMIT`` matches; used only when
-    nothing matches exactly."""
-    needle = text.strip().lower()
-    like = "%" + needle.replace("\\", "").replace("%", "").replace("_", "") + "%"
-    matched = (
-        sa.select(C.id)
-        .where(sa.func.lower(sa.cast(C.properties, sa.Text)).like(like))
-        .limit(SEARCH_LIMIT)
-    )
-    return S.contact_id.in_(matched.scalar_subquery())
-
-
-def leads_query(
-    model: str,
-    f: LeadFilters,
-    *,
-    limit: int = PAGE_SIZE,
-    now: datetime | None = None,
-    contains: bool = False,
-):
-    now = now or datetime.now(UTC)
-    last_event = sa.select(sa.func.max(E.ts)).where(E.contact_id == S.contact_id).scalar_subquery()
-    q = (
-        sa.select(
-            S.contact_id,
-            S.total,
-            S.grade,
-            S.stage,
-            S.excluded,
-            S.groups,
-            C.email,
-            C.properties,
-            last_event.label("last_activity"),
-        )
-        .select_from(T.scores.join(T.contacts, C.id == S.contact_id))
-        .where(S.model_name == model)
-    )
-    if f.stage == "(excluded)":
-        q = q.where(S.excluded.is_(True))
-    elif f.stage:
-        q = q.where(S.stage == f.stage)
-    if f.grade:
-        q = q.where(S.grade == f.grade)
-    if f.min_total is not None:
-        q = q.where(S.total >= f.min_total)
-    if f.max_total is not None:
-        q = q.where(S.total <= f.max_total)
-    if f.source:
-        q = q.where(_prop("source") == f.source)
-    if f.country:
-        q = q.where(_prop("country") == f.country)
-    if f.activity in ACTIVITY:
-        _, days, active = ACTIVITY[f.activity]
-        recent = sa.exists().where(E.contact_id == S.contact_id, E.ts >= now - timedelta(days))
-        q = q.where(recent if active else ~recent)
-    if f.q:
-        q = q.where(_contains(f.q) if contains else _exact(f.q))
-    if f.after:
-        total, _, cid = f.after.partition("~")
-        try:
-            t = float(total)
-        except ValueError:
-            t = None
-        if t is not None and cid:
-            q = q.where(sa.tuple_(S.total, S.contact_id) < sa.tuple_(sa.literal(t), cid))
-    return q.order_by(S.total.desc(), S.contact_id.desc()).limit(limit + 1)
-
-
-def leads(conn: sa.Connection, model: str, f: LeadFilters, *, limit: int = PAGE_SIZE) -> LeadsPage:
-    contains = False
-    if f.q and "@" not in f.q:  # nothing matches exactly: look for the text inside names
-        contains = not conn.execute(sa.select(sa.exists().where(_exact(f.q)))).scalar()
-    query = leads_query(model, f, limit=limit, contains=contains)
-    rows = [r._asdict() for r in conn.execute(query)]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    for r in rows:
-        props = r["properties"] or {}
-        r["name"] = " ".join(str(props[k]) for k in ("first_name", "last_name") if props.get(k))
-        r["company"] = props.get("company") or ""
-        r["source"] = props.get("source") or ""
-        r["country"] = props.get("country") or ""
-    nxt = f"{rows[-1]['total']!r}~{rows[-1]['contact_id']}" if more and rows else None
-    return LeadsPage(rows, nxt, f)
-
-
-def choices(conn: sa.Connection, prop: str) -> list[str]:
+def choices(conn: sa.Connection, name: str) -> list[str]:
     """Values of a property seen in a sample of contacts (for the filter drop-downs)."""
     sample = sa.select(C.properties).limit(SAMPLE_FOR_CHOICES).subquery()
-    values = conn.execute(sa.select(sample.c.properties[prop].as_string()).distinct()).scalars()
+    values = conn.execute(sa.select(sample.c.properties[name].as_string()).distinct()).scalars()
     return sorted(v for v in values if v)
 
 
@@ -233,7 +58,7 @@ def score_distribution(
     """Contacts and conversions per score band (conversion: the ``converted`` property)."""
     width = (high - low) / bands
     band = sa.func.floor((S.total - low) / width)
-    converted = sa.cast(_prop("converted"), sa.Text)
+    converted = sa.cast(prop("converted"), sa.Text)
     rows = conn.execute(
         sa.select(
             band.label("band"),

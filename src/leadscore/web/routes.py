@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
 from ..service.published import Published
-from . import queries, throttle, users
+from . import leadexport, leadlist, queries, throttle, users
 from .base import (
     COOKIE,
     EXCLUDED_COLOUR,
     LOGIN_COOKIE,
+    SECURITY_HEADERS,
     Page,
     PageError,
     cookie_args,
@@ -148,16 +151,28 @@ async def logout(page: Page = Depends(current)) -> Response:
 
 
 # ---------------------------------------------------------------- leads
+def _list_filters(page: Page) -> leadlist.LeadFilters:
+    try:
+        return leadlist.LeadFilters.from_query(page.request.query_params)
+    except leadlist.ListError as exc:
+        raise PageError(400, f"This leads list cannot be shown: {exc}.") from None
+
+
 @router.get("/", response_class=HTMLResponse)
 @router.get("/leads", response_class=HTMLResponse)
 def leads(page: Page = Depends(current), model: str | None = None) -> Response:
-    f = queries.LeadFilters.from_query(page.request.query_params)
+    f = _list_filters(page)
     with page.svc.store.read() as conn:
         pub = choose_model(page, conn, model)
         colours = stage_colours(conn)
         if pub is None:
             return page.render("leads.html", pub=None, result=None, colours=colours)
-        result = queries.leads(conn, pub.name, f)
+        models = [p.name for p in page.svc.published(conn)]
+        stages = model_stages(pub)
+        try:
+            result = leadlist.leads(conn, pub.name, f, stages=stages)
+        except leadlist.ListError as exc:
+            raise PageError(400, f"This leads list cannot be shown: {exc}.") from None
         sources = queries.choices(conn, "source")
         countries = queries.choices(conn, "country")
     grades = (
@@ -167,19 +182,47 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
     )
     context: dict[str, Any] = {
         "pub": pub,
+        "models": models,
         "result": result,
         "f": f,
-        "stages": model_stages(pub),
+        "stages": stages,
         "grades": grades,
         "sources": sources,
         "countries": countries,
-        "activity": queries.ACTIVITY,
+        "activity": leadlist.ACTIVITY,
+        "entered": leadlist.ENTERED,
+        "columns": leadlist.COLUMNS,
         "colours": colours,
         "excluded_colour": EXCLUDED_COLOUR,
     }
     if page.htmx and page.request.headers.get("hx-target") == "leads-results":
         return page.render("_leads_table.html", **context)
     return page.render("leads.html", **context)
+
+
+@router.get("/leads.csv")
+def leads_csv(page: Page = Depends(current), model: str | None = None) -> Response:
+    """The view as CSV (the filters and the order of the page, every row, exact values)."""
+    f = _list_filters(page)
+    with page.svc.store.read() as conn:
+        pub = choose_model(page, conn, model)
+        if pub is None:
+            raise PageError(404, "No model is published yet, so there are no scores to export.")
+        view = f.params(page="", after="", before="")
+    with page.svc.store.write() as conn:  # who took a copy of which leads, and when
+        audit(conn, page.user.actor, "web.leads_export", pub.name, view)
+    stages = model_stages(pub)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", pub.name)  # a file name, whatever the model's
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        leadexport.export_csv(page.svc.store, pub.name, f, stages=stages),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="leads-{safe}-{stamp}.csv"',
+            "Cache-Control": "no-store",
+            **SECURITY_HEADERS,
+        },
+    )
 
 
 # ---------------------------------------------------------------- dashboard

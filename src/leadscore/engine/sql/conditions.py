@@ -13,7 +13,7 @@ from ...model.conditions import AllOf, AnyOf, Condition, Not, Predicate, Scalar
 from .. import values as V
 from ..folding import fold
 from ..regex import RegexUnsupported, translate
-from .dialects import NUMBER_BODY, Dialect, case, coalesce_false, dbl, s
+from .dialects import Dialect, coalesce_false, dbl, s
 
 Resolver = Callable[[str], tuple[exp.Expr, str]]
 """A field name → (its expression, its kind: ``text``, ``number`` or ``maybe_number``)."""
@@ -38,17 +38,10 @@ class Values:
 
     def present(self, x: exp.Expr) -> exp.Expr:
         """Not NULL and not blank: some character that str.strip() keeps."""
-        return coalesce_false(self.d.regex(x.copy(), self.d.non_ws()))
+        return self.d.present(x)
 
     def number(self, x: exp.Expr) -> exp.Expr:
-        ws = self.d.ws()
-        body = f"{ws}*(?:{NUMBER_BODY}){ws}*"
-        return case(
-            (
-                coalesce_false(self.d.full_match(x.copy(), body)),
-                self.d.try_double(self.d.trim_ws(x.copy())),
-            )
-        )
+        return self.d.read_number(x)
 
     def equals(self, x: exp.Expr, literal: Scalar) -> exp.Expr:
         if isinstance(literal, bool):

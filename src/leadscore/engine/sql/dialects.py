@@ -117,6 +117,10 @@ class Dialect:
     def non_ws(self) -> str:
         return _not_class(WHITESPACE, self.name)
 
+    def present(self, e: exp.Expr) -> exp.Expr:
+        """True when ``e`` is not NULL and holds a character that str.strip() keeps."""
+        return coalesce_false(self.regex(e.copy(), self.non_ws()))
+
     def word_forms(self, words: Iterable[str]) -> str:
         """``words`` as a pattern matching any text equal to one of them ignoring case."""
         return "|".join("".join(_fold_class(ch, self.name) for ch in w) for w in sorted(words))
@@ -127,6 +131,17 @@ class Dialect:
     def after_last_at(self, e: exp.Expr) -> exp.Expr:
         """The text after the last ``@`` (empty or NULL when there is none)."""
         return exp.RegexpExtract(this=e, expression=s("@([^@]*)$"), group=n(1))
+
+    def read_number(self, x: exp.Expr) -> exp.Expr:
+        """Text → DOUBLE when all of it is a number (NUMBER_BODY, whitespace around it
+        allowed), else NULL."""
+        ws = self.ws()
+        return case(
+            (
+                coalesce_false(self.full_match(x.copy(), f"{ws}*(?:{NUMBER_BODY}){ws}*")),
+                self.try_double(self.trim_ws(x.copy())),
+            )
+        )
 
     def try_double(self, text: exp.Expr) -> exp.Expr:
         """Text already known to match NUMBER_BODY → DOUBLE, or NULL when not finite."""
@@ -170,6 +185,36 @@ class DuckDB(Dialect):
 
     def full_match(self, e: exp.Expr, body: str) -> exp.Expr:
         return exp.Anonymous(this="REGEXP_FULL_MATCH", expressions=[e, s(body)])
+
+    def present(self, e: exp.Expr) -> exp.Expr:
+        # Most texts start with a printable ASCII character, which is no whitespace: the
+        # regular expression only reads the others (blank, NULL, or starting otherwise).
+        first = exp.Anonymous(this="ASCII", expressions=[e.copy()])
+        return case(
+            (exp.Between(this=first, low=n(33), high=n(126)), exp.true()),
+            default=super().present(e),
+        )
+
+    def floor_div(self, a: exp.Expr, b: int) -> exp.Expr:
+        # Integer arithmetic (a hash on BIGINT, not on DOUBLE); // truncates towards zero,
+        # so times before 1970 take the other branch to round down as Python does.
+        pos = exp.IntDiv(this=a.copy(), expression=n(b))
+        neg = exp.Sub(
+            this=exp.IntDiv(
+                this=exp.paren(exp.Add(this=a.copy(), expression=n(1))), expression=n(b)
+            ),
+            expression=n(1),
+        )
+        return case((a.copy() >= n(0), pos), default=neg)
+
+    def read_number(self, x: exp.Expr) -> exp.Expr:
+        # One regular expression finds the number and cuts the whitespace around it
+        # (TRIM with a list of characters costs twenty times as much); no number: ''.
+        ws = self.ws()
+        found = exp.RegexpExtract(
+            this=x.copy(), expression=s(f"^{ws}*({NUMBER_BODY}){ws}*\\z"), group=n(1)
+        )
+        return self.try_double(found)
 
 
 class Postgres(Dialect):

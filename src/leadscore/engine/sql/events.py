@@ -195,6 +195,8 @@ def aggregates(ctx: CompileContext, i: int, gname: str, rule: EventLike) -> list
 
 
 def limited_cte(ctx: CompileContext, i: int, gname: str, rule: EventRule) -> exp.Select:
+    """``__l<i>``: the rule's count and points over the events its limit keeps, the latest
+    ``count`` per day, per value of a field, or ever."""
     limit = rule.limit
     assert limit is not None  # only rules with a repetition limit come here
     per = limit.per
@@ -206,27 +208,36 @@ def limited_cte(ctx: CompileContext, i: int, gname: str, rule: EventRule) -> exp
     else:
         v = col(per)
         partition = [col("contact_id"), case((Values(ctx.d).missing(v), null_text()), default=v)]
-    rn = exp.Window(
-        this=exp.RowNumber(),
-        partition_by=partition,
-        order=exp.Order(expressions=[exp.Ordered(this=col("__ts_us"), desc=True)]),
-    )
-    cols = [col("contact_id"), col("__ts_us"), exp.alias_(rn, "__rn", quoted=True)]
-    if ctx.as_of_column is not None or uses_reset(ctx.model):
-        cols.append(col("__asof_us"))
-    inner = (
-        exp.select(*cols).from_("__m").where(matcher(ctx, rule.on, rule.within, _reset(ctx, gname)))
-    )
-    return (
-        exp.select(
-            col("contact_id"),
-            exp.alias_(exp.Count(this=exp.Star()), f"__n{i}", quoted=True),
-            exp.alias_(exp.Sum(this=_weighted(ctx, rule, gname)), f"__s{i}", quoted=True),
+    keep_asof = ctx.as_of_column is not None or uses_reset(ctx.model)
+    matched = matcher(ctx, rule.on, rule.within, _reset(ctx, gname))
+    inner: exp.Select
+    if limit.count == 1:
+        # The latest event of each partition: a grouping, no window (ties in time give
+        # the same points whichever is kept).
+        cols = [col("contact_id"), exp.alias_(exp.Max(this=col("__ts_us")), "__ts_us", quoted=True)]
+        if keep_asof:
+            cols.append(exp.alias_(exp.Max(this=col("__asof_us")), "__asof_us", quoted=True))
+        inner = exp.select(*cols).from_("__m").where(matched).group_by(*partition)
+        kept: exp.Expr | None = None
+    else:
+        rn = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=partition,
+            order=exp.Order(expressions=[exp.Ordered(this=col("__ts_us"), desc=True)]),
         )
-        .from_(exp.alias_(exp.Subquery(this=inner), "__w", quoted=True))
-        .where(col("__rn") <= n(limit.count))
-        .group_by(col("contact_id"))
-    )
+        cols = [col("contact_id"), col("__ts_us"), exp.alias_(rn, "__rn", quoted=True)]
+        if keep_asof:
+            cols.append(col("__asof_us"))
+        inner = exp.select(*cols).from_("__m").where(matched)
+        kept = col("__rn") <= n(limit.count)
+    outer = exp.select(
+        col("contact_id"),
+        exp.alias_(exp.Count(this=exp.Star()), f"__n{i}", quoted=True),
+        exp.alias_(exp.Sum(this=_weighted(ctx, rule, gname)), f"__s{i}", quoted=True),
+    ).from_(exp.alias_(exp.Subquery(this=inner), "__w", quoted=True))
+    if kept is not None:
+        outer = outer.where(kept)
+    return outer.group_by(col("contact_id"))
 
 
 def event_points(
