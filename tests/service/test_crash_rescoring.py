@@ -132,6 +132,12 @@ def test_sigkill_mid_publish_and_mid_sweep_leaves_every_score_true(tmp_path, dat
         assert _check(database_url) in (1, 2)
 
         # 2. Killed while sweeping (a transaction per page), under whichever is published.
+        # Every score is made due, as in a store upgraded from scores without a next
+        # change: the sweep has every contact to rescore, not only those due by now.
+        store = Store(database_url)
+        with store.write() as conn:
+            conn.execute(sa.update(T.scores).values(next_change=T.scores.c.scored_at))
+        store.dispose()
         proc = _start(database_url, port, log)
         client = httpx.Client(base_url=base, headers=headers, timeout=120)
 

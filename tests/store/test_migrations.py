@@ -74,3 +74,39 @@ def test_timestamps_come_back_in_utc(tmp_path):
 def test_bad_url_is_a_usage_error():
     with pytest.raises(UsageError, match="unsupported database URL"):
         normalise_url("mysql://x")
+
+
+def test_scores_stored_before_next_change_are_due_at_the_first_sweep(tmp_path):
+    """Upgrading a store whose scores predate ``next_change``: each score is due at its
+    own scoring time, so the first sweep rescores it and sets its next instant."""
+    from datetime import datetime
+
+    from alembic import command
+
+    from leadscore.store.db import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005_login_throttle")
+    scored = "2026-03-01 12:00:00.000000"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO scores (contact_id, model_name, version, total, grade, stage,"
+                " excluded, groups, breakdown, adjustment, scored_at) VALUES"
+                " ('c', 'm', 1, 10, NULL, NULL, 0, '{}', '[]', 0, :at)"
+            ),
+            {"at": scored},
+        )
+    engine.dispose()
+    assert upgrade(url) == head_revision()
+    store = Store(url, migrate=False)
+    from leadscore.store import tables as T
+
+    with store.read() as conn:
+        row = conn.execute(sa.select(T.scores)).one()
+    store.dispose()
+    assert row.next_change == row.scored_at == datetime(2026, 3, 1, 12, tzinfo=UTC_)

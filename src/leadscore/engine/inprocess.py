@@ -26,6 +26,7 @@ from . import spine
 from . import values as V
 from .conditions import evaluate, test_of
 from .decay import decay_factor
+from .horizon import TICK, Horizon
 from .result import Event, RuleHit, ScoreResult
 
 EVENT_FIELDS = ("type", "ts", "id", "event_id", "contact_id")
@@ -81,7 +82,12 @@ def _limit_key(per: str, ev: Event) -> date | str | None:
 
 
 def _event_rule(
-    rule: EventRule, decay: Decay, events: list[Event], as_of: datetime, group: str
+    rule: EventRule,
+    decay: Decay,
+    events: list[Event],
+    as_of: datetime,
+    group: str,
+    horizon: Horizon | None = None,
 ) -> RuleHit:
     if rule.limit is not None:
         by_key: dict[date | str | None, list[Event]] = {}
@@ -92,6 +98,8 @@ def _event_rule(
             bucket.sort(key=lambda e: e.ts, reverse=True)
             kept.extend(bucket[: rule.limit.count])
         events = kept
+    if horizon is not None:
+        horizon.decay(decay, rule.points, events)
     n = len(events)
     decayed = sum(
         rule.points * decay_factor(decay, (as_of - ev.ts).total_seconds()) for ev in events
@@ -124,16 +132,21 @@ def score_contact(
     events: Iterable[Event | Mapping[str, Any]] = (),
     *,
     as_of: datetime | str | None = None,
+    horizon: Horizon | None = None,
 ) -> ScoreResult:
     """Score one contact as of ``as_of`` (default: now, UTC).
 
     ``contact`` maps property names to values (``id`` is its identifier);
     ``events`` are :class:`Event` objects or mappings with ``type``, ``ts`` and
     attributes. Events after ``as_of`` are ignored; repeated deliveries (same
-    ``id``) count once.
+    ``id``) count once. A ``horizon`` (made for the same ``as_of``) is filled with
+    what may change the score later by time alone (see :mod:`.horizon`).
     """
     when = datetime.now(UTC) if as_of is None else V.timestamp(as_of)
-    all_events = [e for e in dedupe(to_event(e) for e in events) if e.ts <= when]
+    deduped = dedupe(to_event(e) for e in events)
+    all_events = [e for e in deduped if e.ts <= when]
+    if horizon is not None:
+        horizon.ahead(e for e in deduped if e.ts > when)
     records = [(e, e.record()) for e in all_events]
     entered_at = V.optional_timestamp(contact.get(model.lifecycle.entered_at_property))
 
@@ -142,19 +155,27 @@ def score_contact(
         if group_reset and entered_at is not None:
             lower = entered_at if lower is None else max(lower, entered_at)
         test = None if cond is None else test_of(cond)
-        return [
+        found = [
             e
             for e, rec in records
             if (lower is None or e.ts >= lower) and (test is None or test(rec))
         ]
+        if horizon is not None and within is not None:
+            horizon.leave(found, within)
+        return found
 
     breakdown: list[RuleHit] = []
     groups: dict[str, float] = {}
     for gname, group in model.groups.items():
-        hits = [
-            _rule_hit(model, gname, group.reset_on_stage, rule, contact, matching, when)
-            for rule in group.rules
-        ]
+        hits = []
+        for i, rule in enumerate(group.rules):
+            if horizon is not None:
+                horizon.where = (gname, i)
+            hits.append(
+                _rule_hit(
+                    model, gname, group.reset_on_stage, rule, contact, matching, when, horizon
+                )
+            )
         breakdown += hits
         groups[gname] = spine.group_score(group, [h.points for h in hits])
 
@@ -225,12 +246,14 @@ def _rule_hit(
     contact: Mapping[str, Any],
     matching: Matcher,
     when: datetime,
+    horizon: Horizon | None = None,
 ) -> RuleHit:
     if isinstance(rule, PropertyRule | CompletenessRule):
         return static_hit(gname, rule, contact)
     if isinstance(rule, EventRule):
         events = matching(rule.on, reset, rule.within)
-        return _event_rule(rule, model.effective_decay(gname, rule), events, when, gname)
+        decay = model.effective_decay(gname, rule)
+        return _event_rule(rule, decay, events, when, gname, horizon)
     if isinstance(rule, FrequencyRule):
         n = len(matching(rule.on, reset, rule.within))
         fired = n >= rule.at_least
@@ -253,6 +276,8 @@ def _rule_hit(
             fired, detail = rule.or_never, "no matching event ever"
         else:
             fired = last < when - timedelta(seconds=rule.inactive_for)
+            if horizon is not None and not fired:  # fires once the period has run out
+                horizon.at(last + timedelta(seconds=rule.inactive_for) + TICK)
             detail = f"last matching event {last.isoformat()}"
         pts = rule.points if fired else 0.0
         return RuleHit(

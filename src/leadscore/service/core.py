@@ -521,16 +521,22 @@ class Service:
 
     # ----------------------------------------------------------------- time
     def sweep(self, *, now: datetime | None = None, batch: int = 500) -> int:
-        """Rescore the contacts whose score can change with time; returns how many.
+        """Rescore the contacts whose score can have changed with time; returns how many
+        (a contact due under two models, on two pages of the sweep, counts twice).
 
         Decay, windows and inactivity change scores without new events; the
         sweep makes the stored scores (and triggers) catch up, under the
-        published models that read time, for the contacts that have events (a
-        contact without events scores the same at any time). Each page is scored
-        as of its own live time (read once its contacts are locked), so a page
-        never writes a score older than one an event has just stored. ``now``
-        stands in for the clock (a replay, or a test's clock): every page is scored
-        as of it, and what is due (enrichment retries, held triggers) is due by it.
+        published models that read time. Each stored score carries the first
+        instant it may show something else by time alone (``next_change``, see
+        ``service/horizons.py``): the sweep rescores the contacts whose instant has
+        come, and only them, a page at a time in the order of that instant (an
+        index), each page in its own transaction. Models that score or read
+        accounts still rescore every account and every contact with events. Each
+        page is scored as of its own live time (read once its contacts are locked),
+        so a page never writes a score older than one an event has just stored.
+        ``now`` stands in for the clock (a replay, or a test's clock): every page is
+        scored as of it, and what is due (enrichment retries, held triggers, scores)
+        is due by it.
         """
         as_of = now  # None: each page's live time
         at = now or utcnow()
@@ -540,14 +546,44 @@ class Service:
         timed = [p for p in published if _time_dependent(p)]
         pubs = [p for p in timed if not account_aware(p)]
         done = sum(self._sweep_accounts(p, as_of, batch) for p in timed if account_aware(p))
-        if pubs:
-            for ids in self._ids_with_events(batch):
-                with self.store.write() as conn:
-                    self._rescore(conn, ids, "time", as_of, models=pubs)
-                done += len(ids)
+        by_name = {p.name: p for p in pubs}
+        for page in self._due_ids(sorted(by_name), at, batch):
+            everyone = sorted({cid for ids in page.values() for cid in ids})
+            with self.store.write() as conn:
+                lock_contacts(conn, everyone)  # all of the page's locks first, in id order
+                for name, ids in sorted(page.items()):  # each under the models it is due in
+                    self._rescore(conn, ids, "time", as_of, models=[by_name[name]])
+            done += len(everyone)
         done += self._sweep_holds(published, as_of, batch)
         self.notify_outbox()
         return done
+
+    def _due_ids(self, names: Sequence[str], at: datetime, batch: int):
+        """The scores under one of ``names`` due by ``at`` (``next_change <= at``), as
+        contact ids by model name, ``batch`` scores at a time in the order of the index
+        on (next_change, contact_id), each page read in a transaction of its own.
+        A rescored score's next instant lies after the time it was scored as of, so
+        it is not met again in this sweep; the key moves on regardless."""
+        if not names:
+            return
+        s = T.scores.c
+        key: tuple[datetime, str] | None = None
+        while True:
+            q = sa.select(s.next_change, s.contact_id, s.model_name).where(
+                s.next_change <= at, s.model_name.in_(list(names))
+            )
+            if key is not None:  # a row comparison: the index's range starts at the key
+                after = sa.tuple_(sa.literal(key[0], T.TS), sa.literal(key[1], sa.String))
+                q = q.where(sa.tuple_(s.next_change, s.contact_id) > after)
+            with self.store.read() as conn:
+                rows = conn.execute(q.order_by(s.next_change, s.contact_id).limit(batch)).all()
+            if not rows:
+                return
+            key = (rows[-1].next_change, rows[-1].contact_id)
+            page: dict[str, list[str]] = {}
+            for r in rows:
+                page.setdefault(r.model_name, []).append(r.contact_id)
+            yield {name: sorted(set(ids)) for name, ids in page.items()}
 
     def _ids_with_events(self, batch: int):
         """The ids of the contacts that have events, ``batch`` at a time, each page read

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ..engine import spine
+from ..engine import values as V
+from ..engine.horizon import Horizon, lookback
 from ..engine.inprocess import score_contact
 from ..engine.result import Event, ScoreResult
 from ..model.accounts import ACCOUNT
@@ -41,6 +43,9 @@ class Adjusted:
     adjustment: float
     breakdown: list[dict[str, Any]]
     pub: Published | None = None  # the model version that gave it
+    # what may change the rule groups' score by time alone (None: not known, e.g. a
+    # trained model's score, which reads event recency): see service/horizons.py
+    horizon: Horizon | None = None
 
 
 def apply_adjustments(
@@ -104,6 +109,17 @@ Q_EVENTS_AS_OF = (
     .where(T.events.c.contact_id.in_(_IDS), T.events.c.ts <= _AS_OF)
     .order_by(*_EV_ORDER)
 )
+_SINCE = sa.bindparam("since")
+Q_EVENTS_SINCE = (
+    sa.select(T.events)
+    .where(T.events.c.contact_id.in_(_IDS), T.events.c.ts >= _SINCE)
+    .order_by(*_EV_ORDER)
+)
+Q_EVENTS_BETWEEN = (
+    sa.select(T.events)
+    .where(T.events.c.contact_id.in_(_IDS), T.events.c.ts >= _SINCE, T.events.c.ts <= _AS_OF)
+    .order_by(*_EV_ORDER)
+)
 Q_ADJUSTMENTS = (
     sa.select(T.adjustments)
     .where(T.adjustments.c.contact_id.in_(_IDS))
@@ -151,16 +167,28 @@ def scoring_time(conn: sa.Connection, ids: Sequence[str]) -> datetime:
 
 
 def load_inputs(
-    conn: sa.Connection, ids: Sequence[str], *, lock: bool = False, as_of: datetime | None = None
+    conn: sa.Connection,
+    ids: Sequence[str],
+    *,
+    lock: bool = False,
+    as_of: datetime | None = None,
+    since: datetime | None = None,
 ):
-    """Contacts, their events and adjustments, for a set of contact ids."""
+    """Contacts, their events and adjustments, for a set of contact ids: the events up
+    to ``as_of`` when given, and from ``since`` on when given (older ones count for
+    nothing under the models at hand: see :func:`lookback_start`)."""
     params: dict[str, Any] = {"ids": list(ids)}
     locked = lock and conn.dialect.name == "postgresql"
     contacts = {r.id: r for r in conn.execute(Q_CONTACTS_LOCKED if locked else Q_CONTACTS, params)}
     if as_of is not None:
         params["as_of"] = as_of
+    if since is not None:
+        params["since"] = since
+        query = Q_EVENTS_SINCE if as_of is None else Q_EVENTS_BETWEEN
+    else:
+        query = Q_EVENTS if as_of is None else Q_EVENTS_AS_OF
     events: dict[str, list[Any]] = defaultdict(list)
-    for r in conn.execute(Q_EVENTS if as_of is None else Q_EVENTS_AS_OF, params):
+    for r in conn.execute(query, params):
         events[r.contact_id].append(r)
     adjustments: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in conn.execute(Q_ADJUSTMENTS if as_of is None else Q_ADJUSTMENTS_AS_OF, params):
@@ -178,6 +206,7 @@ def score_one(
     *,
     predict: bool = True,
     account: dict[str, Any] | None = None,
+    horizon: bool = True,
 ) -> Adjusted:
     """One contact under one model: rule groups, the ``predicted`` group when the model
     declares a trained model (``prediction`` if computed already), then adjustments.
@@ -186,20 +215,35 @@ def score_one(
     per call): for callers that need only the total of a model whose predicted
     ``weight`` is 0, such as a chart of the total over time. ``account`` holds the
     ``account.<field>`` values the contact's rules read (see ``service/accounts.py``).
+    ``horizon=False`` skips noting what may change the score later (for a score that
+    is only shown, never stored).
     """
     record, evs = contact_record(contact), to_events(events)
     if account is not None:
         record = with_account(record, account)
-    result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of)
+    ahead = Horizon(V.timestamp(as_of)) if horizon and pub.model.predicted is None else None
+    result = score_contact(P.engine_model(pub.model), record, evs, as_of=as_of, horizon=ahead)
     if pub.model.predicted is not None and predict:
         if prediction is None:
             prediction = P.predict(pub.model, pub.models_root, [(record, evs)], as_of)[0]
         result = P.add_predicted(pub.model, result, prediction)
     mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
-    return replace(apply_adjustments(pub.model, result, mine), pub=pub)
+    return replace(apply_adjustments(pub.model, result, mine), pub=pub, horizon=ahead)
 
 
 CHUNK = 500
+
+
+def lookback_start(models: Sequence[Published], as_of: datetime) -> datetime | None:
+    """The earliest event time that can count, as of ``as_of``, under any of the models:
+    when every rule, frequency rule and exclusion that reads events has a window, older
+    events count for nothing (not even in a breakdown's counts), so scoring reads only
+    the events of the longest window, not the contact's whole history. None: every
+    event may count."""
+    spans = [lookback(p.model) for p in models]
+    if not spans or any(s is None for s in spans):
+        return None
+    return as_of - timedelta(seconds=max(s for s in spans if s is not None))
 
 
 def predictions(
@@ -237,7 +281,11 @@ def compute(
     name, contact id), the ``account.<field>`` values the contact reads; ``cut_inputs``
     reads only the events and adjustments up to ``as_of`` (a preview or a past score)."""
     contacts, events, adjustments = load_inputs(
-        conn, ids, lock=lock, as_of=as_of if cut_inputs else None
+        conn,
+        ids,
+        lock=lock,
+        as_of=as_of if cut_inputs else None,
+        since=lookback_start(models, as_of),
     )
     predicted = predictions(models, [contacts[c] for c in ids if c in contacts], events, as_of)
     out: dict[str, dict[str, Adjusted]] = {}

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..engine.accounts import AccountResult
 from ..store import tables as T
+from .horizons import due
 from .published import Published
 from .scoring import Adjusted
 from .triggers import TriggerCheck, check_triggers
@@ -166,6 +167,7 @@ def write_scores(
                 "breakdown": adj.breakdown,
                 "adjustment": adj.adjustment,
                 "scored_at": as_of,
+                "next_change": due(adj, options.hysteresis, HISTORY_DECIMALS),
             }
             old = current.get((cid, name))
             (updates if old is not None else inserts).append(row)

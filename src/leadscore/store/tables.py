@@ -150,7 +150,11 @@ scores = sa.Table(
     sa.Column("breakdown", sa.JSON, nullable=False),
     sa.Column("adjustment", sa.Float, nullable=False),
     sa.Column("scored_at", TS, nullable=False),
+    # the first instant the score may show something else by time alone (null: never);
+    # the time sweep rescores the contacts whose instant has come (service/horizons.py)
+    sa.Column("next_change", TS, nullable=True),
     sa.Index("ix_scores_model_total", "model_name", "total", "contact_id"),
+    sa.Index("ix_scores_next_change", "next_change", "contact_id"),
     sa.Index("ix_scores_model_stage", "model_name", "stage"),
 )
 

@@ -167,7 +167,7 @@ def story(
         cut = bisect.bisect_right if inclusive else bisect.bisect_left
         seen = events[: cut(times, upto)]
         adj = adjustments[: cut(adj_times, upto)]
-        return score_one(pub, contact, seen, adj, at, predict=predict)
+        return score_one(pub, contact, seen, adj, at, predict=predict, horizon=False)
 
     # (time, order, kind, payload): samples and replayed moments, in time order
     moments: list[tuple[datetime, int, str, Any]] = []
