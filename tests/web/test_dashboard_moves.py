@@ -72,3 +72,19 @@ def test_the_trigger_table_shows_the_published_models_only(svc):
     versions.unpublish(svc, "tiny", "test")
     with svc.store.read() as conn:
         assert queries.deliveries_by_trigger(conn) == []
+
+
+def test_the_leads_lists_entered_filter_leaves_out_a_publishs_moves(svc):
+    c = client(svc)
+    sign_in(c, "viewer")
+
+    def entered_this_week() -> list[str]:
+        page = c.get("/leads.csv?model=tiny&stage=MQL&entered=week").text
+        return sorted(line.split(",")[0] for line in page.splitlines()[1:])
+
+    assert entered_this_week() == []  # a and c are MQL because v1 was published
+    v2 = versions.create_draft(svc, TINY_MODEL.replace("gte: 20", "gte: 30"), {}, "test")
+    versions.publish(svc, "tiny", v2["version"], "test", fire_triggers=False)
+    versions.rollback(svc, "tiny", 1, "test", fire_triggers=False)
+    assert entered_this_week() == []  # the roll back moved them, nobody did anything
+    assert "MQL" in c.get("/leads.csv?model=tiny&stage=MQL").text  # they are MQL, listed

@@ -95,6 +95,9 @@ def _service(url: str) -> Service:
     history = T.score_history
     with svc.store.write() as conn:
         users.create_user(conn, "viewer@example.com", PASSWORD, "viewer")
+        # stage entries count when the contact's own activity made them, not a publish:
+        # the contacts here reached their stages as if by their events
+        conn.execute(sa.update(history).values(cause="event"))
         # k02 became an MQL 10 days ago, k10 40 days ago; k02 was rescored today, staying MQL
         for cid, days in (("k02", 10), ("k10", 40)):
             conn.execute(

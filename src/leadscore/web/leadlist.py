@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from ..service.writes import behaviour_entries
 from ..store import tables as T
 from ..store.web_tables import prop
 from .keyset import Key, ListError, beyond, decode, encode
@@ -297,6 +298,7 @@ def conditions(
                 H.new_stage == S.stage,
                 sa.or_(H.old_stage.is_(None), H.old_stage != H.new_stage),
                 H.at >= since,
+                behaviour_entries(T.score_history),  # a publish's moves are no entries
             )
         )
     if f.q:
