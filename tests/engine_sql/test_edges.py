@@ -147,3 +147,59 @@ def test_postgres_matches_inprocess(model, pg_url, as_of_column):
 @pytest.mark.spark
 def test_spark_matches_inprocess(model, spark):
     run_all([model], CONTACTS, EVENTS, PROPS, ATTRS, as_of=AS_OF, as_of_column="as_of", spark=spark)
+
+
+# Repeated deliveries, the cases de-duplication must tell apart: the first delivery of
+# an id decides (earliest, then smallest type), even when a later one matches a rule;
+# the same id on two contacts is two events; a blank id is no id; three deliveries.
+DUP_MODEL = """
+name: dups
+groups:
+  engagement:
+    rules:
+      - name: Forms
+        on: {type: form_submit}
+        points: 10
+      - name: Views
+        on: {type: page_view}
+        points: 1
+      - name: Pricing once a day
+        on: {type: page_view, url: {contains: pricing}}
+        points: 5
+        limit: {count: 1, per: day}
+"""
+T0 = AS_OF - 3 * H
+DUP_EVENTS = [
+    # a: 'x' first came as a view (ts earlier), its later 'form' delivery does not count
+    {"contact_id": "a", "event_id": "x", "type": "page_view", "ts": T0, "url": "/"},
+    {"contact_id": "a", "event_id": "x", "type": "form_submit", "ts": T0 + H, "url": "/"},
+    # a: 'y' twice at the same time: the smallest type (form_submit < page_view) decides
+    {"contact_id": "a", "event_id": "y", "type": "page_view", "ts": T0, "url": "/pricing"},
+    {"contact_id": "a", "event_id": "y", "type": "form_submit", "ts": T0, "url": "/"},
+    # b: the same ids as a's are b's own events
+    {"contact_id": "b", "event_id": "x", "type": "form_submit", "ts": T0, "url": "/"},
+    {"contact_id": "b", "event_id": "y", "type": "page_view", "ts": T0, "url": "/pricing"},
+    # b: blank ids are no ids: both count
+    {"contact_id": "b", "event_id": " ", "type": "page_view", "ts": T0, "url": "/"},
+    {"contact_id": "b", "event_id": "", "type": "page_view", "ts": T0, "url": "/"},
+    # c: three deliveries of one pricing view, the earliest one first in no order
+    {"contact_id": "c", "event_id": "z", "type": "page_view", "ts": T0 + H, "url": "/pricing"},
+    {"contact_id": "c", "event_id": "z", "type": "page_view", "ts": T0, "url": "/pricing"},
+    {"contact_id": "c", "event_id": "z", "type": "page_view", "ts": T0 + 2 * H, "url": "/"},
+]
+DUP_CONTACTS = [{"id": cid} for cid in ("a", "b", "c")]
+
+
+def test_repeated_deliveries_count_once_by_hand():
+    model = load_model(DUP_MODEL)
+    con = duck(DUP_CONTACTS, DUP_EVENTS, [], ATTRS)
+    rows = _by_id(score_sql([model], con, as_of=AS_OF))
+    # a: x is a view (1), y a form (10); b: x form (10), y pricing view (1 + 5), two views
+    # with blank ids (2); c: z once, its earliest delivery, a pricing view (1 + 5)
+    assert {cid: r["total"] for cid, r in rows.items()} == {"a": 11, "b": 18, "c": 6}
+
+
+@pytest.mark.postgres
+def test_repeated_deliveries_on_every_engine(pg_url, spark):
+    model = load_model(DUP_MODEL)
+    run_all([model], DUP_CONTACTS, DUP_EVENTS, [], ATTRS, as_of=AS_OF, pg_url=pg_url, spark=spark)

@@ -90,3 +90,17 @@ def test_blank_and_number_tests_per_dialect():
     assert "CAST('0.000" in pg and f"{str(5**1075)[-9:]}' AS DECIMAL)" in pg
     spark = Values(get_dialect("spark")).present(x).sql("spark")
     assert spark.startswith("COALESCE(v RLIKE '[")
+
+
+def test_duckdb_finds_repeated_event_ids_by_a_hash_before_any_window():
+    text = sql("duckdb")
+    # the events step is read by its three parts, each with its own columns
+    assert "__i AS NOT MATERIALIZED (" in text and "__dup AS MATERIALIZED (" in text
+    assert 'HASH("ev"."contact_id", "ev"."__key") AS "__h"' in text
+    assert 'GROUP BY "__h" HAVING COUNT(*) > 1' in text
+    # only events whose hash repeats go through the window
+    window = text.index("ROW_NUMBER() OVER")
+    assert text.index('"__h" IN (SELECT "__h" FROM __dup)', window) > window
+    # the other engines keep one window over every event
+    for other in ("postgres", "spark"):
+        assert "HASH(" not in sql(other) and "ROW_NUMBER() OVER" in sql(other)

@@ -54,9 +54,10 @@ from .conditions import Compiler, Resolver, Unsupported, Values, null_text
 from .dialects import Dialect, case, coalesce_false, dbl, n, s
 from .events import (
     EventRules,
+    Step,
     aggregates,
     event_points,
-    events_cte,
+    event_steps,
     limited_cte,
     matcher,
     register_conditions,
@@ -94,6 +95,9 @@ def compile_model(
     except Unsupported as exc:
         raise ModelError([Problem(("groups",), str(exc), engine_hint(d))]) from None
 
+
+Cte = tuple[str, exp.Expr] | Step
+"""A CTE: ``(name, query)``, or with whether it is materialized (:data:`.events.Step`)."""
 
 _JOINED_CONTACTS = "__ct"  # the contacts table's alias when accounts are joined
 
@@ -135,7 +139,7 @@ def build(
     cfields = contact_fields(ctx)
 
     # 1. contacts
-    ctes: list[tuple[str, exp.Expr]] = [("__c", _contacts_cte(ctx, cfields, reset))]
+    ctes: list[Cte] = [("__c", _contacts_cte(ctx, cfields, reset))]
 
     event_rules = [
         (g, r)
@@ -149,7 +153,7 @@ def build(
     agg_cols: list[exp.Expr] = []
     if has_event_work:
         register_conditions(ctx, event_rules, ev_exclusions)
-        ctes.append(("__m", events_cte(ctx, event_rules, per_contact or reset, reset)))
+        ctes += event_steps(ctx, event_rules, per_contact or reset, reset)
         for i, (gname, rule) in enumerate(event_rules):
             if isinstance(rule, EventRule) and rule.limit is not None:
                 limited.append((i, gname, rule))
@@ -194,18 +198,18 @@ def build(
     return scores_query(ctx, group_columns, ctes)
 
 
-def with_ctes(final: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
-    for name, query in ctes:
-        final = final.with_(name, as_=query, copy=False)
+def with_ctes(final: exp.Select, ctes: Sequence[Cte]) -> exp.Select:
+    """``final`` with the CTEs, each ``(name, query)`` or ``(name, query, materialized)``."""
+    for name, query, *how in ctes:
+        materialized = how[0] if how else None
+        final = final.with_(name, as_=query, materialized=materialized, copy=False)
     return final
 
 
-def scores_query(
-    ctx: CompileContext, group_columns: list[str], ctes: list[tuple[str, exp.Expr]]
-) -> exp.Select:
+def scores_query(ctx: CompileContext, group_columns: list[str], ctes: Sequence[Cte]) -> exp.Select:
     """After ``ctes`` (ending with the rules CTE ``__r``), the scores: groups, total and
     grade, then the stage."""
-    steps = [*ctes, ("__g", _groups_cte(ctx)), ("__t", _total_cte(ctx))]
+    steps: list[Cte] = [*ctes, ("__g", _groups_cte(ctx)), ("__t", _total_cte(ctx))]
     return with_ctes(_final(ctx, group_columns), steps)
 
 

@@ -36,10 +36,89 @@ EventRules = Sequence[tuple[str, EventLike]]
 """The model's event rules in order, each with its group's name."""
 
 
+Step = tuple[str, exp.Expr, bool | None]
+"""A CTE: its name, its query, and whether it is materialized (None: as the engine decides)."""
+
+
+def event_steps(
+    ctx: CompileContext, event_rules: EventRules, join: bool, reset: bool
+) -> list[Step]:
+    """The CTEs ending in ``__m``: events of known contacts up to their as-of time, one
+    per event id, each with a boolean per event filter (see :func:`events_cte`).
+
+    On DuckDB a repeated event id is found by a hash of (contact, key) first: a small
+    grouping of one number per event, instead of a window over every event (which must
+    hold them all and spills at the default memory limit). Only the events whose hash
+    repeats go through the exact window (a collision costs a few rows, never a wrong
+    one); every other event is its own first delivery. ``__i`` is not materialized
+    (its three readers scan the events with only their own columns); ``__m`` is left
+    to DuckDB, which keeps it for its readers."""
+    if ctx.d.name != "duckdb":
+        return [("__m", events_cte(ctx, event_rules, join, reset), None)]
+    inner, keep = _events_inner(ctx, event_rules, join, reset)
+    h = exp.Anonymous(this="HASH", expressions=[col("contact_id", "ev"), col("__key", "ev")])
+    i_query = exp.select(exp.Star(), exp.alias_(h, "__h", quoted=True)).from_(
+        exp.alias_(exp.Subquery(this=inner), "ev", quoted=True)
+    )
+    keyed = exp.Not(this=exp.Is(this=col("__key"), expression=exp.null()))
+    dup = (
+        exp.select(col("__h"))
+        .from_("__i")
+        .where(keyed)
+        .group_by(col("__h"))
+        .having(exp.Count(this=exp.Star()) > n(1))
+    )
+    repeated = col("__h").isin(query=exp.select(col("__h")).from_("__dup"))
+    single = (
+        exp.select(*[col(k) for k in keep])
+        .from_("__i")
+        .where(exp.or_(exp.Is(this=col("__key"), expression=exp.null()), exp.Not(this=repeated)))
+    )
+    ranked = (
+        exp.select(*[col(k) for k in keep], exp.alias_(_first_window(), "__rn", quoted=True))
+        .from_("__i")
+        .where(exp.and_(keyed.copy(), repeated.copy()))
+    )
+    firsts = (
+        exp.select(*[col(k) for k in keep])
+        .from_(exp.alias_(exp.Subquery(this=ranked), "__d", quoted=True))
+        .where(col("__rn").eq(1))
+    )
+    m = exp.union(single, firsts, distinct=False)
+    return [("__i", i_query, False), ("__dup", dup, True), ("__m", m, None)]
+
+
+def _first_window() -> exp.Window:
+    """One event per (contact, key): the earliest, then the smallest type (inprocess.dedupe)."""
+    return exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[col("contact_id"), col("__key")],
+        order=exp.Order(
+            expressions=[exp.Ordered(this=col("__ts_us")), exp.Ordered(this=col("type"))]
+        ),
+    )
+
+
 def events_cte(ctx: CompileContext, event_rules: EventRules, join: bool, reset: bool) -> exp.Select:
     """Events of known contacts up to their as-of time, one per event id, each with a
     boolean per event filter (computed before de-duplication so that only booleans,
     not attribute texts, go through the window)."""
+    inner, keep = _events_inner(ctx, event_rules, join, reset)
+    ranked = exp.select(
+        *[col(k) for k in keep], col("__key"), exp.alias_(_first_window(), "__rn", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=inner), "__i", quoted=True))
+    return (
+        exp.select(*[col(k) for k in keep])
+        .from_(exp.alias_(exp.Subquery(this=ranked), "__d", quoted=True))
+        .where(exp.or_(exp.Is(this=col("__key"), expression=exp.null()), col("__rn").eq(1)))
+    )
+
+
+def _events_inner(
+    ctx: CompileContext, event_rules: EventRules, join: bool, reset: bool
+) -> tuple[exp.Select, list[str]]:
+    """The events with their key, type and filter booleans, and the columns kept after
+    de-duplication."""
     d, src = ctx.d, ctx.src
     cols = set(src.event_columns)
     ts_us = d.epoch_us(col("ts", "ev"))
@@ -78,22 +157,7 @@ def events_cte(ctx: CompileContext, event_rules: EventRules, join: bool, reset: 
         keep.append("__asof_us")
         if reset:
             keep.append("__entered_us")
-    # One event per (contact, key): the earliest, then the smallest type (inprocess.dedupe).
-    window = exp.Window(
-        this=exp.RowNumber(),
-        partition_by=[col("contact_id"), col("__key")],
-        order=exp.Order(
-            expressions=[exp.Ordered(this=col("__ts_us")), exp.Ordered(this=col("type"))]
-        ),
-    )
-    ranked = exp.select(
-        *[col(k) for k in keep], col("__key"), exp.alias_(window, "__rn", quoted=True)
-    ).from_(exp.alias_(exp.Subquery(this=inner), "__i", quoted=True))
-    return (
-        exp.select(*[col(k) for k in keep])
-        .from_(exp.alias_(exp.Subquery(this=ranked), "__d", quoted=True))
-        .where(exp.or_(exp.Is(this=col("__key"), expression=exp.null()), col("__rn").eq(1)))
-    )
+    return inner, keep
 
 
 def matcher(
