@@ -11,7 +11,8 @@ store of its own:
   ``POST /v1/contacts/batch`` and the events through ``POST /v1/events/batch`` in
   batches of 1,000 (each batch rescoring its contacts before it answers).
 
-Then both stores must hold the same number of contacts, events and scores.
+Then both stores must hold the same number of contacts, events and scores, and the
+import's store is swept: 300 s later (what is due by then), and with every score due.
 ``--store sqlite`` uses temporary files; ``--store postgresql`` a throwaway server
 (Debian's ``postgresql`` binaries, on loopback). Bounded: the API path sends each row
 once and stops.
@@ -116,6 +117,34 @@ def via_import(url: str, contacts: Path, events: Path) -> dict[str, float]:
     }
 
 
+def sweeps(url: str) -> dict[str, float]:
+    """The time sweep on the imported store: the steady one (300 s after the import,
+    the default interval: only the scores whose next change has come) and the worst
+    one (every score due, as on the first sweep after an upgrade)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from leadscore.service import Service, load_settings
+    from leadscore.service.core import utcnow
+    from leadscore.store import tables as T
+
+    svc = Service(load_settings({"database": url, "sweep_interval": 0}, env={}))
+    try:
+        at = utcnow() + timedelta(seconds=300)
+        t0 = time.perf_counter()
+        steady = svc.sweep(now=at)
+        steady_s = time.perf_counter() - t0
+        with svc.store.write() as conn:
+            conn.execute(sa.update(T.scores).values(next_change=T.scores.c.scored_at))
+        t0 = time.perf_counter()
+        full = svc.sweep(now=at + timedelta(seconds=300))
+        full_s = time.perf_counter() - t0
+    finally:
+        svc.store.dispose()
+    return {"steady": steady, "steady_s": steady_s, "full": full, "full_s": full_s}
+
+
 def _text(value: Any) -> Any:
     return value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else value
 
@@ -205,6 +234,7 @@ def main() -> None:
     ap.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format")
     ap.add_argument("--no-api", action="store_true", help="only the import path")
+    ap.add_argument("--no-sweep", action="store_true", help="no time sweep after the import")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -213,6 +243,7 @@ def main() -> None:
         try:
             imp = via_import(import_url, contacts, events)
             imp_counts = counts(import_url)
+            swept = None if args.no_sweep else sweeps(import_url)
             api = api_counts = None
             if not args.no_api:
                 api = via_api(api_url, data)
@@ -234,6 +265,13 @@ def main() -> None:
         print(
             f"| API batch endpoints | {api['rows']:,.0f} | | | | {api['rate_with_scoring']:,.0f} "
             f"({ratio:.2f}x the import) |"
+        )
+    if swept is not None:
+        print(
+            f"time sweep 300 s after the import: {swept['steady']:,.0f} contact(s) due, "
+            f"{swept['steady_s']:.2f} s; with every score due: {swept['full']:,.0f} contacts "
+            f"in {swept['full_s']:.2f} s ({swept['full'] / max(swept['full_s'], 1e-9):,.0f} "
+            "contacts/s)"
         )
     print(f"stored (contacts, events, scores): import {imp_counts}", end="")
     print(f", API {api_counts}" if api_counts is not None else "")

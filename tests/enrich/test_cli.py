@@ -73,6 +73,17 @@ def test_enrich_writes_the_file_and_a_summary(run, contacts, tmp_path, suffix):
     ]
 
 
+def test_enrich_reads_parquet_contacts(run, contacts, tmp_path):
+    """A Parquet file is read into a table of its own, which enrichment fills in place."""
+    source = tmp_path / "contacts.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{contacts}', all_varchar=true)) TO '{source}'")
+    out = tmp_path / "enriched.parquet"
+    done = run("enrich", "--contacts", str(source), "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    rows = duckdb.sql(f"SELECT id, email_type FROM '{out}' ORDER BY id").fetchall()
+    assert rows == [("c1", "business"), ("c2", "free"), ("c3", "invalid"), ("c4", "free")]
+
+
 def test_enrich_json_summary(run, contacts, tmp_path):
     done = run("enrich", "-c", str(contacts), "-o", str(tmp_path / "o.csv"), "--json")
     assert done.returncode == 0, done.stderr

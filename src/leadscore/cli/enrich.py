@@ -88,7 +88,7 @@ def enrich(
     output_format(out)  # refuse an unknown output type before doing the work
     if out.resolve() == contacts.resolve():
         raise UsageError(f"--out {str(out)!r} is the input file; write to another file")
-    inputs = load_inputs(contacts, id_column=id_column)
+    inputs = load_inputs(contacts, id_column=id_column, tables=True)  # enriched in place
     options = EnrichOptions(check_deliverability=check_deliverability, fill_country=fill_country)
     report = enrich_table(
         inputs.con, "contacts", options=options, progress=progress and not as_json
