@@ -244,8 +244,7 @@ def run_pandas(contacts: str, events: str, out: str, threads: int | None) -> dic
         return df
 
     e = frame(events, EVENT_COLUMNS)
-    t = e["ts"].astype("int64") // 1000 if e["ts"].dt.unit == "ns" else e["ts"].astype("int64")
-    e = e.assign(t=t.to_numpy())
+    e = e.assign(t=e["ts"].dt.as_unit("us").astype("int64").to_numpy())  # µs, whatever unit
     e = e[e["t"] <= AS_OF_US]
     key = e["event_id"].str.strip().replace("", None)
     e = e.assign(k=key, ty=e["type"].str.lower())

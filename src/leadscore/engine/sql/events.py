@@ -74,11 +74,21 @@ def event_steps(
         .from_("__i")
         .where(exp.or_(exp.Is(this=col("__key"), expression=exp.null()), exp.Not(this=repeated)))
     )
-    ranked = (
-        exp.select(*[col(k) for k in keep], exp.alias_(_first_window(), "__rn", quoted=True))
-        .from_("__i")
-        .where(exp.and_(keyed.copy(), repeated.copy()))
+    # The repeated ones, from the events again: the hash test comes before the filter
+    # booleans, so those are computed for these few events only.
+    chosen = {a.alias: a.this for a in inner.expressions if isinstance(a, exp.Alias)}
+    raw_h = exp.Anonymous(
+        this="HASH", expressions=[chosen["contact_id"].copy(), chosen["__key"].copy()]
     )
+    again = inner.copy().where(
+        exp.and_(
+            exp.Not(this=exp.Is(this=chosen["__key"].copy(), expression=exp.null())),
+            raw_h.isin(query=exp.select(col("__h")).from_("__dup")),
+        )
+    )
+    ranked = exp.select(
+        *[col(k) for k in keep], exp.alias_(_first_window(), "__rn", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=again), "__r2", quoted=True))
     firsts = (
         exp.select(*[col(k) for k in keep])
         .from_(exp.alias_(exp.Subquery(this=ranked), "__d", quoted=True))
