@@ -128,7 +128,8 @@ model_versions = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("yaml", sa.Text, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # draft | published | archived
+    # draft | published | archived | unpublished
+    sa.Column("status", sa.String(20), nullable=False),
     sa.Column("options", sa.JSON, nullable=False),  # service options, e.g. hysteresis
     sa.Column("author", sa.String(200), nullable=True),
     sa.Column("created_at", TS, nullable=False),
