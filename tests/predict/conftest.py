@@ -43,6 +43,18 @@ def tiny_table(n: int = 240, seed: int = 0) -> tuple[dict[str, list], np.ndarray
     return table, y
 
 
+def write_csvs(folder: Path, contacts: list[dict], events: list[dict]) -> tuple[Path, Path]:
+    """contacts.csv and events.csv in ``folder``, a header from each first row."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cpath, epath = folder / "contacts.csv", folder / "events.csv"
+    for path, rows in ((cpath, contacts), (epath, events)):
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return cpath, epath
+
+
 def write_synthetic(
     folder: Path, n: int = 300, seed: int = 0, prefix: str = "c"
 ) -> tuple[Path, Path]:
@@ -108,14 +120,7 @@ def write_synthetic(
                     "source": "direct",
                 }
             )
-    folder.mkdir(parents=True, exist_ok=True)
-    cpath, epath = folder / "contacts.csv", folder / "events.csv"
-    for path, rows in ((cpath, contacts), (epath, events)):
-        with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return cpath, epath
+    return write_csvs(folder, contacts, events)
 
 
 @pytest.fixture(scope="session")

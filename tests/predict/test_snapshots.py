@@ -3,7 +3,6 @@ their life drawn like the converters', not at the end of the data."""
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,8 @@ from leadscore.predict import features as F
 from leadscore.predict.metrics import single_feature_auc
 from leadscore.predict.snapshots import matched_cutoffs
 from leadscore.predict.training import load_dataset
+
+from .conftest import write_csvs
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
 FAST = {"max_rounds": 200, "early_stopping_rounds": 30}
@@ -61,14 +62,7 @@ def write_timing_neutral(folder: Path, n: int = 1500, seed: int = 0) -> tuple[Pa
                 events.append(
                     {"event_id": f"e{eid}", "contact_id": cid, "type": kind, "ts": t.isoformat()}
                 )
-    folder.mkdir(parents=True, exist_ok=True)
-    cpath, epath = folder / "contacts.csv", folder / "events.csv"
-    for path, rows in ((cpath, contacts), (epath, events)):
-        with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return cpath, epath
+    return write_csvs(folder, contacts, events)
 
 
 @pytest.fixture(scope="module")

@@ -17,19 +17,9 @@ import sqlalchemy as sa
 from leadscore.store import tables as T
 from leadscore.web import queries
 
-V1 = """name: tiny
-scale: {min: 0, max: 100}
-groups:
-  fit:
-    rules:
-      - name: Business email
-        when: {email_type: business}
-        points: 20
-thresholds:
-  - stage: MQL
-    when: {total: {gte: 20}}
-default_stage: lead
-"""
+from ..web.helpers import TINY_MODEL
+
+V1 = TINY_MODEL  # business e-mail: 20 points; MQL from 20
 V2 = V1.replace("gte: 20", "gte: 30")
 V3 = V1.replace("name: Business email", "name: Work e-mail")
 

@@ -11,19 +11,9 @@ import sqlalchemy as sa
 
 from leadscore.store import tables as T
 
-TINY = """name: tiny
-scale: {min: 0, max: 100}
-groups:
-  fit:
-    rules:
-      - name: Business email
-        when: {email_type: business}
-        points: 20
-thresholds:
-  - stage: MQL
-    when: {total: {gte: 20}}
-default_stage: lead
-"""
+from ..web.helpers import TINY_MODEL
+
+TINY = TINY_MODEL  # business e-mail: 20 points; MQL from 20
 OTHER = """name: other
 groups:
   fit:
