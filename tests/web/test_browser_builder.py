@@ -131,6 +131,7 @@ def test_suggestions_and_the_reference_of_the_key_at_the_cursor(new_page, live: 
     page.goto(link.get_attribute("href"))
     heading = page.locator("h3#property--a-condition-on-the-contacts-properties")
     expect(heading).to_be_visible()
+    live.shot(page, "reference")
     expect(page.locator("h2#conditions")).to_be_attached()
 
 

@@ -206,6 +206,19 @@ def test_the_route_returns_the_text_with_the_rule_and_its_checks(svc):
     assert forged.status_code == 403
 
 
+def test_the_checks_as_typed_update_the_builders_groups(svc):
+    c = client(svc)
+    token = sign_in(c, "viewer")
+    text = TINY_MODEL.replace("thresholds:", "  intent:\n    rules: []\nthresholds:")
+    frag = c.post("/models/validate", data={"yaml": text, "csrf": token}).text
+    assert (
+        '<datalist id="b-groups" hx-swap-oob="true"><option value="fit"><option value="intent">'
+        in frag
+    )
+    bad = c.post("/models/validate", data={"yaml": "name: [x", "csrf": token}).text
+    assert "b-groups" not in bad  # a text with problems leaves the choices as they were
+
+
 def test_the_editor_offers_the_stored_names_with_counts(svc):
     c = client(svc)
     sign_in(c, "admin")

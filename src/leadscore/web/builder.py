@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Collection
 from typing import Any
@@ -139,6 +140,20 @@ def catalog(
     }
 
 
+def cached_catalog(page: Page) -> dict[str, Any]:
+    """:func:`catalog`, read again at most every ``TTL_SECONDS`` (as the names the
+    editor's warnings read), kept with the app."""
+    state = page.request.app.state
+    now = time.monotonic()
+    kept = getattr(state, "builder_catalog", None)
+    if kept is not None and now - kept[0] < vocabulary.TTL_SECONDS:
+        return kept[1]
+    with page.svc.store.read() as conn:
+        found = catalog(conn)
+    state.builder_catalog = (now, found)
+    return found
+
+
 # --------------------------------------------------------------------------- the form
 
 
@@ -225,9 +240,7 @@ def rule_names(data: Any) -> set[str]:
     return out
 
 
-def rule_from_form(
-    data: dict[str, str], taken: Collection[str] = ()
-) -> tuple[str, dict[str, Any]]:
+def rule_from_form(data: dict[str, str], taken: Collection[str] = ()) -> tuple[str, dict[str, Any]]:
     """The group and the rule's data the builder's form describes; ``taken``: the rule
     names the model already uses. Raises :class:`BuildError` naming the field."""
     kind = data.get("kind", "property")

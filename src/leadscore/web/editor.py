@@ -89,8 +89,7 @@ def edit(
 
 def _editor(page: Page, code: int, **context: Any) -> Response:
     """The editor page: the YAML, its checks, and the rule builder with the store's names."""
-    with page.svc.store.read() as conn:
-        catalog = builder.catalog(conn)
+    catalog = builder.cached_catalog(page)
     words = {
         "keys": reference.CONSTRUCTS,
         "operators": OPERATORS,

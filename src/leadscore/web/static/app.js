@@ -12,6 +12,7 @@
 
   /* ------------------------------------------------------------ colours */
   var KEYS = {}, OPS = {}, REF = "/reference/model";
+  var COLOUR_LIMIT = 200000;  /* characters */
   function span(cls, text) { return '<span class="' + cls + '">' + esc(text) + "</span>"; }
   function keyClass(word) {
     if (OPS[word]) return "t-op";
@@ -74,7 +75,12 @@
         html.push(marks[i] ? '<span class="bad" title="problem on this line">' + i + "</span>" : String(i));
       }
       gutter.innerHTML = html.join("\n");
-      if (code) code.innerHTML = paintText(area.value);
+      if (code) {
+        /* a very long text is shown plain: colouring it at each key would lag */
+        var plain = area.value.length > COLOUR_LIMIT;
+        area.classList.toggle("overlaid", !plain);
+        code.innerHTML = plain ? "" : paintText(area.value);
+      }
       scroll();
     }
     function lineStart(line) {
