@@ -124,11 +124,12 @@ def test_an_event_rule_with_cap_window_and_decay():
         "group": "engagement",
     }
     rule = _added(TINY_MODEL, data)
-    assert rule.kind == "event" and rule.name == "Event type = page_view and url contains /pricing"
+    assert rule.kind == "event" and rule.name == "page_view: url contains /pricing"
     assert (rule.points, rule.max_points, rule.within) == (5, 20, 30 * 86400)
     assert rule.decay == Decay(kind="half_life", seconds=14 * 86400)
     any_event = _added(TINY_MODEL, {**data, "attribute": "", "decay": "none", "max_points": ""})
     assert any_event.decay == Decay(kind="none") and any_event.max_points is None
+    assert any_event.name == "page_view events"
 
 
 @pytest.mark.parametrize(

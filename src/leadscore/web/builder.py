@@ -251,11 +251,14 @@ def rule_from_form(data: dict[str, str], taken: Collection[str] = ()) -> tuple[s
             raise BuildError("pick the event type the rule counts", "event_type")
         on: dict[str, Any] = {"type": etype}
         attribute = data.get("attribute", "")
+        shown = f"{etype} events"
         if attribute.strip():
             if attribute == "type":
                 raise BuildError("'type' is the event type: pick another attribute", "attribute")
-            on.update(_condition(attribute, data, "attribute"))
-        shown = _check_condition(on)
+            test = _condition(attribute, data, "attribute")
+            shown = f"{etype}: {_check_condition(test)}"
+            on.update(test)
+        _check_condition(on)
         rule["on"] = on
     elif kind == "property":
         when = _condition(data.get("property", ""), data, "property")
@@ -288,7 +291,7 @@ def rule_from_form(data: dict[str, str], taken: Collection[str] = ()) -> tuple[s
             f"a rule named {name!r} exists already: give this one its own name", "name"
         )
     if not name:
-        base = shown if kind == "property" else f"Event {shown}"
+        base = shown
         name, n = base, 2
         while name in taken:
             name, n = f"{base} ({n})", n + 1

@@ -89,6 +89,7 @@
       return at;
     }
     function goTo(line, column, endLine) {
+      close();
       var at = lineStart(line) + Math.max(0, (column || 1) - 1);
       var end = at;
       if (endLine) { end = lineStart(endLine + 1) - 1; if (end < at) end = area.value.length; }
@@ -99,7 +100,9 @@
       paint();
     }
     /* the whole text replaced as one edit the browser can undo */
+    var replacing = false;
     function replaceAll(text) {
+      replacing = true;
       area.focus();
       area.select();
       var done = false;
@@ -108,6 +111,7 @@
         area.value = text;
         area.dispatchEvent(new Event("input", { bubbles: true }));
       }
+      replacing = false;
     }
     editor.goTo = goTo; editor.replaceAll = replaceAll; editor.paint = paint;
 
@@ -233,7 +237,7 @@
       }
     }
 
-    area.addEventListener("input", function () { paint(); suggest(); follow(); });
+    area.addEventListener("input", function () { paint(); if (!replacing) suggest(); follow(); });
     area.addEventListener("scroll", function () { scroll(); close(); });
     area.addEventListener("click", function () { close(); follow(); });
     area.addEventListener("keyup", function (e) { if (/^Arrow|Home|End|Page/.test(e.key) && list && list.hidden) follow(); });
