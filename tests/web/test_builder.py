@@ -250,3 +250,22 @@ def test_markdown_text_is_escaped():
     assert "<script>" not in body and "&lt;script&gt;" in body
     assert "javascript:" not in body
     assert toc == [(1, "a-b", "A <b>")]
+
+
+def test_each_problem_links_to_its_constructs_section(svc):
+    assert (
+        reference.section_of("groups.fit.rules[1].within")
+        == "event--points-for-each-matching-event"
+    )
+    assert reference.section_of("groups.fit.rules[0].when.x.gte") == "conditions"
+    assert reference.section_of(["triggers", 0, "actions"]) == "triggers"
+    assert reference.section_of("") is None
+    c = client(svc)
+    token = sign_in(c, "viewer")
+    bad = TINY_MODEL.replace("points: 20", "points: 20\n        within: 1 month").replace(
+        "email_type: business", "email_type: {gte: many}"
+    )
+    frag = c.post("/models/validate", data={"yaml": bad, "csrf": token}).text
+    assert 'href="/reference/model#conditions"' in frag
+    # 'within' has no place in a property rule: its link shows where it belongs
+    assert 'href="/reference/model#event--points-for-each-matching-event"' in frag

@@ -30,6 +30,7 @@ from ..model.loader import parse_yaml
 from ..model.yamltext import BuildError, add_rule
 from ..service import versions, vocabulary
 from ..store import tables as T
+from . import reference
 from .base import Page, current, form
 
 router = APIRouter(include_in_schema=False)
@@ -331,6 +332,7 @@ async def add(page: Page = Depends(current)) -> Response:
     check = await run_in_threadpool(
         versions.validate, added.text, page.svc.settings, page.svc.vocabulary.get()
     )
+    reference.with_sections(check)
     return page.render(
         "_builder_result.html", error=None, added=added, group=group, rule=rule, check=check
     )

@@ -111,7 +111,8 @@ def _editor(page: Page, code: int, **context: Any) -> Response:
 def _check(page: Page, text: str) -> dict[str, Any]:
     """The model's problems, and warnings that include the names the model reads which
     no stored contact or event holds."""
-    return versions.validate(text, page.svc.settings, page.svc.vocabulary.get())
+    check = versions.validate(text, page.svc.settings, page.svc.vocabulary.get())
+    return reference.with_sections(check)
 
 
 @router.post("/models/validate", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ import re
 from functools import cache
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
@@ -59,6 +60,25 @@ CONSTRUCTS: dict[str, str] = {
 }
 """Construct key -> anchor of its section in the reference page."""
 SECTION_TITLES = tuple(_SECTIONS)
+
+
+def section_of(path: object) -> str | None:
+    """The anchor of the section about a model path's innermost construct
+    (``groups.fit.rules[1].within`` -> the event rules' section), if any."""
+    parts = path if isinstance(path, list | tuple) else re.split(r"[.\[\]]+", str(path))
+    for part in reversed([str(p) for p in parts if str(p)]):
+        if part in CONSTRUCTS:
+            return CONSTRUCTS[part]
+    return None
+
+
+def with_sections(check: dict[str, Any]) -> dict[str, Any]:
+    """The editor's checks with, on each problem and warning, its section's anchor."""
+    for item in [*check.get("problems", ()), *check.get("warnings", ())]:
+        if isinstance(item, dict):
+            item["section"] = section_of(item.get("path", ""))
+    return check
+
 
 _INLINE = re.compile(
     r"`([^`]+)`|\*\*(.+?)\*\*|\[([^\]]+)\]\(([^)\s]+)\)|(?<![\w*])\*([^*\s][^*]*?)\*"
