@@ -98,6 +98,7 @@
       var lineHeight = parseFloat(getComputedStyle(area).lineHeight) || 18;
       area.scrollTop = Math.max(0, (line - 5) * lineHeight);
       paint();
+      follow();
     }
     /* the whole text replaced as one edit the browser can undo */
     var replacing = false;
