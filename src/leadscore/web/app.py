@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import account_view, archive, backtest, contact, editor, routes, throttle
+from . import account_view, archive, backtest, builder, contact, editor, reference, routes, throttle
 from .base import HERE, install_handlers
 
 
@@ -18,6 +18,6 @@ def install(app: FastAPI) -> None:
         svc.store, throttle.LoginLimits.from_settings(svc.settings)
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
-    pages = (routes, contact, account_view, editor, archive, backtest)
+    pages = (routes, contact, account_view, editor, builder, reference, archive, backtest)
     for page in pages:
         app.include_router(page.router)

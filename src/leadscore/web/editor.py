@@ -15,11 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import ModelError
+from ..model.conditions import OPERATORS
 from ..service import versions
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
 from ..service.published import archived_names
 from ..store import tables as T
+from . import builder, reference
 from .base import Page, PageError, current, form
 
 router = APIRouter(include_in_schema=False)
@@ -82,20 +84,42 @@ def edit(
             row = next((r for r in rows if r.version == version), None) if version else None
             row = row or next((r for r in rows if r.status == "published"), rows[0])
         text, base = row.yaml, row
-    return page.render("editor.html", text=text, base=base, check=_check(page, text))
+    return _editor(page, 200, text=text, base=base, check=_check(page, text))
+
+
+def _editor(page: Page, code: int, **context: Any) -> Response:
+    """The editor page: the YAML, its checks, and the rule builder with the store's names."""
+    catalog = builder.cached_catalog(page)
+    words = {
+        "keys": reference.CONSTRUCTS,
+        "operators": OPERATORS,
+        "ref": reference.PATH,
+    }
+    return page.render(
+        "editor.html",
+        code,
+        catalog=catalog,
+        words=words,
+        ref=reference.PATH,
+        constructs=reference.CONSTRUCTS,
+        operators=list(builder.OPERATOR_LABELS.items()),
+        op_help=OPERATORS,
+        **context,
+    )
 
 
 def _check(page: Page, text: str) -> dict[str, Any]:
     """The model's problems, and warnings that include the names the model reads which
     no stored contact or event holds."""
-    return versions.validate(text, page.svc.settings, page.svc.vocabulary.get())
+    check = versions.validate(text, page.svc.settings, page.svc.vocabulary.get())
+    return reference.with_sections(check)
 
 
 @router.post("/models/validate", response_class=HTMLResponse)
 async def validate(page: Page = Depends(current)) -> Response:
     data = await form(page)
     check = await run_in_threadpool(_check, page, _text(data))
-    return page.render("_problems.html", check=check)
+    return page.render("_validated.html", check=check)
 
 
 @router.post("/models/drafts", response_class=HTMLResponse)
@@ -107,15 +131,19 @@ async def save_draft(page: Page = Depends(current)) -> Response:
     text = _text(data)
     check = await run_in_threadpool(_check, page, text)
     if not check["valid"]:
-        return page.render("editor.html", 422, text=text, base=None, check=check, unsaved=True)
+        return await run_in_threadpool(
+            _editor, page, 422, text=text, base=None, check=check, unsaved=True
+        )
     try:
         draft = await run_in_threadpool(versions.create_draft, page.svc, text, {}, page.user.actor)
     except ModelError as exc:  # e.g. a trained model the service cannot load
         check = {"valid": False, "problems": [p.to_dict() for p in exc.problems]}
-        return page.render("editor.html", 422, text=text, base=None, check=check, unsaved=True)
+        return await run_in_threadpool(
+            _editor, page, 422, text=text, base=None, check=check, unsaved=True
+        )
     except ApiProblem as exc:  # e.g. hysteresis for an unknown trigger
-        return page.render(
-            "editor.html", exc.status, text=text, base=None, check=check, unsaved=exc.detail
+        return await run_in_threadpool(
+            _editor, page, exc.status, text=text, base=None, check=check, unsaved=exc.detail
         )
     return RedirectResponse(f"/models/{draft['name']}/versions/{draft['version']}", status_code=303)
 
