@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import account_view, archive, backtest, contact, editor, routes, throttle
+from . import account_view, archive, backtest, contact, editor, importer, routes, throttle
 from .base import HERE, install_handlers
 
 
@@ -14,10 +14,11 @@ def install(app: FastAPI) -> None:
     """Add the pages and the static files to the service's app (``app.state.service``)."""
     install_handlers(app)
     svc = app.state.service
+    app.state.imports = importer.Imports()
     app.state.login_throttle = throttle.Throttle(
         svc.store, throttle.LoginLimits.from_settings(svc.settings)
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
-    pages = (routes, contact, account_view, editor, archive, backtest)
+    pages = (routes, contact, account_view, editor, archive, backtest, importer)
     for page in pages:
         app.include_router(page.router)
