@@ -6,7 +6,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import account_view, archive, backtest, contact, editor, importer, routes, throttle
+from . import (
+    account_view,
+    archive,
+    backtest,
+    contact,
+    editor,
+    importer,
+    routes,
+    saved_views,
+    throttle,
+)
 from .base import HERE, install_handlers
 
 
@@ -19,6 +29,6 @@ def install(app: FastAPI) -> None:
         svc.store, throttle.LoginLimits.from_settings(svc.settings)
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
-    pages = (routes, contact, account_view, editor, archive, backtest, importer)
+    pages = (routes, saved_views, contact, account_view, editor, archive, backtest, importer)
     for page in pages:
         app.include_router(page.router)
