@@ -45,8 +45,9 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SHOWN = 5  # rows named per formula-looking column
 #: a leading character a spreadsheet reads as the start of a formula (OWASP's list)
 FORMULA_START = "^[=+@\t\r-]"
-#: ... unless the whole cell is a number or a phone number (+33 1 23 45 67 89, -12.5)
-NUMBER_LIKE = r"^[+-]?[0-9][0-9 ().,/-]*$"
+#: ... unless the whole cell is a number or a phone number (+33 1 23 45 67 89, -12.5),
+#: or a lone sign (a dash for "none")
+NUMBER_LIKE = r"^([+-]?[0-9][0-9 ().,/-]*|[+-])$"
 
 
 class UploadError(DataError):
@@ -166,9 +167,9 @@ class UploadSink:
                 self._carry = data[exc.start :]  # the rest comes with the next chunk
             else:
                 line = self.lines + data.count(b"\n", 0, exc.start)
-                bad = data[exc.start : exc.start + 4].hex(" ")
+                bad = data[exc.start : exc.end].hex(" ")
                 raise self._error(
-                    f"line {line:,} is not UTF-8 text (bytes {bad}): the file is in another "
+                    f"line {line:,} is not UTF-8 text (byte {bad}): the file is in another "
                     "encoding, such as Windows-1252 or Latin-1",
                     "save or export the file as 'CSV UTF-8' and upload it again",
                     line=line,
