@@ -33,7 +33,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ..data import io
 from ..errors import DataError, LeadscoreError
 from ..service.core import utcnow
-from ..service.import_checks import check_files
+from ..service.import_checks import check_files, quote
 from ..service.importing import ImportReport, import_files, read_files
 from .base import Page, PageError, current, form
 from .uploads import (
@@ -239,9 +239,20 @@ def preview(staged: Staged, max_clock_skew: float) -> Preview:
         for fp in files:
             table = fp.kind
             fp.rows = inputs.n_contacts if table == "contacts" else inputs.n_events
-            cur = inputs.con.execute(f"SELECT * FROM {table} ORDER BY rowid LIMIT {PREVIEW_ROWS}")
-            fp.heading = [d[0] for d in cur.description]
-            fp.first = [list(r) for r in cur.fetchall()]
+            names = [d[0] for d in inputs.con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+            shown = ", ".join(
+                "strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')"
+                if table == "events" and n == "ts"
+                else f"CAST({quote(n)} AS VARCHAR)"
+                for n in names
+            )  # as text, times in UTC: as they will be stored
+            fp.heading = names
+            fp.first = [
+                list(r)
+                for r in inputs.con.execute(
+                    f"SELECT {shown} FROM {table} ORDER BY rowid LIMIT {PREVIEW_ROWS}"
+                ).fetchall()
+            ]
             texts = (
                 ["id", *inputs.properties]
                 if table == "contacts"
