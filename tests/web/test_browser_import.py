@@ -149,6 +149,9 @@ def test_an_import_with_bad_rows_shows_the_row_errors(editor, store, tmp_path):
     expect(page.get_by_role("button", name="Import", exact=True)).to_have_count(0)
     store.shot(page, "import-problems", full=True)
     assert _contacts(store) == before
+    # on a phone the problems table scrolls in its box; the page does not
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
 
 
 def test_a_refused_import_leaves_the_store_as_it_was(editor, store, tmp_path):
