@@ -4,6 +4,7 @@ problem the import's checks find."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
+from leadscore.errors import DataError
 from leadscore.service.import_checks import check_files
 from leadscore.service.importing import read_files
 from leadscore.store import tables as T
@@ -217,3 +219,64 @@ def test_the_preview_lists_the_problems_and_the_import_writes_nothing(app_client
     # someone else's upload is not found
     csrf = sign_in(c, "admin")
     assert c.get(f"/import/{token}").status_code == 404
+
+
+def _wait(c, token):
+    for _ in range(100):
+        r = c.get(f"/import/{token}/status", headers={"hx-request": "true"})
+        if 'data-testid="import-running"' not in r.text:
+            return r
+        time.sleep(0.05)
+    raise AssertionError("the import did not finish")
+
+
+def test_a_parquet_file_is_previewed_and_imported(app_client, tmp_path):
+    c, svc = app_client
+    csrf = sign_in(c, "editor")
+    path = tmp_path / "leads.parquet"
+    table = pa.table(
+        {"contact_id": ["pq-1", "pq-2"], "employees": [120, 8], "company": ["A", None]}
+    )
+    pq.write_table(table, path)
+    token = _upload(c, csrf, path.read_bytes(), fmt="parquet", name="leads.parquet").json()[
+        "staged"
+    ]
+    page = c.get(f"/import/{token}")
+    assert "2</strong> contacts to import" in page.text
+    assert "<td>120</td>" in page.text  # a Parquet number, read as the text it is stored as
+    started = c.post(f"/import/{token}/run", data={"csrf": csrf}, headers={"hx-request": "true"})
+    assert started.status_code == 200
+    done = _wait(c, token)
+    assert "2 contacts: 2 new, 0 updated" in done.text
+    with svc.store.read() as conn:
+        props = dict(
+            conn.execute(
+                sa.select(T.contacts.c.id, T.contacts.c.properties).where(
+                    T.contacts.c.id.in_(["pq-1", "pq-2"])
+                )
+            ).all()
+        )
+    assert props["pq-1"]["employees"] == "120" and "company" not in props["pq-2"]
+    assert not c.app.state.imports.get(token, 2).folder.exists()  # the upload is removed
+
+
+def test_the_status_polls_with_a_progress_bar_and_one_import_runs_at_a_time(app_client):
+    c, _ = app_client
+    csrf = sign_in(c, "editor")
+    first = _upload(c, csrf, GOOD).json()["staged"]
+    imports = c.app.state.imports
+    job = imports.start(imports.get(first, 2))  # as the page starts it, without its thread
+    job.step, job.done, job.total = "contacts", 5, 10
+    status = c.get(f"/import/{first}/status", headers={"hx-request": "true"}).text
+    assert f'hx-get="/import/{first}/status"' in status and 'hx-trigger="load delay' in status
+    assert 'max="10" value="5"' in status and "Writing contacts: 5 of 10" in status
+    second = _upload(c, csrf, GOOD).json()["staged"]
+    refused = c.post(f"/import/{second}/run", data={"csrf": csrf}, headers={"hx-request": "true"})
+    assert refused.status_code == 409 and "Another import is running" in refused.text
+    job.state = "failed"
+    job.error = DataError("the e-mail is taken", source="x", row=3, column="email", hint="fix")
+    status = c.get(f"/import/{first}/status", headers={"hx-request": "true"}).text
+    assert "hx-get" not in status and "nothing was written" in status
+    assert "<td>3</td><td>email</td><td>the e-mail is taken</td><td>fix</td>" in status.replace(
+        ' class="num"', ""
+    )

@@ -329,14 +329,11 @@ async def run(token: str, page: Page = Depends(current)) -> Response:
                 "Some cells look like spreadsheet formulas: tick 'keep formula-looking cells "
                 "as text' to import them as they are, or remove them from the file.",
             )
-        other = imports(page).running()
-        if other is not None:
-            raise PageError(409, "Another import is running: wait for it to finish, then retry.")
         repeated = "first" if data.get("repeated_emails") == "first" else "refuse"
-        staged.job = Job()
-        threading.Thread(
-            target=_run, args=(page, staged, staged.job, repeated), daemon=True
-        ).start()
+        job = imports(page).start(staged)
+        if job is None:
+            raise PageError(409, "Another import is running: wait for it to finish, then retry.")
+        threading.Thread(target=_run, args=(page, staged, job, repeated), daemon=True).start()
     return page.render("_import_status.html", **_status(staged))
 
 

@@ -271,11 +271,13 @@ class Imports:
             staged = self._staged.get(token)
         return staged if staged is not None and staged.owner == owner else None
 
-    def running(self) -> Staged | None:
+    def start(self, staged: Staged) -> Job | None:
+        """Give the staged import its job, unless another import is running (None)."""
         with self._lock:
-            return next(
-                (s for s in self._staged.values() if s.job and s.job.state == "running"), None
-            )
+            if any(s.job and s.job.state == "running" for s in self._staged.values()):
+                return None
+            staged.job = Job()
+            return staged.job
 
     def discard(self, staged: Staged) -> None:
         with self._lock:
