@@ -280,3 +280,28 @@ def test_the_status_polls_with_a_progress_bar_and_one_import_runs_at_a_time(app_
     assert "<td>3</td><td>email</td><td>the e-mail is taken</td><td>fix</td>" in status.replace(
         ' class="num"', ""
     )
+
+
+def test_a_repeated_email_may_stay_on_its_first_contact(app_client):
+    c, svc = app_client
+    csrf = sign_in(c, "editor")
+    body = b"id,email\nr1,same@acme.example\nr2,same@acme.example\n"
+    token = _upload(c, csrf, body).json()["staged"]
+    assert "is on more than one contact (rows 1, 2)" in c.get(f"/import/{token}").text
+    assert "1 e-mail will be left off" in c.get(f"/import/{token}?repeated_emails=first").text
+    run = c.post(
+        f"/import/{token}/run",
+        data={"csrf": csrf, "repeated_emails": "first"},
+        headers={"hx-request": "true"},
+    )
+    assert run.status_code == 200
+    assert "1 e-mails left off contacts" in _wait(c, token).text
+    with svc.store.read() as conn:
+        emails = dict(
+            conn.execute(
+                sa.select(T.contacts.c.id, T.contacts.c.email).where(
+                    T.contacts.c.id.in_(["r1", "r2"])
+                )
+            ).all()
+        )
+    assert emails == {"r1": "same@acme.example", "r2": None}

@@ -60,6 +60,7 @@ STEPS = {
     "scoring": "scoring contacts",
 }
 WHAT = "Importing contacts and events"
+CHOOSE_FIRST = "(or choose: an e-mail on several contacts stays on the first contact)"
 
 
 def imports(page: Page) -> Imports:
@@ -84,7 +85,11 @@ def _staged(page: Page, token: str) -> Staged:
 
 def _problem(exc: DataError, staged: Staged | None = None) -> dict[str, Any]:
     """A problem as the pages and the upload's answer show it."""
-    scrub = staged.scrub if staged is not None else (lambda t: t)
+    paths = staged.scrub if staged is not None else (lambda t: t)
+
+    def scrub(text: str) -> str:  # the page's words for the command's option
+        return paths(text).replace("(--repeated-emails first)", CHOOSE_FIRST)
+
     return {
         "source": scrub(exc.source or ""),
         "row": exc.row,
@@ -173,6 +178,8 @@ class Preview:
     files: list[FilePreview]
     problems: list[dict[str, Any]]
     formulas: list[dict[str, Any]]
+    repeated_emails: str = "refuse"
+    emails_left_out: int = 0
 
 
 def _columns(path: Any) -> list[str]:
@@ -212,8 +219,10 @@ def _taken_as(kind: str, names: list[str]) -> list[Column]:
     ]
 
 
-def preview(staged: Staged, max_clock_skew: float) -> Preview:
-    """What the import will read, and every problem its checks find (nothing written)."""
+def preview(staged: Staged, max_clock_skew: float, repeated_emails: str = "refuse") -> Preview:
+    """What the import will read, and every problem its checks find (nothing written).
+    ``repeated_emails`` as the import takes it: ``refuse``, or ``first`` (an e-mail on
+    several rows stays on the first and is left off the others)."""
     contacts, events = staged.path("contacts"), staged.path("events")
     files = [
         FilePreview(k, staged.files[k].name, staged.files[k].size)
@@ -232,9 +241,16 @@ def preview(staged: Staged, max_clock_skew: float) -> Preview:
         message = str(exc).splitlines()[0]
         error = DataError(f"cannot read the file: {message}", hint="check the file's format")
         return Preview(files, [_problem(error, staged)], [])
+    left_out = 0
     try:
-        check_files(
-            inputs, contacts, events, now=utcnow(), max_clock_skew=max_clock_skew, problems=problems
+        left_out = check_files(
+            inputs,
+            contacts,
+            events,
+            now=utcnow(),
+            max_clock_skew=max_clock_skew,
+            repeated_emails=repeated_emails,
+            problems=problems,
         )
         for fp in files:
             table = fp.kind
@@ -268,6 +284,8 @@ def preview(staged: Staged, max_clock_skew: float) -> Preview:
         files,
         [_problem(p, staged) for p in problems],
         [_problem(p, staged) for p in formulas],
+        repeated_emails,
+        left_out,
     )
 
 
@@ -276,8 +294,13 @@ def preview_page(token: str, page: Page = Depends(current)) -> Response:
     staged = _staged(page, token)
     if staged.job is not None:
         return page.render("import_preview.html", shown=None, **_status(staged))
-    shown = preview(staged, page.svc.settings.max_clock_skew)
+    repeated = _repeated(page.request.query_params.get("repeated_emails"))
+    shown = preview(staged, page.svc.settings.max_clock_skew, repeated)
     return page.render("import_preview.html", staged=staged, shown=shown, job=None)
+
+
+def _repeated(raw: str | None) -> str:
+    return "first" if raw == "first" else "refuse"
 
 
 def _status(staged: Staged) -> dict[str, Any]:
@@ -318,7 +341,8 @@ async def run(token: str, page: Page = Depends(current)) -> Response:
     staged = _staged(page, token)
     data = await form(page)
     if staged.job is None:
-        shown = preview(staged, page.svc.settings.max_clock_skew)
+        repeated = _repeated(data.get("repeated_emails"))
+        shown = preview(staged, page.svc.settings.max_clock_skew, repeated)
         if shown.problems:
             raise PageError(
                 422, "The files have problems (see the preview): fix them and upload again."
@@ -329,7 +353,6 @@ async def run(token: str, page: Page = Depends(current)) -> Response:
                 "Some cells look like spreadsheet formulas: tick 'keep formula-looking cells "
                 "as text' to import them as they are, or remove them from the file.",
             )
-        repeated = "first" if data.get("repeated_emails") == "first" else "refuse"
         job = imports(page).start(staged)
         if job is None:
             raise PageError(409, "Another import is running: wait for it to finish, then retry.")
