@@ -8,6 +8,7 @@ by ``LEADSCORE_WEB_SCREENSHOTS`` (``docs/img`` refreshes the documentation's).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -61,24 +62,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+@contextlib.contextmanager
+def serve(svc: Service, folder: Path) -> Iterator[Live]:
+    """The service's app served by uvicorn in a thread on 127.0.0.1 until the block ends."""
     import uvicorn
 
-    folder = tmp_path_factory.mktemp("web")
-    settings = load_settings(
-        {
-            "database": f"sqlite:///{folder / 'store.db'}",
-            "sweep_interval": 0,
-            "outbox_poll_interval": 0,
-        }
-    )
-    svc = Service(settings)
-    seed(svc, SAMPLE_CONTACTS, weeks=6)
-    with svc.store.write() as conn:
-        for email, password in PASSWORDS.items():
-            users.create_user(conn, email, password, email.split("@")[0])
-    app = create_app(settings, service=svc, workers=False)
+    app = create_app(svc.settings, service=svc, workers=False)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -96,6 +85,32 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         server.should_exit = True
         thread.join(timeout=10)
         svc.store.dispose()
+
+
+def web_settings(folder: Path):
+    return load_settings(
+        {
+            "database": f"sqlite:///{folder / 'store.db'}",
+            "sweep_interval": 0,
+            "outbox_poll_interval": 0,
+        }
+    )
+
+
+def add_users(svc: Service) -> None:
+    with svc.store.write() as conn:
+        for email, password in PASSWORDS.items():
+            users.create_user(conn, email, password, email.split("@")[0])
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    folder = tmp_path_factory.mktemp("web")
+    svc = Service(web_settings(folder))
+    seed(svc, SAMPLE_CONTACTS, weeks=6)
+    add_users(svc)
+    with serve(svc, folder) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -165,6 +165,7 @@ def _pages(live: Live) -> list[str]:
         f"/models/{MODEL}/diff?a={numbers[0]}&b={numbers[-1]}",
         f"/backtest?name={MODEL}",
         "/settings",
+        "/import",
         "/contacts/no-such-contact",
     ]
 

@@ -147,7 +147,10 @@ def create_app(
         install(app)
     # crm actions go through the integrations' CRM connectors when they are installed
     worker.crm_delivery = (getattr(app.state, "integrations", None) or {}).get("crm_delivery")
-    app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    # the web app's import streams its upload to a file under max_import_bytes
+    app.add_middleware(
+        problems.BodyLimit, limit=settings.max_body_bytes, own_limit=("/import/upload",)
+    )
     return app
 
 

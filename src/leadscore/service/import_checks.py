@@ -33,8 +33,17 @@ def quote(name: str) -> str:
 class _Checker:
     """Row-level checks of one DuckDB table; each failure names the first rows."""
 
-    def __init__(self, inputs: io.Inputs, table: str, source: str):
+    def __init__(
+        self, inputs: io.Inputs, table: str, source: str, found: list[DataError] | None = None
+    ):
         self.con, self.table, self.source = inputs.con, table, source
+        self.found = found
+
+    def fail(self, error: DataError) -> None:
+        """Raise the error, or keep it when the checks collect every problem."""
+        if self.found is None:
+            raise error
+        self.found.append(error)
 
     def refuse(
         self,
@@ -58,7 +67,7 @@ class _Checker:
         if n > 1:
             rows = ", ".join(f"{r:,}" for r, _ in found) + (", …" if n > len(found) else "")
             message += f" ({n:,} rows like it: {rows})"
-        raise DataError(message, source=self.source, row=found[0][0], column=column, hint=hint)
+        self.fail(DataError(message, source=self.source, row=found[0][0], column=column, hint=hint))
 
     def no_nul(self, columns: Sequence[str]) -> None:
         """PostgreSQL keeps no NUL character in text: refuse it before writing."""
@@ -72,13 +81,15 @@ class _Checker:
         if found is None:
             return
         column = next(c for c, v in zip(columns, found[1:], strict=True) if v and "\x00" in v)
-        raise DataError(
-            "the value contains the NUL character (\\u0000), which the store cannot keep",
-            source=self.source,
-            row=found[0],
-            column=column,
-            hint="remove the character from the file (it is often the sign of a binary or "
-            "wrongly encoded export)",
+        self.fail(
+            DataError(
+                "the value contains the NUL character (\\u0000), which the store cannot keep",
+                source=self.source,
+                row=found[0],
+                column=column,
+                hint="remove the character from the file (it is often the sign of a binary or "
+                "wrongly encoded export)",
+            )
         )
 
 
@@ -95,14 +106,17 @@ def check_files(
     now: datetime,
     max_clock_skew: float,
     repeated_emails: str = "refuse",
+    problems: list[DataError] | None = None,
 ) -> int:
     """Refuse what the store cannot take, naming file, row, column and fix (the checks
     that need only the files; :func:`import_files` checks the store too). With
     ``repeated_emails="first"`` an e-mail on several contacts stays on the first one and
-    is taken off the others (in the ``contacts`` table); returns how many."""
+    is taken off the others (in the ``contacts`` table); returns how many. Given a
+    ``problems`` list, every check runs and each problem found is added to it instead of
+    the first being raised (the web app's preview lists them all)."""
     left_out = 0
     if accounts is not None:
-        a = _Checker(inputs, "accounts", str(accounts))
+        a = _Checker(inputs, "accounts", str(accounts), problems)
         a.refuse(
             BAD_ID.format(c="id"),
             "id",
@@ -120,7 +134,7 @@ def check_files(
             )
         a.no_nul(["id", *inputs.account_properties])
     if contacts is not None:
-        c = _Checker(inputs, "contacts", str(contacts))
+        c = _Checker(inputs, "contacts", str(contacts), problems)
         c.refuse(
             BAD_ID.format(c="id"),
             "id",
@@ -147,19 +161,21 @@ def check_files(
             ).fetchone()
             if dup is not None:
                 rows = ", ".join(f"{r:,}" for r in dup[1][:SHOWN])
-                raise DataError(
-                    f"the e-mail {dup[0]!r} is on more than one contact (rows {rows})",
-                    source=str(contacts),
-                    row=dup[1][1],
-                    column=EMAIL,
-                    hint="an e-mail belongs to one contact: merge the rows, leave the "
-                    "address out of all but one, or keep it on the first row only "
-                    "(--repeated-emails first)",
+                c.fail(
+                    DataError(
+                        f"the e-mail {dup[0]!r} is on more than one contact (rows {rows})",
+                        source=str(contacts),
+                        row=dup[1][1],
+                        column=EMAIL,
+                        hint="an e-mail belongs to one contact: merge the rows, leave the "
+                        "address out of all but one, or keep it on the first row only "
+                        "(--repeated-emails first)",
+                    )
                 )
         c.no_nul(["id", *inputs.properties])
     if events is None:
         return left_out
-    e = _Checker(inputs, "events", str(events))
+    e = _Checker(inputs, "events", str(events), problems)
     e.refuse(
         "contact_id IS NULL OR trim(contact_id) = ''",
         "contact_id",
@@ -212,11 +228,11 @@ def check_files(
         "milliseconds read as seconds, or a wrong year, looks like this)",
     )
     e.no_nul(["contact_id", "event_id", "type", *inputs.attributes])
-    _no_attributes_column(inputs, Path(events))
+    _no_attributes_column(inputs, Path(events), e)
     return left_out
 
 
-def _no_attributes_column(inputs: io.Inputs, path: Path) -> None:
+def _no_attributes_column(inputs: io.Inputs, path: Path, checker: _Checker) -> None:
     """An ``attributes`` column (an API-shaped export) is not read as attributes: refuse
     it rather than store its events without them."""
     source = io.source_sql(path)
@@ -228,14 +244,16 @@ def _no_attributes_column(inputs: io.Inputs, path: Path) -> None:
         "WHERE attributes IS NOT NULL ORDER BY n LIMIT 1"
     ).fetchone()
     if found is not None:
-        raise DataError(
-            "the events' attributes are read from a column each, not from one "
-            "'attributes' column: these would be lost",
-            source=str(path),
-            row=found[0],
-            column="attributes",
-            hint="give each attribute a column of its own (url, form_id, …), as "
-            "`leadscore score` reads them",
+        checker.fail(
+            DataError(
+                "the events' attributes are read from a column each, not from one "
+                "'attributes' column: these would be lost",
+                source=str(path),
+                row=found[0],
+                column="attributes",
+                hint="give each attribute a column of its own (url, form_id, …), as "
+                "`leadscore score` reads them",
+            )
         )
 
 

@@ -146,14 +146,15 @@ class BodyLimit:
     """ASGI middleware: refuse bodies above ``limit`` bytes with a 413 problem.
 
     A declared Content-Length above the limit is refused before reading; a body
-    without one (chunked) is read up to the limit and replayed to the app.
+    without one (chunked) is read up to the limit and replayed to the app. The paths in
+    ``own_limit`` (an upload streamed to a file, under a limit of its own) pass through.
     """
 
-    def __init__(self, app: Any, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, own_limit: tuple[str, ...] = ()):
+        self.app, self.limit, self.own_limit = app, limit, own_limit
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.own_limit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
         ("create", "refuse"),
     ),
     Setting("max_body_bytes", int, 2_000_000, "Largest request body accepted (413 above)."),
+    Setting(
+        "max_import_bytes",
+        int,
+        200_000_000,
+        "Largest file the web app's import page takes, in bytes (413 above); the upload is "
+        "streamed to a temporary file, never held in memory.",
+    ),
     Setting("max_batch", int, 1000, "Most events or contacts in one batch request."),
     Setting(
         "max_adjustment_points",

@@ -1,9 +1,9 @@
-"""The web app's tables (users, sign-in sessions, settings, sign-in back-off) and
-its indexes on the contacts table.
+"""The web app's tables (users, sign-in sessions, settings, sign-in back-off, saved
+views of the leads list) and its indexes on the contacts table.
 
 The store owns them as it owns every table: they live on the store's metadata
-(so the schema check sees them) and are created by the migrations ``0002_web``
-and ``0005_login_throttle``. The expression indexes on contact properties back
+(so the schema check sees them) and are created by the migrations ``0002_web``,
+``0005_login_throttle`` and ``0007_saved_views``. The expression indexes on contact properties back
 the web app's leads list filters and search (``leadscore.web.queries``): the
 same expression text works on PostgreSQL and on SQLite (3.38 or later).
 """
@@ -52,6 +52,17 @@ login_throttle = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_failure_at", TS, nullable=False, index=True),
     sa.Column("locked_until", TS, nullable=True),
+)
+
+#: A named leads list: the list's query string (filters, sort, model) as saved.
+saved_views = sa.Table(
+    "web_saved_views",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("query", sa.JSON, nullable=False),  # {"stage": "MQL", "sort": "company", ...}
+    sa.Column("created_by", sa.Integer, nullable=False),  # web_users.id
+    sa.Column("created_at", TS, nullable=False),
 )
 
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
 from ..service.published import Published
-from . import leadexport, leadlist, queries, throttle, users
+from . import leadexport, leadlist, queries, saved_views, throttle, users
 from .base import (
     COOKIE,
     EXCLUDED_COLOUR,
@@ -175,6 +175,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
             raise PageError(400, f"This leads list cannot be shown: {exc}.") from None
         sources = queries.choices(conn, "source")
         countries = queries.choices(conn, "country")
+        views = saved_views.context(conn, f)
     grades = (
         [g for g, _ in pub.model.grades.letters] + [pub.model.grades.otherwise]
         if (pub.model.grades)
@@ -194,6 +195,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         "columns": leadlist.COLUMNS,
         "colours": colours,
         "excluded_colour": EXCLUDED_COLOUR,
+        **views,
     }
     if page.htmx and page.request.headers.get("hx-target") == "leads-results":
         return page.render("_leads_table.html", **context)
