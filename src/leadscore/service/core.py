@@ -238,6 +238,7 @@ class Service:
                 T.score_history,
                 T.adjustments,
                 T.trigger_state,
+                T.contact_stages,
                 T.enrich_pending,
                 T.contacts,
             ):
