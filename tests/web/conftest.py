@@ -8,6 +8,7 @@ by ``LEADSCORE_WEB_SCREENSHOTS`` (``docs/img`` refreshes the documentation's).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -61,10 +62,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+@contextlib.contextmanager
+def serve(svc: Service, shots: Path) -> Iterator[Live]:
+    """The service's web app running on 127.0.0.1 in a thread, until the block ends."""
     import uvicorn
 
+    app = create_app(svc.settings, service=svc, workers=False)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", svc, shots)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def screenshots(folder: Path) -> Path:
+    return Path(os.environ.get("LEADSCORE_WEB_SCREENSHOTS") or folder / "shots")
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     folder = tmp_path_factory.mktemp("web")
     settings = load_settings(
         {
@@ -78,23 +104,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with svc.store.write() as conn:
         for email, password in PASSWORDS.items():
             users.create_user(conn, email, password, email.split("@")[0])
-    app = create_app(settings, service=svc, workers=False)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    shots = Path(os.environ.get("LEADSCORE_WEB_SCREENSHOTS") or folder / "shots")
-    shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield Live(f"http://127.0.0.1:{port}", svc, shots)
+        with serve(svc, screenshots(folder)) as running:
+            yield running
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         svc.store.dispose()
 
 
@@ -123,6 +136,11 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live: Live):
+    yield from pages(browser, live)
+
+
+def pages(browser, live: Live, passwords: dict[str, str] = PASSWORDS) -> Iterator:
+    """A maker of signed-in browser pages on ``live``; closes them afterwards."""
     contexts = []
 
     def make(email: str | None = None):
@@ -131,7 +149,7 @@ def new_page(browser, live: Live):
         contexts.append(context)
         page = context.new_page()
         if email is not None:
-            sign_in(page, email, PASSWORDS[email])
+            sign_in(page, email, passwords[email])
         return page
 
     yield make
