@@ -179,3 +179,10 @@ default_stage: lead
 """
     with pytest.raises(ModelError, match=message):
         load_model(text)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_per_phase_thresholds_agree_on_spark(spark):
+    contacts, events = phased_population()
+    run_all([load_model(PHASED)], contacts, events, PROPS, ATTRS, as_of=AS_OF, spark=spark)

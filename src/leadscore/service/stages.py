@@ -79,6 +79,15 @@ def load(
     return out
 
 
+def recorded_by(
+    conn: sa.Connection, ids: Sequence[str], name: str, as_of: datetime | None = None
+) -> dict[str, StageFact]:
+    """The recorded stages of these contacts under one model, by contact: only those
+    entered by ``as_of`` when given (a score as of a past time)."""
+    found = load(conn, ids, [name])
+    return {cid: f for (cid, _), f in found.items() if as_of is None or f.entered_at <= as_of}
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None

@@ -14,6 +14,7 @@ from ..data.checks import Vocabulary, unknown_names
 from ..errors import ModelError
 from ..model.schema import ScoringModel
 from ..store import tables as T
+from . import stages
 from .accounts import FullRescore, account_aware, score_contact_at
 from .core import Service, audit, utcnow
 from .predicted import check_model_dir
@@ -258,6 +259,7 @@ def _impact_pages(conn: sa.Connection, pub: Published, batch: int, as_of: dateti
     for ids in contact_id_pages(conn, batch):
         contacts, events, adjustments = load_inputs(conn, ids)
         preds = predictions([pub], list(contacts.values()), events, as_of)
+        facts = stages.recorded_by(conn, ids, pub.name)
         yield {
             cid: score_one(
                 pub,
@@ -266,6 +268,7 @@ def _impact_pages(conn: sa.Connection, pub: Published, batch: int, as_of: dateti
                 adjustments.get(cid, []),
                 as_of,
                 preds.get((pub.name, cid)),
+                stage=facts.get(cid),
             )
             for cid in ids
         }

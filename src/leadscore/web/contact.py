@@ -160,7 +160,7 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
     charts, timelines = {}, {}
     for pub in pubs:
         mine = [a for a in adjs if a["model_name"] in (None, pub.name)]
-        told = timeline.story(pub, contacts[contact_id], evs, mine, now)
+        told = timeline.story(pub, contacts[contact_id], evs, mine, now, entries.get(pub.name))
         replayed = {e.at for e in told.entries if e.kind not in ("adjustment", "stage")}
         markers = [Marker(e.at, e.line, e.kind) for e in told.entries if e.kind != "stage"]
         markers += [
