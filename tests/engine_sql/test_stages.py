@@ -186,3 +186,18 @@ default_stage: lead
 def test_per_phase_thresholds_agree_on_spark(spark):
     contacts, events = phased_population()
     run_all([load_model(PHASED)], contacts, events, PROPS, ATTRS, as_of=AS_OF, spark=spark)
+
+
+def test_an_account_threshold_has_no_phase():
+    from leadscore.model.spine import Threshold, check_thresholds
+
+    problems: list = []
+    th = Threshold.model_validate({"stage": "MQA", "when": {"total": {"gte": 10}}, "from": "lead"})
+    check_thresholds(problems, [th], {"total"}, ("account",))
+    assert problems == [
+        (
+            ("account", "thresholds", 0, "from"),
+            "'from' (a per-phase threshold) reads a contact's lifecycle stage; accounts have none",
+            "remove 'from' from the account threshold",
+        )
+    ]
