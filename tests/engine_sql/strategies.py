@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import strategies as st
 
 AS_OF = datetime(2026, 3, 1, 12, tzinfo=UTC)
-PROPS = ["a", "b", "n", "entered", "own_as_of"]
+PROPS = ["a", "b", "n", "entered", "own_as_of", "st"]
 ATTRS = ["url", "k"]
 TYPES = ["view", "click", "form"]
 TEXTS = [
@@ -245,8 +245,12 @@ def models(draw):
         "name": "m",
         "scale": draw(st.sampled_from([{"min": 0, "max": 100}, {"min": -10, "max": 15}])),
         "groups": groups,
-        "lifecycle": {"entered_at_property": "entered"},
+        "lifecycle": {"entered_at_property": "entered", "stage_property": "st"},
     }
+    keep = draw(st.sampled_from([None, True, False]))
+    if keep is not None:
+        model["lifecycle"]["keep_stage"] = keep
+    model["lifecycle"]["stages"] = ["recycled"]
     if draw(st.booleans()):
         model["total"] = {"weights": {g: draw(st.sampled_from([1, 0.5, 2])) for g in groups}}
     exclusions = []
@@ -274,7 +278,19 @@ def models(draw):
             lo, hi = _range(model, field)
             values = [v for v in (0, 5, 10) if (v <= hi if op != "lt" else v > lo)]
             when = {field: {op: draw(st.sampled_from(values))}}
-        thresholds.append({"stage": f"S{i}", "when": when})
+        th: dict = {"stage": f"S{i}", "when": when}
+        if draw(st.integers(0, 3)) == 0:  # a per-phase threshold
+            th["from"] = draw(st.sampled_from([["recycled"], ["S0", "recycled"], "S1"]))
+        thresholds.append(th)
+    if thresholds and draw(st.booleans()):  # a second bar for the same stage, per phase
+        pick = draw(st.sampled_from(thresholds))
+        if "from" not in pick:
+            at = draw(st.integers(0, len(thresholds)))
+            thresholds.insert(at, {**pick, "from": ["recycled"]})
+    if any(th.get("from") == "S1" for th in thresholds) and len(thresholds) < 2:
+        for th in thresholds:
+            if th.get("from") == "S1":
+                th["from"] = ["recycled"]
     model["thresholds"] = thresholds
     if draw(st.booleans()):
         model["default_stage"] = "lead"
@@ -290,6 +306,9 @@ def populations(draw, max_contacts: int = 6, max_events: int = 16, min_contacts:
         for p in ("a", "b", "n"):
             c[p] = draw(st.one_of(st.none(), st.sampled_from(TEXTS)))
         c["entered"] = draw(st.sampled_from(TIME_TEXTS))
+        c["st"] = draw(
+            st.sampled_from([None, "S0", "S1", "lead", "recycled", " S0", "s0", "other", ""])
+        )
         c["own_as_of"] = draw(st.sampled_from([None, "2026-03-01T06:00:00Z", "2026-02-28"]))
         contacts.append(c)
     events = []

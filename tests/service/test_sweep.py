@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from leadscore import load_model
 from leadscore.engine.horizon import TICK
 from leadscore.errors import ModelError
-from leadscore.service import Service, load_settings
+from leadscore.service import Service, load_settings, stages
 from leadscore.service.schemas import ContactIn, EventIn
 from leadscore.service.scoring import load_inputs, lookback_start, score_one
 from leadscore.service.versions import create_draft, publish
@@ -81,12 +81,21 @@ def _stored(svc: Service) -> dict[str, Any]:
 
 
 def _fresh(svc: Service, ids: list[str], at: datetime) -> dict[str, Any]:
-    """Each contact scored from scratch as of ``at``, from all its stored events."""
+    """Each contact scored from scratch as of ``at``, from all its stored events (and its
+    recorded stage, an input of a model that keeps stages)."""
     with svc.store.read() as conn:
         (pub,) = svc.published(conn)
         contacts, events, adjustments = load_inputs(conn, ids)
+        facts = stages.load(conn, ids, [pub.name])
     return {
-        cid: score_one(pub, contacts[cid], events.get(cid, []), adjustments.get(cid, []), at)
+        cid: score_one(
+            pub,
+            contacts[cid],
+            events.get(cid, []),
+            adjustments.get(cid, []),
+            at,
+            stage=facts.get((cid, pub.name)),
+        )
         for cid in ids
     }
 

@@ -62,7 +62,13 @@ def test_unpublish_stops_scoring_hides_scores_and_publishing_brings_them_back(ap
     assert api.post("/v1/models/tiny/unpublish", scope="write").status_code == 403
     r = api.post("/v1/models/tiny/unpublish")
     assert r.status_code == 200, r.text
-    assert r.json() == {"model": "tiny", "version": 1, "status": "unpublished", "scores_kept": 2}
+    assert r.json() == {
+        "model": "tiny",
+        "version": 1,
+        "status": "unpublished",
+        "scores_kept": 2,
+        "deliveries_dropped": 0,
+    }
 
     # gone from the lists, there with ?archived=true
     assert list(_listed(api)) == ["other"]

@@ -138,6 +138,11 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live: Live):
+    yield from pages(browser, live)
+
+
+def pages(browser, live: Live, passwords: dict[str, str] = PASSWORDS) -> Iterator:
+    """A maker of signed-in browser pages on ``live``; closes them afterwards."""
     contexts = []
 
     def make(email: str | None = None):
@@ -146,7 +151,7 @@ def new_page(browser, live: Live):
         contexts.append(context)
         page = context.new_page()
         if email is not None:
-            sign_in(page, email, PASSWORDS[email])
+            sign_in(page, email, passwords[email])
         return page
 
     yield make

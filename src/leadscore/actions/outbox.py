@@ -115,6 +115,10 @@ class OutboxWorker:
     def deliver(self, row: Any) -> None:
         d = T.deliveries.c
         attempts = row.attempts + 1
+        with self.store.read() as conn:  # dropped since it was claimed (its model unpublished)
+            status = conn.execute(sa.select(d.status).where(d.id == row.id)).scalar()
+        if status != "pending":
+            return
         try:
             self._send(row)
         except DeliveryFailed as exc:

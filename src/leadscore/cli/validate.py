@@ -99,8 +99,13 @@ def print_summary(model: ScoringModel) -> None:
     if model.thresholds:
         lines.append(
             "stages: "
-            + "; ".join(f"{t.stage} when {describe(t.when)}" for t in model.thresholds)
+            + "; ".join(
+                f"{t.stage} when {describe(t.when)}"
+                + (f" from {', '.join(t.from_)}" if t.from_ else "")
+                for t in model.thresholds
+            )
             + (f"; otherwise {model.default_stage}" if model.default_stage else "")
+            + ("; stages are kept once entered" if model.keeps_stage else "")
         )
     if model.triggers:
         lines.append("triggers: " + ", ".join(_trigger(t) for t in model.triggers))

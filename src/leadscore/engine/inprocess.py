@@ -188,7 +188,8 @@ def score_contact(
         if hit:
             reasons.append(exc.name)
     excluded = bool(reasons)
-    spined = spine.outcome(model, groups, excluded=excluded)
+    phase = model.phase_of(contact.get(model.lifecycle.stage_property))
+    spined = spine.outcome(model, groups, excluded=excluded, phase=phase)
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -203,6 +204,7 @@ def score_contact(
         exclusion_reasons=tuple(reasons),
         rules_fired=sum(1 for h in breakdown if h.fired),
         breakdown=tuple(breakdown),
+        phase=phase,
     )
 
 

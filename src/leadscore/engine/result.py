@@ -57,6 +57,9 @@ class ScoreResult(BaseModel):
     exclusion_reasons: tuple[str, ...] = ()
     rules_fired: int
     breakdown: tuple[RuleHit, ...]
+    # the contact's current stage the stage was derived from (per-phase thresholds and
+    # kept stages read it; see ScoringModel.phase_of)
+    phase: str | None = None
 
     def fired(self) -> list[RuleHit]:
         return [h for h in self.breakdown if h.fired]

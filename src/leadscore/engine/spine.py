@@ -11,8 +11,9 @@ that meaning, for one subject:
 3. the grade is the first letter whose minimum the graded group reaches, else the
    ``else`` letter (no grade when the model has none, or when the graded group is not
    scored: the ``predicted`` score, which only the service computes);
-4. the stage is the stage of the first threshold that holds on the groups, total and
-   grade, else the default stage; an excluded subject has none.
+4. the stage is the stage of the first threshold that applies in the subject's phase
+   (its current stage) and holds on the groups, total and grade, else the default
+   stage (or, when the model keeps stages, the phase); an excluded subject has none.
 
 Manual adjustments (:func:`adjusted`) add points to a total: clamped again, the stage
 re-derived, the grade unchanged (it reads a group).
@@ -107,13 +108,35 @@ def grade_of(scoring: Scoring, groups: Mapping[str, float]) -> str | None:
 
 
 def stage_of(
-    scoring: Scoring, groups: Mapping[str, float], total: float, grade: str | None
+    scoring: Scoring,
+    groups: Mapping[str, float],
+    total: float,
+    grade: str | None,
+    phase: str | None = None,
 ) -> str | None:
-    """The stage of the first threshold that holds, else the default stage."""
+    """The stage of the first threshold that applies and holds, else the default stage.
+
+    ``phase`` is the contact's current stage (see :meth:`ScoringModel.phase_of`). A
+    threshold with ``from`` applies only in those phases (no phase: the default
+    stage's). When the model keeps stages, a threshold without ``from`` never moves a
+    contact down the funnel (to a stage ranked below its phase), and when none applies
+    the contact stays in its phase."""
     scores = {**groups, "total": total, "grade": grade}
-    return next(
-        (t.stage for t in scoring.thresholds if evaluate(t.when, scores)), scoring.default_stage
-    )
+    if not isinstance(scoring, ScoringModel) or not scoring.reads_phase():
+        return next(
+            (t.stage for t in scoring.thresholds if evaluate(t.when, scores)),
+            scoring.default_stage,
+        )
+    keep, rank = scoring.keeps_stage, scoring.stage_rank
+    at = phase if phase is not None else scoring.default_stage
+    for t in scoring.thresholds:
+        if t.from_ is not None and at not in t.from_:
+            continue
+        if keep and t.from_ is None and phase is not None and rank[t.stage] > rank[phase]:
+            continue
+        if evaluate(t.when, scores):
+            return t.stage
+    return phase if keep and phase is not None else scoring.default_stage
 
 
 def stage(
@@ -122,16 +145,19 @@ def stage(
     total: float,
     grade: str | None,
     excluded: bool,
+    phase: str | None = None,
 ) -> str | None:
     """The stage these scores give: none for an excluded subject, else :func:`stage_of`."""
-    return None if excluded else stage_of(scoring, groups, total, grade)
+    return None if excluded else stage_of(scoring, groups, total, grade, phase)
 
 
-def outcome(scoring: Scoring, groups: Mapping[str, float], *, excluded: bool) -> Outcome:
-    """Total, grade and stage of a subject from its group scores."""
+def outcome(
+    scoring: Scoring, groups: Mapping[str, float], *, excluded: bool, phase: str | None = None
+) -> Outcome:
+    """Total, grade and stage of a subject from its group scores (and its phase)."""
     total = scoring.scale.min if excluded else total_of(scoring, groups)
     grade = grade_of(scoring, groups)
-    return Outcome(total, grade, stage(scoring, groups, total, grade, excluded))
+    return Outcome(total, grade, stage(scoring, groups, total, grade, excluded, phase))
 
 
 def adjusted(
@@ -140,8 +166,9 @@ def adjusted(
     total: float,
     grade: str | None,
     points: float,
+    phase: str | None = None,
 ) -> Outcome:
     """A total (of a subject that is not excluded) with manual ``points`` added: clamped
     to the scale again, with the stage it gives; the grade reads a group and stays."""
     new = clamp(scoring, total + points)
-    return Outcome(new, grade, stage_of(scoring, groups, new, grade))
+    return Outcome(new, grade, stage_of(scoring, groups, new, grade, phase))

@@ -226,7 +226,7 @@ def run_backtest(
 
 def mql_stages(model: ScoringModel, stage: str) -> list[str] | None:
     """``stage`` and every stage listed before it in the thresholds (the higher ones)."""
-    order = [t.stage for t in model.thresholds]
+    order = list(dict.fromkeys(t.stage for t in model.thresholds))
     if stage not in order:
         return None
     return order[: order.index(stage) + 1]
@@ -260,7 +260,9 @@ def _measure(
         bands=M.by_band(scored.total, y, model.scale.min, model.scale.max, o.bands),
         grades=M.by_label(scored.grade, y, grade_order) if model.grades else [],
         stages=M.by_label(
-            stage_labels, y, [t.stage for t in model.thresholds] + [model.default_stage or ""]
+            stage_labels,
+            y,
+            list(dict.fromkeys([t.stage for t in model.thresholds] + [model.default_stage or ""])),
         ),
         calibration=M.by_quantile(r, scored.total, o.calibration_bins),
         mql_stage=o.stage if stages is not None else None,

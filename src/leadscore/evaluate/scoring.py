@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ..data.io import Inputs
+from ..engine import spine
 from ..engine.conditions import predicate
 from ..engine.inprocess import score_contact, to_event
 from ..errors import UsageError
@@ -84,8 +85,25 @@ def score_selection(
         points, excluded = _points_sql(models, inputs, selection)
     else:
         points, excluded = _points_inprocess(models, inputs, selection, progress)
-    scored = {m.name: finish(m, points[m.name], excluded[m.name]) for m in models}
+    scored = {
+        m.name: finish(m, points[m.name], excluded[m.name], _phases(m, inputs, selection))
+        for m in models
+    }
     return Population(ids=selection.ids, y=selection.y, as_of=selection.as_of, scored=scored)
+
+
+def _phases(model: ScoringModel, inputs: Inputs, selection: Selection) -> list[str | None] | None:
+    """Each selected contact's phase (its current stage, :meth:`ScoringModel.phase_of`),
+    when the model's stages read it; None otherwise."""
+    prop = model.lifecycle.stage_property
+    if not model.reads_phase():
+        return None
+    if prop not in inputs.properties:
+        return [None] * len(selection.ids)
+    quoted = '"' + prop.replace('"', '""') + '"'
+    rows = inputs.con.execute(f"SELECT CAST(id AS VARCHAR), {quoted} FROM contacts").fetchall()
+    found = {cid: value for cid, value in rows}
+    return [model.phase_of(found.get(cid)) for cid in selection.ids]
 
 
 def _points_inprocess(models, inputs, selection, progress):
@@ -265,10 +283,16 @@ def _numeric_mask(cond: Predicate, values: np.ndarray) -> np.ndarray:
     return NUMERIC_OPS[cond.op](values, literal)
 
 
-def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Scored:
+def finish(
+    model: ScoringModel,
+    points: np.ndarray,
+    excluded: np.ndarray,
+    phases: list[str | None] | None = None,
+) -> Scored:
     """Groups, total, grade and stage from each rule's points: the score spine
     (:mod:`leadscore.engine.spine`) over whole columns, held to it by
-    ``tests/engine/test_spine.py``."""
+    ``tests/engine/test_spine.py``. ``phases``: each contact's current stage, for a
+    model whose stages read it (then the stage is the spine's, contact by contact)."""
     rules = [(g, r.name) for g, r in model.rules()]
     column = {name: j for j, (_, name) in enumerate(rules)}
     groups, total = _group_values(model, points, column)
@@ -289,7 +313,14 @@ def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Sco
             else [model.grades.otherwise] * n
         )
     stage_arr = np.full(n, None, dtype=object)
-    if model.thresholds:
+    if model.reads_phase():
+        at = phases if phases is not None else [None] * n
+        for i in range(n):
+            scores = {g: float(v[i]) for g, v in groups.items()}
+            stage_arr[i] = spine.stage(
+                model, scores, float(total[i]), grade[i], bool(excluded[i]), at[i]
+            )
+    elif model.thresholds:
         columns: dict = dict(groups)
         columns["total"] = total
         columns["grade"] = grade

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cached_property
+from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -205,10 +206,27 @@ class Predicted(Frozen):
 
 
 class Lifecycle(Frozen):
-    """Where a contact's current stage comes from, for groups that reset on stage change."""
+    """Where a contact's current stage (its phase) comes from, and whether a stage once
+    entered is kept.
+
+    The phase is the contact's ``stage_property`` when it names a stage of the model;
+    groups that reset on stage change count from its ``entered_at_property``. The
+    service records each stage a contact enters under a model and gives both values
+    from that record (or from the CRM, when it changes them later).
+    """
 
     stage_property: str = "lifecycle_stage"
     entered_at_property: str = "lifecycle_stage_entered_at"
+    keep_stage: bool | None = Field(
+        default=None,
+        description="a stage entered stays until a threshold moves the contact on, or "
+        "the CRM changes it (default: true when a group resets on stage, else false)",
+    )
+    stages: tuple[str, ...] = Field(
+        default=(),
+        description="further stages the CRM may set (e.g. recycled), which thresholds' "
+        "'from' may name",
+    )
 
 
 class ScoringModel(Frozen):
@@ -275,8 +293,11 @@ class ScoringModel(Frozen):
                 ),
             )
         score_fields = {"total", "grade", *scored}
-        stages = check_thresholds(problems, self.thresholds, score_fields, ())
-        known_stages = stages | ({self.default_stage} if self.default_stage else set())
+        phases = set(self.lifecycle.stages) | (
+            {self.default_stage} if self.default_stage else set()
+        )
+        stages = check_thresholds(problems, self.thresholds, score_fields, (), phases)
+        known_stages = stages | phases
         check_triggers(problems, self.triggers, known_stages, score_fields, ())
         check_bounds(
             problems,
@@ -315,6 +336,43 @@ class ScoringModel(Frozen):
             or any(PREDICTED in condition_fields(t.when) for t in self.thresholds)
             or (self.account is not None and self.account.reads_contact_score(PREDICTED))
         )
+
+    @property
+    def keeps_stage(self) -> bool:
+        """Whether a stage once entered is kept (``lifecycle.keep_stage``; by default when
+        a group resets on stage change: its points restart at zero on entering a stage,
+        and the stage must not fall back with them)."""
+        if self.lifecycle.keep_stage is not None:
+            return self.lifecycle.keep_stage
+        return any(g.reset_on_stage for g in self.groups.values())
+
+    @cached_property
+    def known_stages(self) -> frozenset[str]:
+        """The stages a contact can be in under this model: the thresholds', the default
+        stage and ``lifecycle.stages``."""
+        extra = {self.default_stage} if self.default_stage is not None else set()
+        return frozenset({t.stage for t in self.thresholds} | extra | set(self.lifecycle.stages))
+
+    @cached_property
+    def stage_rank(self) -> dict[str, int]:
+        """The funnel order of the stages: a threshold's stage ranks by its first
+        threshold (the first written is the highest), every other stage below them all."""
+        rank = {s: len(self.thresholds) for s in self.known_stages}
+        for i, t in enumerate(reversed(self.thresholds)):
+            rank[t.stage] = len(self.thresholds) - 1 - i
+        return rank
+
+    def reads_phase(self) -> bool:
+        """Whether the stage depends on the contact's current stage: kept stages or a
+        per-phase threshold."""
+        return bool(self.thresholds) and (
+            self.keeps_stage or any(t.from_ is not None for t in self.thresholds)
+        )
+
+    def phase_of(self, value: Any) -> str | None:
+        """The contact's phase from its stage property: the value when it is text naming
+        a stage of the model (exactly), else none."""
+        return value if isinstance(value, str) and value in self.known_stages else None
 
     @cached_property
     def account_use(self) -> AccountUse:

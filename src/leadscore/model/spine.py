@@ -84,20 +84,78 @@ def read_grades(value: Any) -> Any:
 
 
 class Threshold(Frozen):
-    """A stage, given when its condition on the scores holds (the first that holds wins)."""
+    """A stage, given when its condition on the scores holds (the first that holds wins).
+
+    ``from`` makes it a per-phase threshold: it applies only while the contact's
+    current stage (its phase: the stage recorded, or the CRM's) is one of those named,
+    e.g. a higher MQL bar for recycled contacts."""
 
     stage: str = Field(min_length=1)
     when: Condition
+    from_: tuple[str, ...] | None = Field(
+        default=None,
+        alias="from",
+        min_length=1,
+        description="the phases (current stages) in which this threshold applies",
+    )
 
     _c = field_validator("when", mode="before")(as_condition)
 
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
 
 def check_thresholds(
-    problems: Problems, thresholds: Sequence[Threshold], score_fields: set[str], at: Location
+    problems: Problems,
+    thresholds: Sequence[Threshold],
+    score_fields: set[str],
+    at: Location,
+    phases: set[str] | None = None,
 ) -> set[str]:
-    """Thresholds read known scores and name each stage once; returns the stages."""
+    """Thresholds read known scores and name each stage once per phase; returns the
+    stages. ``phases``: the stages a threshold's ``from`` may name (None: ``from`` is
+    refused, as in an account section, which has no lifecycle)."""
     stages: set[str] = set()
+    seen: dict[str, list[frozenset[str] | None]] = {}
+    known = {th.stage for th in thresholds} | (phases or set())
     for i, th in enumerate(thresholds):
+        if th.from_ is not None and phases is None:
+            problems.append(
+                (
+                    (*at, "thresholds", i, "from"),
+                    "'from' (a per-phase threshold) reads a contact's lifecycle stage; "
+                    "accounts have none",
+                    "remove 'from' from the account threshold",
+                )
+            )
+        for phase in th.from_ or ():
+            if phases is not None and phase not in known:
+                problems.append(
+                    (
+                        (*at, "thresholds", i, "from"),
+                        f"threshold from unknown stage {phase!r}",
+                        suggest(phase, known)
+                        or "name a threshold's stage, the default_stage or a stage listed "
+                        "under lifecycle.stages",
+                    )
+                )
+        mine = None if th.from_ is None else frozenset(th.from_)
+        clash = any(
+            (o is None and mine is None) or (o is not None and mine is not None and o & mine)
+            for o in seen.get(th.stage, [])
+        )
+        if clash:
+            problems.append(
+                (
+                    (*at, "thresholds", i, "stage"),
+                    f"stage {th.stage!r} twice" + ("" if mine is None else " for the same phase"),
+                    "give a stage one threshold per phase: the second one never applies",
+                )
+            )
+            continue
+        seen.setdefault(th.stage, []).append(mine)
         for field in sorted(condition_fields(th.when) - score_fields):
             problems.append(
                 (
@@ -107,8 +165,6 @@ def check_thresholds(
                     or "use total, grade or a group name: " + ", ".join(sorted(score_fields)),
                 ),
             )
-        if th.stage in stages:
-            problems.append(((*at, "thresholds", i, "stage"), f"stage {th.stage!r} twice", None))
         stages.add(th.stage)
     return stages
 

@@ -7,6 +7,7 @@ e-mail, a CRM sync). The service checks triggers after every score change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
@@ -161,7 +162,14 @@ Action = Annotated[
 ]
 
 
+COLOUR_RE = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
+
+
 class Trigger(Frozen):
+    """What to do when a score changes; with a ``tag`` (and ``colour``), the contacts it
+    fired for, until it re-arms, are marked so on the leads list and the contact page
+    (Mautic's "contacts over 80 shown red")."""
+
     name: str = Field(min_length=1)
     on: TriggerOn
     hysteresis: float | None = Field(
@@ -169,7 +177,50 @@ class Trigger(Frozen):
         ge=0,
         description="points the score must move back past the threshold before firing again",
     )
-    actions: tuple[Action, ...] = Field(min_length=1)
+    tag: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="a short label shown beside the contacts the trigger fired for",
+    )
+    colour: str | None = Field(
+        default=None,
+        description="the tag's colour, #rgb or #rrggbb (a tag of the trigger's name "
+        "when no tag is given)",
+    )
+    actions: tuple[Action, ...] = Field(default=(), description="what runs when it fires")
+
+    @field_validator("colour")
+    @classmethod
+    def _colour(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(COLOUR_RE, value):
+            return value
+        raise PydanticCustomError(
+            "hinted",
+            "{message}",
+            {
+                "message": f"colour {value[:40]!r} is not a colour the pages can show",
+                "hint": 'write it as #rgb or #rrggbb, quoted, e.g. colour: "#dc2626" (red)',
+            },
+        )
+
+    @property
+    def label(self) -> str | None:
+        """The tag shown for the contacts it fired for (None: the trigger shows nothing)."""
+        if self.tag is not None:
+            return self.tag
+        return self.name if self.colour is not None else None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Trigger:
+        if not self.actions and self.label is None:
+            raise PydanticCustomError(
+                "trigger",
+                "a trigger needs actions (e.g. actions: [{webhook: {url: ...}}]) or a "
+                'tag to show (e.g. tag: Hot, colour: "#dc2626")',
+                {},
+            )
+        return self
 
     @field_validator("actions", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from ..engine.accounts import AccountResult, Member, account_fields, account_outcomes, score_account
 from ..model.accounts import ACCOUNT, rollup_groups, rollup_properties
 from ..store import tables as T
+from . import stages
 from .published import Published
 from .scoring import (
     CHUNK,
@@ -552,4 +553,5 @@ def score_contact_at(
         events.get(contact_id, []),
         adjustments.get(contact_id, []),
         as_of,
+        stage=stages.recorded_by(conn, [contact_id], pub.name, as_of).get(contact_id),
     )

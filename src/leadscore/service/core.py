@@ -63,6 +63,26 @@ def _insert(conn: sa.Connection):
     return insert
 
 
+def check_adjustment(points: float, limit: float) -> None:
+    """Refuse a manual adjustment of 0 points or beyond ``limit`` either way (the
+    ``max_adjustment_points`` setting), as a 422 naming the field and the bound."""
+    message = None
+    if points == 0:
+        message = "0 points changes nothing: give points such as 10 or -5"
+    elif abs(points) > limit:
+        message = (
+            f"points must be between {-limit:g} and {limit:g}, got {points:g}; the "
+            "max_adjustment_points setting sets the bound"
+        )
+    if message is not None:
+        raise ApiProblem(
+            422,
+            f"body.points: {message}",
+            kind="validation",
+            errors=[{"location": "body.points", "message": message, "type": "adjustment_bounds"}],
+        )
+
+
 class Service:
     """A store, its published models and the background workers."""
 
@@ -238,6 +258,7 @@ class Service:
                 T.score_history,
                 T.adjustments,
                 T.trigger_state,
+                T.contact_stages,
                 T.enrich_pending,
                 T.contacts,
             ):
@@ -467,6 +488,7 @@ class Service:
 
     # ----------------------------------------------------------------- adjustments
     def adjust(self, contact_id: str, body: Any, actor: str) -> dict[str, Any]:
+        check_adjustment(float(body.points), float(self.settings.max_adjustment_points))
         now = utcnow()
         with self.store.write() as conn:
             self._require_contact(conn, contact_id)

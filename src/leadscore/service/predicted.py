@@ -211,7 +211,7 @@ def add_predicted(model: ScoringModel, result: ScoreResult, pred: Prediction) ->
     value = float(pred.score)
     groups = {**result.groups, PREDICTED: value}
     weight = model.predicted.weight
-    spined = spine.outcome(model, groups, excluded=result.excluded)
+    spined = spine.outcome(model, groups, excluded=result.excluded, phase=result.phase)
     hits = [
         RuleHit(
             group=PREDICTED,

@@ -56,7 +56,7 @@ def list_triggers(
                     "actions": [a.model_dump() for a in trig.actions],
                     "deliveries": {
                         s: counts.get((pub.name, trig.name, s), 0)
-                        for s in ("pending", "delivered", "dead")
+                        for s in ("pending", "delivered", "dead", "dropped")
                     },
                 }
             )
@@ -80,6 +80,7 @@ REASONS = frozenset(
         "auth",
         "crm",
         "error",
+        "unpublished",
     ]
 )
 
@@ -122,7 +123,7 @@ def _delivery(r: Any) -> dict[str, Any]:
 
 @router.get("/deliveries", tags=["triggers"], summary="Trigger deliveries with their status")
 def list_deliveries(
-    status: Literal["pending", "delivered", "dead"] | None = None,
+    status: Literal["pending", "delivered", "dead", "dropped"] | None = None,
     contact_id: str | None = Query(None, max_length=200),
     account_id: str | None = Query(None, max_length=200),
     trigger: str | None = Query(None, max_length=200),

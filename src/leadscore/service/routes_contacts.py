@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ..store import tables as T
+from . import stages
 from .accounts import links, score_contact_at
 from .auth import Principal
 from .core import Service
@@ -23,7 +24,7 @@ ContactId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
 C, S = T.contacts.c, T.scores.c
 
 
-def _score(row: Any, *, breakdown: bool) -> dict[str, Any]:
+def _score(row: Any, *, breakdown: bool, entry: Any = None) -> dict[str, Any]:
     out = {
         "model": row.model_name,
         "version": row.version,
@@ -36,8 +37,17 @@ def _score(row: Any, *, breakdown: bool) -> dict[str, Any]:
         "scored_at": row.scored_at,
     }
     if breakdown:
+        # the stage entry recorded under the model (service/stages.py): when, by whom
+        out["stage_entered_at"] = None if entry is None else entry.entered_at
+        out["stage_entered_by"] = None if entry is None else entry.source
         out["breakdown"] = row.breakdown
     return out
+
+
+def _entries(conn: sa.Connection, contact_id: str, rows: list[Any]) -> dict[str, Any]:
+    return {
+        m: f for (_, m), f in stages.load(conn, [contact_id], [r.model_name for r in rows]).items()
+    }
 
 
 @router.post("", status_code=200, summary="Create or update a contact (by id or e-mail)")
@@ -167,6 +177,7 @@ def get_contact(
             .where(T.events.c.contact_id == contact_id)
         ).scalar_one()
         account = links(conn, [row])[row.id]
+        entries = _entries(conn, contact_id, scores)
     return {
         "id": row.id,
         "email": row.email,
@@ -175,7 +186,7 @@ def get_contact(
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "events": events,
-        "scores": [_score(s, breakdown=True) for s in scores],
+        "scores": [_score(s, breakdown=True, entry=entries.get(s.model_name)) for s in scores],
     }
 
 
@@ -228,10 +239,13 @@ def get_scores(
                 .where(S.contact_id == contact_id, S.model_name.in_(live_names()))
                 .order_by(S.model_name)
             ).all()
+            entries = _entries(conn, contact_id, rows)
             return {
                 "contact_id": contact_id,
                 "as_of": None,
-                "scores": [_score(r, breakdown=True) for r in rows],
+                "scores": [
+                    _score(r, breakdown=True, entry=entries.get(r.model_name)) for r in rows
+                ],
             }
         inputs = load_inputs(conn, [contact_id], as_of=as_of)
         out = []

@@ -27,7 +27,9 @@ from ..model.accounts import ACCOUNT
 from ..model.schema import ScoringModel
 from ..store import tables as T
 from . import predicted as P
+from . import stages as S
 from .published import Published
+from .stages import StageFact
 
 if TYPE_CHECKING:
     from ..predict import Prediction
@@ -46,6 +48,8 @@ class Adjusted:
     # what may change the rule groups' score by time alone (None: not known, e.g. a
     # trained model's score, which reads event recency): see service/horizons.py
     horizon: Horizon | None = None
+    # the contact's recorded stage after this scoring, when it entered one (service/stages.py)
+    entry: StageFact | None = None
 
 
 def apply_adjustments(
@@ -77,7 +81,7 @@ def apply_adjustments(
         return Adjusted(
             result, result.total, result.stage, 0.0 if result.excluded else points, breakdown
         )
-    spined = spine.adjusted(model, result.groups, result.total, result.grade, points)
+    spined = spine.adjusted(model, result.groups, result.total, result.grade, points, result.phase)
     return Adjusted(result, spined.total, spined.stage, points, breakdown)
 
 
@@ -207,6 +211,7 @@ def score_one(
     predict: bool = True,
     account: dict[str, Any] | None = None,
     horizon: bool = True,
+    stage: StageFact | None = None,
 ) -> Adjusted:
     """One contact under one model: rule groups, the ``predicted`` group when the model
     declares a trained model (``prediction`` if computed already), then adjustments.
@@ -216,9 +221,12 @@ def score_one(
     ``weight`` is 0, such as a chart of the total over time. ``account`` holds the
     ``account.<field>`` values the contact's rules read (see ``service/accounts.py``).
     ``horizon=False`` skips noting what may change the score later (for a score that
-    is only shown, never stored).
+    is only shown, never stored). ``stage`` is the contact's recorded stage under the
+    model (:mod:`.stages`): its phase and entry time when the model keeps stages; the
+    result's ``entry`` is the record after this scoring when it changed.
     """
-    record, evs = contact_record(contact), to_events(events)
+    own, evs = contact_record(contact), to_events(events)
+    record = S.inputs_of(pub.model, own, stage)
     if account is not None:
         record = with_account(record, account)
     ahead = Horizon(V.timestamp(as_of)) if horizon and pub.model.predicted is None else None
@@ -228,7 +236,9 @@ def score_one(
             prediction = P.predict(pub.model, pub.models_root, [(record, evs)], as_of)[0]
         result = P.add_predicted(pub.model, result, prediction)
     mine = [a for a in adjustments if a["model_name"] in (None, pub.name)]
-    return replace(apply_adjustments(pub.model, result, mine), pub=pub, horizon=ahead)
+    adj = apply_adjustments(pub.model, result, mine)
+    fact = S.entry(pub.model, own, stage, adj.stage, result.phase, as_of, pub.version)
+    return replace(adj, pub=pub, horizon=ahead, entry=fact)
 
 
 CHUNK = 500
@@ -288,19 +298,31 @@ def compute(
         since=lookback_start(models, as_of),
     )
     predicted = predictions(models, [contacts[c] for c in ids if c in contacts], events, as_of)
+    facts = S.load(conn, [c for c in ids if c in contacts], [p.name for p in models])
+    if cut_inputs:  # a past score reads the stages entered by then
+        facts = {k: f for k, f in facts.items() if f.entered_at <= as_of}
     out: dict[str, dict[str, Adjusted]] = {}
     for cid in ids:
         contact = contacts.get(cid)
         if contact is None:
             continue
         for pub in models:
-            out.setdefault(cid, {})[pub.name] = score_one(
-                pub,
-                contact,
-                events.get(cid, []),
-                adjustments.get(cid, []),
-                as_of,
-                predicted.get((pub.name, cid)),
-                account=(fields or {}).get((pub.name, cid), {} if fields is not None else None),
-            )
+            fact = facts.get((cid, pub.name))
+            for _ in range(S.SETTLE_ROUNDS):
+                adj = score_one(
+                    pub,
+                    contact,
+                    events.get(cid, []),
+                    adjustments.get(cid, []),
+                    as_of,
+                    predicted.get((pub.name, cid)),
+                    account=(fields or {}).get((pub.name, cid), {} if fields is not None else None),
+                    stage=fact,
+                )
+                if adj.entry is None or not S.rescores(pub.model, fact, adj.entry):
+                    break
+                fact = adj.entry  # entered at once: score again from the entry
+            if adj.entry is None and fact is not None and fact.changed:
+                adj = replace(adj, entry=fact)  # the last round kept what an earlier recorded
+            out.setdefault(cid, {})[pub.name] = adj
     return contacts, out

@@ -91,8 +91,8 @@ SETTINGS: tuple[Setting, ...] = (
         "max_adjustment_points",
         float,
         100.0,
-        "Largest manual adjustment the web app's contact page accepts, up or down, in "
-        "points (an adjustment of 0 is refused).",
+        "Largest manual adjustment accepted, up or down, in points, by the API and the "
+        "web app's contact page (an adjustment of 0 is refused).",
     ),
     Setting(
         "max_model_bytes",

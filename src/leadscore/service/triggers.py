@@ -70,7 +70,12 @@ SUBJECTS = {
 def _stage_with(check: TriggerCheck, delta: float) -> str | None:
     res = check.adjusted.result
     return spine.stage(
-        check.scoring, res.groups, check.adjusted.total + delta, res.grade, res.excluded
+        check.scoring,
+        res.groups,
+        check.adjusted.total + delta,
+        res.grade,
+        res.excluded,
+        getattr(res, "phase", None),
     )
 
 

@@ -14,6 +14,7 @@ from ..data.checks import Vocabulary, unknown_names
 from ..errors import ModelError
 from ..model.schema import ScoringModel
 from ..store import tables as T
+from . import stages
 from .accounts import FullRescore, account_aware, score_contact_at
 from .core import Service, audit, utcnow
 from .predicted import check_model_dir
@@ -258,6 +259,7 @@ def _impact_pages(conn: sa.Connection, pub: Published, batch: int, as_of: dateti
     for ids in contact_id_pages(conn, batch):
         contacts, events, adjustments = load_inputs(conn, ids)
         preds = predictions([pub], list(contacts.values()), events, as_of)
+        facts = stages.recorded_by(conn, ids, pub.name)
         yield {
             cid: score_one(
                 pub,
@@ -266,6 +268,7 @@ def _impact_pages(conn: sa.Connection, pub: Published, batch: int, as_of: dateti
                 adjustments.get(cid, []),
                 as_of,
                 preds.get((pub.name, cid)),
+                stage=facts.get(cid),
             )
             for cid in ids
         }
@@ -425,9 +428,31 @@ def unpublish(svc: Service, name: str, actor: str) -> dict[str, Any]:
         kept = conn.execute(
             sa.select(sa.func.count()).select_from(T.scores).where(T.scores.c.model_name == name)
         ).scalar_one()
+        dropped = drop_pending(conn, name, now)
         target = f"{name}@{row.version}"
-        audit(conn, actor, "model.unpublish", target, {"scores_kept": kept}, at=now)
-    return {"model": name, "version": row.version, "status": UNPUBLISHED, "scores_kept": kept}
+        detail = {"scores_kept": kept, "deliveries_dropped": dropped}
+        audit(conn, actor, "model.unpublish", target, detail, at=now)
+    return {"model": name, "version": row.version, "status": UNPUBLISHED, **detail}
+
+
+DROPPED = "dropped"
+"""A delivery's status when its model was unpublished before it was sent: kept as a
+record, never sent (a later publish does not send it either)."""
+
+
+def drop_pending(conn: sa.Connection, name: str, now: datetime) -> int:
+    """Mark the model's deliveries not sent yet as dropped, with why; returns how many."""
+    d = T.deliveries.c
+    return conn.execute(
+        sa.update(T.deliveries)
+        .where(d.model_name == name, d.status == "pending")
+        .values(
+            status=DROPPED,
+            last_error=f"unpublished: not sent, model {name!r} was unpublished at "
+            f"{now.isoformat()}; publish it again to deliver later crossings",
+            next_attempt_at=now,
+        )
+    ).rowcount
 
 
 def _rules(model: ScoringModel) -> dict[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..engine.accounts import AccountResult
 from ..store import tables as T
+from . import stages
 from .horizons import due
 from .published import Published
 from .scoring import Adjusted
@@ -136,8 +137,8 @@ def write_scores(
     options: Writing,
 ) -> None:
     """Replace the current scores, add history where a shown value changed (see
-    :func:`recorded_change`), check triggers (on every change: they read the exact
-    current scores)."""
+    :func:`recorded_change`), record the stages entered (:mod:`.stages`), check
+    triggers (on every change: they read the exact current scores)."""
     ids = sorted(scored)
     names = sorted({m for by_model in scored.values() for m in by_model})
     if not ids:
@@ -148,6 +149,7 @@ def write_scores(
     }
     checks: list[TriggerCheck] = []
     inserts, updates, history = [], [], []
+    entries: dict[tuple[str, str], stages.StageFact] = {}
     as_of, cause, detail = options.as_of, options.cause, options.detail
     for cid in ids:
         contact = contacts[cid]
@@ -198,6 +200,10 @@ def write_scores(
                     }
                 )
             checks.append(TriggerCheck(pub, contact, adj))
+            if adj.entry is not None and adj.entry.changed:
+                entries[(cid, name)] = adj.entry
+    if entries:
+        stages.write(conn, entries)
     if inserts:
         conn.execute(sa.insert(T.scores), inserts)
     if updates:

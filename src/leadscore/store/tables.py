@@ -178,6 +178,25 @@ score_history = sa.Table(
     sa.Index("ix_history_contact", "contact_id", "model_name", "id"),
 )
 
+contact_stages = sa.Table(
+    "contact_stages",
+    metadata,
+    # the stage each contact entered under each model, as a fact (service/stages.py):
+    # it stays until a threshold of the model moves the contact on or the CRM changes it
+    sa.Column("contact_id", sa.String(200), primary_key=True),
+    sa.Column("model_name", sa.String(200), primary_key=True),
+    sa.Column("stage", sa.String(100), nullable=False),
+    sa.Column("entered_at", TS, nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),  # model | crm
+    sa.Column("version", sa.Integer, nullable=True),  # the model version that moved it
+    sa.Column("previous_stage", sa.String(100), nullable=True),
+    # the CRM's stage and entered-at properties as they were when this was recorded:
+    # a later change to either is the CRM moving the contact
+    sa.Column("crm_stage", sa.String(400), nullable=True),
+    sa.Column("crm_entered_at", sa.String(400), nullable=True),
+    sa.Index("ix_contact_stages_model_stage", "model_name", "stage"),
+)
+
 adjustments = sa.Table(
     "adjustments",
     metadata,
@@ -228,7 +247,7 @@ deliveries = sa.Table(
     sa.Column("target", sa.String(2000), nullable=False),
     sa.Column("secret_env", sa.String(200), nullable=True),
     sa.Column("payload", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # pending | delivered | dead
+    sa.Column("status", sa.String(20), nullable=False),  # pending | delivered | dead | dropped
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", TS, nullable=False),
     sa.Column("last_error", sa.String(2000), nullable=True),

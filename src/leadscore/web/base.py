@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +91,13 @@ def stage_colours(conn: sa.Connection) -> dict[str, str]:
     """Each stage's colour on the pages: the defaults, with the ones chosen in settings."""
     saved = users.get_setting(conn, "stage_colours", {})
     return {**DEFAULT_STAGE_COLOURS, **(saved if isinstance(saved, dict) else {})}
+
+
+def first_model_first(conn: sa.Connection, pubs: Sequence[Any]) -> list[Any]:
+    """The published models with the default model chosen in settings first (the one the
+    leads list and the contact page show first), the others in their order."""
+    chosen = users.get_setting(conn, "default_model", None)
+    return sorted(pubs, key=lambda p: p.name != chosen)
 
 
 class Redirect(Exception):

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..engine import spine
 from ..enrich import PROPERTIES, PROPERTY_NAMES
+from ..service import stages
 from ..service.accounts import links
 from ..service.core import utcnow
 from ..service.problems import ApiProblem
@@ -21,8 +22,17 @@ from ..service.published import Published, live_names
 from ..service.schemas import AdjustmentIn
 from ..service.scoring import load_inputs
 from ..store import tables as T
-from . import timeline
-from .base import EXCLUDED_COLOUR, Page, PageError, current, form, moment, stage_colours
+from . import tags, timeline, users
+from .base import (
+    EXCLUDED_COLOUR,
+    Page,
+    PageError,
+    current,
+    first_model_first,
+    form,
+    moment,
+    stage_colours,
+)
 from .charts import Marker, score_over_time
 
 router = APIRouter(include_in_schema=False)
@@ -133,13 +143,24 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
         ).all()
         colours = stage_colours(conn)
         account = links(conn, [row])[row.id]
+        pubs = first_model_first(conn, pubs)
+        first = {p.name: i for i, p in enumerate(pubs)}
+        scores = sorted(scores, key=lambda s: (first.get(s.model_name, len(first)), s.model_name))
+        default_model = users.get_setting(conn, "default_model", None)
+        found_tags = tags.tags(conn, pubs, [contact_id]).get(contact_id, [])
+        entries = {
+            m: f for (_, m), f in stages.load(conn, [contact_id], [p.name for p in pubs]).items()
+        }
+    by_model: dict[str, list[tags.Tag]] = {}
+    for t in found_tags:
+        by_model.setdefault(t.model, []).append(t)
     evs = events.get(contact_id, [])
     adjs = adjustments.get(contact_id, [])
     by_name = {p.name: p for p in pubs}
     charts, timelines = {}, {}
     for pub in pubs:
         mine = [a for a in adjs if a["model_name"] in (None, pub.name)]
-        told = timeline.story(pub, contacts[contact_id], evs, mine, now)
+        told = timeline.story(pub, contacts[contact_id], evs, mine, now, entries.get(pub.name))
         replayed = {e.at for e in told.entries if e.kind not in ("adjustment", "stage")}
         markers = [Marker(e.at, e.line, e.kind) for e in told.entries if e.kind != "stage"]
         markers += [
@@ -191,6 +212,12 @@ def _contact_view(page: Page, contact_id: str) -> dict[str, Any]:
         "colours": colours,
         "excluded_colour": EXCLUDED_COLOUR,
         "published": [p.name for p in pubs],
+        "default_model": default_model,
+        "model_tags": {
+            name: [t for t in found_tags if t.model == name]
+            for name in {t.model for t in found_tags}
+        },
+        "entries": entries,
         "adjust_limit": svc.settings.max_adjustment_points,
         "typed": {},
         "name": " ".join(str(props[k]) for k in ("first_name", "last_name") if props.get(k))

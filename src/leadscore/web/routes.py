@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
 from ..service.published import Published
-from . import leadexport, leadlist, queries, saved_views, throttle, users
+from . import leadexport, leadlist, queries, saved_views, tags, throttle, users
 from .base import (
     COOKIE,
     EXCLUDED_COLOUR,
@@ -25,6 +25,7 @@ from .base import (
     PageError,
     cookie_args,
     current,
+    first_model_first,
     form,
     read_form,
     render,
@@ -37,16 +38,19 @@ router = APIRouter(include_in_schema=False)
 
 
 def choose_model(page: Page, conn: sa.Connection, name: str | None) -> Published | None:
-    pubs = page.svc.published(conn)
+    """The model asked for, else the default model chosen in settings, else the first."""
+    pubs = first_model_first(conn, page.svc.published(conn))
     if not pubs:
         return None
     return next((p for p in pubs if p.name == name), pubs[0])
 
 
 def model_stages(pub: Published) -> list[str]:
-    stages = [t.stage for t in pub.model.thresholds]
-    if pub.model.default_stage and pub.model.default_stage not in stages:
-        stages.append(pub.model.default_stage)
+    """The model's stages in funnel order (each once), then its default and CRM stages."""
+    stages = list(dict.fromkeys(t.stage for t in pub.model.thresholds))
+    for extra in (pub.model.default_stage, *pub.model.lifecycle.stages):
+        if extra and extra not in stages:
+            stages.append(extra)
     return stages
 
 
@@ -167,7 +171,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         colours = stage_colours(conn)
         if pub is None:
             return page.render("leads.html", pub=None, result=None, colours=colours)
-        models = [p.name for p in page.svc.published(conn)]
+        models = [p.name for p in first_model_first(conn, page.svc.published(conn))]
         stages = model_stages(pub)
         try:
             result = leadlist.leads(conn, pub.name, f, stages=stages)
@@ -176,6 +180,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         sources = queries.choices(conn, "source")
         countries = queries.choices(conn, "country")
         views = saved_views.context(conn, f)
+        row_tags = tags.tags(conn, [pub], [r["contact_id"] for r in result.rows])
     grades = (
         [g for g, _ in pub.model.grades.letters] + [pub.model.grades.otherwise]
         if (pub.model.grades)
@@ -195,6 +200,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         "columns": leadlist.COLUMNS,
         "colours": colours,
         "excluded_colour": EXCLUDED_COLOUR,
+        "tags": row_tags,
         **views,
     }
     if page.htmx and page.request.headers.get("hx-target") == "leads-results":
@@ -280,17 +286,38 @@ def settings_page(page: Page = Depends(current)) -> Response:
     with page.svc.store.read() as conn:
         colours = stage_colours(conn)
         people = users.list_users(conn)
-        stages = sorted(
-            {s for p in page.svc.published(conn) for s in model_stages(p)} | set(colours)
-        )
+        pubs = page.svc.published(conn)
+        stages = sorted({s for p in pubs for s in model_stages(p)} | set(colours))
+        chosen = users.get_setting(conn, "default_model", None)
     return page.render(
         "settings.html",
         colours=colours,
         users=people,
         stages=stages,
         roles=users.ROLES,
+        models=[p.name for p in pubs],
+        default_model=chosen,
         message=None,
     )
+
+
+@router.post("/settings/default-model", response_class=HTMLResponse)
+async def save_default_model(page: Page = Depends(current)) -> Response:
+    page.require("admin", "Choosing the default model")
+    data = await form(page)
+    name = (data.get("model") or "").strip()
+    with page.svc.store.write() as conn:
+        names = [p.name for p in page.svc.published(conn)]
+        if name and name not in names:
+            raise PageError(
+                422,
+                f"no published model {name[:200]!r} to show first; published: "
+                + (", ".join(names) or "none")
+                + ". Choose one of them on the settings page.",
+            )
+        users.put_setting(conn, "default_model", name or None)
+        audit(conn, page.user.actor, "web.default_model", name or None)
+    return RedirectResponse("/settings", status_code=303)
 
 
 @router.post("/settings/colours", response_class=HTMLResponse)

@@ -150,9 +150,15 @@ def _quiet_moments(pub: Published, events: list[Any], start: datetime, now: date
 
 
 def story(
-    pub: Published, contact: Any, events: list[Any], adjustments: list[dict], now: datetime
+    pub: Published,
+    contact: Any,
+    events: list[Any],
+    adjustments: list[dict],
+    now: datetime,
+    entry: Any = None,
 ) -> Story:
-    """The score over time and the entries that explain it, under ``pub``."""
+    """The score over time and the entries that explain it, under ``pub``; ``entry`` is
+    the contact's recorded stage (service/stages.py), read from the time it was entered."""
     events = sorted(events, key=lambda e: e.ts)
     times = [e.ts for e in events]
     adjustments = sorted(adjustments, key=lambda a: a["created_at"])
@@ -167,7 +173,8 @@ def story(
         cut = bisect.bisect_right if inclusive else bisect.bisect_left
         seen = events[: cut(times, upto)]
         adj = adjustments[: cut(adj_times, upto)]
-        return score_one(pub, contact, seen, adj, at, predict=predict, horizon=False)
+        fact = entry if entry is not None and entry.entered_at <= at else None
+        return score_one(pub, contact, seen, adj, at, predict=predict, horizon=False, stage=fact)
 
     # (time, order, kind, payload): samples and replayed moments, in time order
     moments: list[tuple[datetime, int, str, Any]] = []

@@ -33,6 +33,7 @@ from ...model.schema import (
     InactivityRule,
     PropertyRule,
     ScoringModel,
+    Threshold,
 )
 from .account_join import join_accounts
 from .base import (
@@ -116,6 +117,8 @@ def _contacts_cte(ctx: CompileContext, cfields: list[str], reset: bool) -> exp.S
         exp.alias_(as_text(src, col(f, t)), f, quoted=True) for f in cfields if f != "contact_id"
     ]
     c_cols.append(exp.alias_(asof, "__asof_us", quoted=True))
+    if reads_phase(ctx):
+        c_cols.append(exp.alias_(_phase(ctx, t), PHASE, quoted=True))
     entered = model.lifecycle.entered_at_property
     if reset:
         bound = (
@@ -127,6 +130,27 @@ def _contacts_cte(ctx: CompileContext, cfields: list[str], reset: bool) -> exp.S
     if ctx.accounts is None:
         return exp.select(*c_cols).from_(table_ref(src.contacts_table))
     return join_accounts(ctx, exp.select(*c_cols), _JOINED_CONTACTS)
+
+
+PHASE = "__phase"
+"""The contacts CTE's column of each contact's phase (its current stage), kept to the
+final select when the stage reads it."""
+
+
+def reads_phase(ctx: CompileContext) -> bool:
+    """Whether the stage of this (contact) query depends on the contact's phase."""
+    return ctx.scoring is None and ctx.model.reads_phase()
+
+
+def _phase(ctx: CompileContext, table: str | None) -> exp.Expr:
+    """The stage property's text when it names a stage of the model exactly, else NULL
+    (as :meth:`ScoringModel.phase_of`)."""
+    prop = ctx.model.lifecycle.stage_property
+    if prop not in ctx.src.contact_columns:
+        return null_text()
+    value = as_text(ctx.src, col(prop, table))
+    known = [s(x) for x in sorted(ctx.model.known_stages)]
+    return case((exp.In(this=value, expressions=known), value.copy()), default=null_text())
 
 
 def build(
@@ -258,7 +282,7 @@ def rule_columns(
             j_on = [y for y in model.exclusions if y.on is not None].index(x)
             hit = coalesce_false(col(f"__x{j_on}", "a") > 0) if ctx.src.has_events else exp.false()
         out.append(exp.alias_(hit, f"__ex{j}", quoted=True))
-    for f in ("__asof_us", *ctx.carry):
+    for f in ("__asof_us", *ctx.carry, *([PHASE] if reads_phase(ctx) else [])):
         out.append(col(f, "c"))
     return out
 
@@ -311,6 +335,8 @@ def _sum(terms: list[exp.Expr]) -> exp.Expr:
 def _groups_cte(ctx: CompileContext) -> exp.Select:
     model = ctx.spine
     out: list[exp.Expr] = [col(ctx.key), col("__asof_us"), *map(col, ctx.carry)]
+    if reads_phase(ctx):
+        out.append(col(PHASE))
     k = 0
     fired: list[exp.Expr] = []
     for gname, group in model.groups.items():
@@ -369,6 +395,7 @@ def _total_cte(ctx: CompileContext) -> exp.Select:
         exp.alias_(total, "total", quoted=True),
         exp.alias_(exp.paren(excluded.copy()), "excluded", quoted=True),
         col("__fired"),
+        *([col(PHASE)] if reads_phase(ctx) else []),
     ]
     if exs:
         exclusions: Sequence[Exclusion | AccountExclusion] = model.exclusions
@@ -395,6 +422,26 @@ def _total_cte(ctx: CompileContext) -> exp.Select:
     return exp.select(*cols).from_("__g")
 
 
+def _applies(ctx: CompileContext, th: Threshold) -> exp.Expr | None:
+    """Whether a threshold applies in the contact's phase (as :func:`.spine.stage_of`):
+    its ``from`` names the phase (or, with none, the default stage); when stages are
+    kept, a threshold without ``from`` never moves a contact down the funnel."""
+    model = ctx.model
+    phase = col(PHASE)
+    if th.from_ is not None:
+        at: exp.Expr = phase
+        if model.default_stage is not None:
+            at = exp.func("COALESCE", phase, s(model.default_stage))
+        return coalesce_false(exp.In(this=at, expressions=[s(x) for x in sorted(th.from_)]))
+    if not model.keeps_stage:
+        return None
+    rank = model.stage_rank
+    higher = sorted(x for x, r in rank.items() if r < rank[th.stage])
+    if not higher:
+        return None
+    return exp.not_(coalesce_false(exp.In(this=phase.copy(), expressions=[s(x) for x in higher])))
+
+
 def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
     model = ctx.spine
     scores = {g: col(f"g_{g}") for g in model.groups}
@@ -410,8 +457,12 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
     whens: list[tuple[exp.Expr, exp.Expr]] = []
     for i, th in enumerate(model.thresholds):
         cond = located(ctx, ("thresholds", i, "when"), partial(compile_score, th.when))
-        whens.append((exp.paren(cond), s(th.stage)))
+        guard = _applies(ctx, th) if reads_phase(ctx) else None
+        cond = exp.paren(cond) if guard is None else exp.and_(guard, exp.paren(cond))
+        whens.append((cond, s(th.stage)))
     default = s(model.default_stage) if model.default_stage is not None else null_text()
+    if reads_phase(ctx) and ctx.model.keeps_stage:
+        default = exp.func("COALESCE", col(PHASE), default)
     stage = case(*whens, default=default) if whens else default
     stage = case((col("excluded"), null_text()), default=stage)
     out = [col(ctx.key), exp.alias_(s(ctx.model.name), "model", quoted=True)]
