@@ -133,3 +133,21 @@ def test_reasons_are_the_largest_effects_ties_to_the_earlier_feature(generated, 
     b = model.estimator.calibration_[1]
     assert preds[2].probability == pytest.approx(1 / (1 + np.exp(1.0 - b)))
     assert preds[2].score == round(100 * preds[2].probability)
+
+
+def test_text_columns_encode_the_same_however_they_are_given():
+    from leadscore.predict.table import OTHER_LABEL, TableEncoder
+
+    rows = ["FR", " fr", "US", None, "Select", "US", "BR"] * 10
+    enc = TableEncoder(min_count=20, missing_values=["select"]).fit({"country": rows})
+    col = enc.columns_[0]
+    # by hand: "fr" (20) and "us" (20) kept, most frequent first then by key; "br" rare
+    assert col.categories == ["fr", "us"]
+    want = [0, 0, 1, col.missing_code, col.missing_code, 1, col.other_code] * 10
+    as_array = np.empty(len(rows), dtype=object)
+    as_array[:] = rows
+    mixed = [*rows[:-1], 7]  # not all text: another way through, the same codes
+    for given in (rows, as_array):
+        assert enc.transform({"country": given})[:, 0].tolist() == want
+    assert enc.transform({"country": mixed})[:, 0].tolist() == [*want[:-1], col.other_code]
+    assert enc.describe(0, col.other_code) == OTHER_LABEL
