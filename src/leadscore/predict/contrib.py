@@ -138,5 +138,7 @@ def contributions(
             pred_contrib=True,
             num_threads=num_threads,
         )
-        total[cols] += phi[:, cols].T[:, ids]
+        part = np.ascontiguousarray(phi[:, cols].T)
+        for f, values in zip(cols, part, strict=True):
+            total[f] += values[ids]
     return np.ascontiguousarray(total.T)
