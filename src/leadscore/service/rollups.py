@@ -143,15 +143,29 @@ def rebuild(
     members: Mapping[str, Entries],
     before: State | None,
 ) -> State:
-    """Replace an account's entries and figures by those of all its ``members``."""
-    conn.execute(
-        sa.delete(T.account_rollup_entries).where(E.model_name == model, E.account_id == account)
+    """Make an account's entries and figures those of all its ``members``, writing only
+    the contacts whose entries differ (a sweep changes few of them)."""
+    current: dict[str, Entries] = {}
+    q = sa.select(E.contact_id, E.entry, E.value).where(
+        E.model_name == model, E.account_id == account
     )
-    _insert(conn, model, account, members)
+    for r in conn.execute(q):
+        current.setdefault(r.contact_id, {})[r.entry] = r.value
+    stale = sorted(c for c in current.keys() | members.keys() if current.get(c) != members.get(c))
+    for start in range(0, len(stale), CHUNK):
+        conn.execute(
+            sa.delete(T.account_rollup_entries).where(
+                E.model_name == model,
+                E.account_id == account,
+                E.contact_id.in_(stale[start : start + CHUNK]),
+            )
+        )
+    _insert(conn, model, account, {c: members[c] for c in stale if c in members})
     state = State(version, {}, stored=before is not None)
     for entries in members.values():
         state.add(entries, 1)
-    _save_state(conn, model, account, state)
+    if before is None or before.version != version or before.figures != state.figures:
+        _save_state(conn, model, account, state)
     return state
 
 
