@@ -272,3 +272,49 @@ def test_a_write_failing_half_way_leaves_the_figures_whole(api, monkeypatch, whe
     assert_exactly_from_scratch(api, "after the failed write")
     svc.ingest([EventIn(contact_id="c0", type="page_view")], "t")
     assert_exactly_from_scratch(api, "after the next write")
+
+
+TIES = """\
+name: ties
+groups:
+  engagement:
+    rules: [{name: Visits, on: {type: page_view}, points: 5}]
+account:
+  groups:
+    team:
+      rules:
+        - {name: Champion, rollup: max, of: engagement}
+        - {name: Top two, rollup: top, top: 2, of: engagement}
+"""
+
+
+@pytest.mark.postgres
+def test_ties_go_to_the_lowest_id_in_code_point_order_on_any_collation(postgres_url):
+    """On a database whose collation sorts 'a1' before 'B2' (ICU en-US, a common
+    default), the best of equal values is still the contact the reference picks: ids
+    compare by code point, as in Python ('B2' < 'a1')."""
+    import uuid
+
+    import psycopg
+
+    from .conftest import make_api
+
+    name = "icu_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+            "ICU_LOCALE 'en-US' LOCALE 'C'"
+        )
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    for api in make_api(url):
+        assert api.put("/v1/accounts/acme", {"domain": "acme.com"}).status_code == 200
+        for cid in ("a1", "B2", "c3"):
+            assert api.put(f"/v1/contacts/{cid}", {"email": f"{cid}@acme.com"}).status_code == 200
+        api.publish_model(TIES)
+        for cid in ("a1", "c3", "B2"):  # after publishing: each event updates the figures
+            assert (
+                api.post("/v1/events", {"contact_id": cid, "type": "page_view"}).status_code < 300
+            )
+        breakdown = api.get("/v1/accounts/acme").json()["scores"][0]["breakdown"]
+        chosen = {h["rule"]: [c["contact_id"] for c in h["contributions"]] for h in breakdown}
+        assert chosen == {"Champion": ["B2"], "Top two": ["B2", "a1"]}
