@@ -10,7 +10,11 @@ time the service takes to accept one event (the answer carries the new scores):
   account (``account.grade``, ``account.stage``),
 
 for accounts of several sizes, with the ratio. Each event goes to a contact of the
-one big account; the median of ``--events`` events per size is printed.
+one big account; the median of ``--events`` events per size is printed. Under the
+model with accounts, the same store also holds contacts of no account (free-mail
+addresses): the median of as many events on them is the per-event cost an account
+adds nothing to, and the last column divides the member's cost by it (the account's
+roll-ups are updated from the one contact's change, so it should not grow with size).
 
     python benchmarks/service_accounts.py                  # SQLite
     python benchmarks/service_accounts.py --postgres URL   # a PostgreSQL database
@@ -69,8 +73,12 @@ def store(url: str | None, folder: Path, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
-def one_size(url: str, contacts: int, model: str, events: int) -> float:
-    """Median milliseconds per accepted event, on a contact of one account of this size."""
+LONERS = 20  # contacts of no account, beside the big account's
+
+
+def one_size(url: str, contacts: int, model: str, events: int) -> tuple[float, float]:
+    """Median milliseconds per accepted event on a contact of one account of this size,
+    and on a contact of no account in the same store."""
     from leadscore.service import Service, load_settings, versions
     from leadscore.service.schemas import AccountIn, ContactIn, EventIn
 
@@ -85,16 +93,22 @@ def one_size(url: str, contacts: int, model: str, events: int) -> float:
             for i in range(start, min(contacts, start + 500))
         ]
         svc.upsert_contacts(batch, "bench")
+    loners = [ContactIn(id=f"n{i:03d}", email=f"n{i}@gmail.com") for i in range(LONERS)]
+    svc.upsert_contacts(loners, "bench")
     draft = versions.create_draft(svc, model, {}, "bench")
     versions.publish(svc, draft["name"], draft["version"], "bench", fire_triggers=False)
-    times = []
+    member, alone = [], []
     for k in range(events):
-        event = EventIn(contact_id=f"c{(k * 37) % contacts:06d}", type="page_view")
-        started = time.perf_counter()
-        svc.ingest([event], "bench")
-        times.append(time.perf_counter() - started)
+        for times, cid in (
+            (member, f"c{(k * 37) % contacts:06d}"),
+            (alone, f"n{k % LONERS:03d}"),
+        ):
+            event = EventIn(contact_id=cid, type="page_view")
+            started = time.perf_counter()
+            svc.ingest([event], "bench")
+            times.append(time.perf_counter() - started)
     svc.store.dispose()
-    return statistics.median(times) * 1000
+    return statistics.median(member) * 1000, statistics.median(alone) * 1000
 
 
 def main() -> None:
@@ -106,16 +120,23 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="leadscore-bench-accounts-"))
     kind = "PostgreSQL" if args.postgres else "SQLite"
     print(f"one event on a contact of an account; median of {args.events} events; {kind}\n")
-    print("| contacts in the account | contacts only (ms) | with account scoring (ms) | ratio |")
-    print("| ---: | ---: | ---: | ---: |")
+    print(
+        "| contacts in the account | contacts only (ms) | with account scoring (ms) | ratio "
+        "| with accounts, a contact of no account (ms) | member / no account |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in [int(s) for s in args.sizes.split(",") if s]:
-        plain = one_size(
+        plain, _ = one_size(
             store(args.postgres, folder, f"plain{size}"), size, CONTACTS_MODEL, args.events
         )
-        acc = one_size(
+        acc, alone = one_size(
             store(args.postgres, folder, f"acc{size}"), size, with_accounts(), args.events
         )
-        print(f"| {size:,} | {plain:.1f} | {acc:.1f} | {acc / plain:.1f}× |", flush=True)
+        print(
+            f"| {size:,} | {plain:.1f} | {acc:.1f} | {acc / plain:.1f}× | {alone:.1f} "
+            f"| {acc / alone:.1f}× |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ rules reading account scores before step 4 see only what does not roll up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -151,16 +152,43 @@ def score_account(
     as_of: datetime | str | None = None,
 ) -> AccountResult:
     """Score one account (``id``, ``domain`` and properties) from its contacts."""
+    people = sorted(members, key=lambda m: m.contact_id)
+    return _score(model, account, lambda g, r, _: rollup_hit(g, r, people), len(people), as_of)
+
+
+def score_account_from(
+    model: ScoringModel,
+    account: Mapping[str, Any],
+    figures: Sequence[RollupFigures],
+    contacts: int,
+    *,
+    as_of: datetime | str | None = None,
+) -> AccountResult:
+    """Score one account from the figures of its roll-ups (one per rule of
+    ``AccountScoring.rollups()``, in order) and its number of contacts: the same result
+    as :func:`score_account` over the members, but the sum, count and roles roll-ups
+    name no contacts (:func:`rollup_contributions` names them from the members)."""
+    return _score(model, account, lambda g, r, i: hit_from(g, r, figures[i]), contacts, as_of)
+
+
+def _score(
+    model: ScoringModel,
+    account: Mapping[str, Any],
+    rollup: Callable[[str, RollupRule, int], AccountRuleHit],
+    contacts: int,
+    as_of: datetime | str | None,
+) -> AccountResult:
     acc = _section(model)
     when = datetime.now(UTC) if as_of is None else V.timestamp(as_of)
-    people = sorted(members, key=lambda m: m.contact_id)
     breakdown: list[AccountRuleHit] = []
     groups: dict[str, float] = {}
+    index = 0
     for gname, group in acc.groups.items():
         hits: list[AccountRuleHit] = []
         for rule in group.rules:
             if isinstance(rule, RollupRule):
-                hits.append(rollup_hit(gname, rule, people))
+                hits.append(rollup(gname, rule, index))
+                index += 1
             else:
                 hit = static_hit(gname, rule, account)
                 hits.append(AccountRuleHit(**hit.model_dump()))
@@ -179,7 +207,7 @@ def score_account(
         excluded=bool(reasons),
         exclusion_reasons=reasons,
         rules_fired=sum(1 for h in breakdown if h.fired),
-        contacts=len(people),
+        contacts=contacts,
         breakdown=tuple(breakdown),
     )
 
@@ -194,25 +222,98 @@ def _cap(value: float, cap: float | None) -> tuple[float, bool]:
     return value, False
 
 
+@dataclass(frozen=True)
+class RollupFigures:
+    """All a roll-up's points depend on: how many contacts it counts, the sum of their
+    score (correctly rounded, so in any order the same), the best ones for ``max`` and
+    ``top`` (value descending, then id), and for ``roles`` the roles someone holds."""
+
+    counted: int
+    total: float = 0.0
+    chosen: tuple[tuple[str, float], ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+def counts(rule: RollupRule, member: Member) -> bool:
+    """Whether the roll-up counts this contact."""
+    return (rule.include_excluded or not member.excluded) and (
+        rule.where is None or evaluate(rule.where, member.record)
+    )
+
+
+def member_entries(model: ScoringModel, member: Member) -> dict[str, float]:
+    """What one contact gives its account's roll-ups, by key: ``*`` (a member), ``<i>``
+    (the i-th roll-up counts it, with the score it rolls up) and ``<i>/<role>`` (it holds
+    that role). Figures are sums and best values over these entries."""
+    out: dict[str, float] = {"*": 0.0}
+    acc = model.account
+    if acc is None:
+        return out
+    for i, (_, rule) in enumerate(acc.rollups()):
+        if not counts(rule, member):
+            continue
+        if rule.rollup == "roles":
+            for role, cond in (rule.roles or {}).items():
+                if evaluate(cond, member.record):
+                    out[f"{i}/{role}"] = 0.0
+        else:
+            out[str(i)] = _value(member, rule.of) if rule.of is not None else 0.0
+    return out
+
+
+def best(values: Iterable[tuple[str, float]], size: int) -> tuple[tuple[str, float], ...]:
+    """The ``size`` highest values, ties by contact id."""
+    return tuple(sorted(values, key=lambda cv: (-cv[1], cv[0]))[:size])
+
+
 def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> AccountRuleHit:
-    """One roll-up over an account's contacts (sorted by id)."""
-    counted = [
-        m
-        for m in people
-        if (rule.include_excluded or not m.excluded)
-        and (rule.where is None or evaluate(rule.where, m.record))
-    ]
-    n = len(counted)
+    """One roll-up over an account's contacts (sorted by id), naming its contributors."""
+    counted = [m for m in people if counts(rule, m)]
+    values = [(m.contact_id, _value(m, rule.of) if rule.of else 0.0) for m in counted]
+    holders = {
+        role: [m.contact_id for m in counted if evaluate(cond, m.record)]
+        for role, cond in (rule.roles or {}).items()
+    }
+    if rule.rollup == "roles":
+        figures = RollupFigures(len(counted), roles=tuple(r for r, who in holders.items() if who))
+    elif rule.rollup in ("max", "top"):
+        figures = RollupFigures(len(counted), chosen=best(values, rule.top or 1))
+    else:
+        figures = RollupFigures(len(counted), total=math.fsum(v for _, v in values))
+    hit = hit_from(gname, rule, figures)
+    more = rollup_contributions(rule, hit, values, holders)
+    return hit.model_copy(update={"contributions": more}) if more else hit
+
+
+def hit_from(gname: str, rule: RollupRule, f: RollupFigures) -> AccountRuleHit:
+    """A roll-up's effect from its figures; only ``max`` and ``top`` name contributors."""
+    n = f.counted
     agg = rule.rollup
     if agg == "roles":
-        return _roles(gname, rule, counted)
+        points = rule.points
+        assert points is not None, "validated: a roles roll-up gives points"
+        fired = len(f.roles) >= rule.roles_needed
+        pts = points if fired else 0.0
+        detail = f"{len(f.roles)} of {len(rule.roles or {})} roles, needs {rule.roles_needed}"
+        if f.roles:
+            detail += ": " + ", ".join(f.roles)
+        return AccountRuleHit(
+            group=gname,
+            rule=rule.name,
+            kind="rollup",
+            matched=len(f.roles),
+            fired=fired,
+            points_raw=pts,
+            points_decayed=pts,
+            points=pts,
+            detail=detail,
+        )
     if agg == "count":
         points = rule.points
         assert points is not None, "validated: a count roll-up gives points"
         if rule.at_least is not None:
             fired = n >= rule.at_least
             pts = points if fired else 0.0
-            share = pts / n if fired else 0.0
             return AccountRuleHit(
                 group=gname,
                 rule=rule.name,
@@ -223,15 +324,9 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
                 points_decayed=pts,
                 points=pts,
                 detail=f"{n} contact(s), needs {rule.at_least}",
-                contributions=tuple(
-                    Contribution(contact_id=m.contact_id, points=share) for m in counted
-                )
-                if fired
-                else (),
             )
         raw = points * n
         pts, capped = _cap(raw, rule.max_points)
-        each = points * (pts / raw if raw else 0.0)
         return AccountRuleHit(
             group=gname,
             rule=rule.name,
@@ -243,24 +338,17 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
             points=pts,
             capped=capped,
             detail=f"{n} contact(s)",
-            contributions=tuple(
-                Contribution(contact_id=m.contact_id, points=each) for m in counted
-            ),
         )
-    of = rule.of
-    assert of is not None, "validated: a sum, max or top roll-up reads a score"
-    values = [(m, _value(m, of)) for m in counted]
+    assert rule.of is not None, "validated: a sum, max or top roll-up reads a score"
+    chosen = f.chosen
     if agg == "sum":
-        chosen = values
-        raw = sum(v for _, v in values)
+        raw = f.total
         detail = f"sum of {rule.of} over {n} contact(s)"
     elif agg == "max":
-        chosen = sorted(values, key=lambda mv: (-mv[1], mv[0].contact_id))[:1]
         raw = chosen[0][1] if chosen else 0.0
         detail = f"highest {rule.of} of {n} contact(s)"
     else:
         size = rule.top or 1
-        chosen = sorted(values, key=lambda mv: (-mv[1], mv[0].contact_id))[:size]
         raw = sum(v for _, v in chosen) / size
         detail = f"mean {rule.of} of the top {size} of {n} contact(s)"
     pts, capped = _cap(raw, rule.max_points)
@@ -278,46 +366,52 @@ def rollup_hit(gname: str, rule: RollupRule, people: Sequence[Member]) -> Accoun
         capped=capped,
         detail=detail,
         contributions=tuple(
-            Contribution(
-                contact_id=m.contact_id, points=v * scale * ratio, detail=f"{rule.of} {v:g}"
-            )
-            for m, v in chosen
+            Contribution(contact_id=cid, points=v * scale * ratio, detail=f"{rule.of} {v:g}")
+            for cid, v in chosen
         ),
     )
 
 
-def _roles(gname: str, rule: RollupRule, counted: Sequence[Member]) -> AccountRuleHit:
-    points = rule.points
-    assert points is not None, "validated: a roles roll-up gives points"
-    holders = {
-        role: [m.contact_id for m in counted if evaluate(cond, m.record)]
-        for role, cond in (rule.roles or {}).items()
-    }
-    covered = [role for role, who in holders.items() if who]
-    fired = len(covered) >= rule.roles_needed
-    pts = points if fired else 0.0
-    people = sorted({cid for role in covered for cid in holders[role]})
-    roles_of = {cid: [r for r in covered if cid in holders[r]] for cid in people}
-    detail = f"{len(covered)} of {len(holders)} roles, needs {rule.roles_needed}"
-    if covered:
-        detail += ": " + ", ".join(covered)
-    return AccountRuleHit(
-        group=gname,
-        rule=rule.name,
-        kind="rollup",
-        matched=len(covered),
-        fired=fired,
-        points_raw=pts,
-        points_decayed=pts,
-        points=pts,
-        detail=detail,
-        contributions=tuple(
-            Contribution(contact_id=cid, points=pts / len(people), detail=", ".join(roles_of[cid]))
+def rollup_contributions(
+    rule: RollupRule,
+    hit: AccountRuleHit,
+    counted: Sequence[tuple[str, float]],
+    holders: Mapping[str, Sequence[str]],
+) -> tuple[Contribution, ...]:
+    """What each contact gave a ``sum``, ``count`` or ``roles`` roll-up (``max`` and
+    ``top`` name theirs in the hit): from the hit and the counted contacts (id, value)
+    in id order, or for roles each role's holders in id order."""
+    agg = rule.rollup
+    if agg == "roles":
+        if not hit.fired:
+            return ()
+        covered = [role for role in rule.roles or {} if holders.get(role)]
+        people = sorted({cid for role in covered for cid in holders[role]})
+        return tuple(
+            Contribution(
+                contact_id=cid,
+                points=hit.points / len(people),
+                detail=", ".join(r for r in covered if cid in holders[r]),
+            )
             for cid in people
         )
-        if fired
-        else (),
-    )
+    if agg == "count":
+        if rule.at_least is not None:
+            if not hit.fired:
+                return ()
+            share = hit.points / len(counted)
+            return tuple(Contribution(contact_id=cid, points=share) for cid, _ in counted)
+        assert rule.points is not None, "validated: a count roll-up gives points"
+        raw = hit.points_raw
+        each = rule.points * (hit.points / raw if raw else 0.0)
+        return tuple(Contribution(contact_id=cid, points=each) for cid, _ in counted)
+    if agg == "sum":
+        ratio = hit.points / hit.points_raw if hit.capped else 1.0
+        return tuple(
+            Contribution(contact_id=cid, points=v * 1.0 * ratio, detail=f"{rule.of} {v:g}")
+            for cid, v in counted
+        )
+    return ()
 
 
 # ----------------------------------------------------------------------------- populations

@@ -14,6 +14,7 @@ from ..engine.linking import domain_kind, normalise_domain
 from ..store import tables as T
 from .accounts import contact_rows, links, load_accounts, members_of
 from .problems import ApiProblem
+from .rollups import forget, full_breakdown
 
 A, S, H = T.accounts.c, T.account_scores.c, T.account_score_history.c
 RESERVED = ("id", "domain")  # given as fields of the body, not as properties
@@ -101,6 +102,7 @@ def delete_account(conn: sa.Connection, account_id: str) -> tuple[list[str], dic
     ):
         col = table.c.id if table is T.accounts else table.c.account_id
         counts[table.name] = conn.execute(sa.delete(table).where(col == account_id)).rowcount
+    forget(conn, account=account_id)
     return members, counts
 
 
@@ -223,10 +225,17 @@ def contributions(breakdown: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 
 def account_contacts(
-    conn: sa.Connection, account_id: str, model: str | None, *, limit: int, offset: int
+    conn: sa.Connection,
+    account_id: str,
+    model: str | None,
+    *,
+    limit: int,
+    offset: int,
+    pubs: Sequence[Any] = (),
 ) -> tuple[list[dict[str, Any]], int]:
     """The account's contacts with their score under ``model`` and what they gave the
-    account's roll-ups: the biggest contributors first, then by total and id."""
+    account's roll-ups (``pubs``, the published models, name them all): the biggest
+    contributors first, then by total and id."""
     rows = load_accounts(conn, [account_id])
     if account_id not in rows:
         raise ApiProblem(404, f"no account {account_id!r}")
@@ -237,7 +246,7 @@ def account_contacts(
         stored = conn.execute(
             sa.select(T.account_scores).where(S.account_id == account_id, S.model_name == model)
         ).first()
-        given = contributions(stored.breakdown) if stored is not None else {}
+        given = contributions(full_breakdown(conn, pubs, stored)) if stored is not None else {}
         for start in range(0, len(ids), 500):
             q = sa.select(T.scores).where(
                 T.scores.c.model_name == model, T.scores.c.contact_id.in_(ids[start : start + 500])

@@ -24,17 +24,25 @@ in-process reference does (provisional scores, members, accounts, members again)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..engine.accounts import AccountResult, Member, account_fields, account_outcomes, score_account
+from ..engine.accounts import (
+    AccountResult,
+    Member,
+    account_fields,
+    account_outcomes,
+    member_entries,
+    score_account,
+    score_account_from,
+)
 from ..model.accounts import ACCOUNT, rollup_groups, rollup_properties
 from ..store import tables as T
-from . import stages
+from . import rollups, stages
 from .published import Published
 from .scoring import (
     CHUNK,
@@ -209,13 +217,21 @@ def cascade(
     touched = set(contact_ids)
     changed = set(changed)
     link = links(conn, contact_rows(conn, touched).values())
-    wanted = set(accounts) | changed | {a for a in link.values() if a}
+    lost = set(accounts)
+    wanted = lost | changed | {a for a in link.values() if a}
     rows = load_accounts(conn, wanted, lock=True)
-    members = members_of(conn, rows.values())
+    # an account whose roll-ups still hold a contact that links elsewhere now lost it
+    names = [p.name for p in pubs if p.model.account is not None]
+    held = rollups.entries_of(conn, names, touched)
+    left = {aid for (_, cid), by in held.items() for aid in by if link.get(cid) != aid}
+    if left - set(rows):
+        rows.update(load_accounts(conn, left - set(rows), lock=True))
+    lost |= left
+    members: dict[str, list[str]] = {}  # read as needed, shared by the models
     out: dict[str, dict[str, Adjusted]] = {}
     for pub in pubs:
         run = AccountPass(conn, pub, options, rows, members)
-        for cid, adj in run.rescore(touched, link, changed & set(rows)).items():
+        for cid, adj in run.rescore(touched, link, changed & set(rows), lost, held).items():
             out.setdefault(cid, {})[pub.name] = adj
     return out
 
@@ -227,7 +243,8 @@ AccountView = AccountResult | StoredAccount | None
 
 class AccountPass:
     """One model's pass over a set of accounts and their members: the steps of the
-    cascade (:meth:`rescore`), which :class:`FullRescore` also runs one by one."""
+    cascade (:meth:`rescore`), which :class:`FullRescore` also runs one by one.
+    ``members`` may lack accounts: they are read when needed (:meth:`of`)."""
 
     def __init__(
         self,
@@ -249,6 +266,16 @@ class AccountPass:
         self.read = {ACCOUNT + f for f in use.property_fields | use.score_fields}
         self._rows: dict[str, Any] = {}
 
+    def of(self, aid: str) -> list[str]:
+        """An account's contact ids, in id order."""
+        self.load_members([aid])
+        return self.members[aid]
+
+    def load_members(self, aids: Iterable[str]) -> None:
+        missing = sorted(a for a in set(aids) if a not in self.members and a in self.rows)
+        if missing:
+            self.members.update(members_of(self.conn, [self.rows[a] for a in missing]))
+
     def contact(self, cid: str, contacts: dict[str, Any]) -> dict[str, Any]:
         """A member's record: its row if loaded already, else read once when needed."""
         row = contacts.get(cid) or self._rows.get(cid)
@@ -261,9 +288,22 @@ class AccountPass:
         record = self.contact(cid, contacts) if self.member_props else {"id": cid}
         return Member.of(record, scores)
 
-    def rescore(self, touched: set[str], link: dict, changed: set[str]) -> dict[str, Adjusted]:
+    def rescore(
+        self,
+        touched: set[str],
+        link: dict,
+        changed: set[str],
+        lost: Set[str] = frozenset(),
+        held: dict[tuple[str, str], dict[str, rollups.Entries]] | None = None,
+    ) -> dict[str, Adjusted]:
+        """The cascade for one model. An account with figures under this version, the
+        same properties and no contact lost is updated from the touched contacts alone
+        (:mod:`leadscore.service.rollups`); any other is rolled up from all its members
+        and its figures rebuilt. ``held``: the touched contacts' stored entries, read
+        once the accounts were locked (else read here)."""
         pub, as_of = self.pub, self.options.as_of
         stored_acc = {}
+        states: dict[str, rollups.State] = {}
         if self.scored and self.rows:
             stored_acc = {
                 r.account_id: r
@@ -273,22 +313,39 @@ class AccountPass:
                     )
                 )
             }
-        everyone = sorted({c for ids in self.members.values() for c in ids})
+            states = rollups.load_states(self.conn, pub.name, self.rows)
+        quick = {
+            aid
+            for aid in self.rows
+            if self.scored
+            and aid not in changed
+            and aid not in lost
+            and aid in states
+            and states[aid].version == pub.version
+            and aid in stored_acc
+            and stored_acc[aid].version == pub.version
+        }
+        full = sorted(a for a in self.rows if a not in quick)
+        need = set(full) if self.scored else (changed if self.reads else set())
+        self.load_members(need)
+        everyone = sorted({c for aid in need for c in self.members[aid]})
         stored = (
             stored_scores(self.conn, pub.name, everyone, rollup_groups(self.model))
-            if self.scored
+            if self.scored and everyone
             else {}
         )
         stored = {c: r for c, r in stored.items() if r.version == pub.version}
-        if self.scored and self.member_props:  # one query for all rather than one each
+        if self.scored and self.member_props and everyone:  # one query for all, not one each
             self._rows.update(contact_rows(self.conn, everyone))
-        owner = {**account_of_members(self.members), **link}
+        owner = {**account_of_members({a: self.members[a] for a in need}), **link}
         # 1. what each account's contacts read now
         views: dict[str, Any] = {}
         for aid in self.rows:
             old = stored_acc.get(aid)
             if not self.scored:
                 views[aid] = None
+            elif aid in quick:
+                views[aid] = stored_view(old)
             elif aid in changed or old is None or old.version != pub.version:
                 mems = [
                     self.member(c, _stored(stored[c]), {}) for c in self.members[aid] if c in stored
@@ -302,10 +359,11 @@ class AccountPass:
         if self.scored:
             redo |= {c for c in everyone if c not in stored}  # not scored under this version
         contacts, results = self.score_members(sorted(redo), owner, views)
-        # 2. the accounts, from their members
+        # 2. the accounts, from their members, or from their figures and the touched ones
         final: dict[str, AccountResult] = {}
+        entries: dict[str, dict[str, rollups.Entries]] = {}
         if self.scored:
-            for aid in self.rows:
+            for aid in full:
                 mems = []
                 for cid in self.members[aid]:
                     if cid in results:
@@ -313,16 +371,36 @@ class AccountPass:
                     elif cid in stored:
                         mems.append(self.member(cid, _stored(stored[cid]), contacts))
                 final[aid] = score_account(self.model, self.records[aid], mems, as_of=as_of)
+                entries[aid] = {m.contact_id: member_entries(self.model, m) for m in mems}
+            mine = sorted(c for c in touched if link.get(c) in quick and c in results)
+            if held is None:
+                held = rollups.entries_of(self.conn, [pub.name], mine)
+            for aid in sorted(quick):
+                new = {
+                    c: member_entries(
+                        self.model, self.member(c, member_scores(results[c]), contacts)
+                    )
+                    for c in mine
+                    if link[c] == aid
+                }
+                old = {c: held.get((pub.name, c), {}).get(aid, {}) for c in new}
+                rollups.update(self.conn, pub.name, aid, states[aid], old, new)
+                figs, n = rollups.figures(self.conn, self.model, aid, states[aid])
+                final[aid] = score_account_from(self.model, self.records[aid], figs, n, as_of=as_of)
         # 3. the members whose account-reading rules decide otherwise now
         if self.reads and self.scored:
             again = self.moved_members(views, final, contacts)
             if again:
+                loaded = {a: ids for a, ids in self.members.items() if a in self.rows}
+                owner = {**account_of_members(loaded), **link}
                 more_contacts, more = self.score_members(sorted(again), owner, final)
                 contacts.update(more_contacts)
                 results.update(more)
         write_scores(
             self.conn, contacts, {c: {pub.name: a} for c, a in results.items()}, self.options
         )
+        for aid in sorted(entries):
+            rollups.rebuild(self.conn, pub.name, pub.version, aid, entries[aid], states.get(aid))
         if final:
             write_account_scores(self.conn, pub, final, self.rows, stored_acc, self.options)
         return results
@@ -374,9 +452,9 @@ class AccountPass:
             after = account_fields(self.records[aid], result)
             if all(before.get(f) == after.get(f) for f in self.read):
                 continue  # what the contacts read of the account did not move
-            missing = [c for c in self.members[aid] if c not in contacts and c not in self._rows]
+            missing = [c for c in self.of(aid) if c not in contacts and c not in self._rows]
             self._rows.update(contact_rows(self.conn, missing))
-            for cid in self.members[aid]:
+            for cid in self.of(aid):
                 record = self.contact(cid, contacts)
                 old = account_outcomes(self.model, with_account(record, before))
                 if old != account_outcomes(self.model, with_account(record, after)):
@@ -437,6 +515,7 @@ class FullRescore:
         owner = account_of_members(members)
         contacts, results = run.score_members(sorted(owner), owner, provisional, self.dry)
         final: dict[str, AccountResult] = {}
+        entries: dict[str, dict[str, rollups.Entries]] = {}
         if self.scored:
             for aid in rows:
                 mems = [
@@ -445,6 +524,7 @@ class FullRescore:
                     if c in results
                 ]
                 final[aid] = score_account(self.model, records[aid], mems, as_of=as_of)
+                entries[aid] = {m.contact_id: member_entries(self.model, m) for m in mems}
             if self.model.account_use.reads_account:
                 again = run.moved_members(provisional, final, contacts)
                 if again:
@@ -464,6 +544,11 @@ class FullRescore:
                         )
                     )
                 }
+                states = rollups.load_states(conn, self.pub.name, rows)
+                for aid in sorted(entries):
+                    rollups.rebuild(
+                        conn, self.pub.name, self.pub.version, aid, entries[aid], states.get(aid)
+                    )
                 write_account_scores(conn, self.pub, final, rows, current, options)
         self.contacts_done += len(results)
         return results, final

@@ -266,6 +266,8 @@ class Service:
                 counts[table.name] = conn.execute(
                     sa.delete(table).where(col == contact_id)
                 ).rowcount
+            rollup = T.account_rollup_entries
+            conn.execute(sa.delete(rollup).where(rollup.c.contact_id == contact_id))
             if account is not None:  # one contact fewer in its account's roll-ups
                 self._rescore(conn, [], "contact", None, accounts=[account])
             if erase:

@@ -1,8 +1,8 @@
 """GDPR erase: nothing that names an erased contact stays in the store.
 
 :meth:`Service.delete_contact` removes the rows keyed by the contact (events,
-scores, history, adjustments, trigger state, pending enrichments, its own
-deliveries). What is left are *mentions* elsewhere: an account delivery's
+scores, history, adjustments, trigger state, pending enrichments, its account
+roll-up entries, its own deliveries). What is left are *mentions* elsewhere: an account delivery's
 ``top_contacts``, an account breakdown's contributions under a model no
 longer rescored, an adjustment reason quoted in another row's history detail,
 an audit entry. :func:`scrub_store` finds them in every JSON column and every

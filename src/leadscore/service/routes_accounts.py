@@ -14,6 +14,7 @@ from .core import Service
 from .deps import require, service
 from .problems import ApiProblem
 from .published import live_names
+from .rollups import full_breakdown
 from .routes_contacts import history_item
 from .schemas import AccountBatch, AccountIn, AccountPut, Finite, Page
 
@@ -102,11 +103,12 @@ def get_account(
             .order_by(S.model_name)
         ).all()
         counts = ops.member_counts(conn, [row])
-    return {
-        **ops.account_out(row),
-        "contacts": counts[account_id],
-        "scores": [ops.score_out(s, breakdown=True) for s in scores],
-    }
+        pubs = svc.published(conn)
+        shown = [
+            {**ops.score_out(s, breakdown=False), "breakdown": full_breakdown(conn, pubs, s)}
+            for s in scores
+        ]
+    return {**ops.account_out(row), "contacts": counts[account_id], "scores": shown}
 
 
 @router.get(
@@ -125,7 +127,9 @@ def get_account_contacts(
         if conn.execute(sa.select(A.id).where(A.id == account_id)).first() is None:
             raise ApiProblem(404, f"no account {account_id!r}")
         model = _account_model(svc, conn, model)
-        items, total = ops.account_contacts(conn, account_id, model, limit=limit, offset=offset)
+        items, total = ops.account_contacts(
+            conn, account_id, model, limit=limit, offset=offset, pubs=svc.published(conn)
+        )
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 

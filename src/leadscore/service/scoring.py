@@ -140,15 +140,37 @@ Q_LOCK = (
     .order_by(T.contacts.c.id)
     .with_for_update()
 )
+_CC, _AC = T.contacts.c, T.accounts.c
+# the accounts the contacts link to (engine/linking.py: the account_id given, else the
+# e-mail's domain), locked before the contacts: see lock_contacts
+Q_LOCK_ACCOUNTS = (
+    sa.select(_AC.id)
+    .where(
+        sa.or_(
+            _AC.id.in_(sa.select(_CC.account_ref).where(_CC.id.in_(_IDS))),
+            _AC.domain.in_(
+                sa.select(_CC.email_domain).where(_CC.id.in_(_IDS), _CC.account_ref.is_(None))
+            ),
+        )
+    )
+    .order_by(_AC.id)
+    .with_for_update()
+)
 Q_LATEST_EVENT = sa.select(sa.func.max(T.events.c.ts)).where(T.events.c.contact_id.in_(_IDS))
 
 
 def lock_contacts(conn: sa.Connection, ids: Sequence[str]) -> None:
     """Take the contacts' row locks, in id order (so two writers never wait on each other
     in a circle). On PostgreSQL a row lock; on SQLite the writer already holds the
-    database (``Store.write`` begins an immediate transaction under the process's lock)."""
+    database (``Store.write`` begins an immediate transaction under the process's lock).
+
+    Their accounts are locked first: a write whose account scores move rescores the
+    account's other contacts, locking them while it holds the account; a writer that
+    held one of them while waiting for the account would close a circle."""
     if ids and conn.dialect.name == "postgresql":
-        conn.execute(Q_LOCK, {"ids": sorted(set(ids))})
+        params = {"ids": sorted(set(ids))}
+        conn.execute(Q_LOCK_ACCOUNTS, params)
+        conn.execute(Q_LOCK, params)
 
 
 def scoring_time(conn: sa.Connection, ids: Sequence[str]) -> datetime:

@@ -340,7 +340,7 @@ def _outbox_rows(
 
 def _account_payload(row: Any, adj: Any) -> dict[str, Any]:
     """The account in a trigger's payload: id, domain, contacts and the top contributors."""
-    shares = sorted(adj.result.contributions().items(), key=lambda kv: (-kv[1], kv[0]))
+    shares = sorted(adj.contributions().items(), key=lambda kv: (-kv[1], kv[0]))
     return {
         "id": row.id,
         "domain": row.domain,

@@ -20,6 +20,7 @@ from .core import Service, audit, utcnow
 from .predicted import check_model_dir
 from .problems import ApiProblem
 from .published import UNPUBLISHED, Published, model_from_text
+from .rollups import forget
 from .scoring import load_inputs, predictions, score_one
 from .webhooks import check_webhooks, warnings
 from .writes import Writing
@@ -341,6 +342,7 @@ def publish(
         if pub.model.account is None:  # this version scores no accounts: none is left stale
             for table in (T.account_scores, T.account_trigger_state):
                 conn.execute(sa.delete(table).where(table.c.model_name == name))
+            forget(conn, model=name)
         # Each page is scored as of its live time (None): an event committed for a
         # contact before its page is locked counts, whatever its time.
         if account_aware(pub):  # accounts with all their contacts, then the others

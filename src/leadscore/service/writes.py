@@ -7,9 +7,10 @@ checks (:func:`~.triggers.check_triggers`), which read the exact current values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -232,14 +233,31 @@ class AccountScore:
     """An account's result as the trigger checks read a score (no adjustments)."""
 
     result: AccountResult
+    # what each contact gave the roll-ups, when the result does not name them all
+    given: Callable[[], dict[str, float]] | None = None
 
     @property
     def total(self) -> float:
         return self.result.total
 
+    def contributions(self) -> dict[str, float]:
+        return self.result.contributions() if self.given is None else self.given()
+
     @property
     def stage(self) -> str | None:
         return self.result.stage
+
+
+def _given(
+    conn: sa.Connection, model: Any, account: str, breakdown: list[dict[str, Any]]
+) -> dict[str, float]:
+    from .rollups import with_contributions
+
+    out: dict[str, float] = {}
+    for hit in with_contributions(conn, model, account, breakdown):
+        for c in hit.get("contributions") or ():
+            out[c["contact_id"]] = out.get(c["contact_id"], 0.0) + c["points"]
+    return out
 
 
 def write_account_scores(
@@ -253,8 +271,10 @@ def write_account_scores(
     """Replace the accounts' current scores, add history where a shown value changed
     (as for contacts: :func:`recorded_change`), check the account triggers."""
     inserts, updates, history, checks = [], [], [], []
+    from .rollups import stored_form
+
     for aid in sorted(results):
-        res = results[aid]
+        res = stored_form(pub.model, results[aid])
         row = {
             "account_id": aid,
             "model_name": pub.name,
@@ -296,7 +316,8 @@ def write_account_scores(
                     },
                 }
             )
-        checks.append(TriggerCheck(pub, rows[aid], AccountScore(res), kind="account"))
+        given = partial(_given, conn, pub.model, aid, row["breakdown"])
+        checks.append(TriggerCheck(pub, rows[aid], AccountScore(res, given), kind="account"))
     if inserts:
         conn.execute(sa.insert(T.account_scores), inserts)
     if updates:

@@ -278,3 +278,30 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(400), nullable=True),
     sa.Column("detail", sa.JSON, nullable=False),
 )
+
+# What each contact gives its account's roll-ups under a model (engine.accounts
+# ``member_entries``): one row per entry, so an event changes a few rows, and the
+# best values of ``max``/``top`` roll-ups are an index range, not a scan.
+account_rollup_entries = sa.Table(
+    "account_rollup_entries",
+    metadata,
+    sa.Column("model_name", sa.String(200), primary_key=True),
+    sa.Column("account_id", sa.String(200), primary_key=True),
+    sa.Column("entry", sa.String(300), primary_key=True),  # '*', '<i>' or '<i>/<role>'
+    sa.Column("contact_id", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Index("ix_rollup_entries_best", "model_name", "account_id", "entry", "value", "contact_id"),
+    sa.Index("ix_rollup_entries_contact", "model_name", "contact_id"),
+)
+
+# Each account's roll-up figures under a model version, kept with the entries: per
+# entry key, how many contacts and the exact sum of their values (an integer count of
+# 2**-1074, so adding and removing a contact never rounds).
+account_rollup_state = sa.Table(
+    "account_rollup_state",
+    metadata,
+    sa.Column("model_name", sa.String(200), primary_key=True),
+    sa.Column("account_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),  # entry → [count, exact sum as text]
+)

@@ -3,6 +3,7 @@ contributions, its contacts with what each gave, its score over time, its histor
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..service import account_ops as ops
 from ..service.published import Published, live_names
+from ..service.rollups import full_breakdown
 from ..store import tables as T
 from .base import EXCLUDED_COLOUR, Page, PageError, current, stage_colours
 from .charts import score_over_time
@@ -99,7 +101,12 @@ def account_page(
             .order_by(T.account_scores.c.model_name)
         ).all()
         contacts, n_contacts = ops.account_contacts(
-            conn, account_id, pub.name if pub else None, limit=CONTACT_ROWS, offset=offset
+            conn,
+            account_id,
+            pub.name if pub else None,
+            limit=CONTACT_ROWS,
+            offset=offset,
+            pubs=pubs,
         )
         history = conn.execute(
             sa.select(T.account_score_history)
@@ -116,6 +123,11 @@ def account_page(
             ).all()
             points[s.model_name] = [(r.at, r.new_total) for r in rows] + [(s.scored_at, s.total)]
         colours = stage_colours(conn)
+        live = page.svc.published(conn)
+        scores = [
+            SimpleNamespace(**{**s._mapping, "breakdown": full_breakdown(conn, live, s)})
+            for s in scores
+        ]
     charts = {}
     for p in pubs:
         if p.name in points:
