@@ -278,7 +278,39 @@ def models(draw):
     model["thresholds"] = thresholds
     if draw(st.booleans()):
         model["default_stage"] = "lead"
+    if draw(st.booleans()):
+        model["matrix"] = draw(matrices(model))
     return model
+
+
+@st.composite
+def matrices(draw, model: dict) -> dict:
+    """A matrix over the model's groups: the grades' letters or its own, band minimums
+    the engagement group can reach, sometimes chosen fitting letters, hot bands, names."""
+    names = list(model["groups"])
+    matrix: dict = {"engagement": draw(st.sampled_from(names))}
+    own = "grades" not in model or draw(st.booleans())
+    if own:
+        matrix["fit"] = draw(st.sampled_from(names))
+        hi = _range(model, matrix["fit"])[1]
+        minimums = draw(st.lists(st.sampled_from([8, 4, 1, 0, -2]), min_size=1, unique=True))
+        letters = {f"L{i}": m for i, m in enumerate(sorted(minimums, reverse=True)) if m <= hi}
+        matrix["letters"] = {**(letters or {"L0": 0}), "else": "Z"}
+        letter_names = [*(letters or {"L0": 0}), "Z"]
+    else:
+        matrix["fit"] = "fit"
+        letter_names = ["A", "B", "C", "D"]
+    hi = _range(model, matrix["engagement"])[1]
+    bands = draw(st.lists(st.sampled_from([10, 5, 2, 0, -3]), min_size=1, unique=True))
+    matrix["bands"] = sorted((b for b in bands if b <= hi), reverse=True) or [0]
+    if draw(st.booleans()):
+        matrix["fitting"] = draw(st.lists(st.sampled_from(letter_names), min_size=1, unique=True))
+    if draw(st.booleans()):
+        numbers = list(range(1, len(matrix["bands"]) + 2))
+        matrix["hot"] = draw(st.lists(st.sampled_from(numbers), min_size=1, unique=True))
+    if draw(st.booleans()):
+        matrix["quadrants"] = {"fit_hot": "Now", "unfit_cold": "Later"}
+    return matrix
 
 
 @st.composite

@@ -189,6 +189,7 @@ def score_contact(
             reasons.append(exc.name)
     excluded = bool(reasons)
     spined = spine.outcome(model, groups, excluded=excluded)
+    cell = spine.matrix_of(model, groups)
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -200,6 +201,8 @@ def score_contact(
         grade=spined.grade,
         stage=spined.stage,
         excluded=excluded,
+        matrix=None if cell is None else cell[0],
+        quadrant=None if cell is None else cell[1],
         exclusion_reasons=tuple(reasons),
         rules_fired=sum(1 for h in breakdown if h.fired),
         breakdown=tuple(breakdown),

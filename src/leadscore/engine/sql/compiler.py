@@ -74,9 +74,11 @@ def compile_model(
     as_of_us: int,
     as_of_column: str | None = None,
     group_columns: Sequence[str] | None = None,
+    matrix_columns: bool | None = None,
 ) -> exp.Select:
-    """The query for one model. ``group_columns`` (default: the model's groups) lets
-    several models share one output shape; groups a model lacks are NULL."""
+    """The query for one model. ``group_columns`` (default: the model's groups) and
+    ``matrix_columns`` (default: whether the model has a matrix) let several models share
+    one output shape; groups a model lacks are NULL, and so are its matrix columns."""
     if model.reads_predicted():
         raise ModelError(
             [
@@ -89,7 +91,7 @@ def compile_model(
                 )
             ]
         )
-    ctx = CompileContext(model, d, src, as_of_us, as_of_column)
+    ctx = CompileContext(model, d, src, as_of_us, as_of_column, matrix_columns=matrix_columns)
     try:
         return build(ctx, list(group_columns or model.groups))
     except Unsupported as exc:
@@ -392,7 +394,41 @@ def _total_cte(ctx: CompileContext) -> exp.Select:
     else:
         grade = null_text()
     cols.append(exp.alias_(grade, "grade", quoted=True))
+    if ctx.with_matrix:
+        cols.append(exp.alias_(_cell(ctx), "matrix", quoted=True))
     return exp.select(*cols).from_("__g")
+
+
+def _cell(ctx: CompileContext) -> exp.Expr:
+    """The matrix cell: the fit letter then the engagement band number (``A1``)."""
+    axes = ctx.model.matrix_axes if ctx.scoring is None else None
+    if axes is None:
+        return null_text()
+    fit, eng = col(f"g_{axes.fit}"), col(f"g_{axes.engagement}")
+    letter = case(
+        *[(fit.copy() >= dbl(m), s(lt)) for lt, m in axes.letters], default=s(axes.otherwise)
+    )
+    last = len(axes.bands) + 1
+    band = case(
+        *[(eng.copy() >= dbl(m), s(str(i))) for i, m in enumerate(axes.bands, start=1)],
+        default=s(str(last)),
+    )
+    return exp.DPipe(this=letter, expression=band)
+
+
+def _quadrant(ctx: CompileContext) -> exp.Expr:
+    """The quadrant named for the row's matrix cell."""
+    axes = ctx.model.matrix_axes if ctx.scoring is None else None
+    if axes is None:
+        return null_text()
+    by_name: dict[str, list[str]] = {}
+    for cell, _, _, quadrant in axes.cells():
+        by_name.setdefault(quadrant, []).append(cell)
+    whens = [
+        (exp.In(this=col("matrix"), expressions=[s(c) for c in cells]), s(name))
+        for name, cells in by_name.items()
+    ]
+    return case(*whens, default=null_text())
 
 
 def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
@@ -430,6 +466,11 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
         col("excluded"),
         col("exclusion_reason"),
         exp.alias_(exp.cast(col("__fired"), "bigint"), "rules_fired", quoted=True),
-        *map(col, ctx.carry),
     ]
+    if ctx.with_matrix:
+        out += [
+            exp.alias_(exp.cast(col("matrix"), "varchar"), "matrix", quoted=True),
+            exp.alias_(exp.cast(_quadrant(ctx), "varchar"), "quadrant", quoted=True),
+        ]
+    out += [*map(col, ctx.carry)]
     return exp.select(*out).from_("__t")
