@@ -113,7 +113,7 @@ def rule_group(j: int) -> str:
 
 def decompose(model: ScoringModel) -> ScoringModel:
     """The model with each rule alone in a group of its own (keeping its group's decay
-    and stage reset), no caps, no scale limits, no grades or stages: its group scores
+    and stage reset), no caps, no scale limits, no grades, matrix or stages: its group scores
     are the rules' points. Exclusions are kept."""
     groups = {}
     for j, (gname, rule) in enumerate(model.rules()):
@@ -127,6 +127,7 @@ def decompose(model: ScoringModel) -> ScoringModel:
             "scale": Scale(min=-WIDE, max=WIDE),
             "total": Total(),
             "grades": None,
+            "matrix": None,
             "thresholds": (),
             "default_stage": None,
             "triggers": (),

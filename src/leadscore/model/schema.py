@@ -333,7 +333,7 @@ class ScoringModel(Frozen):
             or (self.account is not None and self.account.reads_contact_score(PREDICTED))
         )
 
-    @cached_property
+    @property
     def matrix_axes(self) -> Axes | None:
         """The matrix with its letters resolved (:class:`~.matrix.Axes`), or None."""
         return None if self.matrix is None else axes_of(self.matrix, self.grades)
