@@ -272,3 +272,9 @@ def test_explain_shows_the_matrix_cell(files):
     assert (data["quadrant"] == "Hot & fitting") == hot_fit
     out = run(*args)
     assert f"matrix {letter}{band} ({data['quadrant']})" in out.stdout
+
+
+def test_validate_summarises_the_matrix():
+    out = run("validate", MODEL)
+    assert out.returncode == 0, out.stderr
+    assert "matrix: letters A/B/C/D from fit × bands of engagement" in out.stdout
