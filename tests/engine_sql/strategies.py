@@ -262,11 +262,28 @@ def models(draw):
     if draw(st.booleans()):  # A within reach of fit's max (validation refuses others)
         a = 10 if groups.get("fit", {}).get("max", 20) >= 10 else 5
         model["grades"] = {"fit": {"A": a, "B": 3, "C": 0, "else": "D"}}
+    if draw(st.booleans()):
+        model["matrix"] = draw(matrices(model))
     score_fields = ["total", *groups]
+    text_fields = ["grade"] if "grades" in model else []
+    text_fields += ["matrix", "quadrant"] if "matrix" in model else []
     thresholds = []
     for i in range(draw(st.integers(0, 2))):
-        field = draw(st.sampled_from(score_fields + (["grade"] if "grades" in model else [])))
-        if field == "grade":
+        field = draw(st.sampled_from(score_fields + text_fields))
+        if field == "matrix":
+            cells = _cells(model["matrix"])
+            when = {
+                "matrix": draw(
+                    st.one_of(
+                        st.sampled_from(cells),
+                        st.lists(st.sampled_from(cells), min_size=1, max_size=3),
+                    )
+                )
+            }
+        elif field == "quadrant":
+            names = ["Now", "Fitting but cold", "Hot but poor fit", "Later", "Hot & fitting"]
+            when = {"quadrant": draw(st.sampled_from(names))}
+        elif field == "grade":
             when = {"grade": draw(st.sampled_from(["A", ["A", "B"], {"ne": "D"}]))}
         else:
             op = draw(st.sampled_from(["gte", "lt", "eq"]))
@@ -278,9 +295,16 @@ def models(draw):
     model["thresholds"] = thresholds
     if draw(st.booleans()):
         model["default_stage"] = "lead"
-    if draw(st.booleans()):
-        model["matrix"] = draw(matrices(model))
     return model
+
+
+def _cells(matrix: dict) -> list[str]:
+    """Every cell of a drawn matrix."""
+    if "letters" in matrix:
+        letters = [k for k in matrix["letters"] if k != "else"] + [matrix["letters"]["else"]]
+    else:
+        letters = ["A", "B", "C", "D"]
+    return [f"{lt}{b}" for lt in letters for b in range(1, len(matrix["bands"]) + 2)]
 
 
 @st.composite

@@ -11,6 +11,7 @@ import pytest
 from leadscore.engine import score_contact
 from leadscore.engine.sql import output_columns, score_sql, to_sql
 from leadscore.engine.sql.query import build_query
+from leadscore.errors import ModelError
 from leadscore.model import load_model
 
 from .support import duck, reference, run_all
@@ -176,3 +177,42 @@ def test_spark_by_hand(model, spark):
     rows = score_sql([model], spark, as_of=AS_OF, engine="spark")
     assert _cells(rows) == EXPECTED
     run_all([model], CONTACTS, EVENTS, PROPS, [], as_of=AS_OF, spark=spark)
+
+
+THRESHOLDS = """thresholds:
+  - stage: Call
+    when: {quadrant: Call now}
+  - stage: Nurture
+    when: {matrix: [B3, C2]}
+  - stage: MQL
+    when: {total: {gte: 50}}
+"""
+
+
+@pytest.fixture(scope="module")
+def staged():
+    head, _ = MODEL.split("thresholds:")
+    return load_model(head + THRESHOLDS)
+
+
+def test_thresholds_read_the_cell_by_hand(staged):
+    # a A1 "Call now"; b B3 and c C2 are nurtured; d D1 has total 0 + 35 = 35: no stage
+    want = {"a": "Call", "b": "Nurture", "c": "Nurture", "d": None}
+    rows = reference([staged], CONTACTS, EVENTS, as_of=AS_OF)
+    assert {r["contact_id"]: r["stage"] for r in rows} == want
+    con = duck(CONTACTS, EVENTS, PROPS, [])
+    rows = score_sql([staged], con, as_of=AS_OF)
+    assert {r["contact_id"]: r["stage"] for r in rows} == want
+
+
+def test_a_crosses_trigger_cannot_read_the_cell():
+    text = MODEL + "triggers:\n  - name: t\n    on: {crosses: {score: matrix, above: 1}}\n"
+    text += "    actions:\n      - webhook: {url: 'https://example.com/h'}\n"
+    with pytest.raises(ModelError) as info:
+        load_model(text)
+    assert "matrix" in str(info.value)
+
+
+@pytest.mark.spark
+def test_spark_thresholds_read_the_cell(staged, spark):
+    run_all([staged], CONTACTS, EVENTS, PROPS, [], as_of=AS_OF, spark=spark)

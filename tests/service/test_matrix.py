@@ -14,6 +14,8 @@ better half of three, rounded down); engagement bands from 30 and from 10, so ba
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from .helpers import model_yaml
 
 MATRIX = "matrix: {engagement: engagement, bands: [30, 10]}\nthresholds:"
@@ -78,3 +80,26 @@ def test_a_model_without_a_matrix_says_so(api):
     r = api.get("/v1/contacts", params={"quadrant": "Hot & fitting"})
     assert r.status_code == 422
     assert "declares no matrix" in r.json()["detail"] and "matrix:" in r.json()["detail"]
+
+
+def test_a_trigger_holding_on_a_quadrant_fires_for_the_contact_in_it(database_url, receiver):
+    from .conftest import make_api
+
+    yaml = model_yaml(
+        receiver.url,
+        **{
+            "thresholds:": MATRIX,
+            "on: {enters: MQL}": "on: {holds: {quadrant: Hot & fitting}, for: 1d}",
+        },
+    )
+    for api in make_api(database_url):
+        api.publish_model(yaml)
+        api.put("/v1/contacts/c1", {"properties": {"country": "FR"}})  # A3: not yet
+        api.put("/v1/contacts/c3", {"properties": {}})
+        api.event("c3", "form_submit")  # D1: hot but poor fit
+        api.deliver()
+        assert receiver.keys() == []
+        api.event("c1", "form_submit")  # A1: hot & fitting, the clock starts
+        api.service.sweep(now=datetime.now(UTC) + timedelta(days=2))
+        api.deliver()
+        assert receiver.keys() == ["demo:Tell sales:c1:1:0"]

@@ -11,8 +11,8 @@ that meaning, for one subject:
 3. the grade is the first letter whose minimum the graded group reaches, else the
    ``else`` letter (no grade when the model has none, or when the graded group is not
    scored: the ``predicted`` score, which only the service computes);
-4. the stage is the stage of the first threshold that holds on the groups, total and
-   grade, else the default stage; an excluded subject has none;
+4. the stage is the stage of the first threshold that holds on the groups, total,
+   grade and matrix cell, else the default stage; an excluded subject has none;
 5. the matrix cell (a model's ``matrix:``) is the letter of the fit group's score and
    the number of the engagement group's band (``A1``), with its quadrant; like the
    grade it reads groups only, so an excluded or adjusted subject keeps it.
@@ -122,8 +122,12 @@ def matrix_of(scoring: Scoring, groups: Mapping[str, float]) -> tuple[str, str] 
 def stage_of(
     scoring: Scoring, groups: Mapping[str, float], total: float, grade: str | None
 ) -> str | None:
-    """The stage of the first threshold that holds, else the default stage."""
-    scores = {**groups, "total": total, "grade": grade}
+    """The stage of the first threshold that holds, else the default stage. Thresholds
+    read the groups, the total, the grade and, with a matrix, ``matrix`` and ``quadrant``."""
+    scores: dict[str, object] = {**groups, "total": total, "grade": grade}
+    cell = matrix_of(scoring, groups)
+    if cell is not None:
+        scores.update(matrix=cell[0], quadrant=cell[1])
     return next(
         (t.stage for t in scoring.thresholds if evaluate(t.when, scores)), scoring.default_stage
     )

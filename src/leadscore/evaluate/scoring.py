@@ -28,7 +28,7 @@ from ..engine.conditions import predicate
 from ..engine.inprocess import score_contact, to_event
 from ..errors import UsageError
 from ..model.conditions import AllOf, Not, Predicate
-from ..model.schema import Group, Scale, ScoringModel, Total
+from ..model.schema import Axes, Group, Scale, ScoringModel, Total
 
 ENGINES = ("sql", "inprocess")
 AS_OF_COLUMN = "__leadscore_as_of"
@@ -266,6 +266,23 @@ def _numeric_mask(cond: Predicate, values: np.ndarray) -> np.ndarray:
     return NUMERIC_OPS[cond.op](values, literal)
 
 
+def matrix_columns(axes: Axes, groups: dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
+    """Each row's matrix cell and quadrant, from its fit and engagement scores."""
+    letters = np.select(
+        [groups[axes.fit] >= m for _, m in axes.letters],
+        [lt for lt, _ in axes.letters],
+        default=axes.otherwise,
+    ).tolist()
+    bands = np.select(
+        [groups[axes.engagement] >= m for m in axes.bands],
+        list(range(1, len(axes.bands) + 1)),
+        default=len(axes.bands) + 1,
+    ).tolist()
+    cells = [f"{lt}{b}" for lt, b in zip(letters, bands, strict=True)]
+    names = {(lt, b): axes.quadrant(lt, b) for lt in axes.letter_names for b in axes.band_numbers}
+    return cells, [names[(lt, int(b))] for lt, b in zip(letters, bands, strict=True)]
+
+
 def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Scored:
     """Groups, total, grade and stage from each rule's points: the score spine
     (:mod:`leadscore.engine.spine`) over whole columns, held to it by
@@ -294,6 +311,10 @@ def finish(model: ScoringModel, points: np.ndarray, excluded: np.ndarray) -> Sco
         columns: dict = dict(groups)
         columns["total"] = total
         columns["grade"] = grade
+        axes = model.matrix_axes
+        if axes is not None:
+            cells, quadrants = matrix_columns(axes, groups)
+            columns["matrix"], columns["quadrant"] = cells, quadrants
         open_ = ~excluded
         for th in model.thresholds:
             hit = open_ & _mask(th.when, columns)

@@ -86,6 +86,15 @@ class Matrix(Frozen):
         out = dict(value)
         rest = dict(letters)
         out["otherwise"] = str(rest.pop("else", "D"))
+        if not rest:
+            raise PydanticCustomError(
+                "hinted",
+                "{message}",
+                {
+                    "message": "matrix letters name no letter with a minimum, only 'else'",
+                    "hint": "e.g. letters: {A: 45, B: 30, C: 15, else: D}",
+                },
+            )
         pairs = []
         for letter, minimum in rest.items():
             if isinstance(minimum, bool) or not isinstance(minimum, int | float):

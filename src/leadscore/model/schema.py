@@ -283,6 +283,8 @@ class ScoringModel(Frozen):
                 ),
             )
         score_fields = {"total", "grade", *scored}
+        if self.matrix is not None:  # thresholds and triggers may read the cell
+            score_fields |= {"matrix", "quadrant"}
         stages = check_thresholds(problems, self.thresholds, score_fields, ())
         known_stages = stages | ({self.default_stage} if self.default_stage else set())
         check_triggers(problems, self.triggers, known_stages, score_fields, ())

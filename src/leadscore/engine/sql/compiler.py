@@ -26,6 +26,7 @@ from sqlglot import exp
 from ...errors import ModelError, Problem
 from ...model.accounts import AccountExclusion
 from ...model.schema import (
+    Axes,
     CompletenessRule,
     EventRule,
     Exclusion,
@@ -394,14 +395,19 @@ def _total_cte(ctx: CompileContext) -> exp.Select:
     else:
         grade = null_text()
     cols.append(exp.alias_(grade, "grade", quoted=True))
-    if ctx.with_matrix:
+    if ctx.with_matrix or _axes(ctx) is not None:
         cols.append(exp.alias_(_cell(ctx), "matrix", quoted=True))
     return exp.select(*cols).from_("__g")
 
 
+def _axes(ctx: CompileContext) -> Axes | None:
+    """The matrix of a contact query's model (account queries have none)."""
+    return ctx.model.matrix_axes if ctx.scoring is None else None
+
+
 def _cell(ctx: CompileContext) -> exp.Expr:
     """The matrix cell: the fit letter then the engagement band number (``A1``)."""
-    axes = ctx.model.matrix_axes if ctx.scoring is None else None
+    axes = _axes(ctx)
     if axes is None:
         return null_text()
     fit, eng = col(f"g_{axes.fit}"), col(f"g_{axes.engagement}")
@@ -418,7 +424,7 @@ def _cell(ctx: CompileContext) -> exp.Expr:
 
 def _quadrant(ctx: CompileContext) -> exp.Expr:
     """The quadrant named for the row's matrix cell."""
-    axes = ctx.model.matrix_axes if ctx.scoring is None else None
+    axes = _axes(ctx)
     if axes is None:
         return null_text()
     by_name: dict[str, list[str]] = {}
@@ -440,6 +446,10 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
             return col("grade"), "text"
         if name == "total":
             return col("total"), "number"
+        if name == "matrix":
+            return col("matrix"), "text"
+        if name == "quadrant":
+            return _quadrant(ctx), "text"
         return scores[name].copy(), "number"
 
     compile_score = Compiler(ctx.d, resolve)
