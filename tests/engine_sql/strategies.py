@@ -281,7 +281,13 @@ def models(draw):
                 )
             }
         elif field == "quadrant":
-            names = ["Now", "Fitting but cold", "Hot but poor fit", "Later", "Hot & fitting"]
+            named = model["matrix"].get("quadrants", {})
+            names = [
+                named.get("fit_hot", "Hot & fitting"),
+                "Fitting but cold",
+                "hot but POOR fit",  # text compares without case
+                named.get("unfit_cold", "Cold & poor fit"),
+            ]
             when = {"quadrant": draw(st.sampled_from(names))}
         elif field == "grade":
             when = {"grade": draw(st.sampled_from(["A", ["A", "B"], {"ne": "D"}]))}

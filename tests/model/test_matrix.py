@@ -161,3 +161,22 @@ def test_a_group_may_not_be_named_matrix():
             }
         )
     assert "matrix" in str(info.value)
+
+
+def test_a_threshold_on_an_unknown_cell_or_quadrant_is_refused():
+    found = problems(
+        """\
+        matrix: {engagement: engagement, bands: [30, 15]}
+        thresholds:
+          - stage: SQL
+            when: {matrix: [A1, A4]}
+          - stage: MQL
+            when: {quadrant: Hot & fiting}
+          - stage: Nurture
+            when: {quadrant: fitting but cold}
+        """
+    )
+    by_path = {p.dotted_path: p for p in found}
+    assert set(by_path) == {"thresholds[0].when.matrix", "thresholds[1].when.quadrant"}
+    assert "'A4', which the matrix does not have" in by_path["thresholds[0].when.matrix"].message
+    assert "did you mean 'Hot & fitting'" in by_path["thresholds[1].when.quadrant"].hint

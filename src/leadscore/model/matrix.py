@@ -30,8 +30,9 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from .conditions import AllOf, AnyOf, Condition, Not, Predicate
 from .rules import Frozen, Location, Problems, suggest
-from .spine import Grades
+from .spine import Grades, Threshold
 
 QUADRANT_KEYS = ("fit_hot", "fit_cold", "unfit_hot", "unfit_cold")
 """The four quadrants: fitting or not, hot or cold."""
@@ -336,3 +337,40 @@ def _check_bands(
                         f"use minimums of {span[1]:g} or less, or raise the group's max",
                     )
                 )
+
+
+def _predicates(cond: Condition) -> list[Predicate]:
+    if isinstance(cond, Predicate):
+        return [cond]
+    if isinstance(cond, Not):
+        return _predicates(cond.item)
+    assert isinstance(cond, AllOf | AnyOf)
+    return [p for item in cond.items for p in _predicates(item)]
+
+
+def check_cell_reads(
+    problems: Problems, axes: Axes, thresholds: tuple[Threshold, ...], at: Location = ()
+) -> None:
+    """Thresholds comparing ``matrix`` or ``quadrant`` with a cell or a name the matrix
+    does not have (a typo that would make the stage unreachable)."""
+    known = {
+        "matrix": [cell for cell, _, _, _ in axes.cells()],
+        "quadrant": axes.quadrant_names(),
+    }
+    for i, th in enumerate(thresholds):
+        for pred in _predicates(th.when):
+            names = known.get(pred.field)
+            if names is None or pred.op not in ("eq", "ne", "in", "not_in"):
+                continue
+            values = pred.value if isinstance(pred.value, tuple) else (pred.value,)
+            for value in values:
+                # text compares without case, as conditions do
+                if isinstance(value, str) and value.lower() not in {n.lower() for n in names}:
+                    problems.append(
+                        (
+                            (*at, "thresholds", i, "when", pred.field),
+                            f"stage {th.stage!r} compares {pred.field} with {value!r}, "
+                            f"which the matrix does not have",
+                            suggest(value, names) or f"use one of {', '.join(names)}",
+                        )
+                    )

@@ -19,7 +19,15 @@ from pydantic_core import PydanticCustomError
 
 from .accounts import AccountScoring, AccountUse, account_use, check_account_use
 from .conditions import Condition, condition_fields
-from .matrix import QUADRANT_KEYS, Axes, Matrix, Quadrants, axes_of, check_matrix
+from .matrix import (
+    QUADRANT_KEYS,
+    Axes,
+    Matrix,
+    Quadrants,
+    axes_of,
+    check_cell_reads,
+    check_matrix,
+)
 from .rules import (
     EVENT_KINDS,
     NAME_RE,
@@ -307,6 +315,8 @@ class ScoringModel(Frozen):
                 for g, group in self.groups.items()
             }
             check_matrix(problems, self.matrix, self.grades, spans)
+            if self.matrix_axes is not None:
+                check_cell_reads(problems, self.matrix_axes, self.thresholds)
         check_account_use(self, problems)
         if problems:
             raise PydanticCustomError(
