@@ -3,7 +3,8 @@
 The query reads two tables, contacts ``(id, <properties as text>)`` and events
 ``(contact_id, event_id, type, ts, <attributes as text>)``, and returns one row
 per contact: contact_id, model, one column per group, total, grade, stage,
-excluded, exclusion_reason, rules_fired — the columns of ScoreResult.row().
+excluded, exclusion_reason, rules_fired, then matrix and quadrant when a model
+declares a matrix — the columns of ScoreResult.row().
 
 Shape of the query (each step a CTE):
 
@@ -13,7 +14,7 @@ Shape of the query (each step a CTE):
 4. ``__a``  one pass over the events: counts, decayed sums and last times per rule;
    ``__l<i>`` one small window query per rule with a repetition limit;
 5. ``__r``  each rule's points and whether it fired; ``__g`` groups; ``__t`` total,
-   exclusions and grade; the final SELECT adds the stage.
+   exclusions, grade and matrix cell; the final SELECT adds the quadrant and the stage.
 """
 
 from __future__ import annotations
