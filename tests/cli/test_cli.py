@@ -257,3 +257,24 @@ def test_demo_shows_a_bar_while_it_fills_the_store(monkeypatch):
     assert demo.fill_store(work) == "filled"
     shown = screen.export_text()
     assert "done" in shown and "3/3" in shown
+
+
+def test_explain_shows_the_matrix_cell(files):
+    args = ["explain", "-m", MODEL, "-c", str(files["contacts"]), "-e", str(files["events"])]
+    args += ["--as-of", "2026-01-02", "--id", "c1"]
+    data = json.loads(run(*args, "--json").stdout)
+    fit, engagement = data["groups"]["fit"], data["groups"]["engagement"]
+    # the example's matrix: letters A 45, B 30, C 15, else D; bands from 30, 15 and 5
+    letter = next((lt for lt, m in (("A", 45), ("B", 30), ("C", 15)) if fit >= m), "D")
+    band = next((i for i, m in enumerate((30, 15, 5), start=1) if engagement >= m), 4)
+    assert data["matrix"] == f"{letter}{band}"
+    hot_fit = letter in "AB" and band <= 2
+    assert (data["quadrant"] == "Hot & fitting") == hot_fit
+    out = run(*args)
+    assert f"matrix {letter}{band} ({data['quadrant']})" in out.stdout
+
+
+def test_validate_summarises_the_matrix():
+    out = run("validate", MODEL)
+    assert out.returncode == 0, out.stderr
+    assert "matrix: letters A/B/C/D from fit × bands of engagement" in out.stdout

@@ -3,6 +3,7 @@ than the real change, exact for steps, close for continuous decay."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -25,11 +26,12 @@ def scored(model, contact, events, at):
 
 def shown(r: ScoreResult) -> tuple:
     groups = tuple(sorted((g, round(v, 1)) for g, v in r.groups.items()))
-    return (round(r.total, 1), groups, r.grade, r.stage, r.excluded)
+    return (round(r.total, 1), groups, r.grade, r.stage, r.excluded, r.matrix, r.quadrant)
 
 
 def exact(r: ScoreResult) -> tuple:
-    return (r.total, r.grade, r.stage, r.excluded, tuple(sorted(r.groups.items())))
+    cells = (r.matrix, r.quadrant)
+    return (r.total, r.grade, r.stage, r.excluded, tuple(sorted(r.groups.items())), cells)
 
 
 def upcoming(model, contact, events, at):
@@ -166,3 +168,34 @@ def test_nothing_shown_changes_before_the_next_change(raw, data, start, shares):
             if t0 <= t < end:
                 later = score_contact(model, contact, mine, as_of=t)
                 assert same(later) == same(result), (t0, t, nxt)
+
+
+def test_a_decaying_engagement_is_due_when_it_leaves_its_matrix_band():
+    m = load_model(
+        {
+            "name": "cells",
+            "groups": {
+                "fit": {"rules": [{"name": "fr", "when": {"country": "FR"}, "points": 10}]},
+                "eng": {
+                    "decay": {"half_life": "10d"},
+                    "rules": [{"name": "v", "on": {"type": "view"}, "points": 40}],
+                },
+            },
+            "matrix": {"fit": "fit", "letters": {"A": 10, "else": "B"}, "engagement": "eng"}
+            | {"bands": [20]},
+            "thresholds": [{"stage": "Call", "when": {"matrix": "A1"}}],
+        }
+    )
+    contact = {"id": "c", "country": "FR"}
+    events = [{"type": "view", "ts": T0}]
+    # as of when 40 has decayed to 20.04: shown as 20.0 until 19.95, but band 1 ends at 20
+    at = T0 + timedelta(days=10 * math.log2(40 / 20.04))
+    result, _, nxt = upcoming(m, contact, events, at)
+    assert round(result.groups["eng"], 1) == 20.0
+    assert (result.matrix, result.stage) == ("A1", "Call")
+    assert nxt is not None
+    before = score_contact(m, contact, events, as_of=nxt - TICK)
+    assert (before.matrix, before.stage) == ("A1", "Call")
+    later = score_contact(m, contact, events, as_of=T0 + timedelta(days=10, seconds=1))
+    assert (later.matrix, later.stage) == ("A2", None)
+    assert nxt <= T0 + timedelta(days=10, seconds=1)

@@ -266,11 +266,34 @@ def models(draw):
     if draw(st.booleans()):  # A within reach of fit's max (validation refuses others)
         a = 10 if groups.get("fit", {}).get("max", 20) >= 10 else 5
         model["grades"] = {"fit": {"A": a, "B": 3, "C": 0, "else": "D"}}
+    if draw(st.booleans()):
+        model["matrix"] = draw(matrices(model))
     score_fields = ["total", *groups]
+    text_fields = ["grade"] if "grades" in model else []
+    text_fields += ["matrix", "quadrant"] if "matrix" in model else []
     thresholds = []
     for i in range(draw(st.integers(0, 2))):
-        field = draw(st.sampled_from(score_fields + (["grade"] if "grades" in model else [])))
-        if field == "grade":
+        field = draw(st.sampled_from(score_fields + text_fields))
+        if field == "matrix":
+            cells = _cells(model["matrix"])
+            when = {
+                "matrix": draw(
+                    st.one_of(
+                        st.sampled_from(cells),
+                        st.lists(st.sampled_from(cells), min_size=1, max_size=3),
+                    )
+                )
+            }
+        elif field == "quadrant":
+            named = model["matrix"].get("quadrants", {})
+            names = [
+                named.get("fit_hot", "Hot & fitting"),
+                "Fitting but cold",
+                "hot but POOR fit",  # text compares without case
+                named.get("unfit_cold", "Cold & poor fit"),
+            ]
+            when = {"quadrant": draw(st.sampled_from(names))}
+        elif field == "grade":
             when = {"grade": draw(st.sampled_from(["A", ["A", "B"], {"ne": "D"}]))}
         else:
             op = draw(st.sampled_from(["gte", "lt", "eq"]))
@@ -295,6 +318,45 @@ def models(draw):
     if draw(st.booleans()):
         model["default_stage"] = "lead"
     return model
+
+
+def _cells(matrix: dict) -> list[str]:
+    """Every cell of a drawn matrix."""
+    if "letters" in matrix:
+        letters = [k for k in matrix["letters"] if k != "else"] + [matrix["letters"]["else"]]
+    else:
+        letters = ["A", "B", "C", "D"]
+    return [f"{lt}{b}" for lt in letters for b in range(1, len(matrix["bands"]) + 2)]
+
+
+@st.composite
+def matrices(draw, model: dict) -> dict:
+    """A matrix over the model's groups: the grades' letters or its own, band minimums
+    the engagement group can reach, sometimes chosen fitting letters, hot bands, names."""
+    names = list(model["groups"])
+    matrix: dict = {"engagement": draw(st.sampled_from(names))}
+    own = "grades" not in model or draw(st.booleans())
+    if own:
+        matrix["fit"] = draw(st.sampled_from(names))
+        hi = _range(model, matrix["fit"])[1]
+        minimums = draw(st.lists(st.sampled_from([8, 4, 1, 0, -2]), min_size=1, unique=True))
+        letters = {f"L{i}": m for i, m in enumerate(sorted(minimums, reverse=True)) if m <= hi}
+        matrix["letters"] = {**(letters or {"L0": 0}), "else": "Z"}
+        letter_names = [*(letters or {"L0": 0}), "Z"]
+    else:
+        matrix["fit"] = "fit"
+        letter_names = ["A", "B", "C", "D"]
+    hi = _range(model, matrix["engagement"])[1]
+    bands = draw(st.lists(st.sampled_from([10, 5, 2, 0, -3]), min_size=1, unique=True))
+    matrix["bands"] = sorted((b for b in bands if b <= hi), reverse=True) or [0]
+    if draw(st.booleans()):
+        matrix["fitting"] = draw(st.lists(st.sampled_from(letter_names), min_size=1, unique=True))
+    if draw(st.booleans()):
+        numbers = list(range(1, len(matrix["bands"]) + 2))
+        matrix["hot"] = draw(st.lists(st.sampled_from(numbers), min_size=1, unique=True))
+    if draw(st.booleans()):
+        matrix["quadrants"] = {"fit_hot": "Now", "unfit_cold": "Later"}
+    return matrix
 
 
 @st.composite

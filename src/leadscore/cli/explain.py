@@ -24,6 +24,8 @@ def print_breakdown(result: ScoreResult, model=None, *, show_all: bool = False) 
     )
     if result.grade:
         head += f", grade [bold]{result.grade}[/]"
+    if result.matrix:
+        head += f", matrix [bold]{result.matrix}[/] ({escape(result.quadrant or '')})"
     if result.excluded:
         head += f", [red]excluded ({escape('; '.join(result.exclusion_reasons))})[/]"
     elif result.stage:

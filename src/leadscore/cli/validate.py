@@ -96,6 +96,15 @@ def print_summary(model: ScoringModel) -> None:
     if model.grades:
         letters = ", ".join(f"{L} ≥ {m:g}" for L, m in model.grades.letters)
         lines.append(f"grades from {model.grades.group}: {letters}, else {model.grades.otherwise}")
+    axes = model.matrix_axes
+    if axes is not None:
+        bands = ", ".join(f"{i} ≥ {m:g}" for i, m in enumerate(axes.bands, start=1))
+        lines.append(
+            f"matrix: letters {'/'.join(axes.letter_names)} from {axes.fit} × bands of "
+            f"{axes.engagement} ({bands}, else {len(axes.bands) + 1}); fitting "
+            f"{', '.join(lt for lt in axes.letter_names if lt in axes.fitting)}, hot "
+            f"{', '.join(str(b) for b in axes.band_numbers if b in axes.hot)}"
+        )
     if model.thresholds:
         lines.append(
             "stages: "

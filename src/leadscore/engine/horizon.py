@@ -177,7 +177,8 @@ def score_marks(cond: Condition, fields: set[str]) -> tuple[dict[str, set[float]
 
 
 def model_watch(model: ScoringModel, step: float | None = None) -> Watch:
-    """What a model's own spine shows: its thresholds' numbers, its grade minimums."""
+    """What a model's own spine shows: its thresholds' numbers, its grade minimums, its
+    matrix's letter and band minimums."""
     fields = {"total", *model.groups}
     marks: dict[str, set[float]] = {}
     restless: set[str] = set()
@@ -188,6 +189,10 @@ def model_watch(model: ScoringModel, step: float | None = None) -> Watch:
         restless |= r
     if model.grades is not None and model.grades.group in model.groups:
         marks.setdefault(model.grades.group, set()).update(m for _, m in model.grades.letters)
+    axes = model.matrix_axes  # the cell (and the stages reading it) moves at these
+    if axes is not None:
+        marks.setdefault(axes.fit, set()).update(m for _, m in axes.letters)
+        marks.setdefault(axes.engagement, set()).update(axes.bands)
     return Watch({k: tuple(sorted(v)) for k, v in marks.items()}, frozenset(restless), step)
 
 

@@ -190,6 +190,7 @@ def score_contact(
     excluded = bool(reasons)
     phase = model.phase_of(contact.get(model.lifecycle.stage_property))
     spined = spine.outcome(model, groups, excluded=excluded, phase=phase)
+    cell = spine.matrix_of(model, groups)
 
     cid = contact.get("id", contact.get("contact_id"))
     return ScoreResult(
@@ -201,6 +202,8 @@ def score_contact(
         grade=spined.grade,
         stage=spined.stage,
         excluded=excluded,
+        matrix=None if cell is None else cell[0],
+        quadrant=None if cell is None else cell[1],
         exclusion_reasons=tuple(reasons),
         rules_fired=sum(1 for h in breakdown if h.fired),
         breakdown=tuple(breakdown),

@@ -54,6 +54,8 @@ class ScoreResult(BaseModel):
     grade: str | None
     stage: str | None
     excluded: bool
+    matrix: str | None = None  # the fit × engagement cell (A1), when the model has a matrix
+    quadrant: str | None = None  # the cell's quadrant name
     exclusion_reasons: tuple[str, ...] = ()
     rules_fired: int
     breakdown: tuple[RuleHit, ...]
@@ -65,7 +67,8 @@ class ScoreResult(BaseModel):
         return [h for h in self.breakdown if h.fired]
 
     def row(self) -> dict[str, Any]:
-        """A flat row for tables and files: one column per group."""
+        """A flat row for tables and files: one column per group; ``matrix`` and
+        ``quadrant`` last when the model declares a matrix."""
         out: dict[str, Any] = {"contact_id": self.contact_id, "model": self.model}
         out.update({g: v for g, v in self.groups.items()})
         out.update(
@@ -76,4 +79,6 @@ class ScoreResult(BaseModel):
             exclusion_reason="; ".join(self.exclusion_reasons) or None,
             rules_fired=self.rules_fired,
         )
+        if self.matrix is not None:
+            out.update(matrix=self.matrix, quadrant=self.quadrant)
         return out

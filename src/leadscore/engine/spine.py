@@ -12,8 +12,12 @@ that meaning, for one subject:
    ``else`` letter (no grade when the model has none, or when the graded group is not
    scored: the ``predicted`` score, which only the service computes);
 4. the stage is the stage of the first threshold that applies in the subject's phase
-   (its current stage) and holds on the groups, total and grade, else the default
-   stage (or, when the model keeps stages, the phase); an excluded subject has none.
+   (its current stage) and holds on the groups, total, grade and matrix cell, else the
+   default stage (or, when the model keeps stages, the phase); an excluded subject has
+   none;
+5. the matrix cell (a model's ``matrix:``) is the letter of the fit group's score and
+   the number of the engagement group's band (``A1``), with its quadrant; like the
+   grade it reads groups only, so an excluded or adjusted subject keeps it.
 
 Manual adjustments (:func:`adjusted`) add points to a total: clamped again, the stage
 re-derived, the grade unchanged (it reads a group).
@@ -107,6 +111,16 @@ def grade_of(scoring: Scoring, groups: Mapping[str, float]) -> str | None:
     return next((letter for letter, m in grades.letters if value >= m), grades.otherwise)
 
 
+def matrix_of(scoring: Scoring, groups: Mapping[str, float]) -> tuple[str, str] | None:
+    """The matrix cell (``A1``) and quadrant name the groups give, or None when the
+    model declares no matrix."""
+    axes = scoring.matrix_axes if isinstance(scoring, ScoringModel) else None
+    if axes is None or axes.fit not in groups or axes.engagement not in groups:
+        return None
+    letter, band = axes.letter(groups[axes.fit]), axes.band(groups[axes.engagement])
+    return f"{letter}{band}", axes.quadrant(letter, band)
+
+
 def stage_of(
     scoring: Scoring,
     groups: Mapping[str, float],
@@ -121,7 +135,10 @@ def stage_of(
     stage's). When the model keeps stages, a threshold without ``from`` never moves a
     contact down the funnel (to a stage ranked below its phase), and when none applies
     the contact stays in its phase."""
-    scores = {**groups, "total": total, "grade": grade}
+    scores: dict[str, object] = {**groups, "total": total, "grade": grade}
+    cell = matrix_of(scoring, groups)
+    if cell is not None:  # thresholds may read ``matrix`` and ``quadrant``
+        scores.update(matrix=cell[0], quadrant=cell[1])
     if not isinstance(scoring, ScoringModel) or not scoring.reads_phase():
         return next(
             (t.stage for t in scoring.thresholds if evaluate(t.when, scores)),

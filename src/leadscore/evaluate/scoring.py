@@ -29,7 +29,7 @@ from ..engine.conditions import predicate
 from ..engine.inprocess import score_contact, to_event
 from ..errors import UsageError
 from ..model.conditions import AllOf, Not, Predicate
-from ..model.schema import Group, Scale, ScoringModel, Total
+from ..model.schema import Axes, Group, Scale, ScoringModel, Total
 
 ENGINES = ("sql", "inprocess")
 AS_OF_COLUMN = "__leadscore_as_of"
@@ -131,7 +131,7 @@ def rule_group(j: int) -> str:
 
 def decompose(model: ScoringModel) -> ScoringModel:
     """The model with each rule alone in a group of its own (keeping its group's decay
-    and stage reset), no caps, no scale limits, no grades or stages: its group scores
+    and stage reset), no caps, no scale limits, no grades, matrix or stages: its group scores
     are the rules' points. Exclusions are kept."""
     groups = {}
     for j, (gname, rule) in enumerate(model.rules()):
@@ -145,6 +145,7 @@ def decompose(model: ScoringModel) -> ScoringModel:
             "scale": Scale(min=-WIDE, max=WIDE),
             "total": Total(),
             "grades": None,
+            "matrix": None,
             "thresholds": (),
             "default_stage": None,
             "triggers": (),
@@ -283,6 +284,23 @@ def _numeric_mask(cond: Predicate, values: np.ndarray) -> np.ndarray:
     return NUMERIC_OPS[cond.op](values, literal)
 
 
+def matrix_columns(axes: Axes, groups: dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
+    """Each row's matrix cell and quadrant, from its fit and engagement scores."""
+    letters = np.select(
+        [groups[axes.fit] >= m for _, m in axes.letters],
+        [lt for lt, _ in axes.letters],
+        default=axes.otherwise,
+    ).tolist()
+    bands = np.select(
+        [groups[axes.engagement] >= m for m in axes.bands],
+        list(range(1, len(axes.bands) + 1)),
+        default=len(axes.bands) + 1,
+    ).tolist()
+    cells = [f"{lt}{b}" for lt, b in zip(letters, bands, strict=True)]
+    names = {(lt, b): axes.quadrant(lt, b) for lt in axes.letter_names for b in axes.band_numbers}
+    return cells, [names[(lt, int(b))] for lt, b in zip(letters, bands, strict=True)]
+
+
 def finish(
     model: ScoringModel,
     points: np.ndarray,
@@ -324,6 +342,10 @@ def finish(
         columns: dict = dict(groups)
         columns["total"] = total
         columns["grade"] = grade
+        axes = model.matrix_axes
+        if axes is not None:
+            cells, quadrants = matrix_columns(axes, groups)
+            columns["matrix"], columns["quadrant"] = cells, quadrants
         open_ = ~excluded
         for th in model.thresholds:
             hit = open_ & _mask(th.when, columns)

@@ -20,6 +20,15 @@ from pydantic_core import PydanticCustomError
 
 from .accounts import AccountScoring, AccountUse, account_use, check_account_use
 from .conditions import Condition, condition_fields
+from .matrix import (
+    QUADRANT_KEYS,
+    Axes,
+    Matrix,
+    Quadrants,
+    axes_of,
+    check_cell_reads,
+    check_matrix,
+)
 from .rules import (
     EVENT_KINDS,
     NAME_RE,
@@ -77,12 +86,14 @@ __all__ = [
     "NAME_RE",
     "NO_DECAY",
     "PREDICTED",
+    "QUADRANT_KEYS",
     "RESERVED_GROUPS",
     "RULE_KINDS",
     "STORED",
     "TRIGGER_KINDS",
     "AccountScoring",
     "Action",
+    "Axes",
     "Case",
     "CompletenessRule",
     "CrmAction",
@@ -99,9 +110,11 @@ __all__ = [
     "Lifecycle",
     "Limit",
     "Location",
+    "Matrix",
     "Predicted",
     "Problems",
     "PropertyRule",
+    "Quadrants",
     "Rule",
     "RuleBase",
     "Scale",
@@ -124,7 +137,7 @@ __all__ = [
     "suggest",
 ]
 
-RESERVED_GROUPS = {"total", "grade", "stage", "excluded"}
+RESERVED_GROUPS = {"total", "grade", "stage", "excluded", "matrix", "quadrant"}
 """Names a contact group may not take: they are the spine's own scores."""
 MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 """A model's name: it is one segment of the service's URLs (``/v1/models/{name}``)."""
@@ -239,6 +252,9 @@ class ScoringModel(Frozen):
     total: Total = Total()
     exclusions: tuple[Exclusion, ...] = ()
     grades: Grades | None = None
+    matrix: Matrix | None = Field(
+        default=None, description="a fit letter × engagement band cell (A1…D4) and quadrant"
+    )
     thresholds: tuple[Threshold, ...] = ()
     default_stage: str | None = None
     lifecycle: Lifecycle = Lifecycle()
@@ -293,6 +309,8 @@ class ScoringModel(Frozen):
                 ),
             )
         score_fields = {"total", "grade", *scored}
+        if self.matrix is not None:  # thresholds and triggers may read the cell
+            score_fields |= {"matrix", "quadrant"}
         phases = set(self.lifecycle.stages) | (
             {self.default_stage} if self.default_stage else set()
         )
@@ -309,6 +327,17 @@ class ScoringModel(Frozen):
             extra={PREDICTED: (0.0, 100.0)} if self.predicted is not None else None,
             triggers=self.triggers,
         )
+        if self.matrix is not None:
+            spans = {
+                g: (
+                    float("-inf") if group.min is None else group.min,
+                    float("inf") if group.max is None else group.max,
+                )
+                for g, group in self.groups.items()
+            }
+            check_matrix(problems, self.matrix, self.grades, spans)
+            if self.matrix_axes is not None:
+                check_cell_reads(problems, self.matrix_axes, self.thresholds)
         check_account_use(self, problems)
         if problems:
             raise PydanticCustomError(
@@ -373,6 +402,11 @@ class ScoringModel(Frozen):
         """The contact's phase from its stage property: the value when it is text naming
         a stage of the model (exactly), else none."""
         return value if isinstance(value, str) and value in self.known_stages else None
+
+    @property
+    def matrix_axes(self) -> Axes | None:
+        """The matrix with its letters resolved (:class:`~.matrix.Axes`), or None."""
+        return None if self.matrix is None else axes_of(self.matrix, self.grades)
 
     @cached_property
     def account_use(self) -> AccountUse:

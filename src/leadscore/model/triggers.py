@@ -237,6 +237,10 @@ class Trigger(Frozen):
         return value
 
 
+TEXT_SCORES = {"grade", "matrix", "quadrant"}
+"""Scores that are text: a ``crosses`` trigger cannot read them."""
+
+
 def check_triggers(
     problems: Problems,
     triggers: Sequence[Trigger],
@@ -274,13 +278,14 @@ def check_triggers(
                     ),
                 ),
             )
-        if on.crosses is not None and on.crosses.score not in score_fields - {"grade"}:
+        if on.crosses is not None and on.crosses.score not in score_fields - TEXT_SCORES:
             problems.append(
                 (
                     (*at, "triggers", i, "on", "crosses", "score"),
                     f"trigger crosses unknown score {on.crosses.score!r}",
-                    suggest(on.crosses.score, score_fields - {"grade"})
-                    or "use total or a group name: " + ", ".join(sorted(score_fields - {"grade"})),
+                    suggest(on.crosses.score, score_fields - TEXT_SCORES)
+                    or "use total or a group name: "
+                    + ", ".join(sorted(score_fields - TEXT_SCORES)),
                 )
             )
         if on.holds is not None and trig.hysteresis is not None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from ..model.schema import ScoringModel
 from ..store import tables as T
 from . import stages
 from .accounts import links, score_contact_at
 from .auth import Principal
 from .core import Service
 from .deps import require, service
+from .matrix import cell_condition, stored_cell
 from .problems import ApiProblem
 from .published import live_names
 from .schemas import AdjustmentIn, ContactBatch, ContactIn, Finite, Instant, Page
@@ -24,7 +27,15 @@ ContactId = Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")
 C, S = T.contacts.c, T.scores.c
 
 
-def _score(row: Any, *, breakdown: bool, entry: Any = None) -> dict[str, Any]:
+def _score(
+    row: Any,
+    *,
+    breakdown: bool,
+    entry: Any = None,
+    models: Mapping[str, ScoringModel] | None = None,
+) -> dict[str, Any]:
+    """A stored score as the API shows it; with its matrix cell and quadrant when its
+    model (among ``models``) declares a matrix, and with its recorded stage entry."""
     out = {
         "model": row.model_name,
         "version": row.version,
@@ -36,6 +47,9 @@ def _score(row: Any, *, breakdown: bool, entry: Any = None) -> dict[str, Any]:
         "adjustment": row.adjustment,
         "scored_at": row.scored_at,
     }
+    model = (models or {}).get(row.model_name)
+    if model is not None:
+        out.update(stored_cell(model, row.groups))
     if breakdown:
         # the stage entry recorded under the model (service/stages.py): when, by whom
         out["stage_entered_at"] = None if entry is None else entry.entered_at
@@ -48,6 +62,39 @@ def _entries(conn: sa.Connection, contact_id: str, rows: list[Any]) -> dict[str,
     return {
         m: f for (_, m), f in stages.load(conn, [contact_id], [r.model_name for r in rows]).items()
     }
+
+
+def _by_name(svc: Service, conn: sa.Connection) -> dict[str, ScoringModel]:
+    return {p.name: p.model for p in svc.published(conn)}
+
+
+def _cell_filters(model: ScoringModel, matrix: str | None, quadrant: str | None) -> list[Any]:
+    """The list's matrix and quadrant filters, refused when the model has no such cell."""
+    if not matrix and not quadrant:
+        return []
+    axes = model.matrix_axes
+    if axes is None:
+        raise ApiProblem(
+            422,
+            f"model {model.name!r} declares no matrix, so no contact has a matrix cell or "
+            "quadrant; drop the matrix and quadrant filters, or add a matrix: section to "
+            "the model",
+        )
+    cells = [c for c, _, _, _ in axes.cells()]
+    if matrix and matrix not in cells:
+        raise ApiProblem(
+            422,
+            f"matrix={matrix!r} is not a cell of model {model.name!r}; its cells are "
+            + ", ".join(cells),
+        )
+    names = axes.quadrant_names()
+    if quadrant and quadrant not in names:
+        raise ApiProblem(
+            422,
+            f"quadrant={quadrant!r} is not a quadrant of model {model.name!r}; its "
+            "quadrants are " + ", ".join(repr(n) for n in names),
+        )
+    return cell_condition(axes, matrix or "", quadrant or "")
 
 
 @router.post("", status_code=200, summary="Create or update a contact (by id or e-mail)")
@@ -93,6 +140,12 @@ def list_contacts(
     stage: str | None = None,
     grade: str | None = None,
     excluded: bool | None = None,
+    matrix: str | None = Query(
+        None, max_length=40, description="matrix cell, e.g. A1 (models with a matrix)"
+    ),
+    quadrant: str | None = Query(
+        None, max_length=100, description="matrix quadrant, by its name (models with a matrix)"
+    ),
     min_total: Finite | None = None,
     max_total: Finite | None = None,
     q: str | None = Query(None, max_length=200, description="search id, e-mail and properties"),
@@ -102,7 +155,8 @@ def list_contacts(
     _: Principal = Depends(require("read")),
 ) -> Page:
     with svc.store.read() as conn:
-        names = [p.name for p in svc.published(conn)]
+        models = _by_name(svc, conn)
+        names = list(models)
         if model is None:
             model = names[0] if names else None
         elif model not in names:
@@ -118,6 +172,8 @@ def list_contacts(
             query = query.where(S.grade == grade)
         if excluded is not None:
             query = query.where(S.excluded == excluded)
+        if model is not None:
+            query = query.where(*_cell_filters(models[model], matrix, quadrant))
         if min_total is not None:
             query = query.where(S.total >= min_total)
         if max_total is not None:
@@ -153,7 +209,7 @@ def list_contacts(
             "score": None,
         }
         if r.model_name is not None:
-            item["score"] = _score(r, breakdown=False)
+            item["score"] = _score(r, breakdown=False, models=models)
         items.append(item)
     return Page(items=items, total=count, limit=limit, offset=offset)
 
@@ -178,6 +234,7 @@ def get_contact(
         ).scalar_one()
         account = links(conn, [row])[row.id]
         entries = _entries(conn, contact_id, scores)
+        models = _by_name(svc, conn)
     return {
         "id": row.id,
         "email": row.email,
@@ -186,7 +243,10 @@ def get_contact(
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "events": events,
-        "scores": [_score(s, breakdown=True, entry=entries.get(s.model_name)) for s in scores],
+        "scores": [
+            _score(s, breakdown=True, entry=entries.get(s.model_name), models=models)
+            for s in scores
+        ],
     }
 
 
@@ -240,11 +300,13 @@ def get_scores(
                 .order_by(S.model_name)
             ).all()
             entries = _entries(conn, contact_id, rows)
+            models = _by_name(svc, conn)
             return {
                 "contact_id": contact_id,
                 "as_of": None,
                 "scores": [
-                    _score(r, breakdown=True, entry=entries.get(r.model_name)) for r in rows
+                    _score(r, breakdown=True, entry=entries.get(r.model_name), models=models)
+                    for r in rows
                 ],
             }
         inputs = load_inputs(conn, [contact_id], as_of=as_of)
@@ -262,6 +324,7 @@ def get_scores(
                     "groups": adj.result.groups,
                     "adjustment": adj.adjustment,
                     "scored_at": as_of,
+                    **stored_cell(pub.model, adj.result.groups),
                     "breakdown": adj.breakdown,
                 }
             )

@@ -181,6 +181,8 @@ class ScoreOut(BaseModel):
     groups: dict[str, float]
     adjustment: float
     scored_at: datetime
+    matrix: str | None = None  # the fit × engagement cell (A1), models with a matrix only
+    quadrant: str | None = None
     breakdown: list[dict[str, Any]] | None = None
 
 

@@ -105,6 +105,9 @@ def _holds(check: TriggerCheck, on: Any) -> bool:
         return False
     res = check.adjusted.result
     scores = {**res.groups, "total": check.adjusted.total, "grade": res.grade, "stage": stage}
+    cell = getattr(res, "matrix", None)  # contacts of a model with a matrix
+    if cell is not None:
+        scores.update(matrix=cell, quadrant=getattr(res, "quadrant", None))
     return bool(evaluate(on.holds, scores))
 
 

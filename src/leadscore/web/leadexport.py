@@ -66,7 +66,9 @@ def export_csv(
     now = now or datetime.now(UTC)
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\r\n")
-    out.writerow(EXPORT_COLUMNS)
+    axes = f.axes  # a model with a matrix: each row's cell and quadrant, last
+    columns = EXPORT_COLUMNS + (("matrix", "quadrant") if axes is not None else ())
+    out.writerow(columns)
     yield buffer.getvalue()
     view = replace(f, page=1, after="", before="")
     keys = len(sort_keys(view, stages))
@@ -79,7 +81,12 @@ def export_csv(
         buffer.seek(0)
         buffer.truncate()
         for row in rows[:batch]:
-            out.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS])
+            groups = row["groups"] or {}
+            if axes is not None and axes.fit in groups and axes.engagement in groups:
+                letter = axes.letter(groups[axes.fit])
+                band = axes.band(groups[axes.engagement])
+                row["matrix"], row["quadrant"] = f"{letter}{band}", axes.quadrant(letter, band)
+            out.writerow([_cell(row.get(c)) for c in columns])
         if rows:
             yield buffer.getvalue()
         if len(rows) <= batch:

@@ -30,6 +30,8 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from ..model.schema import Axes
+from ..service.matrix import cell_condition
 from ..service.writes import behaviour_entries
 from ..store import tables as T
 from ..store.web_tables import prop
@@ -126,6 +128,8 @@ class LeadFilters:
     country: str = ""
     activity: str = ""
     entered: str = ""  # entered its current stage since: a key of ENTERED
+    matrix: str = ""  # a matrix cell, e.g. A1 (models with a matrix: section)
+    quadrant: str = ""  # a matrix quadrant, by its name
     sort: str = DEFAULT_SORT
     dir: str = "desc"
     sort2: str = ""  # the second key: ties on the first are ordered by it, then by contact id
@@ -134,6 +138,8 @@ class LeadFilters:
     after: str = ""  # keyset cursor: the last row of the page before
     before: str = ""  # keyset cursor: the first row of the page after
     model: str = ""
+    # the shown model's matrix, which the cell and quadrant filters read (set by the page)
+    axes: Axes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_query(cls, params: Any) -> LeadFilters:
@@ -169,6 +175,8 @@ class LeadFilters:
             country=params.get("country") or "",
             activity=params.get("activity") or "",
             entered=params.get("entered") or "",
+            matrix=(params.get("matrix") or "").strip()[:40],
+            quadrant=(params.get("quadrant") or "").strip()[:100],
             sort=sort,
             dir=_direction(params.get("dir") or "", sort),
             sort2="" if sort2 == sort else sort2,
@@ -192,6 +200,8 @@ class LeadFilters:
             "country": self.country,
             "activity": self.activity,
             "entered": self.entered,
+            "matrix": self.matrix,
+            "quadrant": self.quadrant,
             "sort": "" if self.sort == DEFAULT_SORT else self.sort,
             "dir": "" if self.dir == _direction("", self.sort) else self.dir,
             "sort2": self.sort2,
@@ -301,6 +311,7 @@ def conditions(
                 behaviour_entries(T.score_history),  # a publish's moves are no entries
             )
         )
+    where += cell_condition(f.axes, f.matrix, f.quadrant)
     if f.q:
         where.append(_contains(f.q) if contains else _exact(f.q))
     return where

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 
 from ..service.core import Service, audit
+from ..service.matrix import cell_counts
 from ..service.published import Published
 from . import leadexport, leadlist, queries, saved_views, tags, throttle, users
 from .base import (
@@ -171,6 +172,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         colours = stage_colours(conn)
         if pub is None:
             return page.render("leads.html", pub=None, result=None, colours=colours)
+        f.axes = pub.model.matrix_axes
         models = [p.name for p in first_model_first(conn, page.svc.published(conn))]
         stages = model_stages(pub)
         try:
@@ -193,6 +195,7 @@ def leads(page: Page = Depends(current), model: str | None = None) -> Response:
         "f": f,
         "stages": stages,
         "grades": grades,
+        "axes": pub.model.matrix_axes,
         "sources": sources,
         "countries": countries,
         "activity": leadlist.ACTIVITY,
@@ -216,6 +219,7 @@ def leads_csv(page: Page = Depends(current), model: str | None = None) -> Respon
         pub = choose_model(page, conn, model)
         if pub is None:
             raise PageError(404, "No model is published yet, so there are no scores to export.")
+        f.axes = pub.model.matrix_axes
         view = f.params(page="", after="", before="")
     with page.svc.store.write() as conn:  # who took a copy of which leads, and when
         audit(conn, page.user.actor, "web.leads_export", pub.name, view)
@@ -253,6 +257,13 @@ def dashboard(page: Page = Depends(current), model: str | None = None) -> Respon
                 .group_by(queries.S.stage)
             ).all()
         )
+        axes = pub.model.matrix_axes
+        cells = cell_counts(conn, pub.name, axes) if axes is not None else {}
+    quadrants: dict[str, int] = {}
+    if axes is not None:
+        quadrants = {name: 0 for name in axes.quadrant_names()}
+        for cell, _, _, name in axes.cells():
+            quadrants[name] += cells.get(cell, 0)
     weekly_chart = bars(
         [f"{w:%d %b}" for w, _ in weekly],
         [n for _, n in weekly],
@@ -276,6 +287,9 @@ def dashboard(page: Page = Depends(current), model: str | None = None) -> Respon
         dist_chart=dist_chart,
         triggers=triggers,
         counts=counts,
+        axes=axes,
+        cells=cells,
+        quadrants=quadrants,
     )
 
 

@@ -57,7 +57,7 @@ from .base import (
 from .compiler import build, rule_columns, scores_query, static_points
 from .conditions import Compiler, Resolver, Unsupported, null_text
 from .dialects import Dialect, case, dbl, get_dialect, n, s
-from .query import OUTPUT_FIXED, output_columns
+from .query import MATRIX_COLUMNS, OUTPUT_FIXED, has_matrix, output_columns
 from .query import group_columns as contact_groups
 
 if TYPE_CHECKING:
@@ -397,6 +397,8 @@ def _capped(raw: exp.Expr, cap: float | None, count: exp.Expr) -> tuple[exp.Expr
 def _contact_outputs(ctx: CompileContext, group_columns: list[str], table: str) -> exp.Select:
     """The contact output columns of a scores table (its ``__account_id`` as ``account_id``)."""
     cols = ["contact_id", "model", *group_columns, *OUTPUT_FIXED]
+    if ctx.with_matrix:
+        cols += MATRIX_COLUMNS
     return exp.select(
         *[col(c) for c in cols], exp.alias_(col("__account_id"), "account_id", quoted=True)
     ).from_(table_ref(table))
@@ -412,6 +414,7 @@ def model_plan(
     group_columns: list[str],
     account_columns: list[str],
     tag: str,
+    matrix_columns: bool = False,
 ) -> Plan:
     """The steps scoring one model's contacts and accounts (see the module's docstring)."""
     use = model.account_use
@@ -430,7 +433,9 @@ def model_plan(
         account_fields(model, provisional is not None),
     )
     carry = ("__account_id", *(rollup_column(p) for p in rollup_props(model)))
-    ctx = CompileContext(model, d, src, as_of_us, None, accounts=join, carry=carry)
+    ctx = CompileContext(
+        model, d, src, as_of_us, None, accounts=join, carry=carry, matrix_columns=matrix_columns
+    )
     if not scored:
         query = build(ctx, group_columns)
         plan.contacts = _contact_outputs(ctx, group_columns, "__q").with_("__q", as_=query)
@@ -439,7 +444,16 @@ def model_plan(
     if second:
         rules_table = f"__ls_r{tag}"
         kept = _recomputed_fields(ctx, use.score_rules)
-        rctx = CompileContext(model, d, src, as_of_us, None, accounts=join, carry=(*carry, *kept))
+        rctx = CompileContext(
+            model,
+            d,
+            src,
+            as_of_us,
+            None,
+            accounts=join,
+            carry=(*carry, *kept),
+            matrix_columns=matrix_columns,
+        )
         plan.steps.append((rules_table, build(rctx, group_columns, until_rules=True)))
         first = scores_query(
             ctx, group_columns, [("__r", exp.select("*").from_(table_ref(rules_table)))]
@@ -494,7 +508,14 @@ def _second_pass(
         account_fields(model, True),
     )
     fctx = CompileContext(
-        model, ctx.d, ctx.src, ctx.as_of_us, None, accounts=final_join, carry=("__account_id",)
+        model,
+        ctx.d,
+        ctx.src,
+        ctx.as_of_us,
+        None,
+        accounts=final_join,
+        carry=("__account_id",),
+        matrix_columns=ctx.matrix_columns,
     )
     c2 = (
         exp.select(
@@ -559,6 +580,7 @@ def build_plan(
             group_columns=groups,
             account_columns=acc_groups,
             tag=str(i),
+            matrix_columns=has_matrix(models),
         )
         for i, m in enumerate(models)
     ]

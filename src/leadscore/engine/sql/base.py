@@ -78,6 +78,17 @@ class CompileContext:
     carry: tuple[str, ...] = ()  # contacts CTE columns kept to the final select
     key: str = "contact_id"  # the key column of the scored rows
     scoring: AccountScoring | None = None  # account queries: the account section
+    # whether the rows carry ``matrix`` and ``quadrant`` (None: when the model has a matrix)
+    matrix_columns: bool | None = None
+
+    @property
+    def with_matrix(self) -> bool:
+        """Whether the contact rows end with the ``matrix`` and ``quadrant`` columns."""
+        if self.scoring is not None:
+            return False
+        if self.matrix_columns is not None:
+            return self.matrix_columns
+        return self.model.matrix is not None
 
     @property
     def spine(self) -> ScoringModel | AccountScoring:

@@ -3,7 +3,8 @@
 The query reads two tables, contacts ``(id, <properties as text>)`` and events
 ``(contact_id, event_id, type, ts, <attributes as text>)``, and returns one row
 per contact: contact_id, model, one column per group, total, grade, stage,
-excluded, exclusion_reason, rules_fired — the columns of ScoreResult.row().
+excluded, exclusion_reason, rules_fired, then matrix and quadrant when a model
+declares a matrix — the columns of ScoreResult.row().
 
 Shape of the query (each step a CTE):
 
@@ -13,7 +14,7 @@ Shape of the query (each step a CTE):
 4. ``__a``  one pass over the events: counts, decayed sums and last times per rule;
    ``__l<i>`` one small window query per rule with a repetition limit;
 5. ``__r``  each rule's points and whether it fired; ``__g`` groups; ``__t`` total,
-   exclusions and grade; the final SELECT adds the stage.
+   exclusions, grade and matrix cell; the final SELECT adds the quadrant and the stage.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlglot import exp
 from ...errors import ModelError, Problem
 from ...model.accounts import AccountExclusion
 from ...model.schema import (
+    Axes,
     CompletenessRule,
     EventRule,
     Exclusion,
@@ -75,9 +77,11 @@ def compile_model(
     as_of_us: int,
     as_of_column: str | None = None,
     group_columns: Sequence[str] | None = None,
+    matrix_columns: bool | None = None,
 ) -> exp.Select:
-    """The query for one model. ``group_columns`` (default: the model's groups) lets
-    several models share one output shape; groups a model lacks are NULL."""
+    """The query for one model. ``group_columns`` (default: the model's groups) and
+    ``matrix_columns`` (default: whether the model has a matrix) let several models share
+    one output shape; groups a model lacks are NULL, and so are its matrix columns."""
     if model.reads_predicted():
         raise ModelError(
             [
@@ -90,7 +94,7 @@ def compile_model(
                 )
             ]
         )
-    ctx = CompileContext(model, d, src, as_of_us, as_of_column)
+    ctx = CompileContext(model, d, src, as_of_us, as_of_column, matrix_columns=matrix_columns)
     try:
         return build(ctx, list(group_columns or model.groups))
     except Unsupported as exc:
@@ -419,6 +423,8 @@ def _total_cte(ctx: CompileContext) -> exp.Select:
     else:
         grade = null_text()
     cols.append(exp.alias_(grade, "grade", quoted=True))
+    if ctx.with_matrix or _axes(ctx) is not None:
+        cols.append(exp.alias_(_cell(ctx), "matrix", quoted=True))
     return exp.select(*cols).from_("__g")
 
 
@@ -442,6 +448,43 @@ def _applies(ctx: CompileContext, th: Threshold) -> exp.Expr | None:
     return exp.not_(coalesce_false(exp.In(this=phase.copy(), expressions=[s(x) for x in higher])))
 
 
+def _axes(ctx: CompileContext) -> Axes | None:
+    """The matrix of a contact query's model (account queries have none)."""
+    return ctx.model.matrix_axes if ctx.scoring is None else None
+
+
+def _cell(ctx: CompileContext) -> exp.Expr:
+    """The matrix cell: the fit letter then the engagement band number (``A1``)."""
+    axes = _axes(ctx)
+    if axes is None:
+        return null_text()
+    fit, eng = col(f"g_{axes.fit}"), col(f"g_{axes.engagement}")
+    letter = case(
+        *[(fit.copy() >= dbl(m), s(lt)) for lt, m in axes.letters], default=s(axes.otherwise)
+    )
+    last = len(axes.bands) + 1
+    band = case(
+        *[(eng.copy() >= dbl(m), s(str(i))) for i, m in enumerate(axes.bands, start=1)],
+        default=s(str(last)),
+    )
+    return exp.DPipe(this=letter, expression=band)
+
+
+def _quadrant(ctx: CompileContext) -> exp.Expr:
+    """The quadrant named for the row's matrix cell."""
+    axes = _axes(ctx)
+    if axes is None:
+        return null_text()
+    by_name: dict[str, list[str]] = {}
+    for cell, _, _, quadrant in axes.cells():
+        by_name.setdefault(quadrant, []).append(cell)
+    whens = [
+        (exp.In(this=col("matrix"), expressions=[s(c) for c in cells]), s(name))
+        for name, cells in by_name.items()
+    ]
+    return case(*whens, default=null_text())
+
+
 def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
     model = ctx.spine
     scores = {g: col(f"g_{g}") for g in model.groups}
@@ -451,6 +494,10 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
             return col("grade"), "text"
         if name == "total":
             return col("total"), "number"
+        if name == "matrix":
+            return col("matrix"), "text"
+        if name == "quadrant":
+            return _quadrant(ctx), "text"
         return scores[name].copy(), "number"
 
     compile_score = Compiler(ctx.d, resolve)
@@ -481,6 +528,11 @@ def _final(ctx: CompileContext, group_columns: list[str]) -> exp.Select:
         col("excluded"),
         col("exclusion_reason"),
         exp.alias_(exp.cast(col("__fired"), "bigint"), "rules_fired", quoted=True),
-        *map(col, ctx.carry),
     ]
+    if ctx.with_matrix:
+        out += [
+            exp.alias_(exp.cast(col("matrix"), "varchar"), "matrix", quoted=True),
+            exp.alias_(exp.cast(_quadrant(ctx), "varchar"), "quadrant", quoted=True),
+        ]
+    out += [*map(col, ctx.carry)]
     return exp.select(*out).from_("__t")

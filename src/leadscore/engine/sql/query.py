@@ -13,11 +13,19 @@ from .compiler import Source, as_of_micros, compile_model
 from .dialects import Dialect, get_dialect
 
 OUTPUT_FIXED = ("total", "grade", "stage", "excluded", "exclusion_reason", "rules_fired")
+MATRIX_COLUMNS = ("matrix", "quadrant")
+"""The last columns, when a model declares a matrix (NULL for the models that do not)."""
+
+
+def has_matrix(models: Sequence[ScoringModel]) -> bool:
+    return any(m.matrix is not None for m in models)
 
 
 def output_columns(models: Sequence[ScoringModel]) -> list[str]:
-    """contact_id, model, the groups of every model (first seen first), then the rest."""
-    return ["contact_id", "model", *group_columns(models), *OUTPUT_FIXED]
+    """contact_id, model, the groups of every model (first seen first), then the rest,
+    and the matrix columns when a model declares a matrix."""
+    extra = MATRIX_COLUMNS if has_matrix(models) else ()
+    return ["contact_id", "model", *group_columns(models), *OUTPUT_FIXED, *extra]
 
 
 def group_columns(models: Sequence[ScoringModel]) -> list[str]:
@@ -42,8 +50,17 @@ def build_query(
     d = get_dialect(dialect) if isinstance(dialect, str) else dialect
     groups = group_columns(models)
     us = as_of_micros(as_of)
+    matrix = has_matrix(models)
     parts = [
-        compile_model(m, d, source, as_of_us=us, as_of_column=as_of_column, group_columns=groups)
+        compile_model(
+            m,
+            d,
+            source,
+            as_of_us=us,
+            as_of_column=as_of_column,
+            group_columns=groups,
+            matrix_columns=matrix,
+        )
         for m in models
     ]
     if len(parts) == 1:
@@ -68,4 +85,12 @@ def to_sql(query: exp.Expr, dialect: str | Dialect, pretty: bool = False) -> str
     return query.sql(dialect=d.name, pretty=pretty)
 
 
-__all__ = ["OUTPUT_FIXED", "build_query", "group_columns", "output_columns", "to_sql"]
+__all__ = [
+    "MATRIX_COLUMNS",
+    "OUTPUT_FIXED",
+    "build_query",
+    "group_columns",
+    "has_matrix",
+    "output_columns",
+    "to_sql",
+]
