@@ -35,6 +35,25 @@ def test_example_models_validate(examples_dir):
         assert model.groups
 
 
+def test_a_decay_kind_on_the_rule_is_sent_under_decay():
+    p = one(
+        BASE + "      - name: a\n        on: {type: page_view}\n        points: 3\n"
+        "        expires: 4d\n"
+    )
+    assert p.message == "unknown key 'expires'"
+    assert p.hint == "expires is a kind of decay: write it under decay, as decay: {expires: 4d}"
+
+
+@pytest.mark.parametrize(("key", "meant"), [("window", "within"), ("cap", "max_points")])
+def test_another_tools_word_for_a_key_names_ours(key, meant):
+    p = one(
+        BASE + f"      - name: a\n        on: {{type: page_view}}\n        points: 3\n"
+        f"        {key}: 4\n"
+    )
+    assert p.message == f"unknown key {key!r}"
+    assert p.hint == f"did you mean {meant!r}?"
+
+
 def test_unknown_key_suggests_the_right_one():
     p = one(BASE + "      - name: a\n        when: {country: FR}\n        pionts: 3\n")
     assert p.message == "unknown key 'pionts'"

@@ -235,6 +235,40 @@ def _friendly(err: ErrorDetails) -> tuple[str, str | None]:
     return msg.removeprefix("Value error, "), None
 
 
+_DECAY_KINDS = ("half_life", "linear", "expires", "steps")
+# words other tools use for a key of ours, which spelling alone does not find
+_SYNONYMS = {"window": "within", "cap": "max_points", "weight": "points", "score": "points"}
+
+
+def _unknown_key_hint(key: str, value: Any) -> str | None:
+    """A fix for a key not read where it stands: where it belongs when it is a key of
+    another part of the model, else the nearest known key."""
+    if key in _DECAY_KINDS:
+        shown = value if isinstance(value, str | int | float) else "…"
+        return f"{key} is a kind of decay: write it under decay, as decay: {{{key}: {shown}}}"
+    if key in _VOCAB:
+        return (
+            f"{key!r} is a key of another part of the model, not read here; see "
+            "docs/model-reference.md for where it goes"
+        )
+    if key in _SYNONYMS:
+        return f"did you mean {_SYNONYMS[key]!r}?"
+    close = difflib.get_close_matches(key, sorted(_VOCAB), 1, 0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _value_at(data: Any, loc: Path_) -> Any:
+    node = data
+    for part in loc:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if not inside:
+            return None
+        node = node[part]
+    return node
+
+
 def problems_from_validation(
     exc: ValidationError, data: Any, marks: _Marks, source: str | None
 ) -> list[Problem]:
@@ -261,8 +295,7 @@ def problems_from_validation(
         line, column = mark or (None, None)
         if kind == "extra_forbidden":
             key = str(loc[-1])
-            close = difflib.get_close_matches(key, sorted(_VOCAB), 1, 0.6)
-            hint = f"did you mean {close[0]!r}?" if close else None
+            hint = _unknown_key_hint(key, _value_at(data, reached))
             problems.append(Problem(reached, f"unknown key {key!r}", hint, line, column, source))
             continue
         if kind == "missing":
