@@ -236,6 +236,16 @@ STATE = ["trigger", "contact_id", "armed", "crossings", "since", "changed_at"]
 OUTBOX = ["key", "contact_id", "crossing", "created_at"]
 
 
+def _history(svc: Service) -> list[tuple]:
+    """The history rows, each with the total it moved from as shown (one decimal): a
+    store that rescored every contact at every sweep rewrote the exact stored total of
+    a decaying score whose shown value had not moved, and the due-only sweep, rightly,
+    did not, so the exact totals the two moved from differ below what a user sees."""
+    at = HISTORY.index("old_total")
+    rows = _rows(svc, T.score_history, HISTORY)
+    return [(*r[:at], None if r[at] is None else round(r[at], 1), *r[at + 1 :]) for r in rows]
+
+
 def check_against_full_sweeps(url_a: str, url_b: str, raw: dict, data: tuple, steps: list[int]):
     """Two stores with the same data: one swept by ``Service.sweep``, the other by
     rescoring every contact with events at each sweep's time (what the sweep did before
@@ -267,7 +277,7 @@ def check_against_full_sweeps(url_a: str, url_b: str, raw: dict, data: tuple, st
             with b.store.write() as conn:
                 b._rescore(conn, ids, "time", at, models=pubs)
             b._sweep_holds(pubs, at, 500)
-            assert _rows(a, T.score_history, HISTORY) == _rows(b, T.score_history, HISTORY)
+            assert _history(a) == _history(b)
             assert _rows(a, T.trigger_state, STATE) == _rows(b, T.trigger_state, STATE)
             assert _rows(a, T.deliveries, OUTBOX) == _rows(b, T.deliveries, OUTBOX)
             sa_, sb = _stored(a), _stored(b)
