@@ -6,6 +6,8 @@ overwritten by an older score."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 
 from leadscore.service import Service, load_settings
 from leadscore.service.schemas import ContactIn, EventIn
+from leadscore.service.sweep_sql import SetScorer
 from leadscore.store import tables as T
 
 from ..engine_sql.strategies import populations
@@ -315,3 +318,77 @@ def test_decay_windows_and_inactivity_cross_thresholds_alike_in_the_database(pg_
     finally:
         a.store.dispose()
         b.store.dispose()
+
+
+DECAYING = {
+    "name": "m",
+    "groups": {
+        "eng": {
+            "decay": {"half_life": "1d"},
+            "rules": [{"name": "Views", "on": {"type": "page_view"}, "points": 10}],
+        }
+    },
+    "thresholds": [{"stage": "MQL", "when": {"total": {"gte": 25}}}],
+    "default_stage": "lead",
+}
+
+
+def test_an_event_during_the_sweep_is_never_overwritten_by_an_older_score(pg_database, monkeypatch):
+    """The sweep (at the live time) holds a page's row locks while the database scores it:
+    an event for one of its contacts sent meanwhile waits, then rescores the contact
+    after the page commits. The stored score counts the event and is what a rescoring
+    from scratch of every stored event gives as of its time."""
+
+    from leadscore.service.scoring import load_inputs, score_one
+
+    svc = _service(postgres_schema(pg_database), True)
+    try:
+        _publish(svc, yaml.safe_dump(DECAYING))
+        now = datetime.now(UTC)
+        ids = [f"c{i}" for i in range(8)]
+        svc.ingest(
+            [EventIn(contact_id=c, type="page_view", ts=now - timedelta(days=2)) for c in ids],
+            "test",
+        )
+        with svc.store.write() as conn:  # every score due now
+            conn.execute(sa.update(T.scores).values(next_change=now))
+        waited: list[bool] = []
+        errors: list[BaseException] = []
+
+        def late_event() -> None:
+            try:
+                svc.ingest([EventIn(contact_id="c3", type="page_view")], "test")
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        real = SetScorer.score
+
+        def score_slowly(self, conn, page, as_of):
+            if not waited:
+                writer = threading.Thread(target=late_event)
+                writer.start()
+                time.sleep(0.5)
+                waited.append(writer.is_alive())  # still waiting for the page's locks
+                score_slowly.writer = writer  # type: ignore[attr-defined]
+            return real(self, conn, page, as_of)
+
+        monkeypatch.setattr(SetScorer, "score", score_slowly)
+        assert svc.sweep() == len(ids)
+        score_slowly.writer.join(30)  # type: ignore[attr-defined]
+        assert errors == [] and waited == [True]
+        assert svc.swept_in_database == len(ids)
+        stored = _stored(svc)
+        with svc.store.read() as conn:
+            (pub,) = svc.published(conn)
+            contacts, events, adjustments = load_inputs(conn, ids)
+        assert len(events["c3"]) == 2
+        for cid in ids:
+            row = stored[cid]
+            ref = score_one(
+                pub, contacts[cid], events[cid], adjustments.get(cid, []), row.scored_at
+            )
+            assert round(row.total, PLACES) == round(ref.total, PLACES), cid
+        assert stored["c3"].breakdown[0]["matched"] == 2
+        assert stored["c3"].scored_at >= max(e.ts for e in events["c3"])
+    finally:
+        svc.store.dispose()
