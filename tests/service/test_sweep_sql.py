@@ -36,8 +36,6 @@ from .test_sweep import (
     triggered_models,
 )
 
-pytestmark = pytest.mark.postgres
-
 PLACES = 9  # float noise of a sum in another order: totals agree to far below what is shown
 
 
@@ -138,8 +136,9 @@ def check_sql_against_python(url_a: str, url_b: str, raw: dict, data: tuple, ste
         b.store.dispose()
 
 
-@settings(max_examples=25, **SETTINGS)
-@given(raw=triggered_models(), data=populations(max_contacts=5, max_events=20), steps=STEPS)
+@pytest.mark.postgres
+@settings(max_examples=30, **SETTINGS)
+@given(raw=triggered_models(), data=populations(max_contacts=8, max_events=30), steps=STEPS)
 def test_the_sweep_in_the_database_writes_what_the_python_sweep_writes(
     pg_database, raw, data, steps
 ):
@@ -271,6 +270,7 @@ def _load_population(svc: Service, contacts: list[dict], events: list[dict]) -> 
     )
 
 
+@pytest.mark.postgres
 def test_decay_windows_and_inactivity_cross_thresholds_alike_in_the_database(pg_database):
     """60 contacts under a model with every kind of time at work (half-life under a cap,
     decay steps, a window with a repetition limit and linear decay, a frequency window,
@@ -333,6 +333,7 @@ DECAYING = {
 }
 
 
+@pytest.mark.postgres
 def test_an_event_during_the_sweep_is_never_overwritten_by_an_older_score(pg_database, monkeypatch):
     """The sweep (at the live time) holds a page's row locks while the database scores it:
     an event for one of its contacts sent meanwhile waits, then rescores the contact
@@ -392,3 +393,27 @@ def test_an_event_during_the_sweep_is_never_overwritten_by_an_older_score(pg_dat
         assert stored["c3"].scored_at >= max(e.ts for e in events["c3"])
     finally:
         svc.store.dispose()
+
+
+def test_what_the_database_cannot_score_is_swept_in_python_and_says_why(caplog):
+    """SQLite has no dialect in the compiler, and a model that scores accounts is swept
+    with its accounts: both are scored in Python, with the reason in a debug line; the
+    same model on PostgreSQL is scored in the database."""
+    import logging
+
+    from leadscore.service.published import Published, model_from_text
+    from leadscore.service.sweep_sql import SetScorers
+
+    from ..conftest import EXAMPLES
+
+    scenario = model_from_text(yaml.safe_dump(SCENARIO))
+    abm = model_from_text((EXAMPLES / "abm.yaml").read_text())
+    scorers = SetScorers()
+    with caplog.at_level(logging.DEBUG, logger="leadscore.service.sweep_sql"):
+        assert scorers.get(Published("m", 1, scenario), "sqlite") is None
+        assert scorers.get(Published("abm", 1, abm), "postgresql") is None
+        assert scorers.get(Published("m", 1, scenario), "postgresql") is not None
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert "model m v1 is scored in Python" in said[0] and "no dialect" in said[0]
+    assert "accounts" in said[1]

@@ -128,8 +128,10 @@ def _attributes(model: ScoringModel) -> list[str]:
     for x in model.exclusions:
         if x.on is not None:
             wanted |= condition_fields(x.on)
-    core = {"type", "ts", "id", "event_id", "contact_id", "ever", "day"}
-    return sorted(wanted - core)
+    core = {"ts", "id", "event_id", "contact_id"} & wanted
+    if core:  # the compiler reads these as the event's own fields, never as attributes
+        raise NotSetBased(f"an event filter reads the attribute {sorted(core)[0]!r}")
+    return sorted(wanted - {"type", "ever", "day"})
 
 
 def _events_source(attrs: Sequence[str]) -> exp.Expr:
@@ -335,11 +337,6 @@ class SetScorer:
         self.rules = _event_rules(self.model)
         self.reset = uses_reset(self.model)
         self.index = {id(r): i for i, (_, r) in enumerate(self.rules)}
-
-    @classmethod
-    def sql_text(cls, pub: Published, dialect: str) -> str:
-        """The query, for ``--show-sql``-like inspection and the pinned-SQL tests."""
-        return cls(pub, dialect).query
 
     # ----------------------------------------------------------------- scoring
     def score(
