@@ -198,6 +198,13 @@ SCENARIO = {
                     "points": 5,
                 },
                 {"name": "Gone quiet", "inactive_for": "3d", "points": -20},
+                {
+                    "name": "Big purchase",
+                    "on": {"type": "purchase", "amount": {"gte": 100}},
+                    "points": 20,
+                    "within": "5d",
+                },
+                {"name": "Human click", "on": {"type": "click", "bot": False}, "points": 4},
             ],
         },
         "recent": {
@@ -229,7 +236,8 @@ SCENARIO = {
 
 def _population(seed: int, start: datetime) -> tuple[list[dict], list[dict]]:
     """Contacts and events of a seeded draw over the week before ``start``: most scores
-    decay or leave a window within days, many cross MQL or the cooling line."""
+    decay or leave a window within days, many cross MQL or the cooling line; event
+    attributes are texts, numbers and booleans (read as text in the database)."""
     import random
 
     rng = random.Random(seed)
@@ -245,12 +253,17 @@ def _population(seed: int, start: datetime) -> tuple[list[dict], list[dict]]:
             ).isoformat()
         contacts.append(c)
         for _ in range(rng.randint(0, 12)):
-            kind = rng.choice(["page_view", "page_view", "form_submit", "webinar", "bounce"])
-            url = (
-                rng.choice(["/pricing", "/blog", "/pricing/team"]) if kind == "page_view" else None
-            )
+            kinds = ["page_view", "page_view", "form_submit", "webinar", "bounce", "purchase"]
+            kind = rng.choice([*kinds, "click"])
+            attrs: dict[str, Any] = {}
+            if kind == "page_view":
+                attrs["url"] = rng.choice(["/pricing", "/blog", "/pricing/team"])
+            if kind == "purchase":  # JSON numbers, a number's text, a boolean
+                attrs["amount"] = rng.choice([50, 150, 99.5, 100.0, "120", True])
+            if kind == "click":
+                attrs["bot"] = rng.choice([True, False, "no", "false", 0])
             ago = timedelta(seconds=rng.randint(0, 7 * 86400))
-            events.append({"contact_id": cid, "type": kind, "ts": start - ago, "url": url})
+            events.append({"contact_id": cid, "type": kind, "ts": start - ago, "attrs": attrs})
     return contacts, events
 
 
@@ -269,7 +282,7 @@ def _load_population(svc: Service, contacts: list[dict], events: list[dict]) -> 
                 contact_id=e["contact_id"],
                 type=e["type"],
                 ts=e["ts"],
-                attributes={"url": e["url"]} if e["url"] else {},
+                attributes=e["attrs"],
             )
             for e in events
         ],
@@ -314,7 +327,16 @@ def test_decay_windows_and_inactivity_cross_thresholds_alike_in_the_database(pg_
             assert _history(a) == _history(b)
             assert _rows(a, T.trigger_state, STATE) == _rows(b, T.trigger_state, STATE)
             assert _payloads(a) == _payloads(b)
+            if hours == 1:
+                typed = {
+                    (h["rule"], h["matched"] > 0)
+                    for r in sa_.values()
+                    for h in r.breakdown
+                    if h["rule"] in ("Big purchase", "Human click")
+                }
         assert a.swept_in_database > 100 and b.swept_in_database == 0
+        # the numbers' and booleans' rules matched some events and not others
+        assert {(r, m) for r in ("Big purchase", "Human click") for m in (True, False)} == typed
         with a.store.read() as conn:
             fired = conn.execute(
                 sa.select(T.deliveries.c.trigger, sa.func.count()).group_by(T.deliveries.c.trigger)

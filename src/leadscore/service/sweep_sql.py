@@ -44,7 +44,7 @@ from sqlglot import exp
 from ..engine import spine
 from ..engine import values as V
 from ..engine.conditions import evaluate
-from ..engine.horizon import TICK, Drift, Horizon
+from ..engine.horizon import TICK, Drift, Horizon, lookback
 from ..engine.inprocess import static_hit
 from ..engine.result import RuleHit, ScoreResult
 from ..engine.sql.base import CompileContext, Source, col, ident, uses_reset
@@ -66,7 +66,14 @@ from ..store import tables as T
 from . import predicted as P
 from .accounts import account_aware
 from .published import Published
-from .scoring import Q_ADJUSTMENTS, Q_CONTACTS, Adjusted, apply_adjustments, contact_record
+from .scoring import (
+    Q_ADJUSTMENTS,
+    Q_CONTACTS,
+    Adjusted,
+    apply_adjustments,
+    contact_record,
+    lookback_start,
+)
 from .writes import Writing, write_scores
 
 log = logging.getLogger(__name__)
@@ -77,6 +84,7 @@ DIALECTS = {"postgresql": "postgres"}
 AS_OF_PARAM = "as_of_us"
 IDS_PARAM = "ids"
 ENTERED_PARAM = "entered_us"
+SINCE_PARAM = "since"
 _SENTINEL = 7_777_777_777_777_777  # the as-of time compiled in, made a bind parameter
 _CONTACTS = "__ls_contacts"
 _EVENTS = "__ls_events"
@@ -134,9 +142,11 @@ def _attributes(model: ScoringModel) -> list[str]:
     return sorted(wanted - {"type", "ever", "day"})
 
 
-def _events_source(attrs: Sequence[str]) -> exp.Expr:
+def _events_source(attrs: Sequence[str], since: bool) -> exp.Expr:
     """The store's events of the page's contacts, with the attributes as text columns:
-    no ``event_id`` (each stored event is its own, as the Python path reads them)."""
+    no ``event_id`` (each stored event is its own, as the Python path reads them).
+    ``since``: only the events from the ``since`` parameter on (the longest window of
+    a model whose event rules all have one, as :func:`.scoring.lookback_start`)."""
     ev = "__se"
     cols: list[exp.Expr] = [
         exp.alias_(col("contact_id", ev), "contact_id", quoted=True),
@@ -148,7 +158,9 @@ def _events_source(attrs: Sequence[str]) -> exp.Expr:
         text = exp.JSONExtractScalar(this=col("attributes", ev), expression=exp.Literal.string(a))
         cols.append(exp.alias_(text, a, quoted=True))
     ids = exp.Placeholder(this=IDS_PARAM)
-    where = col("contact_id", ev).eq(exp.Any(this=exp.paren(ids)))
+    where: exp.Expr = col("contact_id", ev).eq(exp.Any(this=exp.paren(ids)))
+    if since:
+        where = exp.and_(where, col("ts", ev) >= exp.Placeholder(this=SINCE_PARAM))
     query = (
         exp.select(*cols)
         .from_(exp.alias_(exp.Table(this=ident(T.events.name)), ev, quoted=True))
@@ -299,7 +311,7 @@ def _compile(model: ScoringModel, d_name: str) -> tuple[str, _Columns]:
             copy=False,
         )
     query = with_ctes(final, ctes)
-    source = _events_source(attrs)
+    source = _events_source(attrs, lookback(model) is not None)
 
     def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.name == _EVENTS:
@@ -349,7 +361,10 @@ class SetScorer:
         adjustments: dict[str, list[dict[str, Any]]] = {}
         for r in conn.execute(Q_ADJUSTMENTS, {"ids": ids}):
             adjustments.setdefault(r.contact_id, []).append(r._asdict())
-        params = {IDS_PARAM: ids, AS_OF_PARAM: _us(as_of)}
+        params: dict[str, Any] = {IDS_PARAM: ids, AS_OF_PARAM: _us(as_of)}
+        since = lookback_start([self.pub], as_of)
+        if since is not None:
+            params[SINCE_PARAM] = since
         if self.reset:
             prop = self.model.lifecycle.entered_at_property
             entered = [
