@@ -205,6 +205,8 @@ SCENARIO = {
                     "within": "5d",
                 },
                 {"name": "Human click", "on": {"type": "click", "bot": False}, "points": 4},
+                # a list's text has quotes in Python, not in JSON: such contacts go to Python
+                {"name": "Tagged", "on": {"type": "click", "tags": {"contains": "'"}}, "points": 1},
             ],
         },
         "recent": {
@@ -262,6 +264,8 @@ def _population(seed: int, start: datetime) -> tuple[list[dict], list[dict]]:
                 attrs["amount"] = rng.choice([50, 150, 99.5, 100.0, "120", True])
             if kind == "click":
                 attrs["bot"] = rng.choice([True, False, "no", "false", 0])
+                if rng.random() < 0.3:
+                    attrs["tags"] = rng.choice([["vip"], {"tier": "gold"}, "vip's"])
             ago = timedelta(seconds=rng.randint(0, 7 * 86400))
             events.append({"contact_id": cid, "type": kind, "ts": start - ago, "attrs": attrs})
     return contacts, events

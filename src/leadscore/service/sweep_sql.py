@@ -25,7 +25,19 @@ and rescores its contact after it; an older score never overwrites a newer one.
 What a model needs for this path (else the sweep scores it in Python, and says why
 in a debug line): a dialect of the compiler for the store's database (PostgreSQL;
 SQLite has none), no trained ``predicted`` group, no account section or
-``account.*`` reads (those are swept by the account path).
+``account.*`` reads (those are swept by the account path), event filters the
+compiler can express and that read no attribute named like an event's own field
+(``id``, ``event_id``, ``ts``, ``contact_id``).
+
+Event attributes are read as text (``->>`` of the stored JSON), as batch scoring
+reads its columns: texts, numbers and booleans read as the in-process evaluator
+reads them. A list or an object would read as its JSON text, where the in-process
+evaluator reads Python's text of it: a contact with such an attribute (one the
+model reads) in any of its events is scored in Python (:meth:`SetScorer.structured`).
+
+Floating point: a continuous decay's sum is added up in another order in the
+database, so totals may differ from the Python path's below the ninth decimal and a
+``next_change`` by a microsecond or so; steps, windows, caps and counts are exact.
 """
 
 from __future__ import annotations
@@ -71,6 +83,7 @@ from .scoring import (
     Q_CONTACTS,
     Adjusted,
     apply_adjustments,
+    compute,
     contact_record,
     lookback_start,
 )
@@ -86,7 +99,7 @@ IDS_PARAM = "ids"
 ENTERED_PARAM = "entered_us"
 SINCE_PARAM = "since"
 _SENTINEL = 7_777_777_777_777_777  # the as-of time compiled in, made a bind parameter
-_CONTACTS = "__ls_contacts"
+_CONTACTS = "__ls_contacts"  # never read: the compiler's contacts CTE is not used
 _EVENTS = "__ls_events"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -349,6 +362,7 @@ class SetScorer:
         self.rules = _event_rules(self.model)
         self.reset = uses_reset(self.model)
         self.index = {id(r): i for i, (_, r) in enumerate(self.rules)}
+        self.attributes = _attributes(self.model)
 
     # ----------------------------------------------------------------- scoring
     def score(
@@ -548,9 +562,27 @@ class SetScorer:
     def rescore(self, conn: sa.Connection, ids: Sequence[str], options: Writing) -> int:
         """Score and write the page's contacts under this model (``options.as_of`` set)."""
         assert options.as_of is not None, "the sweep reads the live time under the locks"
-        contacts, scored = self.score(conn, ids, options.as_of)
+        ids = sorted(set(ids))
+        odd = self.structured(conn, ids)
+        contacts, scored = self.score(conn, [c for c in ids if c not in odd], options.as_of)
+        if odd:  # scored by the in-process evaluator, as the Python path does
+            more, theirs = compute(conn, sorted(odd), [self.pub], options.as_of)
+            contacts.update(more)
+            scored.update(theirs)
         write_scores(conn, contacts, scored, options)
-        return len(scored)
+        return len(scored) - len(odd)
+
+    def structured(self, conn: sa.Connection, ids: Sequence[str]) -> set[str]:
+        """The contacts with an event whose attribute read by the model holds a list or
+        an object: the database would read its JSON text, the in-process evaluator its
+        Python text, so these few are scored in Python."""
+        if not self.attributes or not ids:
+            return set()
+        e = T.events.c
+        kinds = [sa.func.json_typeof(e.attributes[a]) for a in self.attributes]
+        odd = sa.or_(*[k.in_(["array", "object"]) for k in kinds])
+        query = sa.select(e.contact_id).where(e.contact_id.in_(list(ids)), odd).distinct()
+        return set(conn.execute(query).scalars())
 
 
 class SetScorers:
