@@ -562,6 +562,10 @@ class Service:
         accounts still rescore every account and every contact with events. Each
         page is scored as of its own live time (read once its contacts are locked),
         so a page never writes a score older than one an event has just stored.
+        With ``sweep_in_database`` (PostgreSQL), a page is scored under a model the SQL
+        compiler can express by one query in the database, under the same locks and
+        live time, and written by the same code (``service/sweep_sql.py``); any other
+        model is scored in Python.
         ``now`` stands in for the clock (a replay, or a test's clock): every page is
         scored as of it, and what is due (enrichment retries, held triggers, scores)
         is due by it.
