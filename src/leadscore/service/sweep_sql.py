@@ -76,6 +76,7 @@ from ..model.schema import (
 )
 from ..store import tables as T
 from . import predicted as P
+from . import stages as S
 from .accounts import account_aware
 from .published import Published
 from .scoring import (
@@ -363,6 +364,7 @@ class SetScorer:
         self.reset = uses_reset(self.model)
         self.index = {id(r): i for i, (_, r) in enumerate(self.rules)}
         self.attributes = _attributes(self.model)
+        self.settled: set[str] = set()  # the page's contacts left to Python's settling
 
     # ----------------------------------------------------------------- scoring
     def score(
@@ -375,6 +377,13 @@ class SetScorer:
         adjustments: dict[str, list[dict[str, Any]]] = {}
         for r in conn.execute(Q_ADJUSTMENTS, {"ids": ids}):
             adjustments.setdefault(r.contact_id, []).append(r._asdict())
+        facts = S.load(conn, [c for c in ids if c in contacts], [self.pub.name])
+        # what the evaluator reads: the contact's properties, with its recorded stage
+        # and entry time when the model keeps stages (service/stages.py)
+        records = {
+            cid: S.inputs_of(self.pub.model, contact_record(row), facts.get((cid, self.pub.name)))
+            for cid, row in contacts.items()
+        }
         params: dict[str, Any] = {IDS_PARAM: ids, AS_OF_PARAM: _us(as_of)}
         since = lookback_start([self.pub], as_of)
         if since is not None:
@@ -382,10 +391,7 @@ class SetScorer:
         if self.reset:
             prop = self.model.lifecycle.entered_at_property
             entered = [
-                V.optional_timestamp(contact_record(contacts[c]).get(prop))
-                if c in contacts
-                else None
-                for c in ids
+                V.optional_timestamp(records[c].get(prop)) if c in records else None for c in ids
             ]
             params[ENTERED_PARAM] = [None if t is None else _us(t) for t in entered]
         rows = {r["contact_id"]: r for r in conn.exec_driver_sql(self.query, params).mappings()}
@@ -403,14 +409,31 @@ class SetScorer:
             if contact is None:
                 continue
             mine = [a for a in adjustments.get(cid, []) if a["model_name"] in (None, self.pub.name)]
-            out[cid] = {
-                self.pub.name: self._one(contact, rows.get(cid), mine, as_of, ahead.get(cid))
-            }
+            fact = facts.get((cid, self.pub.name))
+            adj = self._one(contact, records[cid], rows.get(cid), mine, as_of, ahead.get(cid))
+            fact_after = S.entry(
+                self.pub.model,
+                contact_record(contact),
+                fact,
+                adj.stage,
+                adj.result.phase,
+                as_of,
+                self.pub.version,
+            )
+            if fact_after is not None and S.rescores(self.pub.model, fact, fact_after):
+                # entering the stage restarts what the model counts: scored again from
+                # the entry, in Python (:func:`.scoring.compute` settles it)
+                self.settled.add(cid)
+                continue
+            if fact_after is None and fact is not None and fact.changed:
+                fact_after = fact
+            out[cid] = {self.pub.name: replace(adj, entry=fact_after)}
         return contacts, out
 
     def _one(
         self,
         contact: Any,
+        record: dict[str, Any],
         row: Any,
         adjustments: list[dict[str, Any]],
         as_of: datetime,
@@ -418,7 +441,6 @@ class SetScorer:
     ) -> Adjusted:
         """One contact, as ``score_one`` scores it, from its row of aggregates."""
         model, spec = self.model, self.spec
-        record = contact_record(contact)
         horizon = Horizon(as_of)
         if ahead is not None:
             horizon.at(ahead.replace(tzinfo=UTC) if ahead.tzinfo is None else ahead)
@@ -479,7 +501,8 @@ class SetScorer:
             if hit:
                 reasons.append(x.name)
         excluded = bool(reasons)
-        spined = spine.outcome(model, groups, excluded=excluded)
+        phase = model.phase_of(record.get(model.lifecycle.stage_property))
+        spined = spine.outcome(model, groups, excluded=excluded, phase=phase)
         result = ScoreResult(
             model=model.name,
             contact_id=str(contact.id),
@@ -492,6 +515,7 @@ class SetScorer:
             exclusion_reasons=tuple(reasons),
             rules_fired=sum(1 for h in breakdown if h.fired),
             breakdown=tuple(breakdown),
+            phase=phase,
         )
         adjusted = apply_adjustments(self.pub.model, result, adjustments)
         return replace(adjusted, pub=self.pub, horizon=horizon)
@@ -564,13 +588,15 @@ class SetScorer:
         assert options.as_of is not None, "the sweep reads the live time under the locks"
         ids = sorted(set(ids))
         odd = self.structured(conn, ids)
+        self.settled = set()
         contacts, scored = self.score(conn, [c for c in ids if c not in odd], options.as_of)
-        if odd:  # scored by the in-process evaluator, as the Python path does
-            more, theirs = compute(conn, sorted(odd), [self.pub], options.as_of)
+        python = odd | self.settled
+        if python:  # scored by the in-process evaluator, as the Python path does
+            more, theirs = compute(conn, sorted(python), [self.pub], options.as_of)
             contacts.update(more)
             scored.update(theirs)
         write_scores(conn, contacts, scored, options)
-        return len(scored) - len(odd)
+        return len(scored) - len(python)
 
     def structured(self, conn: sa.Connection, ids: Sequence[str]) -> set[str]:
         """The contacts with an event whose attribute read by the model holds a list or
