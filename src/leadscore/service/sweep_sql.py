@@ -27,7 +27,10 @@ in a debug line): a dialect of the compiler for the store's database (PostgreSQL
 SQLite has none), no trained ``predicted`` group, no account section or
 ``account.*`` reads (those are swept by the account path), event filters the
 compiler can express and that read no attribute named like an event's own field
-(``id``, ``event_id``, ``ts``, ``contact_id``).
+(``id``, ``event_id``, ``ts``, ``contact_id``). Within a page, a contact whose
+scoring records a stage entry that changes what the model counts (a group reset on
+the entry, a kept stage's phase: :func:`.stages.rescores`) is scored again in Python,
+where :func:`.scoring.compute` settles it.
 
 Event attributes are read as text (``->>`` of the stored JSON), as batch scoring
 reads its columns: texts, numbers and booleans read as the in-process evaluator
