@@ -12,13 +12,16 @@ store of its own:
   batches of 1,000 (each batch rescoring its contacts before it answers).
 
 Then both stores must hold the same number of contacts, events and scores, and the
-import's store is swept: 300 s later (what is due by then), and with every score due.
+import's store is swept: 300 s later (what is due by then), and with every score due;
+``--sweep-in both`` (default) does it with the pages scored in the database
+(``sweep_in_database``: PostgreSQL; the "in db" column counts the scores that took
+that path, 0 where it fell back to Python) and then in Python, one after the other.
 ``--store sqlite`` uses temporary files; ``--store postgresql`` a throwaway server
 (Debian's ``postgresql`` binaries, on loopback). Bounded: the API path sends each row
 once and stops.
 
     python benchmarks/service_scale.py --contacts 1000 --events-per-contact 20 \
-        --store sqlite [--no-api] [--format parquet|csv]
+        --store sqlite [--no-api] [--format parquet|csv] [--sweep-in database|python|both]
 """
 
 from __future__ import annotations
@@ -117,10 +120,13 @@ def via_import(url: str, contacts: Path, events: Path) -> dict[str, float]:
     }
 
 
-def sweeps(url: str) -> dict[str, float]:
+def sweeps(url: str, modes: list[str], batch: int) -> dict[str, Any]:
     """The time sweep on the imported store: the steady one (300 s after the import,
     the default interval: only the scores whose next change has come) and the worst
-    one (every score due, as on the first sweep after an upgrade)."""
+    one (every score due, as on the first sweep after an upgrade), once per mode:
+    ``database`` scores each page with one query in the store (PostgreSQL; on SQLite
+    it falls back to Python, and the count in the database says so), ``python`` reads
+    every event into the in-process evaluator. ``batch``: scores per page."""
     from datetime import timedelta
 
     import sqlalchemy as sa
@@ -129,20 +135,32 @@ def sweeps(url: str) -> dict[str, float]:
     from leadscore.service.core import utcnow
     from leadscore.store import tables as T
 
-    svc = Service(load_settings({"database": url, "sweep_interval": 0}, env={}))
-    try:
-        at = utcnow() + timedelta(seconds=300)
-        t0 = time.perf_counter()
-        steady = svc.sweep(now=at)
-        steady_s = time.perf_counter() - t0
-        with svc.store.write() as conn:
-            conn.execute(sa.update(T.scores).values(next_change=T.scores.c.scored_at))
-        t0 = time.perf_counter()
-        full = svc.sweep(now=at + timedelta(seconds=300))
-        full_s = time.perf_counter() - t0
-    finally:
-        svc.store.dispose()
-    return {"steady": steady, "steady_s": steady_s, "full": full, "full_s": full_s}
+    out: dict[str, Any] = {}
+    at = utcnow() + timedelta(seconds=300)
+    for mode in modes:
+        settings = {"database": url, "sweep_interval": 0, "sweep_in_database": mode == "database"}
+        svc = Service(load_settings(settings, env={}))
+        try:
+            t0 = time.perf_counter()
+            steady = svc.sweep(now=at, batch=batch)
+            steady_s = time.perf_counter() - t0
+            with svc.store.write() as conn:
+                conn.execute(sa.update(T.scores).values(next_change=T.scores.c.scored_at))
+            at = at + timedelta(seconds=300)
+            t0 = time.perf_counter()
+            full = svc.sweep(now=at, batch=batch)
+            full_s = time.perf_counter() - t0
+            at = at + timedelta(seconds=300)
+            out[mode] = {
+                "steady": steady,
+                "steady_s": steady_s,
+                "full": full,
+                "full_s": full_s,
+                "in_database": svc.swept_in_database,
+            }
+        finally:
+            svc.store.dispose()
+    return out
 
 
 def _text(value: Any) -> Any:
@@ -235,6 +253,13 @@ def main() -> None:
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format")
     ap.add_argument("--no-api", action="store_true", help="only the import path")
     ap.add_argument("--no-sweep", action="store_true", help="no time sweep after the import")
+    ap.add_argument(
+        "--sweep-in",
+        choices=["database", "python", "both"],
+        default="both",
+        help="where the sweep scores its pages (both: one after the other, same store)",
+    )
+    ap.add_argument("--sweep-batch", type=int, default=500, help="scores per page of the sweep")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -243,7 +268,8 @@ def main() -> None:
         try:
             imp = via_import(import_url, contacts, events)
             imp_counts = counts(import_url)
-            swept = None if args.no_sweep else sweeps(import_url)
+            modes = ["database", "python"] if args.sweep_in == "both" else [args.sweep_in]
+            swept = None if args.no_sweep else sweeps(import_url, modes, args.sweep_batch)
             api = api_counts = None
             if not args.no_api:
                 api = via_api(api_url, data)
@@ -267,12 +293,15 @@ def main() -> None:
             f"({ratio:.2f}x the import) |"
         )
     if swept is not None:
-        print(
-            f"time sweep 300 s after the import: {swept['steady']:,.0f} contact(s) due, "
-            f"{swept['steady_s']:.2f} s; with every score due: {swept['full']:,.0f} contacts "
-            f"in {swept['full_s']:.2f} s ({swept['full'] / max(swept['full_s'], 1e-9):,.0f} "
-            "contacts/s)"
-        )
+        print(f"time sweep (pages of {args.sweep_batch} scores):")
+        print("| scored in | due 300 s after | s | every score due | s | contacts/s | in db |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for mode, r in swept.items():
+            rate = r["full"] / max(r["full_s"], 1e-9)
+            print(
+                f"| {mode} | {r['steady']:,.0f} | {r['steady_s']:.2f} | {r['full']:,.0f} "
+                f"| {r['full_s']:.2f} | {rate:,.0f} | {r['in_database']:,.0f} |"
+            )
     print(f"stored (contacts, events, scores): import {imp_counts}", end="")
     print(f", API {api_counts}" if api_counts is not None else "")
     if api_counts is not None and api_counts != imp_counts:

@@ -25,7 +25,9 @@ from .published import ModelCache, Published
 from .rescoring import rescore
 from .scoring import Adjusted, lock_contacts, scoring_time
 from .settings import Settings
+from .sweep_sql import SetScorer, SetScorers
 from .vocabulary import StoreVocabulary
+from .writes import Writing
 
 Q_KNOWN_KEYS = sa.select(T.events.c.idempotency_key).where(
     T.events.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))
@@ -101,6 +103,8 @@ class Service:
         self.vocabulary = StoreVocabulary(self.store, settings)
         self.on_outbox: list[Any] = []  # callbacks run after a commit that wrote outbox rows
         self.on_erase: list[Any] = []  # callbacks(Erased) run after an erase committed
+        self.set_scorers = SetScorers()  # the sweep's scoring in the database, per model
+        self.swept_in_database = 0  # scores the sweep computed in the database (a count)
 
     # ----------------------------------------------------------------- helpers
     def published(self, conn: sa.Connection) -> list[Published]:
@@ -558,6 +562,10 @@ class Service:
         accounts still rescore every account and every contact with events. Each
         page is scored as of its own live time (read once its contacts are locked),
         so a page never writes a score older than one an event has just stored.
+        With ``sweep_in_database`` (PostgreSQL), a page is scored under a model the SQL
+        compiler can express by one query in the database, under the same locks and
+        live time, and written by the same code (``service/sweep_sql.py``); any other
+        model is scored in Python.
         ``now`` stands in for the clock (a replay, or a test's clock): every page is
         scored as of it, and what is due (enrichment retries, held triggers, scores)
         is due by it.
@@ -571,16 +579,32 @@ class Service:
         pubs = [p for p in timed if not account_aware(p)]
         done = sum(self._sweep_accounts(p, as_of, batch) for p in timed if account_aware(p))
         by_name = {p.name: p for p in pubs}
+        in_db = self._set_scorers(pubs)
         for page in self._due_ids(sorted(by_name), at, batch):
             everyone = sorted({cid for ids in page.values() for cid in ids})
             with self.store.write() as conn:
                 lock_contacts(conn, everyone)  # all of the page's locks first, in id order
                 for name, ids in sorted(page.items()):  # each under the models it is due in
-                    self._rescore(conn, ids, "time", as_of, models=[by_name[name]])
+                    scorer = in_db.get(name)
+                    if scorer is None:
+                        self._rescore(conn, ids, "time", as_of, models=[by_name[name]])
+                        continue
+                    when = scoring_time(conn, ids) if as_of is None else as_of
+                    options = Writing("time", when, self.settings.trigger_hysteresis)
+                    self.swept_in_database += scorer.rescore(conn, ids, options)
             done += len(everyone)
         done += self._sweep_holds(published, as_of, batch)
         self.notify_outbox()
         return done
+
+    def _set_scorers(self, pubs: Sequence[Published]) -> dict[str, SetScorer]:
+        """The models whose sweep pages are scored in the database (``sweep_in_database``
+        and a model the compiler can express there: see ``service/sweep_sql.py``)."""
+        if not self.settings.sweep_in_database:
+            return {}
+        database = self.store.engine.dialect.name
+        found = {p.name: self.set_scorers.get(p, database) for p in pubs}
+        return {name: s for name, s in found.items() if s is not None}
 
     def _due_ids(self, names: Sequence[str], at: datetime, batch: int):
         """The scores under one of ``names`` due by ``at`` (``next_change <= at``), as

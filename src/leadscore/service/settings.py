@@ -144,6 +144,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between two time-based rescoring sweeps (0 disables the sweep).",
     ),
     Setting(
+        "sweep_in_database",
+        bool,
+        True,
+        "Score the time sweep's pages with one query in the store's database where the "
+        "model allows it (PostgreSQL); false: every page is scored in Python.",
+    ),
+    Setting(
         "max_clock_skew",
         float,
         3600.0,
