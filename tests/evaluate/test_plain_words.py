@@ -61,3 +61,49 @@ def test_confidence_comes_from_the_interval_alone():
     assert confidence_word(Difference(0.1, 0.0, 0.2)) == "not yet clear"  # touches zero
     assert confidence_word(Difference(0.0, float("nan"), float("nan"))) is None
     assert confidence_word(None) is None
+
+
+def test_a_backtest_of_two_models_reads_its_own_figures(tmp_path):
+    from leadscore.data.io import load_inputs
+    from leadscore.evaluate import Options, run_backtest
+    from leadscore.evaluate.summary import plain_words
+    from leadscore.model import load_model
+
+    from .helpers import write_csv
+
+    # 60 contacts, every third converts: 20 converters. A scores the 30 even ones
+    # (10 of them converters), B the 28 multiples of 3 or 5 (all 20 converters).
+    rows = [
+        {
+            "id": f"c{i:02d}",
+            "won": str(int(i % 3 == 0)),
+            "x": "1" if i % 2 == 0 else "0",
+            "z": "1" if i % 3 == 0 or i % 5 == 0 else "0",
+        }
+        for i in range(60)
+    ]
+    contacts = write_csv(tmp_path / "c.csv", rows)
+
+    def model(name, field):
+        rule = {"name": "r", "when": {field: "1"}, "points": 10}
+        return load_model({"name": name, "groups": {"g": {"rules": [rule]}}})
+
+    bt = run_backtest(
+        [model("A", "x"), model("B", "z")],
+        load_inputs(contacts),
+        outcome="won",
+        options=Options(resamples=50, seed=3),
+    )
+    # The top 10 % is 6 contacts, tied among the scored ones: A finds 6/30 × 10 = 2
+    # converters there, B 6/28 × 20 = 4.29, i.e. 114 % more.
+    assert bt.bootstrap is not None and bt.bootstrap.lift_diff["B"].low > 0
+    assert plain_words(bt) == [
+        "B puts 4 of the 20 converters (21%) in its top 10% of contacts.",
+        "B finds 114% more converters in its top 10% than A — confident: "
+        "the difference holds across the resamples.",
+    ]
+    # A single model: the first sentence alone, and without resamples no confidence word.
+    alone = run_backtest(
+        [model("A", "x")], load_inputs(contacts), outcome="won", options=Options(resamples=0)
+    )
+    assert plain_words(alone) == ["A puts 2 of the 20 converters (10%) in its top 10% of contacts."]
