@@ -137,11 +137,31 @@ def test_backtest_and_dashboard(new_page, live: Live):
     live.shot(page, "dashboard", full=True)
     page.goto(f"/backtest?name={MODEL}")
     page.get_by_role("button", name="Run backtest").click()
-    table = page.locator("table.metrics")
-    table.wait_for(timeout=30_000)
-    assert "ROC AUC" in table.inner_text()
-    assert page.locator(".chart-grid img").count() >= 3
+    words = page.locator(".report .plain-words")
+    words.wait_for(timeout=30_000)
+    # Plain words first, from the report's own figures: the converters in the top 10 %
+    # are out of the same converters the headline counts.
+    said = words.inner_text()
+    found = re.search(r"puts ([\d,]+) of the ([\d,]+) converters \((\d+)%\) in its top 10%", said)
+    assert found, said
+    converted = re.search(r"(\d+) converted", page.locator(".report > p.muted").inner_text())
+    assert converted and found.group(2).replace(",", "") == converted.group(1)
+    assert int(found.group(1).replace(",", "")) <= int(converted.group(1))
+    names = page.locator("table.metrics thead th").all_inner_texts()[1:]
+    if len(names) == 2:  # the draft against the published version
+        assert re.search(
+            r"finds .*converters in its top 10% (than|as) .* — (confident|not yet clear)", said
+        ), said
+    # The statistics are one click below: in the collapsed block, hidden until opened.
+    stats = page.locator("details.statistics")
+    table = stats.locator("table.metrics")
+    assert stats.locator(".chart-grid img").count() >= 3
+    expect(table).to_be_hidden()
     live.shot(page, "backtest", full=True)
+    stats.get_by_text("Statistics", exact=True).click()
+    expect(table).to_be_visible()
+    assert "ROC AUC" in table.inner_text()
+    live.shot(page, "backtest-statistics", full=True)
 
 
 def test_edit_validate_test_preview_publish_and_roll_back(new_page, live: Live):
