@@ -407,10 +407,14 @@ def _rescore(
     models that score or read accounts); then the contacts an account's new domain
     moved away, and the accounts of the accounts file (the ones no contact rescored)."""
     detail = {"import": True}
+    refresh = 2 * PAGE  # statistics refreshed each time the scored contacts double
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE]
         svc._rescore(conn, page, "import", None, fire=fire, detail=detail)
         progress("scoring", start + len(page), len(ids))
+        if start + len(page) >= refresh:
+            _analyze(conn, scoring=True)
+            refresh *= 2
     others = sorted(set(moved) - set(ids))
     for start in range(0, max(len(others), len(account_ids)), PAGE):
         svc._rescore(
@@ -422,6 +426,22 @@ def _rescore(
             detail=detail,
             changed_accounts=account_ids[start : start + PAGE],
         )
+
+
+def _analyze(conn: sa.Connection, *, scoring: bool = False) -> None:
+    """Refresh PostgreSQL's statistics of the tables the import fills (the load's, or
+    with ``scoring`` the ones the scoring writes): planned with the figures of the
+    tables as they were before (empty, on a first import), a page's reads became
+    sequential scans of everything written so far, and the scoring of 100,000 contacts
+    slowed fourfold. ANALYZE sees the import's own uncommitted rows."""
+    if conn.dialect.name != "postgresql":
+        return
+    tables = (
+        (T.scores, T.trigger_state, T.contact_stages)
+        if scoring
+        else (T.accounts, T.contacts, T.events)
+    )
+    conn.execute(sa.text("ANALYZE " + ", ".join(t.name for t in tables)))
 
 
 class _DryRun(Exception):
@@ -476,6 +496,7 @@ def import_files(
             files = (accounts, contacts, events)
             keep_first = repeated_emails == "first"
             _load(conn, svc, inputs, files, now, report, tell, keep_first=keep_first)
+            _analyze(conn)
             loaded = time.perf_counter()
             report.load_seconds = loaded - started
             if check_only:

@@ -220,6 +220,8 @@ trigger_state = sa.Table(
     sa.Column("changed_at", TS, nullable=False),
     # 'holds' triggers: since when the condition has held without a break (null: it does not)
     sa.Column("since", TS, nullable=True),
+    # every rescoring reads its contacts' states: the key leads with model and trigger
+    sa.Index("ix_trigger_state_contact", "contact_id"),
 )
 
 enrich_pending = sa.Table(
