@@ -100,10 +100,16 @@ def _event_rule(
         events = kept
     if horizon is not None:
         horizon.decay(decay, rule.points, events)
-    n = len(events)
     decayed = sum(
         rule.points * decay_factor(decay, (as_of - ev.ts).total_seconds()) for ev in events
     )
+    return event_hit(group, rule, decay, len(events), decayed)
+
+
+def event_hit(group: str, rule: EventRule, decay: Decay, n: int, decayed: float) -> RuleHit:
+    """An event rule's line of the breakdown from its ``n`` matching events (after the
+    limit) and their decayed points: the cap, and the limit and decay it names. The
+    sweep's database path (``service/sweep_sql.py``) builds its lines with it too."""
     points, capped = decayed, False
     if rule.max_points is not None and abs(decayed) > rule.max_points:
         points, capped = (rule.max_points if decayed > 0 else -rule.max_points), True

@@ -60,7 +60,7 @@ from ..engine import spine
 from ..engine import values as V
 from ..engine.conditions import evaluate
 from ..engine.horizon import TICK, Drift, Horizon, lookback
-from ..engine.inprocess import static_hit
+from ..engine.inprocess import event_hit, static_hit
 from ..engine.result import RuleHit, ScoreResult
 from ..engine.sql.base import CompileContext, Source, col, ident, uses_reset
 from ..engine.sql.compiler import with_ctes
@@ -544,26 +544,7 @@ class SetScorer:
                 rate *= abs(rule.points)
                 move = Drift(down=rate) if rule.points > 0 else Drift(up=rate)
                 horizon.drift[horizon.where] = horizon.drift.get(horizon.where, Drift()) + move
-        points, capped = decayed, False
-        if rule.max_points is not None and abs(decayed) > rule.max_points:
-            points, capped = (rule.max_points if decayed > 0 else -rule.max_points), True
-        details = []
-        if rule.limit is not None:
-            details.append(f"≤{rule.limit.count}/{rule.limit.per}")
-        if decay.kind != "none":
-            details.append(decay.kind.replace("_", "-"))
-        return RuleHit(
-            group=gname,
-            rule=rule.name,
-            kind="event",
-            fired=cnt > 0,
-            matched=cnt,
-            points_raw=rule.points * cnt,
-            points_decayed=decayed,
-            points=points if cnt else 0.0,
-            capped=capped,
-            detail=", ".join(details) or None,
-        )
+        return event_hit(gname, rule, decay, cnt, decayed)
 
     def _inactivity_hit(self, gname, rule: InactivityRule, last_us, horizon, as_of) -> RuleHit:
         if last_us is None:
